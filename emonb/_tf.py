@@ -1,0 +1,59 @@
+"""Import TensorFlow and Keras once, safely and quietly.
+
+:func:`emonb.config.guard_tensorflow` has already set the oneDNN ISA cap. TF 2.21 still
+writes two lines to file descriptor 2 while it loads (an absl notice and the oneDNN
+"custom operations are on" INFO line) whatever ``TF_CPP_MIN_LOG_LEVEL`` says; Jupyter
+kernels forward fd 2 into cell outputs, where these timestamped lines break nbval. So
+the import runs with fd 2 captured, and everything except those known lines is written
+back to stderr afterwards (also when the import fails).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+__all__ = ["keras", "tf"]
+
+_NOISE = (
+    "All log messages before absl::InitializeLog() is called are written to STDERR",
+    "oneDNN custom operations are on",
+)
+
+
+@contextmanager
+def _filtered_fd2() -> Iterator[None]:
+    try:
+        sys.stderr.flush()
+        saved = os.dup(2)
+    except (OSError, ValueError, AttributeError):  # no real fd 2 (embedded interpreters)
+        yield
+        return
+    with tempfile.TemporaryFile(mode="w+b") as cap:
+        os.dup2(cap.fileno(), 2)
+        try:
+            yield
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+            cap.seek(0)
+            kept = [
+                ln
+                for ln in cap.read().decode(errors="replace").splitlines()
+                if not any(n in ln for n in _NOISE)
+            ]
+            if kept:
+                print("\n".join(kept), file=sys.stderr)
+
+
+# emonb/__init__.py has run guard_tensorflow() already (a package imports before its modules).
+if "tensorflow" in sys.modules:
+    import keras
+    import tensorflow as tf
+else:
+    with _filtered_fd2():
+        import keras
+        import tensorflow as tf

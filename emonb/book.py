@@ -1,0 +1,185 @@
+"""Build the book: papermill executes every chapter in the TOC, then Jupyter Book builds HTML.
+
+Chapters are authored in ``notebooks/NN_name.ipynb`` (no outputs). The TOC (``_toc.yml``)
+lists their executed copies as ``book/chapters/NN_name``; :func:`build_book` writes those
+copies (each atomically, only when its execution succeeded), then runs
+``jupyter-book build`` with warnings as errors into ``book/_build/html``. A failed chapter
+stops the build with the chapter's name and the cell's error and leaves the last good
+HTML in place.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from emonb import config
+from emonb.errors import EmonbError
+
+__all__ = ["build_book", "chapters", "execute_chapter", "find_root"]
+
+CHAPTER_DIR = "book/chapters"
+OUTPUT_DIR = "book"  # jupyter-book writes book/_build/html
+
+
+def find_root(start: Path | None = None) -> Path:
+    """The project root: the nearest folder (upwards from ``start``/cwd) with _config.yml and _toc.yml."""
+    here = (start or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        if (folder / "_config.yml").is_file() and (folder / "_toc.yml").is_file():
+            return folder
+    raise EmonbError(
+        f"no _config.yml and _toc.yml in {here} or its parents; run from the emonb checkout"
+    )
+
+
+def _toc_files(node: Any) -> list[str]:
+    files: list[str] = []
+    if isinstance(node, dict):
+        if "file" in node:
+            files.append(str(node["file"]))
+        if "root" in node:
+            files.append(str(node["root"]))
+        for key in ("chapters", "parts", "sections"):
+            for child in node.get(key, []) or []:
+                files.extend(_toc_files(child))
+    elif isinstance(node, list):
+        for child in node:
+            files.extend(_toc_files(child))
+    return files
+
+
+def chapters(root: Path) -> list[tuple[str, Path, Path]]:
+    """``(name, source notebook, executed copy)`` for every chapter in TOC order."""
+    toc = yaml.safe_load((root / "_toc.yml").read_text(encoding="utf-8"))
+    out = []
+    for entry in _toc_files(toc):
+        path = Path(entry)
+        if path.parent.as_posix() != CHAPTER_DIR:
+            continue
+        name = path.stem if path.suffix == ".ipynb" else path.name
+        source = root / "notebooks" / f"{name}.ipynb"
+        if not source.is_file():
+            raise EmonbError(
+                f"_toc.yml lists {entry}, but its source {source.relative_to(root)} does not exist"
+            )
+        out.append((name, source, root / CHAPTER_DIR / f"{name}.ipynb"))
+    return out
+
+
+def execute_chapter(
+    source: Path,
+    target: Path,
+    parameters: Mapping[str, Any] | None = None,
+    *,
+    cwd: Path | None = None,
+    failed_dir: Path | None = None,
+) -> None:
+    """Run one notebook with papermill into ``target`` (atomic); raise EmonbError on failure.
+
+    Only the parameters the chapter declares are passed; its ``parameters`` cell records them.
+    """
+    import papermill as pm
+
+    declared = pm.inspect_notebook(str(source))
+    params = {k: v for k, v in (parameters or {}).items() if k in declared}
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".{target.stem}.running.ipynb")
+    try:
+        pm.execute_notebook(
+            str(source), str(tmp), parameters=params, kernel_name="python3",
+            cwd=str(cwd or source.parent), progress_bar=False, log_output=False,
+        )  # fmt: skip
+        os.replace(tmp, target)
+    except pm.PapermillExecutionError as err:
+        kept = ""
+        if failed_dir is not None and tmp.exists():
+            failed_dir.mkdir(parents=True, exist_ok=True)
+            shutil.move(tmp, failed_dir / target.name)
+            kept = f" (executed notebook kept at {failed_dir / target.name})"
+        raise EmonbError(
+            f"chapter {source.stem} failed in cell {err.exec_count}: {err.ename}: {err.evalue}{kept}"
+        ) from None
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def _jupyter_book(root: Path) -> list[str]:
+    exe = Path(sys.executable).with_name("jupyter-book")
+    prog = [str(exe)] if exe.exists() else [shutil.which("jupyter-book") or "jupyter-book"]
+    return [
+        *prog,
+        "build",
+        str(root),
+        "--path-output",
+        str(root / OUTPUT_DIR),
+        "-W",
+        "-n",
+        "--keep-going",
+    ]
+
+
+def build_book(
+    root: Path | None = None,
+    *,
+    quick: bool = False,
+    parameters: Mapping[str, Any] | None = None,
+    only: list[str] | None = None,
+    html: bool = True,
+    log: Callable[[str], None] = print,
+) -> Path:
+    """Execute the chapters (all, or those named in ``only``) and build the HTML book.
+
+    ``quick`` sets ``EMONB_QUICK=1`` for the chapters' kernels, capping every iterative
+    step. Returns ``book/_build/html``.
+    """
+    root = find_root(root)
+    todo = chapters(root)
+    if only:
+        known = [name for name, _, _ in todo]
+        unknown = [c for c in only if c not in known]
+        if unknown:
+            raise EmonbError(
+                f"unknown chapter(s) {', '.join(unknown)}; the TOC has {', '.join(known)}"
+            )
+        todo = [c for c in todo if c[0] in only]
+    saved = os.environ.get(config.ENV_QUICK)
+    if quick:
+        os.environ[config.ENV_QUICK] = "1"
+    total = time.perf_counter()
+    try:
+        for name, source, target in todo:
+            t0 = time.perf_counter()
+            log(f"executing {name} ...")
+            execute_chapter(
+                source, target, parameters, cwd=root, failed_dir=root / OUTPUT_DIR / "_failed"
+            )
+            log(f"executed  {name} in {time.perf_counter() - t0:.1f} s")
+    finally:
+        if saved is None:
+            os.environ.pop(config.ENV_QUICK, None)
+        else:
+            os.environ[config.ENV_QUICK] = saved
+    out = root / OUTPUT_DIR / "_build" / "html"
+    if html:
+        t0 = time.perf_counter()
+        proc = subprocess.run(_jupyter_book(root), cwd=root, capture_output=True, text=True)
+        if proc.returncode != 0:
+            lines = [
+                ln
+                for ln in (proc.stdout + proc.stderr).splitlines()
+                if "WARNING" in ln or "ERROR" in ln
+            ]
+            detail = "\n".join(lines[-15:]) or (proc.stdout + proc.stderr)[-2000:]
+            raise EmonbError(f"jupyter-book build failed (warnings are errors):\n{detail}")
+        log(f"built HTML in {time.perf_counter() - t0:.1f} s -> {out}")
+    log(f"book done in {time.perf_counter() - total:.1f} s")
+    return out

@@ -1,0 +1,173 @@
+"""The ``emonb`` command: fetch, predict, book.
+
+Every expected failure (bad input, missing file, checksum mismatch, failed chapter) is
+one line on stderr, ``emonb: error: ...``, and a non-zero exit status; no traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from emonb import __version__
+from emonb.errors import EmonbError
+
+__all__ = ["main"]
+
+
+def _fail(message: str, code: int = 1) -> int:
+    print(f"emonb: error: {message}", file=sys.stderr)
+    return code
+
+
+def cmd_fetch(args: argparse.Namespace) -> int:
+    from emonb.data.manifest import fetch
+
+    t0 = time.perf_counter()
+    paths = fetch(args.names or None, cache=args.cache)
+    print(f"{len(paths)} artifact(s) verified in {time.perf_counter() - t0:.1f} s")
+    return 0
+
+
+def _image_path(arg: str) -> Path:
+    """A file path, or the name of a manifest image (fetched on demand)."""
+    path = Path(arg).expanduser()
+    if path.exists():
+        return path
+    from emonb.data.manifest import artifact_path, load_manifest
+
+    manifest = load_manifest()
+    if arg in manifest and manifest[arg].kind == "image":
+        return artifact_path(arg, manifest=manifest)
+    raise EmonbError(
+        f"{arg}: no such image file (manifest images: {', '.join(manifest.names('image'))})"
+    )
+
+
+def cmd_predict(args: argparse.Namespace) -> int:
+    from emonb.data.images import read_image
+    from emonb.models.zoo import load_model
+    from emonb.predict import classify_faces
+
+    model = load_model(args.model)
+    results, errors = [], 0
+    for arg in args.images:
+        try:
+            preds = classify_faces(
+                model, read_image(_image_path(arg)), detect=not args.no_detect, largest_only=True
+            )
+            if not preds:
+                raise EmonbError(
+                    f"{arg}: no face found (use --no-detect to classify the whole image)"
+                )
+        except EmonbError as err:
+            errors += 1
+            print(f"emonb: error: {err}", file=sys.stderr)
+            continue
+        p = preds[0]
+        results.append({
+            "image": str(arg),
+            "face": None if p.box is None else list(p.box.as_tuple()),
+            "emotion": p.emotion,
+            "score": round(p.score, 4),
+            "probabilities": {c: round(float(v), 4) for c, v in zip(p.class_names, p.proba, strict=True)},
+        })  # fmt: skip
+        if not args.json:
+            where = (
+                "whole image"
+                if p.box is None
+                else "face at x={} y={} w={} h={}".format(*p.box.as_tuple())
+            )
+            probs = "  ".join(f"{c} {v:.3f}" for c, v in zip(p.class_names, p.proba, strict=True))
+            print(f"{arg}: {p.emotion} ({p.score:.3f}; {where})\n    {probs}")
+    if args.json:
+        print(json.dumps(results, indent=2))
+    return 1 if errors else 0
+
+
+def _parse_value(text: str):
+    """A ``-p`` value: YAML scalar/list parsing, so 3 -> int, true -> bool, 'a' -> str."""
+    import yaml
+
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError:
+        return text
+
+
+def cmd_book(args: argparse.Namespace) -> int:
+    from emonb.book import build_book
+
+    params = {k: _parse_value(v) for k, v in args.param}
+    build_book(
+        args.root, quick=args.quick, parameters=params, only=args.chapter, html=not args.no_html
+    )
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="emonb", description="What a facial-emotion CNN sees.")
+    parser.add_argument("--version", action="version", version=f"emonb {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("fetch", help="download and verify the manifest's artifacts into the cache")
+    p.add_argument("names", nargs="*", metavar="NAME", help="artifact names (default: all)")
+    p.add_argument(
+        "--cache",
+        type=Path,
+        default=None,
+        help="cache folder (default: $EMONB_CACHE_DIR or user cache)",
+    )
+    p.set_defaults(func=cmd_fetch)
+
+    p = sub.add_parser("predict", help="classify the largest face in each image")
+    p.add_argument(
+        "images", nargs="+", metavar="IMAGE", help="image files (or manifest image names)"
+    )
+    p.add_argument(
+        "--model",
+        default="mini-xception",
+        help="model name or .keras/.h5 path (default: mini-xception)",
+    )
+    p.add_argument(
+        "--no-detect", action="store_true", help="classify the whole image, no face detection"
+    )
+    p.add_argument("--json", action="store_true", help="print JSON instead of text")
+    p.set_defaults(func=cmd_predict)
+
+    p = sub.add_parser("book", help="execute every chapter with papermill and build the HTML book")
+    p.add_argument(
+        "--quick", action="store_true", help="cap every iterative step (EMONB_QUICK=1), as CI does"
+    )
+    p.add_argument("-p", "--param", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"),
+                   help="set a chapter parameter (passed to every chapter that declares it)")  # fmt: skip
+    p.add_argument(
+        "--chapter", action="append", metavar="NAME", help="execute only this chapter (repeatable)"
+    )
+    p.add_argument(
+        "--no-html", action="store_true", help="execute chapters but skip jupyter-book build"
+    )
+    p.add_argument(
+        "--root", type=Path, default=None, help="project root (default: found from the cwd)"
+    )
+    p.set_defaults(func=cmd_book)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args))
+    except EmonbError as err:
+        return _fail(str(err))
+    except KeyboardInterrupt:
+        return _fail("interrupted", 130)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

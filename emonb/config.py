@@ -1,0 +1,117 @@
+"""Paths, seeds, quick-mode caps and the TensorFlow environment guard.
+
+This module must stay importable without TensorFlow: :func:`guard_tensorflow`
+runs when :mod:`emonb` is imported and has to set environment variables
+*before* TensorFlow is first imported.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import warnings
+from pathlib import Path
+
+__all__ = [
+    "CLASS_NAMES",
+    "ENV_CACHE",
+    "ENV_FER2013",
+    "ENV_MAX_STEPS",
+    "ENV_QUICK",
+    "cache_dir",
+    "fer2013_path",
+    "guard_tensorflow",
+    "is_quick",
+    "max_steps",
+    "seed_everything",
+]
+
+#: FER-2013 label order (the ``emotion`` codes of ``fer2013.csv``).
+CLASS_NAMES: tuple[str, ...] = ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral")
+
+ENV_CACHE = "EMONB_CACHE_DIR"
+ENV_FER2013 = "EMONB_FER2013"
+ENV_QUICK = "EMONB_QUICK"
+ENV_MAX_STEPS = "EMONB_MAX_STEPS"
+
+#: Environment set before TensorFlow is imported (only where the user has not set it).
+TF_ENV_DEFAULTS: dict[str, str] = {
+    # TF 2.21 double-frees / segfaults on backprop through a strided 1x1 Conv2D when
+    # oneDNN uses AVX-512 kernels; capping the ISA at AVX2 avoids it (mini-Xception has one).
+    "ONEDNN_MAX_CPU_ISA": "AVX2",
+    # Keep notebook stderr free of C++ INFO/WARNING lines (nbval compares it).
+    "TF_CPP_MIN_LOG_LEVEL": "2",
+}
+
+
+def guard_tensorflow() -> None:
+    """Make TensorFlow safe and quiet on this machine; call before TF is imported.
+
+    Sets each variable of :data:`TF_ENV_DEFAULTS` unless the user already set it.
+    If TensorFlow was imported earlier the ISA cap cannot take effect any more, so
+    a warning says so (gradients through strided 1x1 convolutions may crash).
+    """
+    tf_loaded = "tensorflow" in sys.modules
+    for key, value in TF_ENV_DEFAULTS.items():
+        os.environ.setdefault(key, value)
+    if (
+        tf_loaded
+        and os.environ.get("ONEDNN_MAX_CPU_ISA")
+        and "TF_ENABLE_ONEDNN_OPTS" not in os.environ
+    ):
+        warnings.warn(
+            "TensorFlow was imported before emonb, so ONEDNN_MAX_CPU_ISA=AVX2 may not apply; "
+            "import emonb first (TF 2.21 can crash on AVX-512 CPUs during backprop).",
+            RuntimeWarning,
+            stacklevel=3,
+        )
+
+
+def cache_dir() -> Path:
+    """Where fetched artifacts live: ``$EMONB_CACHE_DIR`` or the user's cache dir."""
+    env = os.environ.get(ENV_CACHE)
+    if env:
+        return Path(env).expanduser()
+    from platformdirs import user_cache_dir
+
+    return Path(user_cache_dir("emonb"))
+
+
+def fer2013_path() -> Path | None:
+    """The user-given FER-2013 location (``$EMONB_FER2013``), or None when unset.
+
+    The special value ``synthetic`` also returns None: it asks for the stand-in.
+    """
+    env = os.environ.get(ENV_FER2013, "").strip()
+    if not env or env.lower() == "synthetic":
+        return None
+    return Path(env).expanduser()
+
+
+def is_quick() -> bool:
+    """True when ``$EMONB_QUICK`` is set to a true value (CI and ``emonb book --quick``)."""
+    return os.environ.get(ENV_QUICK, "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+def max_steps(default: int, quick: int = 3) -> int:
+    """The cap for any iterative thing (epochs, optimisation steps, samples, frames).
+
+    ``$EMONB_MAX_STEPS`` wins when set; otherwise quick mode gives ``min(default, quick)``.
+    """
+    env = os.environ.get(ENV_MAX_STEPS, "").strip()
+    if env:
+        try:
+            cap = int(env)
+        except ValueError as err:
+            raise ValueError(f"{ENV_MAX_STEPS} must be an integer, got {env!r}") from err
+        if cap < 1:
+            raise ValueError(f"{ENV_MAX_STEPS} must be >= 1, got {cap}")
+        return min(default, cap)
+    return min(default, quick) if is_quick() else default
+
+
+def seed_everything(seed: int = 0) -> None:
+    """Seed Python's ``random``, NumPy's global generator and the Keras backend."""
+    from emonb._tf import keras  # the quiet, guarded import
+
+    keras.utils.set_random_seed(seed)

@@ -1,0 +1,77 @@
+"""Face detection with OpenCV's Haar cascade (opencv < 5), and face crops."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from emonb.data.images import to_grey
+from emonb.errors import EmonbError
+
+__all__ = ["Box", "crop", "detect_faces", "largest_face"]
+
+CASCADE = "haarcascade_frontalface_default.xml"
+
+
+@dataclass(frozen=True)
+class Box:
+    """A face box in pixels: top-left corner (x, y), width w, height h."""
+
+    x: int
+    y: int
+    w: int
+    h: int
+
+    @property
+    def area(self) -> int:
+        return self.w * self.h
+
+    def as_tuple(self) -> tuple[int, int, int, int]:
+        return (self.x, self.y, self.w, self.h)
+
+
+@lru_cache(maxsize=1)
+def _cascade() -> cv2.CascadeClassifier:
+    data = getattr(cv2, "data", None)
+    if data is None or not hasattr(cv2, "CascadeClassifier"):
+        raise EmonbError(
+            f"OpenCV {cv2.__version__} has no Haar cascades; install opencv-python-headless<5"
+        )
+    path = Path(data.haarcascades) / CASCADE
+    clf = cv2.CascadeClassifier(str(path))
+    if clf.empty():
+        raise EmonbError(f"could not load the Haar cascade {path}")
+    return clf
+
+
+def detect_faces(
+    image: np.ndarray, *, scale_factor: float = 1.1, min_neighbors: int = 5, min_size: int = 30
+) -> list[Box]:
+    """Frontal faces in an RGB or grey uint8 image, largest first (deterministic)."""
+    grey = to_grey(np.asarray(image))
+    if grey.dtype != np.uint8:
+        raise ValueError(f"detect_faces expects a uint8 image, got {grey.dtype}")
+    found = _cascade().detectMultiScale(
+        grey, scaleFactor=scale_factor, minNeighbors=min_neighbors, minSize=(min_size, min_size)
+    )
+    boxes = [Box(*map(int, b)) for b in (found if len(found) else [])]
+    return sorted(boxes, key=lambda b: (-b.area, b.y, b.x))
+
+
+def largest_face(image: np.ndarray, **kwargs) -> Box | None:
+    """The largest detected face, or None."""
+    boxes = detect_faces(image, **kwargs)
+    return boxes[0] if boxes else None
+
+
+def crop(image: np.ndarray, box: Box, margin: float = 0.0) -> np.ndarray:
+    """The box region (grown by ``margin`` x its size on each side), clipped to the image."""
+    dx, dy = int(round(box.w * margin)), int(round(box.h * margin))
+    h, w = image.shape[:2]
+    x0, y0 = max(box.x - dx, 0), max(box.y - dy, 0)
+    x1, y1 = min(box.x + box.w + dx, w), min(box.y + box.h + dy, h)
+    return image[y0:y1, x0:x1]

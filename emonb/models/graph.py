@@ -1,0 +1,149 @@
+"""A read-only view of a Keras model's layers, through Sequential and nested models.
+
+Layers are named by their path through nested models, joined with ``/`` (a character
+Keras forbids in layer names), e.g. ``backbone/conv2d_1``. :func:`feature_model` builds a
+*new* functional model that shares the original's weights and returns the outputs of any
+layers, also for Sequential models saved without an ``Input`` and for models nested
+inside others; the caller's model is never modified.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+
+from emonb._tf import keras
+from emonb.errors import EmonbError
+
+__all__ = [
+    "conv_layers",
+    "feature_model",
+    "find_layer",
+    "input_shape",
+    "iter_layers",
+    "layer_table",
+]
+
+CONV_TYPES = (keras.layers.Conv2D, keras.layers.SeparableConv2D, keras.layers.DepthwiseConv2D)
+
+
+def _is_container(layer: keras.layers.Layer) -> bool:
+    return isinstance(layer, keras.Model)
+
+
+def _sublayers(model: keras.Model) -> list[keras.layers.Layer]:
+    return [lyr for lyr in model.layers if not isinstance(lyr, keras.layers.InputLayer)]
+
+
+def iter_layers(model: keras.Model, prefix: str = "") -> Iterator[tuple[str, keras.layers.Layer]]:
+    """Yield ``(qualified_name, layer)`` for every leaf layer, nested models expanded, in order."""
+    for layer in _sublayers(model):
+        name = f"{prefix}{layer.name}"
+        if _is_container(layer):
+            yield from iter_layers(layer, prefix=name + "/")
+        else:
+            yield name, layer
+
+
+def conv_layers(model: keras.Model) -> list[str]:
+    """Qualified names of the convolutional layers (Conv2D, SeparableConv2D, DepthwiseConv2D)."""
+    return [name for name, layer in iter_layers(model) if isinstance(layer, CONV_TYPES)]
+
+
+def find_layer(model: keras.Model, layer: str | int) -> tuple[str, keras.layers.Layer]:
+    """A layer by qualified name, by unique bare name, or by index into :func:`iter_layers`.
+
+    Raises :class:`~emonb.errors.EmonbError` listing the valid names.
+    """
+    layers = list(iter_layers(model))
+    names = [n for n, _ in layers]
+    if isinstance(layer, int) and not isinstance(layer, bool):
+        if -len(layers) <= layer < len(layers):
+            return layers[layer]
+        raise EmonbError(
+            f"layer index {layer} is out of range: the model has {len(layers)} layers (0..{len(layers) - 1})"
+        )
+    for name, obj in layers:
+        if name == layer:
+            return name, obj
+    bare = [(n, o) for n, o in layers if n.rsplit("/", 1)[-1] == layer]
+    if len(bare) == 1:
+        return bare[0]
+    if len(bare) > 1:
+        raise EmonbError(f"layer name {layer!r} is ambiguous: {', '.join(n for n, _ in bare)}")
+    raise EmonbError(f"no layer {layer!r} in model {model.name!r}; valid names: {', '.join(names)}")
+
+
+def input_shape(model: keras.Model) -> tuple[int | None, ...]:
+    """The model's input shape without the batch axis; a clear error if it was never built."""
+    try:
+        inputs = model.inputs
+    except (AttributeError, ValueError):
+        inputs = None
+    if not inputs:
+        raise EmonbError(
+            f"model {model.name!r} has no defined input (a Sequential model that was never built); "
+            "call model.build((None, H, W, C)) or add a keras.Input first"
+        )
+    if len(inputs) != 1:
+        raise EmonbError(
+            f"model {model.name!r} has {len(inputs)} inputs; emonb expects one image input"
+        )
+    return tuple(inputs[0].shape[1:])
+
+
+def _trace(model: keras.Model, x, record: dict, prefix: str):
+    """Re-run ``model``'s graph on symbolic ``x``, calling leaf layers directly; record outputs."""
+
+    def call_leaf(layer: keras.layers.Layer, *args, **kwargs):
+        if _is_container(layer):
+            return _trace(layer, args[0], record, prefix + layer.name + "/")
+        out = layer(*args, **kwargs)
+        record[prefix + layer.name] = out
+        return out
+
+    if isinstance(model, keras.Sequential):
+        for layer in _sublayers(model):
+            x = call_leaf(layer, x)
+        return x
+    if hasattr(model, "_run_through_graph"):  # Functional (Keras 3)
+        return model._run_through_graph(
+            x, operation_fn=lambda op: lambda *a, **k: call_leaf(op, *a, **k)
+        )
+    raise EmonbError(
+        f"model {model.name!r} is a subclassed model ({type(model).__name__}); emonb can only look inside "
+        "Functional and Sequential models (wrap it: keras.Sequential([keras.Input(shape), model]))"
+    )
+
+
+def feature_model(
+    model: keras.Model, layers: Sequence[str | int], *, include_output: bool = False
+) -> keras.Model:
+    """A new model: input -> outputs of ``layers`` (+ the final output if ``include_output``).
+
+    Shares weights with ``model`` (nothing is copied or changed), works through Sequential
+    and nested models. Outputs come in the order asked.
+    """
+    names = [find_layer(model, lyr)[0] for lyr in layers]
+    inp = keras.Input(shape=input_shape(model), name="emonb_input")
+    record: dict = {}
+    final = _trace(model, inp, record, prefix="")
+    outputs = [record[n] for n in names]
+    if include_output:
+        outputs.append(final)
+    return keras.Model(inp, outputs, name=f"{model.name}_features")
+
+
+def layer_table(model: keras.Model):
+    """Leaf layers as a table (pandas DataFrame): name, type, output shape, parameters."""
+    import pandas as pd
+
+    inp = keras.Input(shape=input_shape(model))
+    record: dict = {}
+    _trace(model, inp, record, prefix="")
+    rows = []
+    for name, layer in iter_layers(model):
+        out = record.get(name)
+        shape = "" if out is None else str(tuple(out.shape[1:]))
+        rows.append({"layer": name, "type": type(layer).__name__, "output shape": shape,
+                     "parameters": int(layer.count_params())})  # fmt: skip
+    return pd.DataFrame(rows)

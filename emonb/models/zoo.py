@@ -1,0 +1,148 @@
+"""Load emotion models by name (manifest) or path, with what they expect as input.
+
+``load_model("mini-xception")`` fetches and verifies the pretrained mini-Xception;
+``load_model("my_model.keras")`` loads any Keras 3 file (``.keras`` or HDF5). The
+returned :class:`EmotionModel` knows its :class:`~emonb.models.preprocessing.ModelSpec`,
+so callers pass raw images of any size and colour.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from emonb._tf import keras
+from emonb.config import CLASS_NAMES
+from emonb.data.manifest import artifact_path, load_manifest
+from emonb.errors import EmonbError
+from emonb.models import graph
+from emonb.models.preprocessing import ModelSpec, prepare_images
+
+__all__ = ["EmotionModel", "load_model", "spec_from_model"]
+
+#: Sidecar file beside a model (``model.keras.emonb.json``) that records its ModelSpec.
+SIDECAR_SUFFIX = ".emonb.json"
+
+
+@dataclass(frozen=True)
+class EmotionModel:
+    """A Keras model plus its input spec. The Keras model is never modified by emonb."""
+
+    model: keras.Model
+    spec: ModelSpec
+    name: str
+    path: Path | None = None
+
+    @property
+    def class_names(self) -> tuple[str, ...]:
+        return self.spec.class_names
+
+    def preprocess(self, images) -> np.ndarray:
+        """Any image(s) -> float32 (N, H, W, C) input for this model."""
+        return prepare_images(images, self.spec)
+
+    def predict_proba(self, images, batch_size: int = 64) -> np.ndarray:
+        """Class probabilities (N, n_classes), float32; softmax is applied if the model outputs logits."""
+        x = self.preprocess(images)
+        out = np.asarray(self.model.predict(x, batch_size=batch_size, verbose=0), dtype=np.float32)
+        if not _ends_in_softmax(self.model):
+            z = out - out.max(axis=1, keepdims=True)
+            out = np.exp(z) / np.exp(z).sum(axis=1, keepdims=True)
+        return out
+
+    def predict(self, images, batch_size: int = 64) -> list[str]:
+        """Predicted class names."""
+        proba = self.predict_proba(images, batch_size=batch_size)
+        return [self.class_names[i] for i in proba.argmax(axis=1)]
+
+    def conv_layers(self) -> list[str]:
+        """Qualified names of the convolutional layers, input to output."""
+        return graph.conv_layers(self.model)
+
+    def layer_table(self):
+        """Layers with type, output shape and parameter count (pandas DataFrame)."""
+        return graph.layer_table(self.model)
+
+
+def _ends_in_softmax(model: keras.Model) -> bool:
+    last = list(graph.iter_layers(model))[-1][1]
+    act = getattr(last, "activation", None)
+    return getattr(act, "__name__", "") == "softmax"
+
+
+def spec_from_model(model: keras.Model, preprocessing: str = "unit",
+                    class_names: tuple[str, ...] | None = None) -> ModelSpec:  # fmt: skip
+    """Infer the input size and channels from the model; pixel scaling must be given."""
+    shape = graph.input_shape(model)
+    if len(shape) != 3 or shape[0] is None or shape[1] is None or shape[2] not in (1, 3):
+        raise EmonbError(
+            f"model {model.name!r} takes input {shape}; emonb needs (H, W, 1) or (H, W, 3) images"
+        )
+    n_out = model.outputs[0].shape[-1]
+    names = (
+        tuple(class_names) if class_names else (CLASS_NAMES if n_out == len(CLASS_NAMES) else None)
+    )
+    if names is None or len(names) != n_out:
+        raise EmonbError(f"model {model.name!r} has {n_out} outputs; pass class_names for them")
+    return ModelSpec(input_size=(int(shape[0]), int(shape[1])), channels=int(shape[2]),
+                     preprocessing=preprocessing, class_names=names)  # fmt: skip
+
+
+def _read_sidecar(path: Path) -> dict:
+    side = path.with_name(path.name + SIDECAR_SUFFIX)
+    if not side.exists():
+        return {}
+    try:
+        return json.loads(side.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as err:
+        raise EmonbError(f"{side}: not valid JSON ({err})") from None
+
+
+def load_model(
+    model: str | os.PathLike[str] = "mini-xception",
+    *,
+    preprocessing: str | None = None,
+    class_names: tuple[str, ...] | None = None,
+) -> EmotionModel:
+    """Load a model by manifest name (``mini-xception``) or by file path.
+
+    For a file, the pixel scaling comes from ``preprocessing``, else from a sidecar
+    ``<file>.emonb.json`` (``{"preprocessing": "unit", "class_names": [...]}``), else
+    ``"unit"`` (x / 255, the seed project's convention). Input size and channels are read
+    from the model. Files load with ``compile=False`` (no optimizer state is needed).
+    """
+    manifest = load_manifest()
+    key = str(model)
+    if key in manifest and manifest[key].kind == "model":
+        art = manifest[key]
+        path = artifact_path(key, manifest=manifest)
+        meta = art.model
+        name = key
+    else:
+        path = Path(model).expanduser()
+        if not path.is_file():
+            valid = ", ".join(manifest.names("model"))
+            raise EmonbError(f"{path}: no such model file (or use a model name: {valid})")
+        meta = _read_sidecar(path)
+        name = path.stem
+    try:
+        kmodel = keras.models.load_model(path, compile=False)
+    except Exception as err:  # Keras raises many types for bad files
+        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise EmonbError(f"{path}: could not load a Keras model ({first})") from err
+    spec = spec_from_model(
+        kmodel,
+        preprocessing=preprocessing or meta.get("preprocessing", "unit"),
+        class_names=class_names
+        or (tuple(meta["class_names"]) if meta.get("class_names") else None),
+    )
+    want = meta.get("input_size")
+    if want and tuple(want) != spec.input_size:
+        raise EmonbError(
+            f"{path}: manifest says input {tuple(want)}, model takes {spec.input_size}"
+        )
+    return EmotionModel(model=kmodel, spec=spec, name=name, path=path)

@@ -1,0 +1,96 @@
+"""Small helpers for chapters: parameter checks that fail in the first cell, and notes.
+
+A chapter's first code cell validates its papermill parameters with these functions, so
+a bad ``-p`` value stops the run at once with a message naming the parameter.
+"""
+
+from __future__ import annotations
+
+import html
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+from emonb.errors import EmonbError
+
+__all__ = ["ParameterError", "check_images", "check_int", "check_model", "stand_in_note"]
+
+SAMPLE_IMAGES = ("single-face", "multi-face", "astronaut")
+
+
+class ParameterError(EmonbError, ValueError):
+    """A chapter parameter has a bad value."""
+
+
+def check_int(
+    name: str, value: object, *, minimum: int | None = None, maximum: int | None = None
+) -> int:
+    """``value`` as an int within bounds, else :class:`ParameterError` naming ``name``."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ParameterError(f"parameter {name!r} must be an integer, got {value!r}")
+    if minimum is not None and value < minimum:
+        raise ParameterError(f"parameter {name!r} must be >= {minimum}, got {value}")
+    if maximum is not None and value > maximum:
+        raise ParameterError(f"parameter {name!r} must be <= {maximum}, got {value}")
+    return value
+
+
+def check_model(value: object) -> str:
+    """A manifest model name or an existing model file."""
+    from emonb.data.manifest import load_manifest
+
+    names = load_manifest().names("model")
+    if isinstance(value, (str, os.PathLike)) and (
+        str(value) in names or Path(value).expanduser().is_file()
+    ):
+        return str(value)
+    raise ParameterError(
+        f"parameter 'model' must be one of {', '.join(names)} or a model file, got {value!r}"
+    )
+
+
+def check_images(value: object, default: Sequence[str] = SAMPLE_IMAGES) -> list[Path]:
+    """Image files to use: a path, a list of paths/manifest image names, or None for ``default``."""
+    from emonb.data.manifest import artifact_path, load_manifest
+
+    manifest = load_manifest()
+    items = (
+        list(default)
+        if value is None
+        else [value]
+        if isinstance(value, (str, os.PathLike))
+        else value
+    )
+    if not isinstance(items, (list, tuple)) or not items:
+        raise ParameterError(
+            f"parameter 'images' must be a path or a non-empty list of paths, got {value!r}"
+        )
+    paths = []
+    for item in items:
+        if str(item) in manifest and manifest[str(item)].kind == "image":
+            paths.append(artifact_path(str(item), manifest=manifest))
+        elif Path(item).expanduser().is_file():
+            paths.append(Path(item).expanduser())
+        else:
+            raise ParameterError(
+                f"parameter 'images': {item!r} is neither a file nor a manifest image"
+            )
+    return paths
+
+
+def stand_in_note(dataset) -> object | None:
+    """A visible note (IPython HTML) when ``dataset`` is the synthetic stand-in, else None."""
+    if not getattr(dataset, "synthetic", False):
+        return None
+    from IPython.display import HTML
+
+    text = (
+        "FER-2013 is not configured, so this page uses emonb's <b>synthetic stand-in</b>: "
+        f"{len(dataset)} generated 48x48 faces whose expressions are drawn from facial action cues "
+        f"(<code>{html.escape(dataset.source)}</code>). Numbers on this page describe the stand-in, "
+        "not FER-2013. Set <code>EMONB_FER2013</code> (or the <code>data</code> parameter) to the "
+        "dataset's CSV, image folder or .npz to see the real thing."
+    )
+    return HTML(
+        f'<div class="admonition note"><p class="admonition-title">Note</p><p>{text}</p></div>'
+    )

@@ -1,0 +1,37 @@
+"""Shared fixtures. Importing emonb first applies the TensorFlow guard for the test process."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import emonb  # noqa: F401  (guard before anything imports TensorFlow)
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="session")
+def root() -> Path:
+    return ROOT
+
+
+@pytest.fixture(scope="session")
+def mini_xception():
+    """The pretrained model from the manifest (fetched into the user's cache once)."""
+    from emonb.models.zoo import load_model
+
+    return load_model("mini-xception")
+
+
+@pytest.fixture(scope="session")
+def astronaut() -> np.ndarray:
+    from emonb.data.images import read_image
+    from emonb.data.manifest import artifact_path
+
+    return read_image(artifact_path("astronaut"))
+
+

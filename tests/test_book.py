@@ -1,0 +1,84 @@
+"""The book builder: TOC -> papermill -> jupyter-book, failing loudly and safely."""
+
+import nbformat
+import pytest
+from nbformat.v4 import new_code_cell, new_notebook
+
+from emonb.book import build_book, chapters
+from emonb.errors import EmonbError
+
+
+def _project(tmp_path, notebooks: dict[str, list[str]], param_cell: str | None = None):
+    (tmp_path / "_config.yml").write_text("title: t\n")
+    toc = "format: jb-book\nroot: book/intro\nchapters:\n" + "".join(
+        f"  - file: book/chapters/{name}\n" for name in notebooks
+    )
+    (tmp_path / "_toc.yml").write_text(toc)
+    (tmp_path / "notebooks").mkdir()
+    for name, sources in notebooks.items():
+        cells = [new_code_cell(s) for s in sources]
+        if param_cell is not None:
+            cells.insert(0, new_code_cell(param_cell, metadata={"tags": ["parameters"]}))
+        nb = new_notebook(cells=cells)
+        nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+        nbformat.write(nb, tmp_path / "notebooks" / f"{name}.ipynb")
+    return tmp_path
+
+
+def test_project_toc_lists_chapters(root):
+    found = chapters(root)
+    assert found[0][0] == "00_data_and_model"
+    for name, source, target in found:
+        assert source == root / "notebooks" / f"{name}.ipynb" and source.is_file()
+        assert target == root / "book" / "chapters" / f"{name}.ipynb"
+
+
+def test_failed_chapter_names_cell_and_keeps_last_good_html(tmp_path):
+    root = _project(tmp_path, {"00_ok": ["x = 1"], "01_bad": ["y = 2", "raise ValueError('boom')"]})
+    html = root / "book" / "_build" / "html"
+    html.mkdir(parents=True)
+    (html / "index.html").write_text("last good")
+    with pytest.raises(EmonbError, match=r"chapter 01_bad failed in cell 2: ValueError: boom") as err:
+        build_book(root, log=lambda _m: None)
+    assert (html / "index.html").read_text() == "last good"
+    assert (root / "book" / "chapters" / "00_ok.ipynb").exists()
+    assert not (root / "book" / "chapters" / "01_bad.ipynb").exists()
+    assert (root / "book" / "_failed" / "01_bad.ipynb").exists() and "_failed" in str(err.value)
+
+
+def test_parameters_reach_only_declaring_chapters_and_quick_flag(tmp_path):
+    root = _project(
+        tmp_path,
+        {"00_p": ["import os", "assert steps == 5, steps", "assert os.environ.get('EMONB_QUICK') == '1'"]},
+        param_cell="steps = 1",
+    )
+    logs: list[str] = []
+    build_book(root, quick=True, parameters={"steps": 5, "unrelated": 1}, html=False, log=logs.append)
+    nb = nbformat.read(root / "book" / "chapters" / "00_p.ipynb", as_version=4)
+    injected = [c for c in nb.cells if "injected-parameters" in c.metadata.get("tags", [])]
+    assert len(injected) == 1 and "steps = 5" in injected[0].source and "unrelated" not in injected[0].source
+    assert any(line.startswith("executed  00_p in") for line in logs)
+
+
+def test_missing_source_is_reported(tmp_path):
+    root = _project(tmp_path, {"00_a": ["1"]})
+    (root / "notebooks" / "00_a.ipynb").unlink()
+    with pytest.raises(EmonbError, match="does not exist"):
+        build_book(root, html=False)
+
+
+def test_whole_book_builds_html_in_a_copy(tmp_path, root):
+    """The real chapters through papermill and `jupyter-book build -W` (quick mode)."""
+    import shutil
+
+    for name in ("_config.yml", "_toc.yml", "notebooks", "book/intro.md"):
+        src = root / name
+        dst = tmp_path / name
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copytree(src, dst) if src.is_dir() else shutil.copy(src, dst)
+    out = build_book(tmp_path, quick=True, log=lambda _m: None)
+    pages = {p.name for p in out.glob("**/*.html")}
+    assert {"intro.html", "00_data_and_model.html"} <= pages
+    page = (out / "book" / "chapters" / "00_data_and_model.html").read_text()
+    assert "Where everything comes from" in page and "59534287fdfb" in page
+    assert page.count("<img") >= 3  # sample grid, preprocessing steps, predictions

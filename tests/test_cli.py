@@ -1,0 +1,68 @@
+import json
+import os
+import subprocess
+import sys
+
+import cv2
+import numpy as np
+import pytest
+
+from emonb.cli import main
+
+
+def emonb(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "emonb", *args], capture_output=True, text=True,
+                          env={**os.environ, **(env or {})}, timeout=300)  # fmt: skip
+
+
+def test_predict_astronaut_says_happy():
+    proc = emonb("predict", "astronaut", "--json")
+    assert proc.returncode == 0, proc.stderr
+    (result,) = json.loads(proc.stdout)
+    assert result["emotion"] == "happy" and result["score"] > 0.9
+    assert result["face"] is not None and abs(sum(result["probabilities"].values()) - 1) < 1e-3
+    assert proc.stderr == ""
+
+
+def test_predict_file_text_and_no_detect(tmp_path, astronaut):
+    path = tmp_path / "face.png"
+    cv2.imwrite(str(path), astronaut[..., ::-1])
+    proc = emonb("predict", str(path), "--no-detect")
+    assert proc.returncode == 0, proc.stderr
+    assert "whole image" in proc.stdout and "happy" in proc.stdout
+
+
+def test_predict_bad_inputs_one_line_each(tmp_path):
+    bad = tmp_path / "bad.jpg"
+    bad.write_bytes(b"nope")
+    flat = tmp_path / "flat.png"
+    cv2.imwrite(str(flat), np.full((100, 100), 128, np.uint8))
+    proc = emonb("predict", str(bad), str(flat), str(tmp_path / "missing.png"))
+    assert proc.returncode == 1
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 3 and all(ln.startswith("emonb: error: ") for ln in lines), proc.stderr
+    assert "not a readable image" in lines[0] and "no face found" in lines[1] and "no such image" in lines[2]
+    assert "Traceback" not in proc.stderr
+
+
+def test_predict_unknown_model(capsys):
+    assert main(["predict", "astronaut", "--model", "no-such-model"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("emonb: error:") and "mini-xception" in err
+
+
+def test_fetch_unknown_name(capsys):
+    assert main(["fetch", "nothing"]) == 1
+    assert "unknown artifact 'nothing'" in capsys.readouterr().err
+
+
+def test_book_unknown_chapter(capsys, root, monkeypatch):
+    monkeypatch.chdir(root)
+    assert main(["book", "--chapter", "99_nothing", "--no-html"]) == 1
+    assert "unknown chapter(s) 99_nothing" in capsys.readouterr().err
+
+
+def test_usage_error_exits_2():
+    with pytest.raises(SystemExit) as err:
+        main(["predict"])
+    assert err.value.code == 2

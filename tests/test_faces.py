@@ -1,0 +1,24 @@
+import numpy as np
+
+from emonb.faces import Box, crop, detect_faces, largest_face
+
+
+def test_astronaut_has_one_face(astronaut):
+    boxes = detect_faces(astronaut)
+    assert len(boxes) == 1
+    b = boxes[0]
+    # the face is in the upper middle of the 512x512 portrait
+    assert 150 < b.x + b.w / 2 < 300 and 60 < b.y + b.h / 2 < 180 and 60 < b.w < 160
+    assert largest_face(astronaut) == b
+    assert detect_faces(astronaut) == boxes  # deterministic
+
+
+def test_no_face_in_flat_image():
+    assert detect_faces(np.full((200, 200), 128, np.uint8)) == []
+    assert largest_face(np.full((200, 200, 3), 128, np.uint8)) is None
+
+
+def test_crop_margin_clips():
+    img = np.arange(100 * 100).reshape(100, 100)
+    assert crop(img, Box(10, 20, 30, 40)).shape == (40, 30)
+    assert crop(img, Box(0, 0, 50, 50), margin=0.5).shape == (75, 75)
