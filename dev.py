@@ -64,7 +64,9 @@ def main(argv: list[str]) -> int:
     if command == "book":
         _run([str(BIN / "emonb"), "fetch"], cwd=ROOT, env=env)
         _run([str(BIN / "emonb"), "book", *rest], cwd=ROOT, env=env)
-        _say(f"book built in {time.perf_counter() - t0:.0f} s: open {ROOT / 'book/_build/html/index.html'}")
+        _say(
+            f"book built in {time.perf_counter() - t0:.0f} s: open {ROOT / 'book/_build/html/index.html'}"
+        )
     elif command == "test":
         _run([str(PY), "-m", "ruff", "check", "emonb", "tests", "dev.py"], cwd=ROOT, env=env)
         _run([str(PY), "-m", "pytest", *rest], cwd=ROOT, env=env)

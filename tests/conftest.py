@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -33,5 +31,3 @@ def astronaut() -> np.ndarray:
     from emonb.data.manifest import artifact_path
 
     return read_image(artifact_path("astronaut"))
-
-

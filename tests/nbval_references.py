@@ -54,7 +54,9 @@ def refresh(path: Path) -> None:
     saved = {k: os.environ.get(k) for k in NBVAL_ENV}
     os.environ.update(NBVAL_ENV)
     try:
-        NotebookClient(run, timeout=1200, kernel_name="python3", resources={"metadata": {"path": str(ROOT)}}).execute()
+        NotebookClient(
+            run, timeout=1200, kernel_name="python3", resources={"metadata": {"path": str(ROOT)}}
+        ).execute()
     finally:
         for k, v in saved.items():
             os.environ.pop(k, None) if v is None else os.environ.__setitem__(k, v)
@@ -63,6 +65,8 @@ def refresh(path: Path) -> None:
 
 
 if __name__ == "__main__":
-    targets = [Path(a).resolve() for a in sys.argv[1:]] or sorted((ROOT / "notebooks").glob("*.ipynb"))
+    targets = [Path(a).resolve() for a in sys.argv[1:]] or sorted(
+        (ROOT / "notebooks").glob("*.ipynb")
+    )
     for target in targets:
         refresh(target)

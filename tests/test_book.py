@@ -20,7 +20,11 @@ def _project(tmp_path, notebooks: dict[str, list[str]], param_cell: str | None =
         if param_cell is not None:
             cells.insert(0, new_code_cell(param_cell, metadata={"tags": ["parameters"]}))
         nb = new_notebook(cells=cells)
-        nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+        nb.metadata["kernelspec"] = {
+            "name": "python3",
+            "display_name": "Python 3",
+            "language": "python",
+        }
         nbformat.write(nb, tmp_path / "notebooks" / f"{name}.ipynb")
     return tmp_path
 
@@ -38,7 +42,9 @@ def test_failed_chapter_names_cell_and_keeps_last_good_html(tmp_path):
     html = root / "book" / "_build" / "html"
     html.mkdir(parents=True)
     (html / "index.html").write_text("last good")
-    with pytest.raises(EmonbError, match=r"chapter 01_bad failed in cell 2: ValueError: boom") as err:
+    with pytest.raises(
+        EmonbError, match=r"chapter 01_bad failed in cell 2: ValueError: boom"
+    ) as err:
         build_book(root, log=lambda _m: None)
     assert (html / "index.html").read_text() == "last good"
     assert (root / "book" / "chapters" / "00_ok.ipynb").exists()
@@ -49,14 +55,26 @@ def test_failed_chapter_names_cell_and_keeps_last_good_html(tmp_path):
 def test_parameters_reach_only_declaring_chapters_and_quick_flag(tmp_path):
     root = _project(
         tmp_path,
-        {"00_p": ["import os", "assert steps == 5, steps", "assert os.environ.get('EMONB_QUICK') == '1'"]},
+        {
+            "00_p": [
+                "import os",
+                "assert steps == 5, steps",
+                "assert os.environ.get('EMONB_QUICK') == '1'",
+            ]
+        },
         param_cell="steps = 1",
     )
     logs: list[str] = []
-    build_book(root, quick=True, parameters={"steps": 5, "unrelated": 1}, html=False, log=logs.append)
+    build_book(
+        root, quick=True, parameters={"steps": 5, "unrelated": 1}, html=False, log=logs.append
+    )
     nb = nbformat.read(root / "book" / "chapters" / "00_p.ipynb", as_version=4)
     injected = [c for c in nb.cells if "injected-parameters" in c.metadata.get("tags", [])]
-    assert len(injected) == 1 and "steps = 5" in injected[0].source and "unrelated" not in injected[0].source
+    assert (
+        len(injected) == 1
+        and "steps = 5" in injected[0].source
+        and "unrelated" not in injected[0].source
+    )
     assert any(line.startswith("executed  00_p in") for line in logs)
 
 

