@@ -48,11 +48,13 @@ class ModelSpec:
         return float(f(np.float32(0.0))), float(f(np.float32(255.0)))
 
     def describe(self) -> str:
-        """One readable line: size, channels, scaling and class names."""
+        """Two readable lines: size, channels and scaling; then the class names."""
         lo, hi = self.value_range
         h, w = self.input_size
-        return (f"input {w}x{h}x{self.channels}, pixels scaled '{self.preprocessing}' to [{lo:g}, {hi:g}], "
-                f"{len(self.class_names)} classes: {', '.join(self.class_names)}")  # fmt: skip
+        return (
+            f"input {w}x{h}x{self.channels}, pixels scaled '{self.preprocessing}' to [{lo:g}, {hi:g}]\n"
+            f"{len(self.class_names)} classes: {', '.join(self.class_names)}"
+        )
 
     def __post_init__(self) -> None:
         if self.preprocessing not in PREPROCESSING:
