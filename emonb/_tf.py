@@ -57,3 +57,7 @@ else:
     with _filtered_fd2():
         import keras
         import tensorflow as tf
+
+# TF's Python logger warns about tf.function retracing across explainer instances; such
+# warnings are performance hints, not errors, and would land in chapter outputs.
+tf.get_logger().setLevel("ERROR")

@@ -17,10 +17,15 @@ from matplotlib.figure import Figure
 from emonb.faces import Box
 
 __all__ = [
+    "overlay",
+    "plot_activation_histograms",
     "plot_boxes",
     "plot_face_predictions",
     "plot_class_samples",
+    "plot_feature_maps",
+    "plot_filters",
     "plot_image_grid",
+    "plot_layer_heatmaps",
     "plot_preprocessing_steps",
     "plot_probabilities",
     "save_figure",
@@ -165,4 +170,204 @@ def plot_face_predictions(
             axes[1, col].axis("off")
             axes[1, col].set_title("no face found", fontsize=9)
     fig.tight_layout()
+    return fig
+
+
+# --- activations: overlays, feature maps, filters, per-class histograms -----------------
+
+
+def overlay(
+    image: np.ndarray, heatmap: np.ndarray, alpha: float = 0.5, cmap: str = "jet"
+) -> np.ndarray:
+    """Blend a colour-mapped heatmap over an image; a pure function (like pytorch-grad-cam's
+    ``show_cam_on_image``).
+
+    Parameters
+    ----------
+    image : ndarray (H, W), (H, W, 1), (H, W, 3) or (H, W, 4)
+        Grey or RGB(A) image, uint8 (0..255) or float in [0, 1]. Alpha is dropped.
+    heatmap : ndarray (h, w)
+        Values in [0, 1] (clipped; NaN counts as 0); resized bicubically to (H, W) if needed.
+    alpha : float in [0, 1]
+        Weight of the heatmap: 0 returns the image (grey replicated to RGB), 1 the heatmap.
+    cmap : str
+        A matplotlib colormap name.
+
+    Returns
+    -------
+    ndarray (H, W, 3) uint8
+        ``round((1 - alpha) * image + alpha * cmap(heatmap))`` in 0..255.
+    """
+    import cv2
+    from matplotlib import colormaps
+
+    if not 0.0 <= float(alpha) <= 1.0:
+        raise ValueError(f"alpha must lie in [0, 1], got {alpha}")
+    img = np.asarray(image)
+    if img.ndim == 3 and img.shape[2] == 4:
+        img = img[..., :3]
+    if img.ndim == 3 and img.shape[2] == 1:
+        img = img[..., 0]
+    if img.ndim == 2:
+        img = np.repeat(img[..., None], 3, axis=2)
+    if img.ndim != 3 or img.shape[2] != 3:
+        raise ValueError(f"expected a grey or RGB image, got shape {np.shape(image)}")
+    if img.dtype == np.uint8 or np.issubdtype(img.dtype, np.integer):
+        if img.size and (img.min() < 0 or img.max() > 255):
+            raise ValueError(f"integer images must lie in 0..255, got {img.min()}..{img.max()}")
+        rgb = img.astype(np.float32)
+    elif np.issubdtype(img.dtype, np.floating):
+        if img.size and (np.nanmin(img) < -1e-6 or np.nanmax(img) > 1 + 1e-6):
+            raise ValueError(
+                f"float images must lie in [0, 1], got {np.nanmin(img):.3g}..{np.nanmax(img):.3g}"
+            )
+        rgb = np.clip(img.astype(np.float32), 0.0, 1.0) * 255.0
+    else:
+        raise ValueError(f"unsupported image dtype {img.dtype}")
+    heat = np.nan_to_num(np.asarray(heatmap, dtype=np.float32))
+    if heat.ndim != 2:
+        raise ValueError(f"expected a 2-D heatmap, got shape {heat.shape}")
+    h, w = rgb.shape[:2]
+    if heat.shape != (h, w):
+        heat = cv2.resize(heat, (w, h), interpolation=cv2.INTER_CUBIC)
+    colour = colormaps[cmap](np.clip(heat, 0.0, 1.0))[..., :3].astype(np.float32) * 255.0
+    out = (1.0 - float(alpha)) * rgb + float(alpha) * colour
+    return np.clip(np.rint(out), 0, 255).astype(np.uint8)
+
+
+def _grid_axes(n: int, ncols: int, size: float, extra_h: float = 0.0):
+    ncols = max(1, min(ncols, n))
+    nrows = max(1, -(-n // ncols))
+    fig, axes = plt.subplots(
+        nrows, ncols, figsize=(ncols * size, nrows * size + extra_h), squeeze=False
+    )
+    for ax in axes.flat[n:]:
+        ax.axis("off")
+    return fig, axes
+
+
+def plot_feature_maps(
+    act_one_image: np.ndarray,
+    channels: Sequence[int] | None = None,
+    ncols: int = 8,
+    title: str | None = None,
+    *,
+    cmap: str = "viridis",
+    size: float = 1.1,
+) -> Figure:
+    """The feature maps of one image, one panel per channel titled with its index.
+
+    Each map is min-max normalised on its own (see :func:`emonb.activations.feature_grid`);
+    ``act_one_image`` is (h, w, c); ``channels`` picks and orders them (default: all).
+    """
+    from emonb.activations import _check_channels
+
+    act = np.asarray(act_one_image, dtype=np.float32)
+    if act.ndim != 3:
+        raise ValueError(f"expected one image's (h, w, c) activation, got shape {act.shape}")
+    chans = _check_channels(channels, act.shape[2])
+    fig, axes = _grid_axes(len(chans), ncols, size, extra_h=0.3 if title else 0.0)
+    for ax, c in zip(axes.flat, chans, strict=False):
+        fmap = act[:, :, c]
+        lo, hi = float(fmap.min()), float(fmap.max())
+        _show(ax, fmap, f"#{c}", cmap=cmap, vmin=lo, vmax=hi if hi > lo else lo + 1.0)
+    if title:
+        fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def plot_filters(filters: np.ndarray, ncols: int = 8, *, size: float = 1.0) -> Figure:
+    """Convolution kernels (k, kh, kw) on one shared, zero-centred diverging colour scale.
+
+    Red is positive, blue negative weight; panels are titled with the filter index.
+    """
+    filters = np.asarray(filters, dtype=np.float32)
+    if filters.ndim != 3:
+        raise ValueError(f"expected filters of shape (k, kh, kw), got {filters.shape}")
+    lim = float(np.abs(filters).max()) if filters.size else 1.0
+    lim = lim if lim > 0 else 1.0
+    fig, axes = _grid_axes(len(filters), ncols, size)
+    im = None
+    for ax, (i, f) in zip(axes.flat, enumerate(filters), strict=False):
+        _show(ax, f, f"#{i}", cmap="RdBu_r", vmin=-lim, vmax=lim)
+        im = ax.images[-1]
+    fig.tight_layout()
+    if im is not None:
+        fig.colorbar(im, ax=list(axes.flat), fraction=0.03, pad=0.02)
+    return fig
+
+
+def plot_layer_heatmaps(
+    image: np.ndarray,
+    heatmaps: Mapping[str, np.ndarray],
+    ncols: int = 4,
+    *,
+    alpha: float = 0.5,
+    cmap: str = "jet",
+    size: float = 1.8,
+) -> Figure:
+    """Each layer's heatmap over the grey face (:func:`overlay`), titled with the layer name.
+
+    ``heatmaps`` maps layer name -> (H, W) in [0, 1] (e.g. one row of
+    :func:`emonb.activations.layer_heatmap`); they are resized to the image if needed.
+    """
+    from emonb.data.images import to_grey
+
+    if not heatmaps:
+        raise ValueError("no heatmaps to plot")
+    grey = to_grey(np.asarray(image))
+    fig, axes = _grid_axes(len(heatmaps), ncols, size)
+    for ax, (name, heat) in zip(axes.flat, heatmaps.items(), strict=False):
+        _show(ax, overlay(grey, heat, alpha=alpha, cmap=cmap), name)
+    fig.tight_layout()
+    return fig
+
+
+def plot_activation_histograms(
+    hists: Mapping[str, tuple[np.ndarray, np.ndarray]],
+    class_names: Sequence[str],
+    layers: Sequence[str] | None = None,
+    *,
+    ncols: int = 3,
+    density: bool = False,
+) -> Figure:
+    """One panel per layer, one step line per class, of per-image mean activation.
+
+    ``hists`` comes from :func:`emonb.activations.activation_histograms`. With
+    ``density=True`` each class's counts are divided by its size, so classes of very
+    different sizes (FER-2013's "disgust") compare.
+    """
+    names = list(hists) if layers is None else list(layers)
+    missing = [n for n in names if n not in hists]
+    if missing:
+        raise ValueError(f"no histogram for layer(s) {', '.join(missing)}; have {', '.join(hists)}")
+    if not names:
+        raise ValueError("no layers to plot")
+    ncols = max(1, min(ncols, len(names)))
+    nrows = -(-len(names) // ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(3.3 * ncols, 2.4 * nrows), squeeze=False)
+    for ax in axes.flat[len(names) :]:
+        ax.axis("off")
+    for ax, name in zip(axes.flat, names, strict=False):
+        counts, edges = hists[name]
+        counts = np.asarray(counts, dtype=float)
+        if counts.shape[0] != len(class_names):
+            raise ValueError(
+                f"layer {name!r}: {counts.shape[0]} count rows but {len(class_names)} class names"
+            )
+        for code, cls in enumerate(class_names):
+            row = counts[code]
+            if density:
+                total = row.sum()
+                row = row / total if total > 0 else row
+            ax.stairs(row, edges, label=cls, lw=1.2)
+        ax.set_title(name, fontsize=9)
+        ax.set_xlabel("mean activation per image", fontsize=8)
+        ax.set_ylabel("fraction of class" if density else "images", fontsize=8)
+        ax.tick_params(labelsize=7)
+    handles, labels = axes.flat[0].get_legend_handles_labels()
+    fig.tight_layout()
+    fig.legend(handles, labels, loc="center left", bbox_to_anchor=(1.0, 0.5), fontsize=8,
+               frameon=False, title="class", title_fontsize=8)  # fmt: skip
     return fig

@@ -9,7 +9,7 @@ inside others; the caller's model is never modified.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 
 from emonb._tf import keras
 from emonb.errors import EmonbError
@@ -91,14 +91,30 @@ def input_shape(model: keras.Model) -> tuple[int | None, ...]:
     return tuple(inputs[0].shape[1:])
 
 
-def _trace(model: keras.Model, x, record: dict, prefix: str):
-    """Re-run ``model``'s graph on symbolic ``x``, calling leaf layers directly; record outputs."""
+#: ``replace(qualified_name, layer) -> callable | None``: a stand-in for a leaf layer, or None.
+Replace = Callable[[str, keras.layers.Layer], Callable | None]
+
+
+def _trace(model: keras.Model, x, record: dict, prefix: str, replace: Replace | None = None,
+           training: bool | None = None):  # fmt: skip
+    """Run ``model``'s graph on ``x`` (symbolic or concrete), calling leaf layers directly.
+
+    Every leaf output is stored in ``record`` under its qualified name. ``replace`` may
+    substitute a callable for any leaf layer (the layer itself is left untouched).
+    """
 
     def call_leaf(layer: keras.layers.Layer, *args, **kwargs):
+        name = prefix + layer.name
         if _is_container(layer):
-            return _trace(layer, args[0], record, prefix + layer.name + "/")
-        out = layer(*args, **kwargs)
-        record[prefix + layer.name] = out
+            return _trace(layer, args[0], record, name + "/", replace, training)
+        fn = replace(name, layer) if replace is not None else None
+        if fn is not None:
+            out = fn(*args, **kwargs)
+        else:
+            if training is not None:
+                kwargs.setdefault("training", training)
+            out = layer(*args, **kwargs)
+        record[name] = out
         return out
 
     if isinstance(model, keras.Sequential):
@@ -113,6 +129,21 @@ def _trace(model: keras.Model, x, record: dict, prefix: str):
         f"model {model.name!r} is a subclassed model ({type(model).__name__}); emonb can only look inside "
         "Functional and Sequential models (wrap it: keras.Sequential([keras.Input(shape), model]))"
     )
+
+
+def run(model: keras.Model, x, *, replace: Replace | None = None, training: bool = False):
+    """Execute ``model`` on a concrete tensor ``x`` leaf by leaf; returns ``(output, record)``.
+
+    ``record`` maps every leaf layer's qualified name to its output, so gradients can be
+    taken with respect to any intermediate activation inside a ``tf.GradientTape``.
+    ``replace`` swaps leaf layers for callables (e.g. modified-gradient ReLUs) in this
+    run only; the model is not changed.
+    """
+    record: dict = {}
+    out = _trace(model, x, record, prefix="", replace=replace, training=training)
+    if isinstance(out, (list, tuple)) and len(out) == 1:  # HDF5 models keep a one-item output list
+        out = out[0]
+    return out, record
 
 
 def feature_model(

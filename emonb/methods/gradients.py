@@ -1,0 +1,178 @@
+"""Gradient methods: vanilla saliency, deconvnet, guided backprop, SmoothGrad, Integrated Gradients.
+
+All differentiate the class score (the logit by default) with respect to the input
+pixels. Maps are ``max_c |g|`` over input channels, like the seed paper's saliency
+maps (and tf-keras-vis / keras-vis); the base class normalises them to [0, 1].
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from emonb import config
+from emonb._tf import tf
+from emonb.errors import EmonbError
+from emonb.methods.base import RELU_RULES, Explainer, _select
+
+__all__ = [
+    "Deconvnet",
+    "GradientExplainer",
+    "GuidedBackprop",
+    "IntegratedGradients",
+    "Saliency",
+    "SmoothGrad",
+]
+
+
+class GradientExplainer(Explainer):
+    """Shared machinery: compiled input gradients of the target score under a ReLU rule."""
+
+    relu_rule: str = "none"
+
+    def __init__(self, model, *, relu_rule: str | None = None, **kwargs):
+        super().__init__(model, **kwargs)
+        if relu_rule is not None:
+            if relu_rule not in RELU_RULES:
+                raise EmonbError(
+                    f"unknown ReLU rule {relu_rule!r}; choose one of {', '.join(RELU_RULES)}"
+                )
+            self.relu_rule = relu_rule
+        self._grad_fn = self._compile(self._input_gradients)
+
+    def _input_gradients(self, x, idx):
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            scores, _ = self._run(x, self.relu_rule)
+            target = _select(scores, idx)
+        return tape.gradient(target, x)
+
+    def gradients(self, x: np.ndarray, idx: np.ndarray) -> np.ndarray:
+        """d score[idx] / d input for a preprocessed batch, (n, H, W, C) float32."""
+        return self._grad_fn(tf.constant(x, tf.float32), tf.constant(idx, tf.int32)).numpy()
+
+    def _attribute(self, x, idx):
+        return np.abs(self.gradients(x, idx)).max(axis=-1)
+
+
+class Saliency(GradientExplainer):
+    """Vanilla gradient saliency: ``max_c |d score / d x|``.
+
+    ``relu_rule`` picks the backward rule through ReLUs: ``"none"`` (true gradient),
+    ``"relu"`` (deconvnet) or ``"guided"`` (guided backprop) — the seed paper's three
+    saliency variants.
+
+    References: Simonyan, Vedaldi & Zisserman, "Deep Inside Convolutional Networks", ICLR
+    workshop 2014.
+    """
+
+    name = "saliency"
+
+
+class Deconvnet(GradientExplainer):
+    """Deconvnet rule: only positive gradient flows back through each ReLU
+    (keras-vis' ``backprop_modifier="relu"``).
+
+    Caveat: like guided backprop, the deconvnet rule is largely independent of the
+    higher layers' weights and partly reconstructs the input (Adebayo et al., 2018).
+
+    References: Zeiler & Fergus, "Visualizing and Understanding Convolutional Networks",
+    ECCV 2014; Springenberg et al., "Striving for Simplicity", ICLR workshop 2015.
+    """
+
+    name = "deconvnet"
+    relu_rule = "relu"
+
+
+class GuidedBackprop(GradientExplainer):
+    """Guided backpropagation: positive gradient flows back only where the ReLU input was
+    positive.
+
+    Caveat: guided backprop fails the model-randomization sanity check — its maps barely
+    change when the network's weights are randomised, so they show edges of the input more
+    than the model's reasoning (Adebayo et al., "Sanity Checks for Saliency Maps",
+    NeurIPS 2018).
+
+    References: Springenberg, Dosovitskiy, Brox & Riedmiller, "Striving for Simplicity: The
+    All Convolutional Net", ICLR workshop 2015.
+    """
+
+    name = "guided_backprop"
+    relu_rule = "guided"
+
+
+class SmoothGrad(GradientExplainer):
+    """SmoothGrad: gradients averaged over ``samples`` noisy copies of the input, then
+    ``max_c |.|``. Noise is Gaussian with sd ``noise`` x the input's value range, drawn
+    from ``numpy.random.default_rng(seed)`` (the same seed gives the same maps).
+    ``samples`` is capped by ``EMONB_MAX_STEPS`` / quick mode.
+
+    References: Smilkov, Thorat, Kim, Viegas & Wattenberg, "SmoothGrad: removing noise by
+    adding noise", ICML workshop 2017.
+    """
+
+    name = "smoothgrad"
+
+    def __init__(self, model, *, samples: int = 20, noise: float = 0.2, seed: int = 0, **kwargs):
+        super().__init__(model, **kwargs)
+        self.samples = config.max_steps(int(samples))
+        self.noise = float(noise)
+        self.seed = int(seed)
+
+    def _attribute(self, x, idx):
+        lo, hi = self.net.spec.value_range
+        rng = np.random.default_rng(self.seed)  # one noise pattern per sample, shared by the
+        total = np.zeros_like(x)  # images, so a map does not depend on its batch neighbours
+        for _ in range(self.samples):
+            noise = rng.normal(0.0, self.noise * (hi - lo), size=(1, *x.shape[1:])).astype(
+                np.float32
+            )
+            total += self.gradients(x + noise, idx)
+        return np.abs(total / self.samples).max(axis=-1)
+
+
+class IntegratedGradients(GradientExplainer):
+    """Integrated Gradients: ``(x - x0) * mean_k grad(x0 + k/m (x - x0))``, trapezoid rule
+    with ``steps`` intervals, from a baseline ``x0`` (``"black"``: grey level 0;
+    ``"grey"``: mid-range; or a number in model-input units); map = ``max_c |.|``.
+    ``steps`` is capped by ``EMONB_MAX_STEPS`` / quick mode.
+
+    References: Sundararajan, Taly & Yan, "Axiomatic Attribution for Deep Networks",
+    ICML 2017.
+    """
+
+    name = "integrated_gradients"
+
+    def __init__(self, model, *, steps: int = 32, baseline: str | float = "black", **kwargs):
+        super().__init__(model, **kwargs)
+        self.steps = config.max_steps(int(steps))
+        lo, hi = self.net.spec.value_range
+        if baseline == "black":
+            self.baseline = lo
+        elif baseline == "grey":
+            self.baseline = (lo + hi) / 2
+        elif isinstance(baseline, (int, float)):
+            self.baseline = float(baseline)
+        else:
+            raise EmonbError(f"baseline must be 'black', 'grey' or a number, not {baseline!r}")
+
+    def attributions(self, x: np.ndarray, idx: np.ndarray) -> np.ndarray:
+        """Signed attributions (n, H, W, C); they sum to about ``score(x) - score(x0)``."""
+        x0 = np.full_like(x[:1], self.baseline)
+        alphas = np.linspace(0.0, 1.0, self.steps + 1, dtype=np.float32)[:, None, None, None]
+        weights = np.full(self.steps + 1, 1.0 / self.steps, dtype=np.float32)
+        weights[[0, -1]] /= 2  # trapezoid
+        out = np.empty_like(x)
+        for i in range(len(x)):  # one image's whole path per call, in batch_size chunks
+            path = x0 + alphas * (x[i : i + 1] - x0)
+            total = np.zeros_like(x[0])
+            for s in range(0, len(path), self.batch_size):
+                g = self.gradients(
+                    path[s : s + self.batch_size],
+                    np.full(len(path[s : s + self.batch_size]), idx[i]),
+                )
+                total += np.tensordot(weights[s : s + self.batch_size], g, axes=1)
+            out[i] = (x[i] - x0[0]) * total
+        return out
+
+    def _attribute(self, x, idx):
+        return np.abs(self.attributions(x, idx)).max(axis=-1)

@@ -1,0 +1,91 @@
+"""Every registered method honours the one contract, on real and on awkward models."""
+
+import numpy as np
+import pytest
+
+from emonb.data.synthetic import make_synthetic_faces
+from emonb.errors import EmonbError
+from emonb.methods import METHODS, Explainer, get_method
+from tests.models.test_graph import nested, seq_without_input
+
+NAMES = sorted(METHODS)
+
+
+@pytest.fixture(scope="module")
+def faces():
+    return make_synthetic_faces(n=16, seed=3).images
+
+
+def _snapshot(model):
+    return [w.copy() for w in model.get_weights()], model.to_json()
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_contract_on_mini_xception(name, mini_xception, faces, monkeypatch):
+    monkeypatch.setenv("EMONB_MAX_STEPS", "4")  # SmoothGrad samples, IG steps, Score-CAM channels
+    before = _snapshot(mini_xception.model)
+    explainer = METHODS[name](mini_xception)
+    assert isinstance(explainer, Explainer) and explainer.name == name
+    maps = explainer.explain(faces, "predicted")
+    assert maps.shape == (16, 64, 64) and maps.dtype == np.float32
+    assert maps.min() >= 0.0 and maps.max() <= 1.0 and np.isfinite(maps).all()
+    assert (maps.reshape(16, -1).max(axis=1) > 0.99).sum() >= 14, "maps should mostly span [0, 1]"
+    np.testing.assert_array_equal(explainer.explain(faces, "predicted"), maps)  # deterministic
+    single = explainer.explain(
+        faces[5:6], int(explainer.predict_indices(mini_xception.preprocess(faces[5:6]))[0])
+    )
+    # oneDNN picks batch-size-dependent kernels, so float32 rounding differs slightly (and
+    # min-max normalisation spreads a change of the maximum over the map): same map, not bitwise
+    diff = np.abs(single[0] - maps[5])
+    corr = np.corrcoef(single[0].ravel(), maps[5].ravel())[0, 1]
+    assert diff.max() < 1e-2 and corr > 0.9999, (diff.max(), corr)
+    after = _snapshot(mini_xception.model)
+    assert after[1] == before[1]
+    for a, b in zip(after[0], before[0], strict=True):
+        np.testing.assert_array_equal(a, b)
+    doc = type(explainer).__doc__ or ""
+    assert "References" in doc, f"{name} lacks a References line"
+    if "guided" in name or name == "deconvnet":
+        assert "Adebayo" in doc, f"{name} must carry the sanity-check caveat"
+
+
+@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize(
+    "factory", [seq_without_input, lambda: nested()[0]], ids=["sequential_no_input", "nested"]
+)
+def test_methods_on_awkward_models(name, factory, monkeypatch):
+    monkeypatch.setenv("EMONB_MAX_STEPS", "3")
+    model = factory()
+    before = _snapshot(model)
+    images = np.random.default_rng(0).integers(0, 256, (3, 20, 20), dtype=np.uint8)
+    maps = METHODS[name](model).explain(images, [0, "happy", "predicted"])
+    assert maps.shape == (3, 20, 20) and maps.dtype == np.float32
+    assert maps.min() >= 0 and maps.max() <= 1
+    after = _snapshot(model)
+    assert after[1] == before[1]
+    for a, b in zip(after[0], before[0], strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_targets_and_errors(mini_xception, faces):
+    grad = get_method("gradcam")(mini_xception)
+    by_name = grad.explain(faces[:2], "surprise")
+    np.testing.assert_array_equal(by_name, grad.explain(faces[:2], 5))
+    np.testing.assert_array_equal(by_name, grad.explain(faces[:2], ["surprise", 5]))
+    with pytest.raises(EmonbError, match="unknown class 'joy'.*angry, disgust"):
+        grad.explain(faces[:1], "joy")
+    with pytest.raises(EmonbError, match="out of range 0..6"):
+        grad.explain(faces[:1], 9)
+    with pytest.raises(EmonbError, match="got 3 targets for 2 images"):
+        grad.explain(faces[:2], [1, 2, 3])
+    with pytest.raises(EmonbError, match="unknown method 'nope'; choose one of: saliency"):
+        get_method("nope")
+    with pytest.raises(EmonbError, match="valid names: conv2d_1"):
+        get_method("gradcam")(mini_xception, layer="no_layer")
+    with pytest.warns(UserWarning, match="softmax"):
+        get_method("saliency")(mini_xception, score="probability")
+
+
+def test_default_layer_is_last_spatial_conv(mini_xception):
+    assert get_method("gradcam")(mini_xception).layer == "conv2d_7"
+    assert get_method("layercam")(mini_xception, layer="conv2d_3").layer == "conv2d_3"
