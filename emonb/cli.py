@@ -13,6 +13,8 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+import numpy as np
+
 from emonb import __version__
 from emonb.errors import EmonbError
 
@@ -89,6 +91,53 @@ def cmd_predict(args: argparse.Namespace) -> int:
     return 1 if errors else 0
 
 
+def cmd_explain(args: argparse.Namespace) -> int:
+    from emonb.methods import METHODS
+
+    if args.list:
+        print("\n".join(METHODS))
+        return 0
+    if not args.images:
+        raise EmonbError("give at least one IMAGE (or --list)")
+    if not args.method:
+        raise EmonbError(f"--method is required; choose one of: {', '.join(METHODS)}")
+    if args.out is None:
+        raise EmonbError("--out DIR is required")
+    from emonb.explain import explain_files, write_explanations
+    from emonb.methods import get_method
+    from emonb.models.zoo import load_model
+
+    get_method(args.method)  # fail fast, before loading anything
+    net = load_model(args.model)
+    paths = [_image_path(a) for a in args.images]
+    results = explain_files(net, paths, args.method, target=args.target, layer=args.layer,
+                            filter=args.filter, detect=not args.no_detect)  # fmt: skip
+    for path in write_explanations(results, args.method, args.out):
+        print(path)
+    return 0
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    from emonb.bench import format_table, run_benchmark, save
+    from emonb.data.fer2013 import load_faces
+    from emonb.models.zoo import load_model
+
+    net = load_model(args.model)
+    faces = load_faces(args.data, n_synthetic=max(args.batch, 70), seed=0)
+    images = faces.images[np.random.default_rng(0).choice(len(faces), args.batch, replace=False)]
+    methods = args.methods.split(",") if args.methods else None
+    print(f"benchmark: {net.name}, batch {args.batch} of {faces.name} faces, best of {args.repeat}")
+    result = run_benchmark(
+        net, images, methods=methods, repeat=args.repeat, compare=not args.no_compare
+    )
+    result["data"] = faces.name
+    print()
+    print(format_table(result))
+    if args.json:
+        print(f"wrote {save(result, args.json)}")
+    return 0
+
+
 def _parse_value(text: str):
     """A ``-p`` value: YAML scalar/list parsing, so 3 -> int, true -> bool, 'a' -> str."""
     import yaml
@@ -138,6 +187,52 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--json", action="store_true", help="print JSON instead of text")
     p.set_defaults(func=cmd_predict)
+
+    p = sub.add_parser(
+        "explain", help="write explanation maps (.npy) and overlays (.png) per image"
+    )
+    p.add_argument(
+        "images", nargs="*", metavar="IMAGE", help="image files (or manifest image names)"
+    )
+    p.add_argument("--list", action="store_true", help="print the registered method names and exit")
+    p.add_argument("--method", help="method name (see --list)")
+    p.add_argument(
+        "--model",
+        default="mini-xception",
+        help="model name or .keras/.h5 path (default: mini-xception)",
+    )
+    p.add_argument(
+        "--target", default="predicted", help="class name, index or 'predicted' (default)"
+    )
+    p.add_argument(
+        "--layer", default=None, help="layer name for layer-based methods (default: last conv)"
+    )
+    p.add_argument(
+        "--filter", type=int, default=None, help="one filter of --layer (method 'activation')"
+    )
+    p.add_argument(
+        "--no-detect", action="store_true", help="explain the whole image, no face detection"
+    )
+    p.add_argument("--out", type=Path, default=None, help="output folder")
+    p.set_defaults(func=cmd_explain)
+
+    p = sub.add_parser(
+        "bench", help="images per second of every method (and tf-keras-vis where comparable)"
+    )
+    p.add_argument(
+        "--model", default="mini-xception", help="model name or path (default: mini-xception)"
+    )
+    p.add_argument(
+        "--data",
+        default=None,
+        help="faces to use (FER-2013 path; default $EMONB_FER2013 or stand-in)",
+    )
+    p.add_argument("--batch", type=int, default=64, help="images per timed call (default 64)")
+    p.add_argument("--repeat", type=int, default=3, help="timed repeats, best kept (default 3)")
+    p.add_argument("--methods", default=None, help="comma-separated method names (default: all)")
+    p.add_argument("--no-compare", action="store_true", help="skip tf-keras-vis even if installed")
+    p.add_argument("--json", type=Path, default=None, help="write the results as JSON")
+    p.set_defaults(func=cmd_bench)
 
     p = sub.add_parser("book", help="execute every chapter with papermill and build the HTML book")
     p.add_argument(

@@ -307,8 +307,9 @@ class GuidedGradCAM(Explainer):
 
 
 class ActivationMap(BaseCAM):
-    """The layer's mean activation over channels (class-independent): the per-layer
-    "heatmaps" of the seed reports. Targets are accepted and ignored.
+    """The layer's mean positive activation over channels, or one channel (``filter``):
+    the per-layer "heatmaps" and feature maps of the seed reports, upsampled bicubically.
+    Class-independent: targets are accepted and ignored.
 
     References: Zeiler & Fergus, "Visualizing and Understanding Convolutional Networks",
     ECCV 2014.
@@ -318,5 +319,18 @@ class ActivationMap(BaseCAM):
     needs_gradients = False
     interpolation = cv2.INTER_CUBIC  # the seed's bicubic upsampling
 
+    def __init__(self, model, *, filter: int | None = None, **kwargs):
+        super().__init__(model, **kwargs)
+        self.filter = filter
+        if filter is not None:
+            inp = keras.Input(shape=graph.input_shape(self.net.model))
+            channels = int(graph.run(self.net.model, inp)[1][self.layer].shape[-1])
+            if not 0 <= int(filter) < channels:
+                raise EmonbError(
+                    f"filter {filter} is out of range for layer {self.layer!r}: it has {channels} filters (0..{channels - 1})"
+                )
+
     def _cam(self, acts, grads, x, idx):
+        if self.filter is not None:
+            return acts[..., int(self.filter)]
         return np.maximum(acts, 0.0).mean(axis=-1)

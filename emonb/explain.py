@@ -1,0 +1,159 @@
+"""Explain faces from files: the work behind ``emonb explain`` and the seed's Figure 1."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from emonb.data.images import read_image
+from emonb.errors import EmonbError
+from emonb.faces import crop, largest_face
+from emonb.methods import METHODS, get_method
+from emonb.models.zoo import EmotionModel
+
+__all__ = [
+    "FIGURE1_METHODS",
+    "ExplainedImage",
+    "explain_files",
+    "figure1_maps",
+    "write_explanations",
+]
+
+#: The first row of the seed paper's Figure 1: the three saliency variants and the three
+#: activation-map (Grad-CAM) variants, all for the predicted emotion.
+FIGURE1_METHODS = (
+    "saliency",
+    "deconvnet",
+    "guided_backprop",
+    "gradcam",
+    "gradcam_relu",
+    "gradcam_guided",
+)
+
+
+@dataclass(frozen=True)
+class ExplainedImage:
+    """One input file: the face the model saw (at its input size, grey) and the map."""
+
+    path: Path
+    face: np.ndarray  # uint8 (H, W) model-input-sized grey face
+    heatmap: np.ndarray  # float32 (H, W) in [0, 1]
+    target: str
+
+
+def _build(net: EmotionModel, method: str, layer: str | None, filter: int | None):
+    cls = get_method(method)
+    kwargs: dict = {}
+    if layer is not None:
+        if not cls.uses_layer:
+            raise EmonbError(f"method {method!r} does not take a layer")
+        kwargs["layer"] = layer
+    if filter is not None:
+        if method != "activation":
+            raise EmonbError("--filter applies to the 'activation' method only")
+        kwargs["filter"] = filter
+    return cls(net, **kwargs)
+
+
+def explain_files(
+    net: EmotionModel,
+    paths: Sequence[str | os.PathLike[str]],
+    method: str,
+    *,
+    target: str | int = "predicted",
+    layer: str | None = None,
+    filter: int | None = None,
+    detect: bool = True,
+) -> list[ExplainedImage]:
+    """Read every image (largest face unless ``detect=False``) and explain it. Everything is
+    validated before any map is computed; errors name the file or list valid choices."""
+    explainer = _build(net, method, layer, filter)
+    images = []
+    for p in paths:
+        image = read_image(p)
+        if detect:
+            box = largest_face(image)
+            if box is None:
+                raise EmonbError(f"{p}: no face found (use --no-detect to explain the whole image)")
+            image = crop(image, box)
+        images.append(image)
+    x = net.preprocess(images)
+    if isinstance(target, str) and target.lstrip("-").isdigit():
+        target = int(target)
+    maps = explainer.explain(images, target)
+    idx = explainer.predict_indices(x) if target == "predicted" else None
+    lo, hi = net.spec.value_range
+    faces = (
+        (((x[..., :1] if x.shape[-1] == 3 else x)[..., 0] - lo) / (hi - lo) * 255)
+        .round()
+        .astype(np.uint8)
+    )
+    return [
+        ExplainedImage(
+            Path(p), faces[i], maps[i], net.class_names[idx[i]] if idx is not None else str(target)
+        )
+        for i, p in enumerate(paths)
+    ]
+
+
+def write_explanations(
+    results: Sequence[ExplainedImage], method: str, out: str | os.PathLike[str]
+) -> list[Path]:
+    """Write ``<stem>_<method>.npy`` and ``<stem>_<method>.png`` (overlay, 300 dpi) per image,
+    all-or-nothing: files are written in a temporary folder inside ``out`` and moved at the end."""
+    import matplotlib.pyplot as plt
+
+    from emonb.plotting import DPI, overlay
+
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    stems = [f"{r.path.stem}_{method}" for r in results]
+    if len(set(stems)) != len(stems):
+        raise EmonbError("two input images share a file name; their outputs would collide")
+    written = []
+    with tempfile.TemporaryDirectory(prefix=".emonb-explain-", dir=out) as tmp:
+        for r, stem in zip(results, stems, strict=True):
+            np.save(Path(tmp) / f"{stem}.npy", r.heatmap.astype(np.float32))
+            fig, ax = plt.subplots(figsize=(2.4, 2.6))
+            ax.imshow(overlay(r.face, r.heatmap, alpha=0.45))
+            ax.set_title(f"{r.path.name}\n{method} - {r.target}", fontsize=7)
+            ax.axis("off")
+            fig.savefig(Path(tmp) / f"{stem}.png", dpi=DPI, bbox_inches="tight")
+            plt.close(fig)
+        for stem in stems:
+            for ext in (".npy", ".png"):
+                shutil.move(str(Path(tmp) / f"{stem}{ext}"), out / f"{stem}{ext}")
+                written.append(out / f"{stem}{ext}")
+    return written
+
+
+def figure1_maps(net: EmotionModel, face: np.ndarray, methods: Sequence[str] = FIGURE1_METHODS,
+                 cam: str = "cam", saliency: str = "saliency") -> dict:  # fmt: skip
+    """The maps of the seed paper's Figure 1 for one face.
+
+    Returns ``{"face", "predicted", "row1": {method: map}, "cams": {emotion: map},
+    "saliency": {emotion: map}}``: the first row for the predicted emotion, then one CAM
+    and one saliency map per emotion.
+    """
+    x = net.preprocess(face)
+    predicted = net.class_names[int(net.predict_proba(face)[0].argmax())]
+    row1 = {m: METHODS[m](net).explain(face, predicted)[0] for m in methods}
+    n = len(net.class_names)
+    batch = [face] * n
+    cams = METHODS[cam](net).explain(batch, list(range(n)))
+    sal = METHODS[saliency](net).explain(batch, list(range(n)))
+    lo, hi = net.spec.value_range
+    grey = ((x[0, ..., 0] - lo) / (hi - lo) * 255).round().astype(np.uint8)
+    return {
+        "face": grey,
+        "predicted": predicted,
+        "row1": row1,
+        "cams": dict(zip(net.class_names, cams, strict=True)),
+        "saliency": dict(zip(net.class_names, sal, strict=True)),
+    }
