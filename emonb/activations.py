@@ -42,6 +42,7 @@ __all__ = [
     "first_layer_filters",
     "layer_heatmap",
     "mean_activation",
+    "relu_layers",
     "select_layers",
 ]
 
@@ -59,6 +60,23 @@ def _keras_model(net: EmotionModel | keras.Model) -> keras.Model:
     if isinstance(model, keras.Model):
         return model
     raise TypeError(f"expected an EmotionModel or a keras.Model, got {type(net).__name__}")
+
+
+def relu_layers(net: EmotionModel | keras.Model) -> list[str]:
+    """Qualified names of the ReLU outputs (``Activation("relu")`` and ``ReLU`` layers):
+    the non-negative activations whose intensity the per-class statistics summarise."""
+    from emonb._tf import keras
+    from emonb.models import graph
+
+    return [
+        name
+        for name, layer in graph.iter_layers(_keras_model(net))
+        if isinstance(layer, keras.layers.ReLU)
+        or (
+            isinstance(layer, keras.layers.Activation)
+            and getattr(layer.activation, "__name__", "") == "relu"
+        )
+    ]
 
 
 def select_layers(net: EmotionModel | keras.Model, every: int | None = None) -> list[str]:

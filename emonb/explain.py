@@ -47,6 +47,25 @@ class ExplainedImage:
     target: str
 
 
+def face_from_file(path: str | os.PathLike[str], detect: bool = True) -> np.ndarray:
+    """The image's largest face (OpenCV Haar cascade), or the whole image if ``detect=False``."""
+    image = read_image(path)
+    if not detect:
+        return image
+    box = largest_face(image)
+    if box is None:
+        raise EmonbError(f"{path}: no face found (use --no-detect to explain the whole image)")
+    return crop(image, box)
+
+
+def model_view(net: EmotionModel, images) -> np.ndarray:
+    """What the model sees, as uint8 grey (N, H, W) at its input size (for overlays)."""
+    x = net.preprocess(images)
+    lo, hi = net.spec.value_range
+    grey = x.mean(axis=-1)
+    return ((grey - lo) / (hi - lo) * 255).round().clip(0, 255).astype(np.uint8)
+
+
 def _build(net: EmotionModel, method: str, layer: str | None, filter: int | None):
     cls = get_method(method)
     kwargs: dict = {}
@@ -74,15 +93,7 @@ def explain_files(
     """Read every image (largest face unless ``detect=False``) and explain it. Everything is
     validated before any map is computed; errors name the file or list valid choices."""
     explainer = _build(net, method, layer, filter)
-    images = []
-    for p in paths:
-        image = read_image(p)
-        if detect:
-            box = largest_face(image)
-            if box is None:
-                raise EmonbError(f"{p}: no face found (use --no-detect to explain the whole image)")
-            image = crop(image, box)
-        images.append(image)
+    images = [face_from_file(p, detect) for p in paths]
     x = net.preprocess(images)
     if isinstance(target, str) and target.lstrip("-").isdigit():
         target = int(target)
@@ -141,19 +152,35 @@ def figure1_maps(net: EmotionModel, face: np.ndarray, methods: Sequence[str] = F
     "saliency": {emotion: map}}``: the first row for the predicted emotion, then one CAM
     and one saliency map per emotion.
     """
-    x = net.preprocess(face)
     predicted = net.class_names[int(net.predict_proba(face)[0].argmax())]
     row1 = {m: METHODS[m](net).explain(face, predicted)[0] for m in methods}
     n = len(net.class_names)
     batch = [face] * n
     cams = METHODS[cam](net).explain(batch, list(range(n)))
     sal = METHODS[saliency](net).explain(batch, list(range(n)))
-    lo, hi = net.spec.value_range
-    grey = ((x[0, ..., 0] - lo) / (hi - lo) * 255).round().astype(np.uint8)
     return {
-        "face": grey,
+        "face": model_view(net, face)[0],
         "predicted": predicted,
         "row1": row1,
         "cams": dict(zip(net.class_names, cams, strict=True)),
         "saliency": dict(zip(net.class_names, sal, strict=True)),
     }
+
+
+def map_summary(maps: dict[str, np.ndarray], decimals: int = 2):
+    """Summary numbers per map (pandas DataFrame): mean, the share of the map's mass in its
+    top 10 % of pixels (how concentrated it is), and the centre of mass as fractions of
+    height and width (0 = top/left)."""
+    import pandas as pd
+
+    rows = {}
+    for name, m in maps.items():
+        m = np.asarray(m, dtype=np.float64)
+        total = m.sum()
+        top = np.sort(m.ravel())[::-1][: max(1, m.size // 10)].sum()
+        ys, xs = np.mgrid[0 : m.shape[0], 0 : m.shape[1]]
+        cy = (ys * m).sum() / total / (m.shape[0] - 1) if total > 0 else np.nan
+        cx = (xs * m).sum() / total / (m.shape[1] - 1) if total > 0 else np.nan
+        rows[name] = {"mean": m.mean(), "top-10% mass": top / total if total > 0 else np.nan,
+                      "centre y": cy, "centre x": cx}  # fmt: skip
+    return pd.DataFrame.from_dict(rows, orient="index").round(decimals)

@@ -13,7 +13,16 @@ from pathlib import Path
 
 from emonb.errors import EmonbError
 
-__all__ = ["ParameterError", "check_images", "check_int", "check_model", "stand_in_note"]
+__all__ = [
+    "ParameterError",
+    "check_choice",
+    "check_images",
+    "check_int",
+    "check_layer",
+    "check_model",
+    "check_target",
+    "stand_in_note",
+]
 
 SAMPLE_IMAGES = ("single-face", "multi-face", "astronaut")
 
@@ -33,6 +42,39 @@ def check_int(
     if maximum is not None and value > maximum:
         raise ParameterError(f"parameter {name!r} must be <= {maximum}, got {value}")
     return value
+
+
+def check_choice(name: str, value: object, choices: Sequence[object]) -> object:
+    """``value`` if it is one of ``choices``, else :class:`ParameterError` listing them."""
+    if value in choices:
+        return value
+    raise ParameterError(
+        f"parameter {name!r} must be one of {', '.join(map(str, choices))}; got {value!r}"
+    )
+
+
+def check_target(value: object, class_names: Sequence[str]) -> str | int:
+    """A class name, a class index or "predicted"."""
+    if value == "predicted" or value in class_names:
+        return value  # type: ignore[return-value]
+    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < len(class_names):
+        return value
+    raise ParameterError(
+        f"parameter 'target' must be 'predicted', 0..{len(class_names) - 1} or one of {', '.join(class_names)}; "
+        f"got {value!r}"
+    )
+
+
+def check_layer(net, value: object) -> str | None:
+    """None, or a layer of ``net`` (the error lists the valid names)."""
+    if value is None:
+        return None
+    from emonb.models import graph
+
+    try:
+        return graph.find_layer(net.model, value)[0]  # type: ignore[arg-type]
+    except EmonbError as err:
+        raise ParameterError(f"parameter 'layer': {err}") from None
 
 
 def check_model(value: object) -> str:

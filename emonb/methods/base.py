@@ -39,6 +39,7 @@ __all__ = [
     "last_conv_layer",
     "normalize_maps",
     "resolve_targets",
+    "spatial_conv_layers",
 ]
 
 Targets = int | str | Sequence[int | str] | np.ndarray | None
@@ -87,15 +88,20 @@ def normalize_maps(maps: np.ndarray) -> np.ndarray:
     )
 
 
-def last_conv_layer(model: keras.Model) -> str:
-    """The last convolutional layer whose output is still spatial (h, w > 1)."""
+def spatial_conv_layers(model: keras.Model) -> list[str]:
+    """Convolutional layers whose output is still spatial (h, w > 1), input to output."""
     inp = keras.Input(shape=graph.input_shape(model))
     _, record = graph.run(model, inp)
-    names = [
+    return [
         n
         for n in graph.conv_layers(model)
         if len(record[n].shape) == 4 and min(record[n].shape[1:3]) > 1
     ]
+
+
+def last_conv_layer(model: keras.Model) -> str:
+    """The last convolutional layer whose output is still spatial (h, w > 1)."""
+    names = spatial_conv_layers(model)
     if not names:
         raise EmonbError(f"model {model.name!r} has no convolutional layer with a spatial output")
     return names[-1]
