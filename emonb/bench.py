@@ -24,7 +24,7 @@ import numpy as np
 from emonb.methods import METHODS
 from emonb.models.zoo import EmotionModel
 
-__all__ = ["TKV_EQUIVALENTS", "run_benchmark", "format_table"]
+__all__ = ["TKV_EQUIVALENTS", "format_table", "load", "results_table", "run_benchmark", "save"]
 
 #: emonb method -> what tf-keras-vis calls it (same definition unless noted in ``note``).
 TKV_EQUIVALENTS = {
@@ -199,3 +199,26 @@ def save(result: dict, path: str | os.PathLike[str]) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
     return path
+
+
+def load(path: str | os.PathLike[str]) -> dict:
+    """A result saved by ``emonb bench --json``."""
+    return json.loads(Path(path).read_text(encoding="utf-8"))
+
+
+def results_table(result: dict):
+    """The result as a pandas DataFrame, one row per (method, layer)."""
+    import pandas as pd
+
+    cols = {
+        "emonb_img_s": "emonb (img/s)",
+        "tkv_img_s": "tf-keras-vis (img/s)",
+        "speedup": "speed-up (x)",
+        "correlation": "correlation",
+        "correlation_layer": "correlation at layer resolution",
+    }
+    rows = [{"method": r["method"], "layer": r.get("layer") or "", **{v: r.get(k) for k, v in cols.items()}}
+            for r in result["rows"]]  # fmt: skip
+    table = pd.DataFrame(rows).set_index(["method", "layer"])
+    return table.round({"emonb (img/s)": 0, "tf-keras-vis (img/s)": 0, "speed-up (x)": 1,
+                        "correlation": 3, "correlation at layer resolution": 3})  # fmt: skip

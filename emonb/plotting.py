@@ -19,6 +19,7 @@ from emonb.faces import Box
 __all__ = [
     "overlay",
     "plot_activation_histograms",
+    "plot_benchmark",
     "plot_boxes",
     "plot_face_predictions",
     "plot_class_samples",
@@ -422,3 +423,28 @@ def plot_figure1(maps: Mapping) -> Figure:
                 _show(ax, overlay(img, heat, alpha=0.5), name)
     fig.tight_layout()
     return fig
+
+
+def plot_benchmark(result: Mapping, ax: Axes | None = None) -> Axes:
+    """Images per second per method (log scale), emonb and tf-keras-vis side by side."""
+    if ax is None:
+        _, ax = plt.subplots(figsize=(7, 0.32 * len(result["rows"]) + 1.2))
+    rows = result["rows"]
+    labels = [r["method"] + (f" @ {r['layer']}" if r.get("layer") else "") for r in rows]
+    y = np.arange(len(rows))
+    ax.barh(
+        y - 0.2, [r["emonb_img_s"] for r in rows], height=0.4, label="emonb", color="tab:orange"
+    )
+    ax.barh(
+        y + 0.2,
+        [r.get("tkv_img_s", 0) or 0 for r in rows],
+        height=0.4,
+        label="tf-keras-vis",
+        color="tab:blue",
+    )
+    ax.set_yticks(y, labels=labels, fontsize=8)
+    ax.invert_yaxis()
+    ax.set_xscale("log")
+    ax.set_xlabel(f"images per second (batch {result['batch']}, log scale)", fontsize=8)
+    ax.legend(fontsize=8, loc="lower right")
+    return ax
