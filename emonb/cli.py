@@ -228,7 +228,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="faces to use (FER-2013 path; default $EMONB_FER2013 or stand-in)",
     )
     p.add_argument("--batch", type=int, default=64, help="images per timed call (default 64)")
-    p.add_argument("--repeat", type=int, default=3, help="timed repeats, best kept (default 3)")
+    p.add_argument("--repeat", type=int, default=5, help="timed repeats, best kept (default 5)")
     p.add_argument("--methods", default=None, help="comma-separated method names (default: all)")
     p.add_argument("--no-compare", action="store_true", help="skip tf-keras-vis even if installed")
     p.add_argument("--json", type=Path, default=None, help="write the results as JSON")

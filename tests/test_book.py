@@ -89,14 +89,14 @@ def test_whole_book_builds_html_in_a_copy(tmp_path, root):
     """The real chapters through papermill and `jupyter-book build -W` (quick mode)."""
     import shutil
 
-    for name in ("_config.yml", "_toc.yml", "notebooks", "book/intro.md"):
+    for name in ("_config.yml", "_toc.yml", "notebooks", "book/intro.md", "book/references.md", "benchmarks"):
         src = root / name
         dst = tmp_path / name
         dst.parent.mkdir(parents=True, exist_ok=True)
         shutil.copytree(src, dst) if src.is_dir() else shutil.copy(src, dst)
     out = build_book(tmp_path, quick=True, log=lambda _m: None)
     pages = {p.name for p in out.glob("**/*.html")}
-    assert {"intro.html", "00_data_and_model.html"} <= pages
+    assert {"intro.html", "references.html", "00_data_and_model.html", "05_class_activation_maps.html"} <= pages
     page = (out / "book" / "chapters" / "00_data_and_model.html").read_text()
     assert "Where everything comes from" in page and "59534287fdfb" in page
     assert page.count("<img") >= 3  # sample grid, preprocessing steps, predictions

@@ -36,6 +36,7 @@ __all__ = [
     "RELU_RULES",
     "Explainer",
     "Targets",
+    "batchnorm_folds",
     "last_conv_layer",
     "normalize_maps",
     "resolve_targets",
@@ -120,6 +121,52 @@ def _linear_copy(layer: keras.layers.Layer) -> keras.layers.Layer:
     return clone
 
 
+def batchnorm_folds(model: keras.Model) -> dict[str, str]:
+    """``{conv_name: bn_name}`` for every linear convolution whose only consumer is a
+    BatchNormalization over channels: in inference mode each such pair is one convolution
+    with folded weights."""
+    layers = dict(graph.iter_layers(model))
+    _, inputs = graph.dataflow(model)
+    consumers: dict[str, int] = {}
+    for srcs in inputs.values():
+        for src in srcs:
+            consumers[src] = consumers.get(src, 0) + 1
+    folds: dict[str, str] = {}
+    for name, bn in layers.items():
+        if not isinstance(bn, keras.layers.BatchNormalization) or bn.axis not in (-1, 3, [3], [-1]):
+            continue
+        srcs = inputs.get(name, [])
+        if len(srcs) != 1 or consumers.get(srcs[0]) != 1:
+            continue
+        conv = layers.get(srcs[0])
+        if isinstance(conv, (keras.layers.Conv2D, keras.layers.SeparableConv2D)) and not isinstance(
+            conv, keras.layers.DepthwiseConv2D
+        ):
+            if getattr(conv.activation, "__name__", "") == "linear":
+                folds[srcs[0]] = name
+    return folds
+
+
+def _folded_copy(
+    conv: keras.layers.Layer, bn: keras.layers.BatchNormalization
+) -> keras.layers.Layer:
+    """A new convolution computing ``bn(conv(x))`` (inference mode) in one op."""
+    cfg = dict(conv.get_config(), activation="linear", use_bias=True, name=conv.name + "_bnfold")
+    clone = type(conv).from_config(cfg)
+    shapes = getattr(conv, "_build_shapes_dict", None)
+    clone.build(**shapes) if shapes else clone.build(conv.input.shape)
+    w = [np.asarray(v) for v in conv.get_weights()]
+    mean, var = np.asarray(bn.moving_mean), np.asarray(bn.moving_variance)
+    gamma = np.asarray(bn.gamma) if bn.gamma is not None else np.ones_like(mean)
+    beta = np.asarray(bn.beta) if bn.beta is not None else np.zeros_like(mean)
+    scale = gamma / np.sqrt(var + bn.epsilon)
+    bias = w[-1] if conv.use_bias else np.zeros_like(mean)
+    kernels = w[:-1] if conv.use_bias else w
+    kernels[-1] = kernels[-1] * scale  # Conv2D kernel or SeparableConv2D pointwise kernel
+    clone.set_weights([*kernels, (bias - mean) * scale + beta])
+    return clone
+
+
 def _modified_relu(rule: str) -> Callable:
     @tf.custom_gradient
     def relu(x):
@@ -150,6 +197,9 @@ class Explainer(ABC):
         What is explained: the pre-softmax class score (default) or the softmax output.
     batch_size : int
         Images per forward/backward pass.
+    fold_batchnorm : bool
+        Compute each convolution + inference BatchNorm pair as one convolution with folded
+        weights (mathematically the same function; float rounding differs slightly).
     """
 
     #: Registry name (``emonb.methods.METHODS``).
@@ -160,7 +210,12 @@ class Explainer(ABC):
     interpolation: ClassVar[int] = cv2.INTER_LINEAR
 
     def __init__(
-        self, model: EmotionModel | keras.Model, *, score: Score = "logit", batch_size: int = 64
+        self,
+        model: EmotionModel | keras.Model,
+        *,
+        score: Score = "logit",
+        batch_size: int = 64,
+        fold_batchnorm: bool = True,
     ):
         if isinstance(model, keras.Model):
             model = EmotionModel(model=model, spec=spec_from_model(model), name=model.name)
@@ -177,6 +232,9 @@ class Explainer(ABC):
         self.score = score
         self.batch_size = int(batch_size)
         self._copies: dict[str, keras.layers.Layer] = {}
+        #: conv -> BatchNorm pairs computed as one convolution while explaining (same
+        #: function, fewer ops: about a fifth faster forward and backward on the mini-Xception)
+        self._folds = batchnorm_folds(model.model) if fold_batchnorm else {}
         self._predict: Callable | None = None
         last_name, last = list(graph.iter_layers(model.model))[-1]
         self._softmax_name = last_name if _is_softmax_layer(last) else None
@@ -224,11 +282,16 @@ class Explainer(ABC):
                 f"unknown ReLU rule {relu_rule!r}; choose one of {', '.join(RELU_RULES)}"
             )
         softmax = self._softmax_name if self.score == "logit" else None
-        if softmax is None and relu_rule == "none":
-            return None
         modified = _modified_relu(relu_rule) if relu_rule != "none" else None
+        read = set(self._read_layers())
+        folds = {c: b for c, b in self._folds.items() if c not in read and b not in read}
+        bns = set(folds.values())
 
         def replace(name: str, layer: keras.layers.Layer):
+            if name in folds:
+                return self._fused(name, layer, folds[name])
+            if name in bns:
+                return lambda x, **_: x
             if name == softmax:
                 if isinstance(layer, keras.layers.Activation):
                     return lambda x, **_: x
@@ -245,6 +308,19 @@ class Explainer(ABC):
             return None
 
         return replace
+
+    def _read_layers(self) -> list[str]:
+        """Layers whose own outputs a method reads (never folded into neighbours)."""
+        layer = getattr(self, "layer", None)
+        return [layer] if layer else []
+
+    def _fused(self, name: str, conv: keras.layers.Layer, bn_name: str) -> Callable:
+        key = f"{name}+{bn_name}"
+        if key not in self._copies:
+            bn = dict(graph.iter_layers(self.net.model))[bn_name]
+            with tf.init_scope():
+                self._copies[key] = _folded_copy(conv, bn)
+        return self._copies[key]
 
     def _linear(self, name: str, layer: keras.layers.Layer) -> Callable:
         if name not in self._copies:

@@ -271,8 +271,7 @@ class CAM(Explainer):
             )
 
     def _forward_shape(self) -> tuple:
-        inp = keras.Input(shape=graph.input_shape(self.net.model))
-        return tuple(graph.run(self.net.model, inp)[1][self.layer].shape)
+        return graph.output_shapes(self.net.model)[self.layer]
 
     def _attribute(self, x, idx):
         acts = self._forward(tf.constant(x)).numpy()
@@ -323,8 +322,7 @@ class ActivationMap(BaseCAM):
         super().__init__(model, **kwargs)
         self.filter = filter
         if filter is not None:
-            inp = keras.Input(shape=graph.input_shape(self.net.model))
-            channels = int(graph.run(self.net.model, inp)[1][self.layer].shape[-1])
+            channels = graph.output_shapes(self.net.model)[self.layer][-1]
             if not 0 <= int(filter) < channels:
                 raise EmonbError(
                     f"filter {filter} is out of range for layer {self.layer!r}: it has {channels} filters (0..{channels - 1})"

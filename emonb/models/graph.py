@@ -164,17 +164,47 @@ def feature_model(
     return keras.Model(inp, outputs, name=f"{model.name}_features")
 
 
+def dataflow(model: keras.Model) -> tuple[dict[str, tuple[int, ...]], dict[str, list[str]]]:
+    """Output shape (without batch) and input producers of every leaf layer.
+
+    Found by one eager run on a batch of zeros, so no symbolic node is added to any layer
+    (unlike tracing with ``keras.Input``). Producers are leaf names, or ``"<input>"``.
+    """
+    from emonb._tf import tf
+
+    x = tf.zeros((1, *input_shape(model)))
+    producer: dict[int, str] = {id(x): "<input>"}
+    shapes: dict[str, tuple[int, ...]] = {}
+    inputs: dict[str, list[str]] = {}
+
+    def replace(name: str, layer: keras.layers.Layer):
+        def call(*args, **kwargs):
+            inputs[name] = [producer[id(t)] for t in tf.nest.flatten(args) if id(t) in producer]
+            out = layer(*args, **kwargs)
+            for t in tf.nest.flatten(out):
+                producer[id(t)] = name
+            shapes[name] = tuple(int(d) for d in tf.nest.flatten(out)[0].shape[1:])
+            return out
+
+        return call
+
+    _trace(model, x, {}, prefix="", replace=replace)
+    return shapes, inputs
+
+
+def output_shapes(model: keras.Model) -> dict[str, tuple[int, ...]]:
+    """Every leaf layer's output shape without the batch axis (see :func:`dataflow`)."""
+    return dataflow(model)[0]
+
+
 def layer_table(model: keras.Model):
     """Leaf layers as a table (pandas DataFrame): name, type, output shape, parameters."""
     import pandas as pd
 
-    inp = keras.Input(shape=input_shape(model))
-    record: dict = {}
-    _trace(model, inp, record, prefix="")
+    shapes = output_shapes(model)
     rows = []
     for name, layer in iter_layers(model):
-        out = record.get(name)
-        shape = "" if out is None else str(tuple(out.shape[1:]))
+        shape = str(shapes[name]) if name in shapes else ""
         rows.append({"layer": name, "type": type(layer).__name__, "output shape": shape,
                      "parameters": int(layer.count_params())})  # fmt: skip
     return pd.DataFrame(rows)

@@ -57,7 +57,11 @@ def test_cam_on_mini_xception_is_the_class_channel(mini_xception, faces):
         mini_xception.model.inputs, mini_xception.model.get_layer("conv2d_7").output
     )(x).numpy()
     expected = np.maximum(acts[np.arange(8), :, :, idx], 0)
-    np.testing.assert_allclose(cam._attribute(x, idx), expected, atol=1e-5)
+    # BatchNorm folding (on by default) changes float rounding, not the function
+    np.testing.assert_allclose(cam._attribute(x, idx), expected, rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(
+        CAM(mini_xception, fold_batchnorm=False)._attribute(x, idx), expected, atol=1e-5
+    )
     np.testing.assert_allclose(
         normalize_maps(GradCAM(mini_xception)._attribute(x, idx)),
         normalize_maps(expected),

@@ -89,3 +89,33 @@ def test_targets_and_errors(mini_xception, faces):
 def test_default_layer_is_last_spatial_conv(mini_xception):
     assert get_method("gradcam")(mini_xception).layer == "conv2d_7"
     assert get_method("layercam")(mini_xception, layer="conv2d_3").layer == "conv2d_3"
+
+
+def test_batchnorm_folding_is_the_same_function(mini_xception, faces):
+    """Every conv -> BatchNorm pair of the mini-Xception is folded for speed, except a layer
+    whose own output a method reads; maps agree with the unfolded model to float rounding."""
+    from emonb.methods.base import batchnorm_folds
+
+    folds = batchnorm_folds(mini_xception.model)
+    assert (
+        len(folds) == 14
+        and folds["conv2d_1"] == "batch_normalization_1"
+        and "conv2d_7" not in folds
+    )
+    for name in ("saliency", "guided_backprop", "gradcam", "scorecam"):
+        fast = METHODS[name](mini_xception).explain(faces, 3)
+        slow = METHODS[name](mini_xception, fold_batchnorm=False).explain(faces, 3)
+        # rounding differs, and at a ReLU kink a gradient can flip locally: same maps, not bitwise
+        corr = np.corrcoef(fast.ravel(), slow.ravel())[0, 1]
+        assert np.abs(fast - slow).max() < 1e-2 and corr > 0.9999, (
+            name,
+            np.abs(fast - slow).max(),
+            corr,
+        )
+    # a CAM at a folded conv reads that conv's own (pre-BatchNorm) output
+    layer = METHODS["layercam"](mini_xception, layer="conv2d_6")
+    unfolded = METHODS["layercam"](mini_xception, layer="conv2d_6", fold_batchnorm=False)
+    x = mini_xception.preprocess(faces[:2])
+    a, _ = layer.activations_and_gradients(x, np.array([3, 3]))
+    b, _ = unfolded.activations_and_gradients(x, np.array([3, 3]))
+    np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
