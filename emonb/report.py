@@ -16,6 +16,7 @@ from emonb.errors import EmonbError
 __all__ = [
     "ParameterError",
     "check_choice",
+    "check_file",
     "check_images",
     "check_int",
     "check_layer",
@@ -118,6 +119,24 @@ def check_images(value: object, default: Sequence[str] = SAMPLE_IMAGES) -> list[
                 f"parameter 'images': {item!r} is neither a file nor a manifest image"
             )
     return paths
+
+
+def check_file(name: str, value: object) -> Path:
+    """An existing file: as given, or relative to the project root (chapters run from the
+    root, from notebooks/ or from anywhere else with papermill)."""
+    path = Path(str(value)).expanduser()
+    if path.is_file():
+        return path
+    if not path.is_absolute():
+        from emonb.book import find_root
+
+        try:
+            candidate = find_root() / path
+        except EmonbError:
+            candidate = None
+        if candidate is not None and candidate.is_file():
+            return candidate
+    raise ParameterError(f"parameter {name!r}: no such file {value!r}")
 
 
 def stand_in_note(dataset) -> object | None:
