@@ -206,6 +206,8 @@ class Explainer(ABC):
     name: ClassVar[str] = ""
     #: Whether the method looks at a convolutional layer (``layer=`` applies).
     uses_layer: ClassVar[bool] = False
+    #: Backward rule through ReLUs (one of RELU_RULES); methods that differentiate use it.
+    relu_rule: ClassVar[str] = "none"
     #: How raw maps are resized to the input (OpenCV flag).
     interpolation: ClassVar[int] = cv2.INTER_LINEAR
 
@@ -274,6 +276,16 @@ class Explainer(ABC):
         if maps.shape[1:] == (h, w):
             return maps
         return np.stack([cv2.resize(m, (w, h), interpolation=self.interpolation) for m in maps])
+
+    def _use_relu_rule(self, relu_rule: str | None) -> None:
+        """Set the ReLU backward rule (None keeps the class default); errors list the rules."""
+        if relu_rule is None:
+            return
+        if relu_rule not in RELU_RULES:
+            raise EmonbError(
+                f"unknown ReLU rule {relu_rule!r}; choose one of {', '.join(RELU_RULES)}"
+            )
+        self.relu_rule = relu_rule
 
     def _replacement(self, relu_rule: str = "none") -> graph.Replace | None:
         """The leaf-layer substitutions for a run: linear final softmax, modified ReLUs."""

@@ -16,7 +16,7 @@ import numpy as np
 from emonb import config
 from emonb._tf import keras, tf
 from emonb.errors import EmonbError
-from emonb.methods.base import RELU_RULES, Explainer, _select, last_conv_layer
+from emonb.methods.base import Explainer, _select, last_conv_layer
 from emonb.methods.gradients import GuidedBackprop
 from emonb.models import graph
 
@@ -42,7 +42,6 @@ class BaseCAM(Explainer):
 
     uses_layer = True
     needs_gradients = True
-    relu_rule = "none"
 
     def __init__(
         self, model, *, layer: str | int | None = None, relu_rule: str | None = None, **kwargs
@@ -50,12 +49,7 @@ class BaseCAM(Explainer):
         super().__init__(model, **kwargs)
         m = self.net.model
         self.layer = graph.find_layer(m, layer)[0] if layer is not None else last_conv_layer(m)
-        if relu_rule is not None:
-            if relu_rule not in RELU_RULES:
-                raise EmonbError(
-                    f"unknown ReLU rule {relu_rule!r}; choose one of {', '.join(RELU_RULES)}"
-                )
-            self.relu_rule = relu_rule
+        self._use_relu_rule(relu_rule)
         self._pass = self._compile(self._activations_and_gradients)
 
     def _activations_and_gradients(self, x, idx):

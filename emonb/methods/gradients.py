@@ -12,7 +12,7 @@ import numpy as np
 from emonb import config
 from emonb._tf import tf
 from emonb.errors import EmonbError
-from emonb.methods.base import RELU_RULES, Explainer, _select
+from emonb.methods.base import Explainer, _select
 
 __all__ = [
     "Deconvnet",
@@ -27,16 +27,9 @@ __all__ = [
 class GradientExplainer(Explainer):
     """Shared machinery: compiled input gradients of the target score under a ReLU rule."""
 
-    relu_rule: str = "none"
-
     def __init__(self, model, *, relu_rule: str | None = None, **kwargs):
         super().__init__(model, **kwargs)
-        if relu_rule is not None:
-            if relu_rule not in RELU_RULES:
-                raise EmonbError(
-                    f"unknown ReLU rule {relu_rule!r}; choose one of {', '.join(RELU_RULES)}"
-                )
-            self.relu_rule = relu_rule
+        self._use_relu_rule(relu_rule)
         self._grad_fn = self._compile(self._input_gradients)
 
     def _input_gradients(self, x, idx):
