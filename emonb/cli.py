@@ -158,6 +158,21 @@ def cmd_book(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_inputs(p: argparse.ArgumentParser, verb: str, nargs: str = "+") -> None:
+    """IMAGE..., --model and --no-detect, shared by predict and explain."""
+    p.add_argument(
+        "images", nargs=nargs, metavar="IMAGE", help="image files (or manifest image names)"
+    )
+    p.add_argument(
+        "--model",
+        default="mini-xception",
+        help="model name or .keras/.h5 path (default: mini-xception)",
+    )
+    p.add_argument(
+        "--no-detect", action="store_true", help=f"{verb} the whole image, no face detection"
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="emonb", description="What a facial-emotion CNN sees.")
     parser.add_argument("--version", action="version", version=f"emonb {__version__}")
@@ -174,33 +189,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_fetch)
 
     p = sub.add_parser("predict", help="classify the largest face in each image")
-    p.add_argument(
-        "images", nargs="+", metavar="IMAGE", help="image files (or manifest image names)"
-    )
-    p.add_argument(
-        "--model",
-        default="mini-xception",
-        help="model name or .keras/.h5 path (default: mini-xception)",
-    )
-    p.add_argument(
-        "--no-detect", action="store_true", help="classify the whole image, no face detection"
-    )
+    _add_inputs(p, "classify")
     p.add_argument("--json", action="store_true", help="print JSON instead of text")
     p.set_defaults(func=cmd_predict)
 
     p = sub.add_parser(
         "explain", help="write explanation maps (.npy) and overlays (.png) per image"
     )
-    p.add_argument(
-        "images", nargs="*", metavar="IMAGE", help="image files (or manifest image names)"
-    )
+    _add_inputs(p, "explain", nargs="*")
     p.add_argument("--list", action="store_true", help="print the registered method names and exit")
     p.add_argument("--method", help="method name (see --list)")
-    p.add_argument(
-        "--model",
-        default="mini-xception",
-        help="model name or .keras/.h5 path (default: mini-xception)",
-    )
     p.add_argument(
         "--target", default="predicted", help="class name, index or 'predicted' (default)"
     )
@@ -209,9 +207,6 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--filter", type=int, default=None, help="one filter of --layer (method 'activation')"
-    )
-    p.add_argument(
-        "--no-detect", action="store_true", help="explain the whole image, no face detection"
     )
     p.add_argument("--out", type=Path, default=None, help="output folder")
     p.set_defaults(func=cmd_explain)

@@ -58,11 +58,12 @@ def face_from_file(path: str | os.PathLike[str], detect: bool = True) -> np.ndar
     return crop(image, box)
 
 
-def model_view(net: EmotionModel, images) -> np.ndarray:
-    """What the model sees, as uint8 grey (N, H, W) at its input size (for overlays)."""
-    x = net.preprocess(images)
+def model_view(net: EmotionModel, images, *, preprocessed: bool = False) -> np.ndarray:
+    """What the model sees, as uint8 grey (N, H, W) at its input size (for overlays).
+    ``preprocessed=True`` takes the model input ``net.preprocess(images)`` itself."""
+    x = images if preprocessed else net.preprocess(images)
     lo, hi = net.spec.value_range
-    grey = x.mean(axis=-1)
+    grey = np.asarray(x).mean(axis=-1)
     return ((grey - lo) / (hi - lo) * 255).round().clip(0, 255).astype(np.uint8)
 
 
@@ -99,12 +100,7 @@ def explain_files(
         target = int(target)
     maps = explainer.explain(images, target)
     idx = explainer.predict_indices(x) if target == "predicted" else None
-    lo, hi = net.spec.value_range
-    faces = (
-        (((x[..., :1] if x.shape[-1] == 3 else x)[..., 0] - lo) / (hi - lo) * 255)
-        .round()
-        .astype(np.uint8)
-    )
+    faces = model_view(net, x, preprocessed=True)
     return [
         ExplainedImage(
             Path(p), faces[i], maps[i], net.class_names[idx[i]] if idx is not None else str(target)
