@@ -91,13 +91,8 @@ def normalize_maps(maps: np.ndarray) -> np.ndarray:
 
 def spatial_conv_layers(model: keras.Model) -> list[str]:
     """Convolutional layers whose output is still spatial (h, w > 1), input to output."""
-    inp = keras.Input(shape=graph.input_shape(model))
-    _, record = graph.run(model, inp)
-    return [
-        n
-        for n in graph.conv_layers(model)
-        if len(record[n].shape) == 4 and min(record[n].shape[1:3]) > 1
-    ]
+    shapes = graph.output_shapes(model)  # one eager probe: adds no symbolic nodes to the layers
+    return [n for n in graph.conv_layers(model) if len(shapes[n]) == 3 and min(shapes[n][:2]) > 1]
 
 
 def last_conv_layer(model: keras.Model) -> str:
@@ -247,10 +242,15 @@ class Explainer(ABC):
         return self.net.class_names
 
     def predict_indices(self, x: np.ndarray) -> np.ndarray:
-        """Predicted class of preprocessed images."""
-        return np.asarray(self.net.model.predict(x, batch_size=self.batch_size, verbose=0)).argmax(
-            axis=1
-        )
+        """Predicted class of preprocessed images (the compiled forward pass, not Keras'
+        ``predict``, whose per-call set-up costs about 0.1 s)."""
+        if self._predict is None:
+            self._predict = self._compile(lambda z: self._run(z)[0], with_targets=False)
+        out = [
+            self._predict(tf.constant(x[s : s + self.batch_size]))
+            for s in range(0, len(x), self.batch_size)
+        ]
+        return np.concatenate([o.numpy() for o in out]).argmax(axis=1)
 
     def explain(self, images, targets: Targets = "predicted") -> np.ndarray:
         """Maps (N, H, W) float32 in [0, 1] at the model's input size, one per image."""
@@ -288,11 +288,8 @@ class Explainer(ABC):
         self.relu_rule = relu_rule
 
     def _replacement(self, relu_rule: str = "none") -> graph.Replace | None:
-        """The leaf-layer substitutions for a run: linear final softmax, modified ReLUs."""
-        if relu_rule not in RELU_RULES:
-            raise EmonbError(
-                f"unknown ReLU rule {relu_rule!r}; choose one of {', '.join(RELU_RULES)}"
-            )
+        """The leaf-layer substitutions for a run: linear final softmax, modified ReLUs.
+        ``relu_rule`` was validated by :meth:`_use_relu_rule` (or is "none")."""
         softmax = self._softmax_name if self.score == "logit" else None
         modified = _modified_relu(relu_rule) if relu_rule != "none" else None
         read = set(self._read_layers())
