@@ -105,27 +105,6 @@ def _last_leaf(model: keras.Model) -> tuple[str, keras.layers.Layer]:
     return list(graph.iter_layers(model))[-1]
 
 
-def _is_softmax(layer: keras.layers.Layer) -> bool:
-    if isinstance(layer, keras.layers.Softmax):
-        return True
-    act = getattr(layer, "activation", None)
-    return getattr(act, "__name__", "") == "softmax"
-
-
-def _pre_softmax(layer: keras.layers.Layer) -> Callable | None:
-    """A callable giving ``layer``'s output without its softmax, or None if unknown."""
-    if isinstance(layer, (keras.layers.Activation, keras.layers.Softmax)):
-        return lambda x, *args, **kwargs: x
-    if isinstance(layer, keras.layers.Dense) and getattr(layer, "quantization_mode", None) is None:
-
-        def dense_logits(x, *args, **kwargs):
-            z = tf.matmul(x, layer.kernel)
-            return z + layer.bias if layer.use_bias else z
-
-        return dense_logits
-    return None
-
-
 class ClassObjective(Objective):
     """Maximise one class score: the pre-softmax logit (default) or the probability.
 
@@ -174,11 +153,11 @@ class ClassObjective(Objective):
         else:
             raise EmonbError(f"a class target is an int or a name, not {self.target!r}")
         self.class_name = names[self.index]
-        ends_softmax = _is_softmax(_last_leaf(net.model)[1])
+        ends_softmax = graph.is_softmax(_last_leaf(net.model)[1])
         if self.score == "logit":
             if not ends_softmax:
                 self._mode = "output"
-            elif _pre_softmax(_last_leaf(net.model)[1]) is not None:
+            elif graph.softmax_bypass(_last_leaf(net.model)[1]) is not None:
                 self._mode = "replaced"
             else:
                 warnings.warn(
@@ -195,7 +174,7 @@ class ClassObjective(Objective):
         if self._mode != "replaced":
             return None
         last_name, last = _last_leaf(net.model)
-        stand_in = _pre_softmax(last)
+        stand_in = graph.softmax_bypass(last)
         return lambda name, layer: stand_in if name == last_name else None
 
     def __call__(self, output, record: dict) -> tf.Tensor:

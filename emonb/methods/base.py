@@ -234,7 +234,7 @@ class Explainer(ABC):
         self._folds = batchnorm_folds(model.model) if fold_batchnorm else {}
         self._predict: Callable | None = None
         last_name, last = list(graph.iter_layers(model.model))[-1]
-        self._softmax_name = last_name if _is_softmax_layer(last) else None
+        self._softmax_name = last_name if graph.is_softmax(last) else None
 
     # ---- public API -----------------------------------------------------------------
     @property
@@ -302,9 +302,7 @@ class Explainer(ABC):
             if name in bns:
                 return lambda x, **_: x
             if name == softmax:
-                if isinstance(layer, keras.layers.Activation):
-                    return lambda x, **_: x
-                return self._linear(name, layer)
+                return graph.softmax_bypass(layer) or self._linear(name, layer)
             if modified is None:
                 return None
             if isinstance(layer, keras.layers.ReLU) or (
@@ -348,10 +346,6 @@ class Explainer(ABC):
     def _run(self, x, relu_rule: str = "none"):
         """Scores (n, n_classes) and the record of every leaf output, on a concrete tensor."""
         return graph.run(self.net.model, x, replace=self._replacement(relu_rule))
-
-
-def _is_softmax_layer(layer: keras.layers.Layer) -> bool:
-    return getattr(getattr(layer, "activation", None), "__name__", "") == "softmax"
 
 
 def _select(scores, idx):

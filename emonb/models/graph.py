@@ -208,3 +208,27 @@ def layer_table(model: keras.Model):
         rows.append({"layer": name, "type": type(layer).__name__, "output shape": shape,
                      "parameters": int(layer.count_params())})  # fmt: skip
     return pd.DataFrame(rows)
+
+
+def is_softmax(layer: keras.layers.Layer) -> bool:
+    """Whether ``layer`` applies a softmax (a Softmax layer or ``activation="softmax"``)."""
+    if isinstance(layer, keras.layers.Softmax):
+        return True
+    return getattr(getattr(layer, "activation", None), "__name__", "") == "softmax"
+
+
+def softmax_bypass(layer: keras.layers.Layer) -> Callable | None:
+    """A stand-in for a softmax ``layer`` that returns its logits (pre-softmax input), reading
+    the layer's own weights; None when emonb does not know how for this layer type."""
+    from emonb._tf import tf
+
+    if isinstance(layer, (keras.layers.Activation, keras.layers.Softmax)):
+        return lambda x, *args, **kwargs: x
+    if isinstance(layer, keras.layers.Dense) and getattr(layer, "quantization_mode", None) is None:
+
+        def dense_logits(x, *args, **kwargs):
+            z = tf.matmul(x, layer.kernel)
+            return z + layer.bias if layer.use_bias else z
+
+        return dense_logits
+    return None

@@ -69,9 +69,7 @@ class EmotionModel:
 
 
 def _ends_in_softmax(model: keras.Model) -> bool:
-    last = list(graph.iter_layers(model))[-1][1]
-    act = getattr(last, "activation", None)
-    return getattr(act, "__name__", "") == "softmax"
+    return graph.is_softmax(list(graph.iter_layers(model))[-1][1])
 
 
 def spec_from_model(model: keras.Model, preprocessing: str = "unit",
