@@ -35,23 +35,9 @@ def cmd_fetch(args: argparse.Namespace) -> int:
     return 0
 
 
-def _image_path(arg: str) -> Path:
-    """A file path, or the name of a manifest image (fetched on demand)."""
-    path = Path(arg).expanduser()
-    if path.exists():
-        return path
-    from emonb.data.manifest import artifact_path, load_manifest
-
-    manifest = load_manifest()
-    if arg in manifest and manifest[arg].kind == "image":
-        return artifact_path(arg, manifest=manifest)
-    raise EmonbError(
-        f"{arg}: no such image file (manifest images: {', '.join(manifest.names('image'))})"
-    )
-
-
 def cmd_predict(args: argparse.Namespace) -> int:
     from emonb.data.images import read_image
+    from emonb.data.manifest import image_path
     from emonb.models.zoo import load_model
     from emonb.predict import classify_faces
 
@@ -60,7 +46,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
     for arg in args.images:
         try:
             preds = classify_faces(
-                model, read_image(_image_path(arg)), detect=not args.no_detect, largest_only=True
+                model, read_image(image_path(arg)), detect=not args.no_detect, largest_only=True
             )
             if not preds:
                 raise EmonbError(
@@ -103,13 +89,14 @@ def cmd_explain(args: argparse.Namespace) -> int:
         raise EmonbError(f"--method is required; choose one of: {', '.join(METHODS)}")
     if args.out is None:
         raise EmonbError("--out DIR is required")
+    from emonb.data.manifest import image_path
     from emonb.explain import explain_files, write_explanations
     from emonb.methods import get_method
     from emonb.models.zoo import load_model
 
     get_method(args.method)  # fail fast, before loading anything
     net = load_model(args.model)
-    paths = [_image_path(a) for a in args.images]
+    paths = [image_path(a) for a in args.images]
     results = explain_files(net, paths, args.method, target=args.target, layer=args.layer,
                             filter=args.filter, detect=not args.no_detect)  # fmt: skip
     for path in write_explanations(results, args.method, args.out):

@@ -94,7 +94,7 @@ def check_model(value: object) -> str:
 
 def check_images(value: object, default: Sequence[str] = SAMPLE_IMAGES) -> list[Path]:
     """Image files to use: a path, a list of paths/manifest image names, or None for ``default``."""
-    from emonb.data.manifest import artifact_path, load_manifest
+    from emonb.data.manifest import image_path, load_manifest
 
     manifest = load_manifest()
     items = (
@@ -110,14 +110,12 @@ def check_images(value: object, default: Sequence[str] = SAMPLE_IMAGES) -> list[
         )
     paths = []
     for item in items:
-        if str(item) in manifest and manifest[str(item)].kind == "image":
-            paths.append(artifact_path(str(item), manifest=manifest))
-        elif Path(item).expanduser().is_file():
-            paths.append(Path(item).expanduser())
-        else:
+        try:
+            paths.append(image_path(item, manifest=manifest))
+        except EmonbError:
             raise ParameterError(
                 f"parameter 'images': {item!r} is neither a file nor a manifest image"
-            )
+            ) from None
     return paths
 
 

@@ -33,6 +33,7 @@ __all__ = [
     "Source",
     "artifact_path",
     "fetch",
+    "image_path",
     "load_manifest",
     "sha256_file",
 ]
@@ -382,3 +383,17 @@ def artifact_path(
     path = fetch([name], manifest=manifest, cache=cache, log=None)[name]
     assert path is not None
     return path
+
+
+def image_path(item: str | os.PathLike[str], *, manifest: Manifest | None = None) -> Path:
+    """An image file, or the name of a manifest image (fetched and verified on demand).
+    An existing file wins over a manifest name."""
+    path = Path(item).expanduser()
+    if path.is_file():
+        return path
+    manifest = manifest or load_manifest()
+    if str(item) in manifest and manifest[str(item)].kind == "image":
+        return artifact_path(str(item), manifest=manifest)
+    raise EmonbError(
+        f"{item}: no such image file (manifest images: {', '.join(manifest.names('image'))})"
+    )

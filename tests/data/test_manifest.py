@@ -228,3 +228,17 @@ def test_real_fetch_twice_second_offline(tmp_path):
 def test_artifact_path_refuses_env_entries():
     with pytest.raises(EmonbError, match="user-supplied"):
         artifact_path("fer2013")
+
+
+def test_image_path_file_or_manifest_name(tmp_path):
+    from emonb.data.manifest import image_path
+
+    own = tmp_path / "astronaut"  # an existing file wins over the manifest name
+    own.write_bytes(b"x")
+    assert image_path(own) == own
+    assert image_path("astronaut").name == "astronaut.png"
+    with pytest.raises(
+        EmonbError,
+        match="no such image file \\(manifest images: single-face, multi-face, astronaut\\)",
+    ):
+        image_path(tmp_path / "missing.png")
