@@ -50,7 +50,13 @@ def _filtered_fd2() -> Iterator[None]:
 
 
 # emonb/__init__.py has run guard_tensorflow() already (a package imports before its modules).
-if "tensorflow" in sys.modules:
+if os.environ.get("KERAS_BACKEND", "tensorflow") != "tensorflow":
+    # Another Keras backend (JAX, torch): only backend-agnostic modules work, e.g.
+    # emonb.models.train on a machine without TensorFlow. Explainers need TensorFlow.
+    import keras
+
+    tf = None
+elif "tensorflow" in sys.modules:
     import keras
     import tensorflow as tf
 else:
@@ -58,6 +64,7 @@ else:
         import keras
         import tensorflow as tf
 
-# TF's Python logger warns about tf.function retracing across explainer instances; such
-# warnings are performance hints, not errors, and would land in chapter outputs.
-tf.get_logger().setLevel("ERROR")
+if tf is not None:
+    # TF's Python logger warns about tf.function retracing across explainer instances; such
+    # warnings are performance hints, not errors, and would land in chapter outputs.
+    tf.get_logger().setLevel("ERROR")

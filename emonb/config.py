@@ -93,10 +93,11 @@ def is_quick() -> bool:
     return os.environ.get(ENV_QUICK, "").strip().lower() in {"1", "true", "yes", "on"}
 
 
-def max_steps(default: int, quick: int = 3) -> int:
+def max_steps(default: int, quick: int = 3, *, quick_mode: bool | None = None) -> int:
     """The cap for any iterative thing (epochs, optimisation steps, samples, frames).
 
     ``$EMONB_MAX_STEPS`` wins when set; otherwise quick mode gives ``min(default, quick)``.
+    Quick mode is ``$EMONB_QUICK`` unless ``quick_mode`` says otherwise (a ``--quick`` flag).
     """
     env = os.environ.get(ENV_MAX_STEPS, "").strip()
     if env:
@@ -107,7 +108,8 @@ def max_steps(default: int, quick: int = 3) -> int:
         if cap < 1:
             raise ValueError(f"{ENV_MAX_STEPS} must be >= 1, got {cap}")
         return min(default, cap)
-    return min(default, quick) if is_quick() else default
+    quick_mode = is_quick() if quick_mode is None else quick_mode
+    return min(default, quick) if quick_mode else default
 
 
 def seed_everything(seed: int = 0) -> None:

@@ -1,0 +1,141 @@
+import json
+import shutil
+
+import numpy as np
+import pytest
+
+from emonb.data.fer2013 import load_faces
+from emonb.errors import EmonbError
+from emonb.models import train as T
+from emonb.models.zoo import load_model
+
+CFG = T.TrainConfig(epochs=3, batch_size=32, seed=3)
+
+
+@pytest.fixture(scope="module")
+def faces():
+    return load_faces("synthetic", n_synthetic=350, seed=0)
+
+
+@pytest.fixture(scope="module")
+def runs(faces, tmp_path_factory):
+    """The same 3-epoch run twice: straight through, and stopped after epoch 1 then resumed."""
+    root = tmp_path_factory.mktemp("train")
+    straight = T.train(faces, root / "a.keras", CFG, log=None)
+    lines: list[str] = []
+    T.train(faces, root / "b.keras", CFG, log=lines.append, stop_after=1)
+    assert not (root / "b.keras").exists()  # nothing final before the run ends
+    resumed = T.train(faces, root / "b.keras", CFG, log=lines.append)
+    return straight, resumed, lines
+
+
+def _weights(path):
+    return load_model(path).model.get_weights()
+
+
+def test_resumed_run_equals_uninterrupted_run(runs):
+    straight, resumed, lines = runs
+    assert any(line.startswith("resuming from") for line in lines)
+    assert resumed.history["resumed_at"] == [1] and straight.history["resumed_at"] == []
+    for wa, wb in zip(_weights(straight.model_path), _weights(resumed.model_path), strict=True):
+        np.testing.assert_array_equal(wa, wb)
+    drop = lambda recs: [{k: v for k, v in r.items() if k != "seconds"} for r in recs]  # noqa: E731
+    assert drop(straight.history["epochs"]) == drop(resumed.history["epochs"])
+
+
+def test_outputs_beside_the_model(runs):
+    result = runs[0]
+    path = result.model_path
+    hist = json.loads(T.history_path(path).read_text())
+    assert T.history_path(path).name == "a.history.json"
+    assert hist["finished"] and hist["epochs_run"] == 3 and len(hist["epochs"]) == 3
+    assert hist["config"]["seed"] == 3 and hist["machine"]["backend"] == "tensorflow"
+    assert 1 <= hist["best_epoch"] <= 3
+    assert hist["best_val_accuracy"] == max(r["val_accuracy"] for r in hist["epochs"])
+    assert {"loss", "accuracy", "val_loss", "val_accuracy", "val_macro_f1", "lr", "seconds"} <= set(
+        hist["epochs"][0]
+    )
+    net = load_model(path)  # sidecar: unit scaling, 48x48 grey, FER-2013 classes
+    assert net.spec.preprocessing == "unit" and net.spec.input_size == (48, 48)
+    assert net.predict_proba(np.zeros((2, 48, 48), np.uint8)).shape == (2, 7)
+    assert T.load_history(path)["best_epoch"] == hist["best_epoch"]
+
+
+def test_finished_run_is_reused_and_extended(runs, faces, tmp_path):
+    src = runs[0].model_path
+    for p in src.parent.glob("a.*"):
+        (shutil.copytree if p.is_dir() else shutil.copy2)(p, tmp_path / p.name)
+    out = tmp_path / "a.keras"
+    lines: list[str] = []
+    again = T.train(faces, out, CFG, log=lines.append)
+    assert "already trained" in lines[0] and again.history["epochs_run"] == 3
+    longer = T.train(faces, out, T.TrainConfig(epochs=4, batch_size=32, seed=3), log=None)
+    assert longer.history["epochs_run"] == 4 and longer.history["resumed_at"] == [3]
+    with pytest.raises(EmonbError, match="different run"):
+        T.train(faces, out, T.TrainConfig(epochs=4, batch_size=16, seed=3), log=None)
+    fresh = T.train(
+        faces, out, T.TrainConfig(epochs=1, batch_size=16, seed=3), restart=True, log=None
+    )
+    assert fresh.history["epochs_run"] == 1
+
+
+def test_rejects_bad_settings(faces, tmp_path):
+    with pytest.raises(EmonbError, match=r"\.keras"):
+        T.train(faces, tmp_path / "model.h5", CFG, log=None)
+    with pytest.raises(EmonbError, match="class_weight"):
+        T.TrainConfig(class_weight="inverse")
+    with pytest.raises(EmonbError, match="val_fraction"):
+        T.TrainConfig(val_fraction=0.7)
+
+
+def test_quick_mode_caps(monkeypatch):
+    monkeypatch.delenv("EMONB_MAX_STEPS", raising=False)
+    monkeypatch.delenv("EMONB_QUICK", raising=False)
+    assert T.train_config(30).epochs == 30 and T.train_config(30).max_train is None
+    quick = T.train_config(30, quick=True)
+    assert (quick.epochs, quick.max_train) == (T.QUICK_EPOCHS, T.QUICK_TRAIN)
+    monkeypatch.setenv("EMONB_QUICK", "1")
+    assert T.train_config(30).epochs == T.QUICK_EPOCHS
+    assert T.train_config(30, quick=False).epochs == 30
+    monkeypatch.setenv("EMONB_MAX_STEPS", "5")
+    assert T.train_config(30, quick=False).epochs == 5
+
+
+def test_class_weights():
+    labels = np.repeat(np.arange(7), [400, 10, 100, 800, 300, 200, 400])
+    counts = np.bincount(labels)
+    for mode in T.CLASS_WEIGHTS:
+        w = T.class_weights(labels, mode)
+        assert w.shape == (7,) and np.isclose((w[labels]).mean(), 1.0)  # mean weight per face is 1
+    np.testing.assert_allclose(T.class_weights(labels, "none"), 1.0)
+    bal = T.class_weights(labels, "balanced")
+    np.testing.assert_allclose(bal * counts, (bal * counts)[0])  # every class weighs the same
+    sq = T.class_weights(labels, "sqrt")
+    np.testing.assert_allclose(sq / sq[0], np.sqrt(bal / bal[0]), rtol=1e-6)
+    assert T.class_weights(np.array([0, 0, 2]), "balanced")[1] == 0.0  # absent class
+    with pytest.raises(EmonbError, match="class_weight"):
+        T.class_weights(labels, "inverse")
+
+
+def test_validation_split_is_stratified_disjoint_and_seeded():
+    labels = np.repeat(np.arange(7), [400, 10, 100, 800, 300, 200, 400])
+    tr, va = T.validation_split(labels, 0.1, seed=0)
+    assert np.intersect1d(tr, va).size == 0 and np.union1d(tr, va).size == labels.size
+    share = np.bincount(labels[va], minlength=7) / np.bincount(labels)
+    assert np.all(np.abs(share - 0.1) <= 0.051)  # at most one face off per class
+    np.testing.assert_array_equal(va, T.validation_split(labels, 0.1, seed=0)[1])
+    assert not np.array_equal(va, T.validation_split(labels, 0.1, seed=1)[1])
+
+
+def test_augment_is_seeded_and_identity_when_off():
+    images = np.random.default_rng(0).integers(0, 256, (5, 48, 48), dtype=np.uint8)
+    a = T.augment(images, np.random.default_rng(1))
+    b = T.augment(images, np.random.default_rng(1))
+    np.testing.assert_array_equal(a, b)
+    assert a.dtype == np.float32 and a.shape == images.shape and not np.allclose(a, images)
+    off = T.augment(images, np.random.default_rng(1), T.Augment(0, 0, 0, flip=False))
+    np.testing.assert_allclose(off, images, atol=1e-3)
+    flips = T.augment(images, np.random.default_rng(2), T.Augment(0, 0, 0, flip=True))
+    for img, out in zip(images, flips, strict=True):
+        assert np.allclose(out, img, atol=1e-3) or np.allclose(out, img[:, ::-1], atol=1e-3)
+    assert any(np.allclose(o, i[:, ::-1], atol=1e-3) for i, o in zip(images, flips, strict=True))
