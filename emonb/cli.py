@@ -1,4 +1,4 @@
-"""The ``emonb`` command: fetch, predict, book.
+"""The ``emonb`` command: fetch, predict, explain, bench, train, evaluate, book.
 
 Every expected failure (bad input, missing file, checksum mismatch, failed chapter) is
 one line on stderr, ``emonb: error: ...``, and a non-zero exit status; no traceback.
@@ -125,6 +125,50 @@ def cmd_bench(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_train(args: argparse.Namespace) -> int:
+    from emonb.data.fer2013 import load_faces
+    from emonb.models.train import train, train_config
+
+    cfg = train_config(args.epochs, quick=args.quick or None, seed=args.seed,
+                       batch_size=args.batch_size, class_weight=args.class_weight)  # fmt: skip
+    faces = load_faces(args.data)
+    if faces.synthetic:
+        print("note: training on the synthetic stand-in, not FER-2013")
+    try:
+        result = train(
+            faces, args.out, cfg, restart=args.restart, log=lambda s: print(s, flush=True)
+        )
+    except KeyboardInterrupt:
+        raise EmonbError(
+            "interrupted; run the same command again to resume from the last finished epoch"
+        ) from None
+    h = result.history
+    print(f"wrote {result.model_path} (best epoch {h['best_epoch']}, val accuracy "
+          f"{h['best_val_accuracy']:.4f}; {h['epochs_run']} epochs, {h['seconds']:.0f} s of training)")  # fmt: skip
+    print(f"history: {result.model_path.with_name(result.model_path.stem + '.history.json')}")
+    return 0
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    from emonb.data.fer2013 import load_faces
+    from emonb.models.evaluate import evaluate
+    from emonb.models.zoo import load_model
+
+    faces = load_faces(args.data)
+    net = load_model(args.model)
+    result = evaluate(net, faces, split=args.split)
+    rep = result.report
+    where = f"{faces.name}{' ' + args.split if args.split else ''}"
+    print(f"{net.name} on {where} ({rep['n']:,} faces): accuracy {rep['accuracy']:.4f}, "
+          f"macro-F1 {rep['macro_f1']:.4f}")  # fmt: skip
+    print(result.table().round(3).to_string())
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(result.to_json(), indent=1), encoding="utf-8")
+        print(f"wrote {args.json}")
+    return 0
+
+
 def _parse_value(text: str):
     """A ``-p`` value: YAML scalar/list parsing, so 3 -> int, true -> bool, 'a' -> str."""
     import yaml
@@ -215,6 +259,34 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-compare", action="store_true", help="skip tf-keras-vis even if installed")
     p.add_argument("--json", type=Path, default=None, help="write the results as JSON")
     p.set_defaults(func=cmd_bench)
+
+    p = sub.add_parser(
+        "train", help="train the seed CNN (resumes an interrupted run from its checkpoint)"
+    )
+    p.add_argument("--data", required=True,
+                   help="FER-2013 .csv, image folder or .npz ('synthetic': the stand-in)")  # fmt: skip
+    p.add_argument("--out", type=Path, required=True, help="model file to write (.keras)")
+    p.add_argument("--epochs", type=int, default=30, help="epochs (default 30)")
+    p.add_argument("--quick", action="store_true",
+                   help="at most 2 epochs on 2,000 faces (a pipeline check, as CI runs it)")  # fmt: skip
+    p.add_argument(
+        "--seed", type=int, default=0, help="seed of weights, dropout, split, augmentation"
+    )
+    p.add_argument("--batch-size", type=int, default=64, help="batch size (default 64)")
+    p.add_argument("--class-weight", choices=("none", "sqrt", "balanced"), default="sqrt",
+                   help="class weights in the loss (default sqrt; see chapter 01)")  # fmt: skip
+    p.add_argument("--restart", action="store_true", help="discard an existing checkpoint")
+    p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser("evaluate", help="accuracy, macro-F1, per-class report and confusion matrix")
+    p.add_argument("--data", default=None,
+                   help="FER-2013 .csv, folder or .npz, or 'synthetic' (default: $EMONB_FER2013, else the stand-in)")  # fmt: skip
+    p.add_argument("--model", default="mini-xception",
+                   help="model name or .keras/.h5 path (default: mini-xception)")  # fmt: skip
+    p.add_argument("--split", default=None,
+                   help="usage to evaluate (Training, PublicTest, ...; default: all rows)")  # fmt: skip
+    p.add_argument("--json", type=Path, default=None, help="write the full report as JSON")
+    p.set_defaults(func=cmd_evaluate)
 
     p = sub.add_parser("book", help="execute every chapter with papermill and build the HTML book")
     p.add_argument(

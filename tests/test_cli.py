@@ -70,3 +70,39 @@ def test_usage_error_exits_2():
     with pytest.raises(SystemExit) as err:
         main(["predict"])
     assert err.value.code == 2
+
+
+def test_train_quick_then_evaluate_the_result(tmp_path):
+    out = tmp_path / "seed.keras"
+    proc = emonb("train", "--data", "synthetic", "--quick", "--batch-size", "32", "--out", str(out),
+                 env={"EMONB_MAX_STEPS": "1"})  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert "note: training on the synthetic stand-in" in proc.stdout
+    assert "epoch   1/1" in proc.stdout and f"wrote {out}" in proc.stdout
+    assert (tmp_path / "seed.history.json").is_file() and proc.stderr == ""
+    report = tmp_path / "eval.json"
+    proc = emonb("evaluate", "--data", "synthetic", "--model", str(out), "--split", "PublicTest",
+                 "--json", str(report))  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.startswith("seed on synthetic stand-in PublicTest (140 faces): accuracy ")
+    data = json.loads(report.read_text())
+    assert data["n"] == 140 and data["split"] == "PublicTest" and len(data["confusion_matrix"]) == 7
+    assert set(data["per_class"]) == {
+        "angry",
+        "disgust",
+        "fear",
+        "happy",
+        "sad",
+        "surprise",
+        "neutral",
+    }
+    assert abs(sum(map(sum, data["confusion_matrix"])) - 140) == 0
+
+
+def test_evaluate_and_train_errors(capsys, tmp_path):
+    assert main(["evaluate", "--data", "synthetic", "--split", "PrivateTest"]) == 1
+    assert "no rows with usage 'PrivateTest'" in capsys.readouterr().err
+    assert main(["evaluate", "--data", str(tmp_path / "missing.csv")]) == 1
+    assert "FER-2013 not found" in capsys.readouterr().err
+    assert main(["train", "--data", "synthetic", "--out", str(tmp_path / "m.h5"), "--quick"]) == 1
+    assert "must end in .keras" in capsys.readouterr().err
