@@ -1,16 +1,20 @@
 """The seed project's emotion CNN: three convolutional blocks and two dense layers.
 
-Each block is ``(Conv2D 3x3 -> BatchNormalization -> ReLU) x convs_per_block ->
-MaxPooling 2x2 -> Dropout``; then ``Flatten -> Dense 512 -> Dropout -> Dense 256 ->
-Dropout -> Dense 7 (softmax)``. Input: 48x48x1 grey in [0, 1] (ModelSpec ``unit``).
+Each block is ``(Conv2D 3x3 -> ReLU -> BatchNormalization) x convs_per_block ->
+MaxPooling 2x2 -> Dropout``, the seed's "Conv2D + BatchNormalization + MaxPooling +
+Dropout"; then ``Flatten -> (Dense 512 -> BN -> ReLU -> Dropout) -> (Dense 256 -> BN ->
+ReLU -> Dropout) -> Dense 7 (softmax)``. Input: 48x48x1 grey in [0, 1] (ModelSpec
+``unit``). The ReLUs are layers of their own, so feature maps can be read before and
+after the non-linearity.
 
-The convolutions carry no bias and no activation of their own: BatchNormalization
-follows each one directly and the ReLU is a separate layer. That is the usual modern
-order, and it lets explainers fold each Conv+BN pair into one convolution
-(:func:`emonb.methods.base.batchnorm_folds`) and read clean post-ReLU feature maps.
+The one addition to the seed is BatchNormalization after the dense layers. Without it
+the first dense layer (4,608 non-negative inputs) died within the first epoch in four of
+five runs of the GPU study (``benchmarks/seed_cnn_gpu_study.json``): the loss stuck at
+the entropy of the class priors and the network answered *happy* for every face.
+``dense_bn=False`` and ``order="conv-bn-relu"`` build the variants that study compared.
 
 Backend-agnostic Keras 3: the same code builds the model under TensorFlow (this book)
-or JAX (the GPU run reported in chapter 01).
+or JAX (the GPU study).
 """
 
 from __future__ import annotations
@@ -43,7 +47,7 @@ def build_seed_cnn(
     """The seed CNN as a Functional model (uncompiled).
 
     ``seed`` fixes the initial weights and the dropout streams: the same seed gives the
-    same model on the same machine. With the defaults the model has 2,778,183
+    same model on the same machine. With the defaults the model has 2,783,463
     parameters, 2.36M of them in the first dense layer.
     """
     if order not in ("conv-bn-relu", "conv-relu-bn"):
