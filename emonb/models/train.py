@@ -58,6 +58,7 @@ __all__ = [
     "load_history",
     "train",
     "train_config",
+    "training_rows",
     "validation_split",
 ]
 
@@ -219,6 +220,25 @@ def augment(
         out[i] = cv2.warpAffine(src[i], m, (w, h), flags=cv2.INTER_LINEAR,
                                 borderMode=cv2.BORDER_REPLICATE)  # fmt: skip
     return out
+
+
+def training_rows(
+    dataset: FaceDataset, cfg: TrainConfig
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The faces :func:`train` learns from: ``(images, labels, train_idx, val_idx)``.
+
+    The *Training* rows (all rows if the data has no usage column), in quick mode a
+    stratified sample of ``cfg.max_train`` of them, then split into training and
+    validation indices by :func:`validation_split`.
+    """
+    train_ds = dataset.split("Training") if "Training" in set(dataset.usage.tolist()) else dataset
+    rows = np.arange(len(train_ds))
+    if cfg.max_train is not None:
+        rng = np.random.default_rng([cfg.seed, 104729])
+        rows = stratified_sample(train_ds.labels, cfg.max_train, rng)
+    images, labels = train_ds.images[rows], train_ds.labels[rows]
+    tr, va = validation_split(labels, cfg.val_fraction, cfg.seed)
+    return images, labels, tr, va
 
 
 # ---------------------------------------------------------------- files
@@ -435,14 +455,7 @@ def train(
         shutil.rmtree(ckpt)
     ckpt.mkdir(exist_ok=True)
 
-    train_ds = dataset.split("Training") if "Training" in set(dataset.usage.tolist()) else dataset
-    rows = np.arange(len(train_ds))
-    if cfg.max_train is not None:
-        rows = stratified_sample(
-            train_ds.labels, cfg.max_train, np.random.default_rng([cfg.seed, 104729])
-        )
-    images, labels = train_ds.images[rows], train_ds.labels[rows]
-    tr, va = validation_split(labels, cfg.val_fraction, cfg.seed)
+    images, labels, tr, va = training_rows(dataset, cfg)
     n_classes = len(dataset.class_names)
     weights = class_weights(labels[tr], cfg.class_weight, n_classes)
     x_val = (images[va].astype(np.float32) / 255.0)[..., None]
