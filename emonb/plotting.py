@@ -461,7 +461,7 @@ def plot_training_history(history: Mapping, *, title: str | None = None) -> Figu
     """
     recs = history["epochs"]
     ep = [r["epoch"] for r in recs]
-    fig, axes = plt.subplots(1, 3, figsize=(11, 3.0))
+    fig, axes = plt.subplots(1, 3, figsize=(9, 2.8))
     for ax, key, label in ((axes[0], "loss", "loss"), (axes[1], "accuracy", "accuracy")):
         ax.plot(ep, [r[key] for r in recs], label="training (augmented, weighted)")
         ax.plot(ep, [r[f"val_{key}"] for r in recs], label="validation")
