@@ -42,6 +42,7 @@ from emonb import config
 from emonb._tf import keras, tf
 from emonb.data.fer2013 import FaceDataset
 from emonb.errors import EmonbError
+from emonb.models.evaluate import classification_report
 from emonb.models.seed_cnn import SEED_SPEC, build_seed_cnn
 
 __all__ = [
@@ -299,9 +300,8 @@ class _State:
     lr: float = 1e-3
     best_accuracy: float = -1.0
     best_epoch: int = 0
-    plateau_best: float = math.inf
+    loss_best: float = math.inf  # best val_loss so far (both loss rules monitor it)
     plateau_wait: int = 0
-    stop_best: float = math.inf
     stop_wait: int = 0
     stopped_early: bool = False
     checkpoint: str | None = None
@@ -342,7 +342,8 @@ def _save_checkpoint(model: keras.Model, ckpt: Path, state: _State) -> None:
         (ckpt / previous).unlink(missing_ok=True)
 
 
-def _load_checkpoint(ckpt: Path, key: str, data: str) -> tuple[_State, keras.Model] | None:
+def _read_state(ckpt: Path, key: str, data: str) -> tuple[_State, list] | None:
+    """The saved rule state and dropout RNG state, or None without a checkpoint."""
     path = ckpt / "state.json"
     if not path.is_file():
         return None
@@ -354,10 +355,15 @@ def _load_checkpoint(ckpt: Path, key: str, data: str) -> tuple[_State, keras.Mod
             f"{ckpt}: checkpoint of a different run (other data or settings); "
             "delete it or train with --restart"
         )
+    return state, rng_state
+
+
+def _load_model(ckpt: Path, state: _State, rng_state: list) -> keras.Model:
+    """The checkpointed model with its optimizer and dropout streams, ready to go on."""
     model = keras.models.load_model(ckpt / state.checkpoint, compile=True)
     for gen, value in zip(_seed_generators(model), rng_state, strict=True):
         gen.state.assign(np.asarray(value, dtype=gen.state.dtype))
-    return state, model
+    return model
 
 
 def _compile(model: keras.Model, lr: float) -> None:
@@ -388,8 +394,6 @@ def _train_epoch(model: keras.Model, x: np.ndarray, y: np.ndarray, w: np.ndarray
 
 
 def _val_metrics(model: keras.Model, x: np.ndarray, y: np.ndarray, batch_size: int) -> dict:
-    from emonb.models.evaluate import classification_report
-
     proba = np.asarray(model.predict(x, batch_size=max(batch_size, 256), verbose=0), np.float64)
     loss = float(-np.mean(np.log(np.clip(proba[np.arange(y.size), y], 1e-7, 1.0))))
     rep = classification_report(y, proba.argmax(1), n_classes=proba.shape[1])
@@ -403,21 +407,18 @@ def _update_rules(state: _State, cfg: TrainConfig, rec: dict) -> list[str]:
         state.best_accuracy, state.best_epoch = rec["val_accuracy"], rec["epoch"]
         notes.append("best")
     min_delta = 1e-4  # Keras' default for both callbacks
-    if rec["val_loss"] < state.plateau_best - min_delta:
-        state.plateau_best, state.plateau_wait = rec["val_loss"], 0
-    else:
-        state.plateau_wait += 1
-        if state.plateau_wait >= cfg.lr_patience and state.lr > cfg.min_lr:
-            state.lr = max(state.lr * cfg.lr_factor, cfg.min_lr)
-            state.plateau_wait = 0
-            notes.append(f"lr -> {state.lr:.2e}")
-    if rec["val_loss"] < state.stop_best - min_delta:
-        state.stop_best, state.stop_wait = rec["val_loss"], 0
-    else:
-        state.stop_wait += 1
-        if state.stop_wait >= cfg.early_stopping_patience:
-            state.stopped_early = True
-            notes.append("early stop")
+    if rec["val_loss"] < state.loss_best - min_delta:
+        state.loss_best, state.plateau_wait, state.stop_wait = rec["val_loss"], 0, 0
+        return notes
+    state.plateau_wait += 1
+    if state.plateau_wait >= cfg.lr_patience and state.lr > cfg.min_lr:
+        state.lr = max(state.lr * cfg.lr_factor, cfg.min_lr)
+        state.plateau_wait = 0
+        notes.append(f"lr -> {state.lr:.2e}")
+    state.stop_wait += 1
+    if state.stop_wait >= cfg.early_stopping_patience:
+        state.stopped_early = True
+        notes.append("early stop")
     return notes
 
 
@@ -437,8 +438,8 @@ def train(
     machine), ``<name>.keras.emonb.json`` (how to prepare images, for
     :func:`emonb.models.zoo.load_model`) and the checkpoint folder ``<name>.keras.ckpt/``.
     An existing checkpoint of the same data and settings is resumed (``restart=True``
-    discards it); a finished run returns at once, and asking for more ``epochs`` continues
-    it. ``stop_after`` ends this call after that many epochs (to test resuming).
+    discards it); a finished run returns its model and history without loading anything,
+    and asking for more ``epochs`` continues it. ``stop_after`` ends this call after that many epochs (to test resuming).
     ``log`` receives one line per epoch (None: silent). ``on_epoch(model, record)`` is
     called after each epoch's validation and may add observations to the record (the
     GPU study in ``benchmarks/`` logs PublicTest accuracy this way; nothing here reads
@@ -455,16 +456,22 @@ def train(
         shutil.rmtree(ckpt)
     ckpt.mkdir(exist_ok=True)
 
+    data_id = fingerprint(dataset)
+    saved = _read_state(ckpt, cfg.key(), data_id)
+    if saved is not None and (saved[0].epoch >= cfg.epochs or saved[0].stopped_early):
+        state = saved[0]
+        say(f"{out}: already trained ({state.epoch} epochs"
+            f"{', stopped early' if state.stopped_early else ''}); restart=True trains afresh")  # fmt: skip
+        if out.is_file() and history_path(out).is_file():
+            return TrainResult(model_path=out, history=load_history(out))
+
     images, labels, tr, va = training_rows(dataset, cfg)
     n_classes = len(dataset.class_names)
     weights = class_weights(labels[tr], cfg.class_weight, n_classes)
     x_val = (images[va].astype(np.float32) / 255.0)[..., None]
     y_val = labels[va]
-    data_id = fingerprint(dataset)
-
     keras.utils.set_random_seed(cfg.seed)
-    loaded = _load_checkpoint(ckpt, cfg.key(), data_id)
-    if loaded is None:
+    if saved is None:
         state = _State(config_key=cfg.key(), data=data_id, lr=cfg.learning_rate)
         model = build_seed_cnn((*images.shape[1:], 1), n_classes, seed=cfg.seed, **cfg.model)
         _compile(model, cfg.learning_rate)
@@ -472,13 +479,10 @@ def train(
             f"{dataset.name} faces, validating on {len(va):,}; class weights "
             f"{cfg.class_weight}: " + ", ".join(f"{c} {w:.2f}" for c, w in zip(dataset.class_names, weights, strict=True)))  # fmt: skip
     else:
-        state, model = loaded
+        state, model = saved[0], _load_model(ckpt, *saved)
         if state.epoch < cfg.epochs and not state.stopped_early:
             state.resumed_at.append(state.epoch)
             say(f"resuming from {ckpt / str(state.checkpoint)} after epoch {state.epoch}")
-        else:
-            say(f"{out}: already trained ({state.epoch} epochs"
-                f"{', stopped early' if state.stopped_early else ''}); restart=True trains afresh")  # fmt: skip
 
     y_onehot = np.eye(n_classes, dtype=np.float32)
     done_here = 0
