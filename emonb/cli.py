@@ -127,7 +127,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
 def cmd_train(args: argparse.Namespace) -> int:
     from emonb.data.fer2013 import load_faces
-    from emonb.models.train import train, train_config
+    from emonb.models.train import history_path, train, train_config
 
     cfg = train_config(args.epochs, quick=args.quick or None, seed=args.seed,
                        batch_size=args.batch_size, class_weight=args.class_weight)  # fmt: skip
@@ -145,7 +145,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     h = result.history
     print(f"wrote {result.model_path} (best epoch {h['best_epoch']}, val accuracy "
           f"{h['best_val_accuracy']:.4f}; {h['epochs_run']} epochs, {h['seconds']:.0f} s of training)")  # fmt: skip
-    print(f"history: {result.model_path.with_name(result.model_path.stem + '.history.json')}")
+    print(f"history: {history_path(result.model_path)}")
     return 0
 
 

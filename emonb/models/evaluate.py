@@ -9,11 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
 from emonb.config import CLASS_NAMES
 from emonb.data.fer2013 import FaceDataset
+from emonb.errors import EmonbError
 
 __all__ = ["Evaluation", "classification_report", "confusion_matrix", "evaluate"]
 
@@ -81,7 +83,7 @@ class Evaluation:
     def predicted(self) -> np.ndarray:
         return self.proba.argmax(axis=1)
 
-    @property
+    @cached_property
     def report(self) -> dict:
         return classification_report(
             self.labels, self.predicted, len(self.class_names), self.class_names
@@ -156,8 +158,6 @@ def evaluate(
     """
     faces = dataset.split(split) if split else dataset
     if tuple(model.class_names) != tuple(faces.class_names):
-        from emonb.errors import EmonbError
-
         raise EmonbError(
             f"model {model.name} predicts {', '.join(model.class_names)}; the data has "
             f"{', '.join(faces.class_names)}"
