@@ -349,7 +349,12 @@ def _read_state(ckpt: Path, key: str, data: str) -> tuple[_State, list] | None:
         return None
     raw = json.loads(path.read_text(encoding="utf-8"))
     rng_state = raw.pop("rng", [])
-    state = _State(**raw)
+    try:
+        state = _State(**raw)
+    except TypeError:  # fields this version does not know (another emonb wrote it)
+        raise EmonbError(
+            f"{path}: not a training state this emonb can read; delete {ckpt} or train with --restart"
+        ) from None
     if state.config_key != key or state.data != data:
         raise EmonbError(
             f"{ckpt}: checkpoint of a different run (other data or settings); "

@@ -79,6 +79,16 @@ def test_finished_run_is_reused_and_extended(runs, faces, tmp_path):
     assert fresh.history["epochs_run"] == 1
 
 
+def test_unreadable_checkpoint_state_is_a_clear_error(runs, faces, tmp_path):
+    ckpt = tmp_path / "a.keras.ckpt"
+    shutil.copytree(runs[0].model_path.with_name("a.keras.ckpt"), ckpt)
+    state = json.loads((ckpt / "state.json").read_text())
+    (ckpt / "state.json").write_text(json.dumps({**state, "plateau_best": 1.0}))
+    with pytest.raises(EmonbError, match="not a training state this emonb can read"):
+        T.train(faces, tmp_path / "a.keras", CFG, log=None)
+    assert T.train(faces, tmp_path / "a.keras", CFG, restart=True, log=None).history["finished"]
+
+
 def test_rejects_bad_settings(faces, tmp_path):
     with pytest.raises(EmonbError, match=r"\.keras"):
         T.train(faces, tmp_path / "model.h5", CFG, log=None)
