@@ -1,4 +1,4 @@
-"""The ``emonb`` command: fetch, predict, explain, bench, train, evaluate, book.
+"""The ``emonb`` command: fetch, predict, explain, bench, train, evaluate, evaluate-maps, book.
 
 Every expected failure (bad input, missing file, checksum mismatch, failed chapter) is
 one line on stderr, ``emonb: error: ...``, and a non-zero exit status; no traceback.
@@ -169,6 +169,56 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_evaluate_maps(args: argparse.Namespace) -> int:
+    from emonb import config, faithfulness
+    from emonb.data.fer2013 import load_faces
+    from emonb.models.train import book_model
+    from emonb.models.zoo import load_model
+
+    quick = args.quick or config.is_quick()
+    n = config.max_steps(args.n, quick=32, quick_mode=quick)
+    stages = config.max_steps(args.stages, quick=2, quick_mode=quick)
+    methods = [m.strip() for m in args.methods.split(",") if m.strip()] if args.methods else None
+    for m in methods or ():
+        if m not in faithfulness.REFERENCES:
+            from emonb.methods import get_method
+
+            get_method(m)  # the error lists the valid names
+    faces = load_faces(args.data)
+    net = load_model(args.model)
+    pointing_net = pointing_faces = None
+    if args.pointing_model != "none":
+        pointing_faces = load_faces("synthetic", n_synthetic=faithfulness.POINTING_FACES,
+                                    seed=args.seed)  # fmt: skip
+        path = args.pointing_model or book_model(pointing_faces, seed=args.seed, quick=quick)
+        pointing_net = load_model(path)
+    t0 = time.perf_counter()
+    result = faithfulness.evaluate_maps(
+        net, faces, methods=methods or faithfulness.DEFAULT_METHODS, n=n, split=args.split,
+        pointing_net=pointing_net, pointing_faces=pointing_faces, steps=args.steps,
+        baseline=args.baseline, stages=stages, n_random=args.n_random, seed=args.seed,
+    )  # fmt: skip
+    seconds = time.perf_counter() - t0
+    s = result.settings
+    print(f"\n{net.name} on {s['n']:,} {faces.name} faces ({s['split'] or 'all rows'}; "
+          f"accuracy {s['accuracy']:.3f}), {seconds:.0f} s")  # fmt: skip
+    cols = ["insertion - deletion", "lo", "hi", "deletion AUC", "insertion AUC",
+            "randomization spearman", "randomization ssim", "pointing game (synthetic)"]  # fmt: skip
+    print(result.table[[c for c in cols if c in result.table]].round(3).to_string())
+    if pointing_net is not None:
+        print(f"pointing game: {pointing_net.name} on the synthetic stand-in's PublicTest faces "
+              f"(accuracy {s['pointing_accuracy']:.3f}; the cue covers "
+              f"{result.pointing.attrs['cue area']:.0%} of a face)")  # fmt: skip
+    print("\nclaims (region A > region B for faces predicted as the emotion):")
+    print(result.claims.round(3).to_string(index=False))
+    if args.json:
+        doc = dict(result.to_json(), wall_seconds=seconds)
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(doc, indent=1, allow_nan=False), encoding="utf-8")
+        print(f"wrote {args.json}")
+    return 0
+
+
 def _parse_value(text: str):
     """A ``-p`` value: YAML scalar/list parsing, so 3 -> int, true -> bool, 'a' -> str."""
     import yaml
@@ -287,6 +337,34 @@ def build_parser() -> argparse.ArgumentParser:
                    help="usage to evaluate (Training, PublicTest, ...; default: all rows)")  # fmt: skip
     p.add_argument("--json", type=Path, default=None, help="write the full report as JSON")
     p.set_defaults(func=cmd_evaluate)
+
+    p = sub.add_parser("evaluate-maps",
+                       help="faithfulness of explanation maps: deletion/insertion, randomization, "
+                            "pointing game, face regions")  # fmt: skip
+    p.add_argument("--data", default=None,
+                   help="FER-2013 .csv, folder or .npz, or 'synthetic' (default: $EMONB_FER2013, else the stand-in)")  # fmt: skip
+    p.add_argument("--model", default="mini-xception",
+                   help="model name or .keras/.h5 path (default: mini-xception)")  # fmt: skip
+    p.add_argument("--methods", default=None,
+                   help="comma-separated method names (default: every class-specific method but cam; "
+                        "'random' and 'centre' reference maps are always added)")  # fmt: skip
+    p.add_argument("--n", type=int, default=500, help="faces, a stratified sample (default 500)")
+    p.add_argument("--split", default="PublicTest", help="usage to sample (default PublicTest)")
+    p.add_argument("--steps", type=int, default=16, help="deletion/insertion steps (default 16)")
+    p.add_argument("--baseline", choices=("blur", "mean"), default="blur",
+                   help="what replaces a removed pixel (default blur)")  # fmt: skip
+    p.add_argument("--stages", type=int, default=6,
+                   help="cascading randomization stages, top layer down (default 6)")  # fmt: skip
+    p.add_argument("--n-random", type=int, default=16,
+                   help="faces in the randomization check (default 16)")  # fmt: skip
+    p.add_argument("--pointing-model", default=None,
+                   help="model trained on the synthetic stand-in for the pointing game (default: "
+                        "chapter 01's, trained if missing; 'none' skips the pointing game)")  # fmt: skip
+    p.add_argument("--seed", type=int, default=0, help="seed of the sample and the references")
+    p.add_argument("--quick", action="store_true",
+                   help="at most 32 faces and 2 stages (a pipeline check, as CI runs it)")  # fmt: skip
+    p.add_argument("--json", type=Path, default=None, help="write every result as JSON")
+    p.set_defaults(func=cmd_evaluate_maps)
 
     p = sub.add_parser("book", help="execute every chapter with papermill and build the HTML book")
     p.add_argument(

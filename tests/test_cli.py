@@ -73,7 +73,7 @@ def test_usage_error_exits_2():
     assert err.value.code == 2
 
 
-def test_train_quick_then_evaluate_the_result(tmp_path):
+def test_train_quick_then_evaluate_it_and_its_maps(tmp_path):
     out = tmp_path / "seed.keras"
     proc = emonb("train", "--data", "synthetic", "--quick", "--batch-size", "32", "--out", str(out),
                  env={"EMONB_MAX_STEPS": "1"})  # fmt: skip
@@ -93,6 +93,18 @@ def test_train_quick_then_evaluate_the_result(tmp_path):
     assert data["n"] == n and data["split"] == "PublicTest" and len(data["confusion_matrix"]) == 7
     assert list(data["per_class"]) == list(CLASS_NAMES)
     assert sum(map(sum, data["confusion_matrix"])) == n
+    # the trained stand-in model plays the pointing game of evaluate-maps
+    maps_json = tmp_path / "maps.json"
+    proc = emonb("evaluate-maps", "--data", "synthetic", "--quick", "--methods", "saliency,gradcam",
+                 "--pointing-model", str(out), "--json", str(maps_json))  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert "mini-xception on 32 synthetic stand-in faces (PublicTest; accuracy" in proc.stdout
+    assert "pointing game: seed on the synthetic stand-in's PublicTest faces" in proc.stdout
+    doc = json.loads(maps_json.read_text())
+    methods = [row["method"] for row in doc["table"]]
+    assert sorted(methods) == ["centre", "gradcam", "random", "saliency"]
+    assert len(doc["settings"]["randomization_stages"]) == 2 and doc["wall_seconds"] > 0
+    assert {row["claim"] for row in doc["claims"]} >= {"happy: mouth > eyes", "fear: eyes > mouth"}
 
 
 def test_evaluate_and_train_errors(capsys, tmp_path):
@@ -102,3 +114,5 @@ def test_evaluate_and_train_errors(capsys, tmp_path):
     assert "FER-2013 not found" in capsys.readouterr().err
     assert main(["train", "--data", "synthetic", "--out", str(tmp_path / "m.h5"), "--quick"]) == 1
     assert "must end in .keras" in capsys.readouterr().err
+    assert main(["evaluate-maps", "--data", "synthetic", "--methods", "saliency,nope"]) == 1
+    assert "unknown method 'nope'" in capsys.readouterr().err

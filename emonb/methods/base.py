@@ -241,16 +241,21 @@ class Explainer(ABC):
     def class_names(self) -> tuple[str, ...]:
         return self.net.class_names
 
-    def predict_indices(self, x: np.ndarray) -> np.ndarray:
-        """Predicted class of preprocessed images (the compiled forward pass, not Keras'
-        ``predict``, whose per-call set-up costs about 0.1 s)."""
+    def scores(self, x: np.ndarray) -> np.ndarray:
+        """The explained class scores (N, n_classes) of preprocessed images: logits, or
+        softmax probabilities with ``score="probability"``. Runs the compiled forward pass
+        (BatchNorm folded), not Keras' ``predict``, whose per-call set-up costs about 0.1 s."""
         if self._predict is None:
             self._predict = self._compile(lambda z: self._run(z)[0], with_targets=False)
         out = [
-            self._predict(tf.constant(x[s : s + self.batch_size]))
+            self._predict(tf.constant(x[s : s + self.batch_size])).numpy()
             for s in range(0, len(x), self.batch_size)
         ]
-        return np.concatenate([o.numpy() for o in out]).argmax(axis=1)
+        return np.concatenate(out) if out else np.zeros((0, len(self.class_names)), np.float32)
+
+    def predict_indices(self, x: np.ndarray) -> np.ndarray:
+        """Predicted class of preprocessed images (:meth:`scores`' argmax)."""
+        return self.scores(x).argmax(axis=1)
 
     def explain(self, images, targets: Targets = "predicted") -> np.ndarray:
         """Maps (N, H, W) float32 in [0, 1] at the model's input size, one per image."""

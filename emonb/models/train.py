@@ -52,6 +52,7 @@ __all__ = [
     "TrainConfig",
     "TrainResult",
     "augment",
+    "book_model",
     "class_weights",
     "default_model_path",
     "fingerprint",
@@ -260,6 +261,19 @@ def default_model_path(dataset: FaceDataset, seed: int = 0, quick: bool = False)
     tag = "synthetic" if dataset.synthetic else "fer2013"
     name = f"seed_cnn-{tag}-{fingerprint(dataset)}-s{seed}{'-quick' if quick else ''}.keras"
     return config.cache_dir() / "trained" / name
+
+
+def book_model(dataset: FaceDataset, *, epochs: int = 28, seed: int = 0, quick: bool | None = None,
+               log: Callable[[str], None] | None = print) -> Path:  # fmt: skip
+    """The seed CNN chapter 01 trains on ``dataset`` (:func:`default_model_path`); trained
+    here the way chapter 01 does if it is not in the cache yet."""
+    quick = config.is_quick() if quick is None else quick
+    path = default_model_path(dataset, seed, quick=quick)
+    if not path.is_file():
+        if log:
+            log(f"no trained seed CNN for this data yet; training it now ({path.name})")
+        train(dataset, path, train_config(epochs, quick=quick, seed=seed), log=None)
+    return path
 
 
 def load_history(model_path: str | os.PathLike[str]) -> dict:
