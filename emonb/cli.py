@@ -203,7 +203,8 @@ def cmd_evaluate_maps(args: argparse.Namespace) -> int:
     print(f"\n{net.name} on {s['n']:,} {faces.name} faces ({s['split'] or 'all rows'}; "
           f"accuracy {s['accuracy']:.3f}), {seconds:.0f} s")  # fmt: skip
     cols = ["insertion - deletion", "lo", "hi", "deletion AUC", "insertion AUC",
-            "randomization spearman", "randomization ssim", "pointing game (synthetic)"]  # fmt: skip
+            "randomization spearman (top)", "randomization spearman (mean)",
+            "randomization ssim (mean)", "pointing game (synthetic)"]  # fmt: skip
     print(result.table[[c for c in cols if c in result.table]].round(3).to_string())
     if pointing_net is not None:
         print(f"pointing game: {pointing_net.name} on the synthetic stand-in's PublicTest faces "

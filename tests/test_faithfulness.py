@@ -144,7 +144,9 @@ def test_randomization_detects_a_method_that_ignores_the_weights():
                                   targets=np.zeros(6, int), stages=None)  # fmt: skip
     assert r.stages == ["none", "head", "c2", "c1"]
     assert (r.spearman["edges"] == 1.0).all() and (r.ssim["edges"] > 0.999).all()
-    assert r.final().loc["saliency", "spearman"] < 0.5
+    summary = r.summary()
+    assert summary.loc["saliency", "spearman final"] < 0.5
+    assert summary.loc["edges", "spearman top"] == summary.loc["edges", "ssim mean"] == 1.0
     assert len(r.maps["saliency"]) == 4
     for w, w0 in zip(net.model.get_weights(), before, strict=True):
         np.testing.assert_array_equal(w, w0)  # the caller's model is untouched
@@ -222,7 +224,8 @@ def test_evaluate_maps_end_to_end(mini_xception):
     assert list(ev.table.index).count("random") == 1 and "centre" in ev.table.index
     score = ev.table["insertion - deletion"].to_numpy()
     assert (np.diff(score) <= 0).all()  # ranked
-    assert ev.table.loc["centre", "randomization spearman"] == 1.0  # ignores the model
+    assert ev.table.loc["centre", "randomization spearman (top)"] == 1.0  # ignores the model
+    assert ev.table.loc["saliency", "randomization spearman (mean)"] < 1.0
     assert set(ev.claims["evidence"]) == {"occlusion drop", "gradcam mass share"}
     assert 0 <= ev.pointing.loc["saliency", "pointing game"] <= 1
     doc = json.loads(json.dumps(ev.to_json(), allow_nan=False))
