@@ -178,6 +178,7 @@ def cmd_evaluate_maps(args: argparse.Namespace) -> int:
     quick = args.quick or config.is_quick()
     n = config.max_steps(args.n, quick=32, quick_mode=quick)
     stages = config.max_steps(args.stages, quick=2, quick_mode=quick)
+    n_regions = args.n_regions or (64 if quick else None)
     methods = [m.strip() for m in args.methods.split(",") if m.strip()] if args.methods else None
     for m in methods or ():
         if m not in faithfulness.REFERENCES:
@@ -196,7 +197,8 @@ def cmd_evaluate_maps(args: argparse.Namespace) -> int:
     result = faithfulness.evaluate_maps(
         net, faces, methods=methods or faithfulness.DEFAULT_METHODS, n=n, split=args.split,
         pointing_net=pointing_net, pointing_faces=pointing_faces, steps=args.steps,
-        baseline=args.baseline, stages=stages, n_random=args.n_random, seed=args.seed,
+        baseline=args.baseline, stages=stages, n_random=args.n_random, n_regions=n_regions,
+        seed=args.seed,
     )  # fmt: skip
     seconds = time.perf_counter() - t0
     s = result.settings
@@ -210,7 +212,8 @@ def cmd_evaluate_maps(args: argparse.Namespace) -> int:
         print(f"pointing game: {pointing_net.name} on the synthetic stand-in's PublicTest faces "
               f"(accuracy {s['pointing_accuracy']:.3f}; the cue covers "
               f"{result.pointing.attrs['cue area']:.0%} of a face)")  # fmt: skip
-    print("\nclaims (region A > region B for faces predicted as the emotion):")
+    print(f"\nclaims (region A > region B for faces predicted as the emotion; "
+          f"{s['region_faces']:,} faces):")  # fmt: skip
     print(result.claims.round(3).to_string(index=False))
     if args.json:
         doc = dict(result.to_json(), wall_seconds=seconds)
@@ -358,12 +361,14 @@ def build_parser() -> argparse.ArgumentParser:
                    help="cascading randomization stages, top layer down (default 6)")  # fmt: skip
     p.add_argument("--n-random", type=int, default=16,
                    help="faces in the randomization check (default 16)")  # fmt: skip
+    p.add_argument("--n-regions", type=int, default=None,
+                   help="faces in the face-region analysis (default: every face of --split)")  # fmt: skip
     p.add_argument("--pointing-model", default=None,
                    help="model trained on the synthetic stand-in for the pointing game (default: "
                         "chapter 01's, trained if missing; 'none' skips the pointing game)")  # fmt: skip
     p.add_argument("--seed", type=int, default=0, help="seed of the sample and the references")
     p.add_argument("--quick", action="store_true",
-                   help="at most 32 faces and 2 stages (a pipeline check, as CI runs it)")  # fmt: skip
+                   help="at most 32 faces (64 for regions) and 2 stages (a pipeline check, as CI runs it)")  # fmt: skip
     p.add_argument("--json", type=Path, default=None, help="write every result as JSON")
     p.set_defaults(func=cmd_evaluate_maps)
 
