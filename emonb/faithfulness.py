@@ -67,6 +67,7 @@ __all__ = [
     "randomization_stages",
     "randomized_copy",
     "region_shares",
+    "region_table",
     "resize_maps",
     "spearman",
     "ssim",
@@ -530,6 +531,24 @@ def by_group(values, groups: np.ndarray, names: Sequence[str], *, n_boot: int = 
 
 #: Fewer faces than this in a group give no verdict.
 MIN_FACES = 10
+
+
+def region_table(regions, measure: str, class_names: Sequence[str], decimals: int = 2):
+    """The long table of :func:`by_group` for one ``measure`` as emotion x region, each
+    cell ``"mean [lo, hi]"`` (empty for an emotion with no faces), plus a face count."""
+    import pandas as pd
+
+    df = regions[regions["measure"] == measure]
+    cols = list(dict.fromkeys(df["column"]))
+    out = pd.DataFrame(index=list(class_names), columns=[*cols, "faces"], dtype=object)
+    for _, r in df.iterrows():
+        if r["n"] and np.isfinite(r["mean"]):
+            out.loc[r["group"], r["column"]] = (
+                f"{r['mean']:.{decimals}f} [{r['lo']:.{decimals}f}, {r['hi']:.{decimals}f}]"
+            )
+        out.loc[r["group"], "faces"] = int(r["n"])
+    out.index.name = "predicted"
+    return out.fillna("")
 
 
 def _verdict(n: int, lo: float, hi: float) -> str:

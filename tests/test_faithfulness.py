@@ -203,6 +203,10 @@ def test_claims_verdicts_and_bootstrap():
     assert t.loc["fear: eyes > mouth", "verdict"] == "contradicted"
     assert t.loc["disgust: mouth > eyes", "verdict"].startswith("too few")
     assert t.loc["sad: eyes > mouth", "faces"] == 0
+    long = F.by_group(vals, groups, names).assign(measure="test")
+    table = F.region_table(long, "test", names)
+    assert table.loc["happy", "faces"] == 40 and table.loc["sad", "eyes"] == ""
+    assert table.loc["happy", "mouth"].startswith("0.30 [0.29, 0.3")
     mean, lo, hi = F.bootstrap_ci(np.arange(100.0), seed=0)
     assert lo < mean == 49.5 < hi and F.bootstrap_ci(np.arange(100.0), seed=0) == (mean, lo, hi)
 
