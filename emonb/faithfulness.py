@@ -78,8 +78,9 @@ BASELINES = ("blur", "mean")
 
 #: Canonical regions of an aligned 48x48 FER-2013 face, as boxes ``(x0, y0, x1, y1)``
 #: (end exclusive), one per side for brows and eyes. FER-2013's faces are registered so
-#: that the eyes sit near (15, 19) and (32, 19) and the mouth near (24, 36): the medians
-#: of OpenCV's eye and smile detections on PublicTest (:func:`check_layout` measures it).
+#: that the eyes sit near (14.5, 18.4) and (32.5, 18.1) and the mouth near (24.4, 36.9):
+#: the medians of OpenCV's eye and smile detections on 1,500 PublicTest faces
+#: (:func:`check_layout`); about 72% of eye and 74% of smile detections fall inside.
 FACE_REGIONS: dict[str, tuple[tuple[int, int, int, int], ...]] = {
     "brows": ((8, 9, 23, 15), (25, 9, 40, 15)),
     "eyes": ((9, 15, 22, 24), (26, 15, 39, 24)),
@@ -476,7 +477,8 @@ def occlusion_drops(
 
 def check_layout(images: np.ndarray, *, upscale: int = 4) -> object:
     """Where OpenCV's Haar eye and smile detectors find eyes and mouths on aligned
-    48x48 faces, against :data:`FACE_REGIONS`: DataFrame with, per feature, the number
+    48x48 faces, against :data:`FACE_REGIONS`: DataFrame with, per feature (left eye, right
+    eye, mouth; "left" in the image), the number
     of detections, their median centre (x, y) at 48x48, and the share of detection
     centres inside the canonical region. Eye detections below the nose line (y > 26,
     mostly nostrils) are dropped; the smile detector runs on every face."""
@@ -486,7 +488,7 @@ def check_layout(images: np.ndarray, *, upscale: int = 4) -> object:
     eye = cv2.CascadeClassifier(base + "haarcascade_eye.xml")
     smile = cv2.CascadeClassifier(base + "haarcascade_smile.xml")
     masks = face_region_masks(_LAYOUT_SIZE)
-    found: dict[str, list[tuple[float, float]]] = {"eyes": [], "mouth": []}
+    found: dict[str, list[tuple[float, float]]] = {"left eye": [], "right eye": [], "mouth": []}
     s = float(upscale)
     for im in np.asarray(images):
         im = cv2.resize(np.asarray(im, np.uint8), (_LAYOUT_SIZE, _LAYOUT_SIZE))
@@ -494,13 +496,14 @@ def check_layout(images: np.ndarray, *, upscale: int = 4) -> object:
         for x, y, w, h in eye.detectMultiScale(big, 1.1, 5, minSize=(20, 20)):
             c = ((x + w / 2) / s, (y + h / 2) / s)
             if c[1] <= 26:
-                found["eyes"].append(c)
+                found["left eye" if c[0] < _LAYOUT_SIZE / 2 else "right eye"].append(c)
         for x, y, w, h in smile.detectMultiScale(big, 1.2, 20, minSize=(40, 20)):
             found["mouth"].append(((x + w / 2) / s, (y + h / 2) / s))
     rows = {}
     for name, pts in found.items():
         p = np.asarray(pts, dtype=np.float64).reshape(-1, 2)
-        inside = [masks[name][min(int(y), 47), min(int(x), 47)] for x, y in p]
+        region = masks["mouth" if name == "mouth" else "eyes"]
+        inside = [region[min(int(y), 47), min(int(x), 47)] for x, y in p]
         rows[name] = {"detections": len(p),
                       "median x": float(np.median(p[:, 0])) if len(p) else np.nan,
                       "median y": float(np.median(p[:, 1])) if len(p) else np.nan,

@@ -221,8 +221,10 @@ def test_claims_verdicts_and_bootstrap():
 def test_layout_check_finds_eyes_in_the_eye_regions_of_the_stand_in():
     faces = load_faces("synthetic", n_synthetic=60, seed=0)
     t = F.check_layout(faces.images)
-    assert t.loc["eyes", "detections"] > 20
-    assert t.loc["eyes", "inside region"] > 0.6
+    assert list(t.index) == ["left eye", "right eye", "mouth"]
+    assert t.loc["left eye", "detections"] > 10 and t.loc["right eye", "detections"] > 10
+    assert t.loc["left eye", "median x"] < 24 < t.loc["right eye", "median x"]
+    assert t.loc["left eye", "inside region"] > 0.6
 
 
 # ---- the whole evaluation ----------------------------------------------------------------
