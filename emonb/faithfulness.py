@@ -47,6 +47,7 @@ __all__ = [
     "POINTING_FACES",
     "by_group",
     "claims_table",
+    "claims_wide",
     "evaluate_maps",
     "focus_table",
     "json_safe",
@@ -594,6 +595,25 @@ def claims_table(values, groups: np.ndarray, class_names: Sequence[str], *,
                      "evidence": evidence, "faces": faces, "difference": mean, "lo": lo,
                      "hi": hi, "verdict": _verdict(faces, lo, hi)})  # fmt: skip
     return pd.DataFrame(rows)
+
+
+def claims_wide(claims, decimals: int = 3):
+    """:func:`claims_table` rows side by side: one row per claim, and per kind of evidence
+    the difference ``"mean [lo, hi]"`` and the verdict."""
+    import pandas as pd
+
+    rows: dict[str, dict] = {}
+    for _, r in claims.iterrows():
+        row = rows.setdefault(r["claim"], {"source": r["source"], "faces": int(r["faces"])})
+        if np.isfinite(r["difference"]):
+            row[r["evidence"]] = (f"{r['difference']:+.{decimals}f} "
+                                  f"[{r['lo']:+.{decimals}f}, {r['hi']:+.{decimals}f}]")  # fmt: skip
+        else:
+            row[r["evidence"]] = ""
+        row[f"{r['evidence']}: verdict"] = r["verdict"]
+    out = pd.DataFrame(rows).T
+    out.index.name = "claim"
+    return out
 
 
 def focus_table(maps: Mapping[str, np.ndarray], regions: Sequence[str] = ("eyes", "mouth"), *,

@@ -577,8 +577,10 @@ def plot_randomization(face: np.ndarray, randomization, methods: Sequence[str] |
     for r, m in enumerate(methods):
         for c, stage in enumerate(stages):
             ax = axes[r, c]
-            _show(ax, overlay(face, randomization.maps[m][c][index], alpha=0.6),
-                  ("trained" if stage == "none" else f"+ {stage}") if r == 0 else None)  # fmt: skip
+            _show(ax, overlay(face, randomization.maps[m][c][index], alpha=0.6))
+            if r == 0:
+                label = "trained" if stage == "none" else "+ " + stage.replace("separable_", "sep")
+                ax.set_title(label, fontsize=6)
             if c == 0:
                 ax.text(-0.08, 0.5, m, transform=ax.transAxes, rotation=90, ha="right",
                         va="center", fontsize=7)  # fmt: skip
@@ -596,8 +598,8 @@ def plot_randomization_similarity(randomization, metric: str = "spearman",
     for m in df.columns:
         style = {"ls": "--", "color": "0.5"} if m in ("random", "centre") else {}
         ax.plot(x, df[m].to_numpy(), marker="o", ms=3, lw=1.2, label=m, **style)
-    ax.set_xticks(x, ["trained"] + [f"+{s}" for s in df.index[1:]], rotation=45, ha="right",
-                  fontsize=7)  # fmt: skip
+    ax.set_xticks(x, ["trained"] + ["+" + s.replace("separable_", "sep") for s in df.index[1:]],
+                  rotation=45, ha="right", fontsize=7)  # fmt: skip
     ax.set_ylabel(f"{metric} similarity to trained")
     ax.set_xlabel("cumulative randomization, top layer first", fontsize=8)
     ax.axhline(0, color="0.8", lw=0.8)

@@ -210,6 +210,9 @@ def test_claims_verdicts_and_bootstrap():
     assert t.loc["fear: eyes > mouth", "verdict"] == "contradicted"
     assert t.loc["disgust: mouth > eyes", "verdict"].startswith("too few")
     assert t.loc["sad: eyes > mouth", "faces"] == 0
+    wide = F.claims_wide(t.reset_index())
+    assert wide.loc["happy: mouth > eyes", "test: verdict"] == "holds"
+    assert wide.loc["happy: mouth > eyes", "faces"] == 40 and wide.loc["sad: eyes > mouth", "test"] == ""
     long = F.by_group(vals, groups, names).assign(measure="test")
     table = F.region_table(long, "test", names)
     assert table.loc["happy", "faces"] == 40 and table.loc["sad", "eyes"] == ""
