@@ -778,6 +778,10 @@ def evaluate_maps(
 
     import pandas as pd
 
+    for name, value, least in (("n", n, 1), ("steps", steps, 2), ("stages", stages, 1),
+                               ("n_random", n_random, 1), ("n_regions", n_regions or 1, 1)):  # fmt: skip
+        if int(value) < least:
+            raise EmonbError(f"{name} must be at least {least}, got {value}")
     say = log or (lambda _msg: None)
     names = list(methods) + [r for r in REFERENCES if r not in methods]
     factories = {m: method_factory(m, seed) for m in names}

@@ -116,3 +116,5 @@ def test_evaluate_and_train_errors(capsys, tmp_path):
     assert "must end in .keras" in capsys.readouterr().err
     assert main(["evaluate-maps", "--data", "synthetic", "--methods", "saliency,nope"]) == 1
     assert "unknown method 'nope'" in capsys.readouterr().err
+    assert main(["evaluate-maps", "--data", "synthetic", "--n", "0", "--pointing-model", "none"]) == 1
+    assert "n must be at least 1, got 0" in capsys.readouterr().err
