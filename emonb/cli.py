@@ -181,10 +181,7 @@ def cmd_evaluate_maps(args: argparse.Namespace) -> int:
     n_regions = args.n_regions or (64 if quick else None)
     methods = [m.strip() for m in args.methods.split(",") if m.strip()] if args.methods else None
     for m in methods or ():
-        if m not in faithfulness.REFERENCES:
-            from emonb.methods import get_method
-
-            get_method(m)  # the error lists the valid names
+        faithfulness.method_factory(m)  # an unknown name is an error listing the valid ones
     faces = load_faces(args.data)
     net = load_model(args.model)
     pointing_net = pointing_faces = None

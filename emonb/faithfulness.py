@@ -35,6 +35,7 @@ import numpy as np
 from emonb._tf import keras
 from emonb.errors import EmonbError
 from emonb.models import graph
+from emonb.models.preprocessing import as_image_list
 from emonb.models.zoo import EmotionModel
 
 __all__ = [
@@ -327,9 +328,9 @@ class Randomization:
 
         cols = {}
         for metric in ("spearman", "ssim"):
-            df = getattr(self, metric)
-            cols[f"{metric} top"] = df.iloc[1] if len(df) > 1 else df.iloc[0]
-            cols[f"{metric} mean"] = df.iloc[1:].mean() if len(df) > 1 else df.iloc[0]
+            df = getattr(self, metric)  # row 0: the trained model; rows 1..: the stages
+            cols[f"{metric} top"] = df.iloc[1]
+            cols[f"{metric} mean"] = df.iloc[1:].mean()
             cols[f"{metric} final"] = df.iloc[-1]
         return pd.DataFrame(cols)
 
@@ -454,16 +455,18 @@ def occlusion_drops(
     regions: Mapping[str, np.ndarray] | None = None,
     *,
     baseline: str = "blur",
+    forward: Forward | None = None,
 ):
     """Drop of the target probability when each region is replaced by the baseline:
     DataFrame (N x region) of ``p(original) - p(occluded)``; ``.attrs["p"]`` holds the
-    original probabilities. Regions are given at any size and resized to the input."""
+    original probabilities. Regions are given at any size and resized to the input.
+    ``forward``: a :class:`Forward` of ``net`` to reuse (one is built otherwise)."""
     import pandas as pd
 
     x = net.preprocess(images)
     h, w = x.shape[1:3]
     regions = face_region_masks((h, w)) if regions is None else regions
-    score = Forward(net).score
+    score = (forward or Forward(net)).score
     base = baseline_images(x, baseline)
     targets = np.asarray(targets)
     p0 = score(x, targets)
@@ -661,7 +664,7 @@ class _Reference:
         self.kind, self.net, self.seed = kind, net, seed
 
     def explain(self, images, targets=None) -> np.ndarray:
-        n = len(self.net.preprocess(images))
+        n = len(as_image_list(images))
         h, w = self.net.spec.input_size
         if self.kind == "random":
             return np.random.default_rng(self.seed).random((n, h, w), dtype=np.float32)
@@ -731,10 +734,6 @@ def json_safe(obj):
     if isinstance(obj, np.bool_):
         return bool(obj)
     return obj
-
-
-def _ci(values: np.ndarray, seed: int) -> tuple[float, float, float]:
-    return bootstrap_ci(values, seed=seed)
 
 
 def evaluate_maps(
@@ -825,11 +824,10 @@ def evaluate_maps(
 
     t0 = time.perf_counter()
     region_faces = pool.subset(_sample(pool.labels, n_regions or len(pool), seed))
-    rx = net.preprocess(region_faces.images)
-    region_pred = forward.proba(rx).argmax(axis=1)
+    region_pred = forward.proba(net.preprocess(region_faces.images)).argmax(axis=1)
     region_maps = method_factory(region_method, seed)(net).explain(region_faces.images, region_pred)
     shares = region_shares(resize_maps(region_maps, (_LAYOUT_SIZE, _LAYOUT_SIZE)))
-    drops = occlusion_drops(net, region_faces.images, region_pred)
+    drops = occlusion_drops(net, region_faces.images, region_pred, forward=forward)
     regions = pd.concat([
         by_group(drops, region_pred, net.class_names, seed=seed).assign(measure="occlusion drop"),
         by_group(shares, region_pred, net.class_names, seed=seed).assign(
@@ -884,10 +882,10 @@ def _pointing(net: EmotionModel, faces, names: Sequence[str], n: int, seed: int)
         mp = method_factory(m, seed)(net).explain(data.images, data.labels)
         hits = pointing_game(mp, data.cue_masks).astype(np.float64)
         share = energy_share(mp, data.cue_masks)
-        out[m] = {"pointing": _ci(hits, seed + k), "energy": _ci(share, seed + k)}
-    df = pd.DataFrame({m: {"pointing game": v["pointing"][0], "pointing lo": v["pointing"][1],
-                           "pointing hi": v["pointing"][2], "energy share": v["energy"][0]}
-                       for m, v in out.items()}).T  # fmt: skip
+        mean, lo, hi = bootstrap_ci(hits, seed=seed + k)
+        out[m] = {"pointing game": mean, "pointing lo": lo, "pointing hi": hi,
+                  "energy share": float(share.mean())}  # fmt: skip
+    df = pd.DataFrame(out).T
     df.attrs["accuracy"] = float(np.mean(predicted == data.labels))
     df.attrs["cue area"] = float(np.asarray(data.cue_masks).mean())
     return df
@@ -900,9 +898,9 @@ def _summary(curves, rand: Randomization, pointing, names: Sequence[str], seed: 
     summary = rand.summary()
     for k, m in enumerate(names):
         d, i = curves[m]["deletion"].auc, curves[m]["insertion"].auc
-        score, lo, hi = _ci(i - d, seed + k)
+        score, lo, hi = bootstrap_ci(i - d, seed=seed + k)
         row = {"insertion - deletion": score, "lo": lo, "hi": hi,
-               "deletion AUC": _ci(d, seed + k)[0], "insertion AUC": _ci(i, seed + k)[0],
+               "deletion AUC": float(d.mean()), "insertion AUC": float(i.mean()),
                "randomization spearman (top)": float(summary.loc[m, "spearman top"]),
                "randomization spearman (mean)": float(summary.loc[m, "spearman mean"]),
                "randomization ssim (mean)": float(summary.loc[m, "ssim mean"])}  # fmt: skip
