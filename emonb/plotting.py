@@ -532,6 +532,14 @@ def plot_confusion(matrix, class_names: Sequence[str] | None = None, ax: Axes | 
 
 
 # ---- faithfulness (emonb.faithfulness, chapter 08) -----------------------------------------
+#: The model-free reference maps (emonb.faithfulness.REFERENCES), drawn in grey.
+_REFERENCE_MAPS = ("random", "centre")
+
+
+def _curve_style(method: str) -> dict:
+    return {"ls": "--", "color": "0.5"} if method in _REFERENCE_MAPS else {}
+
+
 def plot_ranking(table, ax: Axes | None = None, *, column: str = "insertion - deletion") -> Axes:
     """A forest plot of the ranked methods: ``column`` with its ``lo``-``hi`` interval."""
     if ax is None:
@@ -540,7 +548,7 @@ def plot_ranking(table, ax: Axes | None = None, *, column: str = "insertion - de
     mean = table[column].to_numpy(dtype=float)
     err = np.vstack([mean - table["lo"].to_numpy(float), table["hi"].to_numpy(float) - mean])
     for k, m in enumerate(table.index):
-        color = "0.55" if m in ("random", "centre") else "tab:blue"
+        color = "0.55" if m in _REFERENCE_MAPS else "tab:blue"
         ax.errorbar(mean[k], y[k], xerr=err[:, k : k + 1], fmt="o", ms=4, color=color,
                     elinewidth=1.5, capsize=2)  # fmt: skip
     ax.set_yticks(y, labels=list(table.index), fontsize=8)
@@ -557,8 +565,7 @@ def plot_perturbation_curves(curves: Mapping, mode: str = "deletion", ax: Axes |
         _, ax = plt.subplots(figsize=(4.5, 3.2))
     for m in methods or list(curves):
         c = curves[m][mode]
-        style = {"ls": "--", "color": "0.5"} if m in ("random", "centre") else {}
-        ax.plot(c.fractions, c.scores.mean(axis=0), label=m, lw=1.2, **style)
+        ax.plot(c.fractions, c.scores.mean(axis=0), label=m, lw=1.2, **_curve_style(m))
     ax.set_xlabel(f"fraction of pixels {'removed' if mode == 'deletion' else 'restored'}")
     ax.set_ylabel("target-class probability")
     ax.set_title(mode, fontsize=9)
@@ -596,8 +603,7 @@ def plot_randomization_similarity(randomization, metric: str = "spearman",
         _, ax = plt.subplots(figsize=(5.5, 3.2))
     x = np.arange(len(df))
     for m in df.columns:
-        style = {"ls": "--", "color": "0.5"} if m in ("random", "centre") else {}
-        ax.plot(x, df[m].to_numpy(), marker="o", ms=3, lw=1.2, label=m, **style)
+        ax.plot(x, df[m].to_numpy(), marker="o", ms=3, lw=1.2, label=m, **_curve_style(m))
     ax.set_xticks(x, ["trained"] + ["+" + s.replace("separable_", "sep") for s in df.index[1:]],
                   rotation=45, ha="right", fontsize=7)  # fmt: skip
     ax.set_ylabel(f"{metric} similarity to trained")
@@ -628,7 +634,9 @@ def plot_region_importance(regions, measure: str, class_names: Sequence[str],
                   [f"{c}\n(n={int(k)})" for c, k in zip(class_names, n, strict=True)], fontsize=7)  # fmt: skip
     ax.set_ylabel(measure, fontsize=8)
     ax.axhline(0, color="0.6", lw=0.8)
-    ax.legend(fontsize=7, ncols=len(cols))
+    lo, hi = ax.get_ylim()
+    ax.set_ylim(lo, hi + 0.15 * (hi - lo))  # room for the legend above the tallest bar
+    ax.legend(fontsize=7, ncols=len(cols), loc="upper right")
     return ax
 
 
