@@ -257,9 +257,21 @@ class Explainer(ABC):
         """Predicted class of preprocessed images (:meth:`scores`' argmax)."""
         return self.scores(x).argmax(axis=1)
 
+    def probabilities(self, x: np.ndarray) -> np.ndarray:
+        """Class probabilities (N, n_classes) of preprocessed images through the compiled
+        forward pass: what ``EmotionModel.predict_proba`` gives, without its per-call cost."""
+        s = self.scores(x)
+        if self.score == "probability" and self._softmax_name is not None:
+            return s
+        z = np.exp(s - s.max(axis=1, keepdims=True))
+        return (z / z.sum(axis=1, keepdims=True)).astype(np.float32)
+
     def explain(self, images, targets: Targets = "predicted") -> np.ndarray:
         """Maps (N, H, W) float32 in [0, 1] at the model's input size, one per image."""
-        x = self.net.preprocess(images)
+        return self.explain_inputs(self.net.preprocess(images), targets)
+
+    def explain_inputs(self, x: np.ndarray, targets: Targets = "predicted") -> np.ndarray:
+        """:meth:`explain` for images already preprocessed (``net.preprocess``), (N, H, W, C)."""
         idx = resolve_targets(targets, len(x), self.class_names, lambda: self.predict_indices(x))
         out = []
         for start in range(0, len(x), self.batch_size):

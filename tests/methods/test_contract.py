@@ -122,3 +122,11 @@ def test_batchnorm_folding_is_the_same_function(mini_xception, faces):
     a, _ = layer.activations_and_gradients(x, np.array([3, 3]))
     b, _ = unfolded.activations_and_gradients(x, np.array([3, 3]))
     np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
+
+
+def test_compiled_probabilities_and_preprocessed_inputs(mini_xception, faces):
+    grad = get_method("gradcam")(mini_xception)
+    x = mini_xception.preprocess(faces)
+    proba = grad.probabilities(x)
+    np.testing.assert_allclose(proba, mini_xception.predict_proba(faces), atol=1e-5)
+    np.testing.assert_array_equal(grad.explain_inputs(x, 3), grad.explain(faces, 3))
