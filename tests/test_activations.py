@@ -324,3 +324,15 @@ def test_plot_helpers_return_figures(xception_acts, mini_xception, faces):
         plotting.plot_feature_maps(out["conv2d_1"][0], channels=[9])
     for f in figs:
         plt.close(f)
+
+
+def test_overlay_colours_are_matplotlibs():
+    from matplotlib import colormaps
+
+    heat = np.random.default_rng(0).random((20, 30)).astype(np.float32)
+    heat[0, :4] = [0.0, 1.0, 1 / 256, 255 / 256]  # the LUT's edges
+    for cmap in ("jet", "viridis"):
+        expected = np.rint(colormaps[cmap](heat)[..., :3].astype(np.float32) * 255.0)
+        np.testing.assert_array_equal(
+            plotting.overlay(np.zeros((20, 30), np.uint8), heat, alpha=1.0, cmap=cmap), expected
+        )
