@@ -35,6 +35,7 @@ __all__ = [
     "fetch",
     "image_path",
     "load_manifest",
+    "media_path",
     "sha256_file",
 ]
 
@@ -385,15 +386,22 @@ def artifact_path(
     return path
 
 
-def image_path(item: str | os.PathLike[str], *, manifest: Manifest | None = None) -> Path:
-    """An image file, or the name of a manifest image (fetched and verified on demand).
-    An existing file wins over a manifest name."""
+def media_path(
+    item: str | os.PathLike[str], kind: str, *, manifest: Manifest | None = None
+) -> Path:
+    """A file, or the name of a manifest artifact of ``kind`` ("image", "video"), fetched
+    and verified on demand. An existing file wins over a manifest name."""
     path = Path(item).expanduser()
     if path.is_file():
         return path
     manifest = manifest or load_manifest()
-    if str(item) in manifest and manifest[str(item)].kind == "image":
+    if str(item) in manifest and manifest[str(item)].kind == kind:
         return artifact_path(str(item), manifest=manifest)
     raise EmonbError(
-        f"{item}: no such image file (manifest images: {', '.join(manifest.names('image'))})"
+        f"{item}: no such {kind} file (manifest {kind}s: {', '.join(manifest.names(kind))})"
     )
+
+
+def image_path(item: str | os.PathLike[str], *, manifest: Manifest | None = None) -> Path:
+    """An image file, or the name of a manifest image (:func:`media_path`)."""
+    return media_path(item, "image", manifest=manifest)

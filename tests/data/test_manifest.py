@@ -242,3 +242,14 @@ def test_image_path_file_or_manifest_name(tmp_path):
         match="no such image file \\(manifest images: single-face, multi-face, astronaut\\)",
     ):
         image_path(tmp_path / "missing.png")
+
+    with pytest.raises(EmonbError, match="manifest images"):
+        image_path("pexels-video")  # a name of another kind
+
+
+def test_media_path_for_videos():
+    from emonb.data.manifest import media_path
+
+    assert media_path("pexels-video", "video").name == "WolfgangLanger_Pexels.mp4"
+    with pytest.raises(EmonbError, match="no such video file \\(manifest videos: pexels-video"):
+        media_path("astronaut", "video")
