@@ -28,10 +28,12 @@ __all__ = [
     "TKV_EQUIVALENTS",
     "format_table",
     "load",
+    "machine_info",
     "results_table",
     "run_benchmark",
     "save",
     "scorecam_bound",
+    "video_table",
 ]
 
 #: emonb method -> what tf-keras-vis calls it (same definition unless noted in ``note``).
@@ -177,14 +179,21 @@ def run_benchmark(
         "batch": int(len(x)),
         "input_size": list(net.spec.input_size),
         "repeat": repeat,
-        "machine": {
-            "processor": platform.processor() or platform.machine(),
-            "cpus": os.cpu_count(),
-            "python": platform.python_version(),
-            "tensorflow": tf.__version__,
-            "onednn_max_cpu_isa": os.environ.get("ONEDNN_MAX_CPU_ISA", ""),
-        },
+        "machine": machine_info(),
         "rows": rows,
+    }
+
+
+def machine_info() -> dict:
+    """What a benchmark figure depends on: processor, cores, Python, TensorFlow, oneDNN ISA."""
+    from emonb._tf import tf
+
+    return {
+        "processor": platform.processor() or platform.machine(),
+        "cpus": os.cpu_count(),
+        "python": platform.python_version(),
+        "tensorflow": tf.__version__,
+        "onednn_max_cpu_isa": os.environ.get("ONEDNN_MAX_CPU_ISA", ""),
     }
 
 
@@ -264,3 +273,15 @@ def scorecam_bound(result: dict):
                      "emonb (img/s)": round(r["emonb_img_s"], 1), "share of bound": round(r["emonb_img_s"] / bound, 2),
                      "tf-keras-vis (img/s)": round(r.get("tkv_img_s", float("nan")), 1)})  # fmt: skip
     return pd.DataFrame(rows).set_index("layer")
+
+
+def video_table(result: dict):
+    """``benchmarks/video_pipeline.py``'s summary: frames per second (median, min, max of the
+    runs) and the median run's milliseconds per frame in each stage, one row per mode."""
+    import pandas as pd
+
+    rows = {}
+    for mode, s in result["summary"].items():
+        ms = {f"{k} (ms)": v for k, v in s["ms_per_frame_of_median_run"].items()}
+        rows[mode] = {"frames/s": s["fps_median"], "min": s["fps_min"], "max": s["fps_max"], **ms}
+    return pd.DataFrame.from_dict(rows, orient="index")
