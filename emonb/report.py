@@ -22,6 +22,7 @@ __all__ = [
     "check_layer",
     "check_model",
     "check_target",
+    "check_video",
     "stand_in_note",
 ]
 
@@ -117,6 +118,22 @@ def check_images(value: object, default: Sequence[str] = SAMPLE_IMAGES) -> list[
                 f"parameter 'images': {item!r} is neither a file nor a manifest image"
             ) from None
     return paths
+
+
+def check_video(value: object) -> str | int:
+    """A video file, a manifest video name (fetched and verified) or a camera index."""
+    from emonb.data.manifest import load_manifest, media_path
+
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+        return value
+    manifest = load_manifest()
+    try:
+        return str(media_path(str(value), "video", manifest=manifest))
+    except EmonbError:
+        raise ParameterError(
+            f"parameter 'video' must be a video file, a camera index or one of "
+            f"{', '.join(manifest.names('video'))}; got {value!r}"
+        ) from None
 
 
 def check_file(name: str, value: object) -> Path:
