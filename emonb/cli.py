@@ -1,4 +1,5 @@
-"""The ``emonb`` command: fetch, predict, explain, bench, train, evaluate, evaluate-maps, book.
+"""The ``emonb`` command: fetch, predict, explain, bench, train, evaluate, evaluate-maps, video,
+book.
 
 Every expected failure (bad input, missing file, checksum mismatch, failed chapter) is
 one line on stderr, ``emonb: error: ...``, and a non-zero exit status; no traceback.
@@ -220,6 +221,39 @@ def cmd_evaluate_maps(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_video(args: argparse.Namespace) -> int:
+    from emonb import config
+    from emonb.models.zoo import load_model
+    from emonb.video import analyse_video, open_video, write_json
+
+    open_video(args.input)[0].release()  # a bad input fails before the model loads
+    net = load_model(args.model)
+    max_frames = args.max_frames
+    if config.is_quick():
+        max_frames = config.max_steps(max_frames or 10**9, quick=48)
+    result = analyse_video(
+        args.input, net, out=args.out, method=args.method, max_frames=max_frames,
+        export_faces=args.export_faces, export_every=args.export_every,
+        progress=not args.no_progress, detect_width=args.detect_width or None,
+        min_face=args.min_face, window=args.window, patience=args.patience,
+    )  # fmt: skip
+    ms = result.timings_ms()
+    print(f"{result.frames} frames of {result.source} ({result.width}x{result.height}), "
+          f"{len(result.faces)} faces; {result.fps:.1f} frames/s "
+          f"(warm-up {result.warmup_seconds:.1f} s not counted)")  # fmt: skip
+    print("ms per frame: " + ", ".join(f"{k} {v:.1f}" for k, v in ms.items()))
+    labels = np.bincount([f.label for f in result.faces], minlength=len(net.class_names))
+    print("smoothed labels: " + ", ".join(
+        f"{c} {n}" for c, n in zip(net.class_names, labels, strict=True) if n))  # fmt: skip
+    if args.out:
+        print(f"wrote {args.out}")
+    if args.export_faces:
+        print(f"exported {result.exported} face patches to {args.export_faces} (index.csv)")
+    if args.json:
+        print(f"wrote {write_json(result, args.json)}")
+    return 0
+
+
 def _parse_value(text: str):
     """A ``-p`` value: YAML scalar/list parsing, so 3 -> int, true -> bool, 'a' -> str."""
     import yaml
@@ -368,6 +402,32 @@ def build_parser() -> argparse.ArgumentParser:
                    help="at most 32 faces (64 for regions) and 2 stages (a pipeline check, as CI runs it)")  # fmt: skip
     p.add_argument("--json", type=Path, default=None, help="write every result as JSON")
     p.set_defaults(func=cmd_evaluate_maps)
+
+    p = sub.add_parser("video", help="detect, classify and explain the faces of a video or camera")
+    p.add_argument("input", metavar="INPUT",
+                   help="video file, manifest video name (pexels-video) or camera index (0)")  # fmt: skip
+    p.add_argument("--out", type=Path, default=None, help="annotated video to write (.mp4)")
+    p.add_argument("--model", default="mini-xception",
+                   help="model name or .keras/.h5 path (default: mini-xception)")  # fmt: skip
+    p.add_argument("--method", default="gradcam",
+                   help="map overlaid on each face (default gradcam; 'none' for boxes only)")  # fmt: skip
+    p.add_argument("--export-faces", type=Path, default=None, metavar="DIR",
+                   help="save face patches as DIR/<emotion>/*.png with DIR/index.csv")  # fmt: skip
+    p.add_argument("--export-every", type=int, default=1, metavar="N",
+                   help="export every N-th frame's faces (default 1)")  # fmt: skip
+    p.add_argument("--json", type=Path, default=None,
+                   help="write per-frame detections, probabilities and timings as JSON")  # fmt: skip
+    p.add_argument("--max-frames", type=int, default=None, help="stop after this many frames")
+    p.add_argument("--detect-width", type=int, default=320,
+                   help="width at which frames are searched for faces (0: full size; default 320)")  # fmt: skip
+    p.add_argument("--min-face", type=int, default=60,
+                   help="smallest face side in frame pixels (default 60)")  # fmt: skip
+    p.add_argument("--window", type=int, default=5,
+                   help="frames averaged by the label smoothing (default 5)")  # fmt: skip
+    p.add_argument("--patience", type=int, default=6,
+                   help="frames a new emotion must lead before the label switches (default 6)")  # fmt: skip
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_video)
 
     p = sub.add_parser("book", help="execute every chapter with papermill and build the HTML book")
     p.add_argument(

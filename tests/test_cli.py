@@ -118,3 +118,24 @@ def test_evaluate_and_train_errors(capsys, tmp_path):
     assert "unknown method 'nope'" in capsys.readouterr().err
     assert main(["evaluate-maps", "--data", "synthetic", "--n", "0", "--pointing-model", "none"]) == 1
     assert "n must be at least 1, got 0" in capsys.readouterr().err
+
+
+def test_video_writes_annotated_video_patches_and_json(tmp_path):
+    out, faces, doc = tmp_path / "a.mp4", tmp_path / "faces", tmp_path / "v.json"
+    proc = emonb("video", "single-face-video", "--out", str(out), "--export-faces", str(faces),
+                 "--json", str(doc), "--max-frames", "6")  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    summary = json.loads(doc.read_text())
+    assert summary["frames"] == 6 and summary["fps"] > 0
+    n_faces = summary["faces"]
+    assert n_faces >= 6 and "6 frames of" in proc.stdout and "frames/s" in proc.stdout
+    assert len((faces / "index.csv").read_text().splitlines()) == n_faces + 1
+    assert out.stat().st_size > 0
+    assert "6/6" in proc.stderr  # the progress bar
+
+
+def test_video_errors(capsys):
+    assert main(["video", "7"]) == 1
+    assert "camera 7 could not be opened" in capsys.readouterr().err
+    assert main(["video", "no-such.mp4"]) == 1
+    assert "no such video file" in capsys.readouterr().err
