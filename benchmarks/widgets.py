@@ -1,0 +1,101 @@
+"""Milliseconds per slider move of emonb's live explorers (``emonb.widgets``).
+
+A benchmark, not a test: run it on an otherwise idle machine::
+
+    python benchmarks/widgets.py --json benchmarks/widgets_cpu.json
+
+Both explorers are built on the mini-Xception and the faces of the book's three sample
+images, their ipywidgets controls are moved programmatically (exactly what a slider drag
+triggers: the observer renders, encodes the PNG and sets the image widget), and every move
+is timed. For the map explorer, the first view of a (method, layer) pair computes its maps
+once for every face and emotion; those moves are reported apart from the cached ones.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+import emonb  # noqa: F401  (the TensorFlow guard first)
+from emonb.bench import machine_info
+from emonb.explain import face_from_file
+from emonb.models.zoo import load_model
+from emonb.report import check_images
+from emonb.widgets import FeatureMapExplorer, MapExplorer
+
+
+def _timed(control, value) -> float:
+    t0 = time.perf_counter()
+    control.value = value
+    return 1000 * (time.perf_counter() - t0)
+
+
+def _stats(ms: list[float]) -> dict:
+    a = np.asarray(ms)
+    return {"moves": len(a), "median_ms": round(float(np.median(a)), 2),
+            "p95_ms": round(float(np.percentile(a, 95)), 2), "max_ms": round(float(a.max()), 2)}  # fmt: skip
+
+
+def run(model: str = "mini-xception") -> dict:
+    net = load_model(model)
+    gallery = [face_from_file(p) for p in check_images(None)]
+    out: dict = {"model": model, "faces": len(gallery)}
+
+    t0 = time.perf_counter()
+    fx = FeatureMapExplorer(net, gallery)
+    setup = time.perf_counter() - t0
+    box = fx.widget()
+    (face, filt), layer = box.children[0].children, box.children[1]
+    moves = []
+    for f in range(len(gallery)):
+        moves.append(_timed(face, f))
+        for name in fx.layers:
+            moves.append(_timed(layer, name))
+            for k in range(1, min(8, fx.acts[name].shape[-1])):
+                moves.append(_timed(filt, k))
+    out["feature_maps"] = {"setup_s": round(setup, 2), "layers": len(fx.layers), **_stats(moves)}
+
+    t0 = time.perf_counter()
+    mx = MapExplorer(net, gallery)
+    setup = time.perf_counter() - t0
+    box = mx.widget()
+    (face, method), emotion, layer = box.children[0].children, box.children[1], box.children[2]
+    cached, first = [], []
+    for m in mx.methods:
+        cached.append(_timed(method, m))
+        for f in range(len(gallery)):
+            cached.append(_timed(face, f))
+            for e in net.class_names:
+                cached.append(_timed(emotion, e))
+    method.value = "gradcam"
+    for name in mx.layers[-4:-1]:  # not precomputed: the first view computes the pair
+        first.append(_timed(layer, name))
+        for e in net.class_names:
+            cached.append(_timed(emotion, e))
+    out["explanation_maps"] = {"setup_s": round(setup, 2), "methods": mx.methods,
+                               **_stats(cached),
+                               "first_view_of_a_layer": _stats(first)}  # fmt: skip
+    out["machine"] = machine_info()
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--model", default="mini-xception")
+    p.add_argument("--json", type=Path, default=None)
+    args = p.parse_args(argv)
+    result = run(args.model)
+    print(json.dumps({k: v for k, v in result.items() if k != "machine"}, indent=1))
+    if args.json:
+        args.json.write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")
+        print(f"wrote {args.json}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,254 @@
+"""Live explorers for Jupyter: sliders over feature maps and over explanation maps.
+
+Everything expensive happens once, when an explorer is made: one forward pass over the
+faces for :class:`FeatureMapExplorer`; for :class:`MapExplorer`, one batch per (method,
+layer) with every face and every emotion, computed the first time that pair is shown and
+cached. A slider move then only picks a stored array, colours it through a lookup table
+and encodes a PNG for an ``ipywidgets.Image``: ``benchmarks/widgets.py`` measures that.
+
+The explorers work without a front end too: :meth:`render` returns the RGB image a slider
+position shows, which is what the tests and the benchmark call.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+
+import cv2
+import numpy as np
+
+from emonb.errors import EmonbError
+from emonb.models.zoo import EmotionModel
+
+__all__ = ["DEFAULT_METHODS", "FeatureMapExplorer", "MapExplorer", "colorize", "png_bytes"]
+
+#: Methods a :class:`MapExplorer` offers by default (the fast ones; Score-CAM on request).
+DEFAULT_METHODS = ("saliency", "guided_backprop", "gradcam", "gradcam_plus_plus", "layercam", "cam")
+
+
+def colorize(values: np.ndarray, size: int | None = None, cmap: str = "viridis") -> np.ndarray:
+    """A 2-D array min-max scaled (a constant array is black), resized to ``size`` x ``size``
+    with nearest-neighbour pixels, and coloured: RGB uint8."""
+    from emonb.plotting import _colour_lut, _lut_index
+
+    v = np.asarray(values, dtype=np.float32)
+    if v.ndim != 2:
+        raise ValueError(f"expected a 2-D array, got shape {v.shape}")
+    lo, hi = float(v.min()), float(v.max())
+    v = (v - lo) / (hi - lo) if hi > lo else np.zeros_like(v)
+    if size is not None and v.shape != (size, size):
+        v = cv2.resize(v, (size, size), interpolation=cv2.INTER_NEAREST)
+    return _colour_lut(cmap)[_lut_index(v)].astype(np.uint8)
+
+
+def png_bytes(rgb: np.ndarray) -> bytes:
+    """An RGB (or grey) uint8 image as PNG bytes (fast compression)."""
+    img = np.asarray(rgb, dtype=np.uint8)
+    bgr = img[..., ::-1] if img.ndim == 3 else img
+    ok, buf = cv2.imencode(".png", np.ascontiguousarray(bgr), [cv2.IMWRITE_PNG_COMPRESSION, 1])
+    if not ok:
+        raise EmonbError("could not encode a PNG")
+    return buf.tobytes()
+
+
+class _Explorer:
+    """What both explorers share: the faces, the timed redraw, and the image widget."""
+
+    size: int
+
+    def _image_widget(self):
+        import ipywidgets as w
+
+        return w.Image(format="png", width=self.size, height=self.size)
+
+    def _redraw(self, image, caption, **position) -> float:
+        """Render ``position`` into the widgets; returns the seconds it took."""
+        t0 = time.perf_counter()
+        image.value = png_bytes(self.render(**position))
+        caption.value = self.caption(**position)
+        return time.perf_counter() - t0
+
+    def render(self, **position) -> np.ndarray:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def caption(self, **position) -> str:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+
+class FeatureMapExplorer(_Explorer):
+    """Layer and filter sliders over the feature maps of a few faces.
+
+    Parameters
+    ----------
+    net : EmotionModel
+        The model (never modified).
+    faces : images
+        One face or a small gallery (any size, grey or colour).
+    layers : sequence of str or int, optional
+        Layers to offer (default: every convolutional layer), read in one forward pass.
+    size : int
+        Side of the shown image in pixels.
+    """
+
+    def __init__(self, net: EmotionModel, faces, layers: Sequence[str | int] | None = None, *,
+                 size: int = 256, cmap: str = "viridis"):  # fmt: skip
+        from emonb.activations import Activations
+
+        acts = Activations(net, layers)
+        self.acts = {k: v for k, v in acts(faces).items() if v.ndim == 4}
+        if not self.acts:
+            raise EmonbError("none of the layers has a spatial (h, w, channels) output")
+        self.layers = list(self.acts)
+        self.n_faces = len(next(iter(self.acts.values())))
+        self.size, self.cmap = int(size), cmap
+
+    def _check(self, face: int, layer: str, filter: int) -> np.ndarray:
+        if layer not in self.acts:
+            raise EmonbError(f"unknown layer {layer!r}; choose one of {', '.join(self.layers)}")
+        act = self.acts[layer]
+        if not 0 <= face < self.n_faces or not 0 <= filter < act.shape[-1]:
+            raise EmonbError(f"face {face} / filter {filter} out of range for {layer} "
+                             f"({self.n_faces} faces, {act.shape[-1]} filters)")  # fmt: skip
+        return act[face, ..., filter]
+
+    def render(self, face: int = 0, layer: str | None = None, filter: int = 0) -> np.ndarray:
+        """The image a slider position shows: one filter's map, coloured, ``size`` square."""
+        return colorize(self._check(face, layer or self.layers[0], filter), self.size, self.cmap)
+
+    def caption(self, face: int = 0, layer: str | None = None, filter: int = 0) -> str:
+        layer = layer or self.layers[0]
+        m = self._check(face, layer, filter)
+        h, w, c = self.acts[layer].shape[1:]
+        return (f"face {face}, {layer} ({h}x{w}, {c} filters), filter {filter}: "
+                f"mean {m.mean():.3f}, max {m.max():.3f}")  # fmt: skip
+
+    def widget(self):
+        """Face, layer and filter sliders above the map (an ``ipywidgets.VBox``)."""
+        import ipywidgets as w
+
+        face = w.IntSlider(0, 0, max(self.n_faces - 1, 0), description="face")
+        layer = w.SelectionSlider(options=self.layers, description="layer",
+                                  layout=w.Layout(width="95%"))  # fmt: skip
+        filt = w.IntSlider(0, 0, self.acts[self.layers[0]].shape[-1] - 1, description="filter")
+        image, caption = self._image_widget(), w.Label()
+
+        def update(_=None):
+            filt.max = self.acts[layer.value].shape[-1] - 1  # clamps the value too
+            self._redraw(image, caption, face=face.value, layer=layer.value, filter=filt.value)
+
+        for control in (face, layer, filt):
+            control.observe(update, names="value")
+        update()
+        return w.VBox([w.HBox([face, filt]), layer, image, caption])
+
+
+class MapExplorer(_Explorer):
+    """Method, emotion and layer selectors over explanation maps of a few faces.
+
+    Each (method, layer) pair is computed once, for every face and every emotion in one
+    batch, the first time it is shown (``precompute`` does the default layer of every
+    method up front); afterwards every move only redraws.
+    """
+
+    def __init__(self, net: EmotionModel, faces, methods: Sequence[str] = DEFAULT_METHODS, *,
+                 layers: Sequence[str] | None = None, size: int = 256, alpha: float = 0.5,
+                 precompute: bool = True):  # fmt: skip
+        from emonb.explain import model_view
+        from emonb.methods import get_method
+        from emonb.methods.base import spatial_conv_layers
+
+        self.net = net
+        self.classes = [get_method(m) for m in methods]  # unknown names fail here
+        self.methods = list(methods)
+        self.x = net.preprocess(faces)
+        self.view = model_view(net, self.x, preprocessed=True)
+        self.n_faces = len(self.x)
+        self.layers = list(layers) if layers is not None else spatial_conv_layers(net.model)
+        self.size, self.alpha = int(size), float(alpha)
+        self._explainers: dict[tuple[str, str | None], object] = {}
+        self._maps: dict[tuple[str, str | None], np.ndarray] = {}
+        first = self._explainer(self.methods[0], None)
+        self.proba = first.probabilities(self.x)
+        if precompute:
+            for m in self.methods:
+                self.maps(m)
+
+    def uses_layer(self, method: str) -> bool:
+        return self.classes[self.methods.index(method)].uses_layer
+
+    def _key(self, method: str, layer: str | None) -> tuple[str, str | None]:
+        if method not in self.methods:
+            raise EmonbError(f"unknown method {method!r}; choose one of {', '.join(self.methods)}")
+        if not self.uses_layer(method):
+            return method, None
+        layer = layer or self.layers[-1]
+        if layer not in self.layers:
+            raise EmonbError(f"unknown layer {layer!r}; choose one of {', '.join(self.layers)}")
+        return method, layer
+
+    def _explainer(self, method: str, layer: str | None):
+        key = self._key(method, layer)
+        if key not in self._explainers:
+            cls = self.classes[self.methods.index(method)]
+            self._explainers[key] = cls(self.net, **({"layer": key[1]} if key[1] else {}))
+        return self._explainers[key]
+
+    def maps(self, method: str, layer: str | None = None) -> np.ndarray:
+        """Maps (faces, emotions, H, W) of one method (and layer), computed once."""
+        key = self._key(method, layer)
+        if key not in self._maps:
+            k = len(self.net.class_names)
+            x = np.repeat(self.x, k, axis=0)
+            targets = np.tile(np.arange(k), self.n_faces)
+            maps = self._explainer(*key).explain_inputs(x, targets)
+            self._maps[key] = maps.reshape(self.n_faces, k, *maps.shape[1:])
+        return self._maps[key]
+
+    def _emotion(self, emotion: int | str) -> int:
+        names = list(self.net.class_names)
+        if isinstance(emotion, str):
+            if emotion not in names:
+                raise EmonbError(f"unknown emotion {emotion!r}; choose one of {', '.join(names)}")
+            return names.index(emotion)
+        return int(emotion)
+
+    def render(self, face: int = 0, method: str | None = None, emotion: int | str = 0,
+               layer: str | None = None) -> np.ndarray:  # fmt: skip
+        """The face with the map of ``emotion`` by ``method`` overlaid, ``size`` square."""
+        from emonb.plotting import overlay
+
+        m = self.maps(method or self.methods[0], layer)[face, self._emotion(emotion)]
+        grey = cv2.resize(self.view[face], (self.size, self.size), interpolation=cv2.INTER_LINEAR)
+        return overlay(grey, m, alpha=self.alpha)
+
+    def caption(self, face: int = 0, method: str | None = None, emotion: int | str = 0,
+                layer: str | None = None) -> str:  # fmt: skip
+        method = method or self.methods[0]
+        e = self._emotion(emotion)
+        where = f" at {self._key(method, layer)[1]}" if self.uses_layer(method) else ""
+        p = self.proba[face]
+        return (f"face {face}: {method}{where} for {self.net.class_names[e]} (p = {p[e]:.2f}); "
+                f"the model says {self.net.class_names[int(p.argmax())]} ({p.max():.2f})")  # fmt: skip
+
+    def widget(self):
+        """Face, method, emotion and layer selectors above the overlay (``ipywidgets.VBox``)."""
+        import ipywidgets as w
+
+        face = w.IntSlider(0, 0, max(self.n_faces - 1, 0), description="face")
+        method = w.Dropdown(options=self.methods, description="method")
+        emotion = w.ToggleButtons(options=list(self.net.class_names), description="emotion",
+                                  value=self.net.class_names[int(self.proba[0].argmax())])  # fmt: skip
+        layer = w.SelectionSlider(options=self.layers, value=self.layers[-1], description="layer",
+                                  layout=w.Layout(width="95%"))  # fmt: skip
+        image, caption = self._image_widget(), w.Label()
+
+        def update(_=None):
+            layer.disabled = not self.uses_layer(method.value)
+            self._redraw(image, caption, face=face.value, method=method.value,
+                         emotion=emotion.value, layer=layer.value)  # fmt: skip
+
+        for control in (face, method, emotion, layer):
+            control.observe(update, names="value")
+        update()
+        return w.VBox([w.HBox([face, method]), emotion, layer, image, caption])

@@ -1,0 +1,80 @@
+import numpy as np
+import pytest
+
+from emonb.errors import EmonbError
+from emonb.widgets import FeatureMapExplorer, MapExplorer, colorize, png_bytes
+
+
+@pytest.fixture(scope="module")
+def gallery(astronaut):
+    from emonb.explain import face_from_file  # noqa: F401  (the same crop the chapters use)
+    from emonb.faces import crop, largest_face
+
+    face = crop(astronaut, largest_face(astronaut))
+    return [face, face[:, ::-1]]  # the face and its mirror image
+
+
+def test_colorize_and_png():
+    img = colorize(np.array([[0.0, 1.0], [2.0, 3.0]]), size=4)
+    assert img.shape == (4, 4, 3) and img.dtype == np.uint8
+    assert (img[0, 0] != img[3, 3]).any() and (img[0, 0] == img[1, 1]).all()  # nearest pixels
+    assert (colorize(np.ones((3, 3))) == colorize(np.zeros((3, 3)))).all()  # constant -> lowest colour
+    assert png_bytes(img)[:8] == b"\x89PNG\r\n\x1a\n"
+    with pytest.raises(ValueError):
+        colorize(np.zeros((2, 2, 2)))
+
+
+def test_feature_explorer_reads_once_and_renders_each_filter(mini_xception, gallery):
+    from emonb.activations import Activations
+
+    ex = FeatureMapExplorer(mini_xception, gallery, size=64)
+    ref = Activations(mini_xception)(gallery)
+    assert ex.layers == list(ref) and ex.n_faces == 2
+    np.testing.assert_allclose(ex.acts["conv2d_3"], ref["conv2d_3"], atol=1e-5)
+    a = ex.render(face=1, layer="conv2d_3", filter=4)
+    np.testing.assert_array_equal(a, colorize(ref["conv2d_3"][1, ..., 4], 64))
+    assert not np.array_equal(a, ex.render(face=1, layer="conv2d_3", filter=5))
+    assert "conv2d_3 (30x30, 16 filters), filter 4" in ex.caption(face=1, layer="conv2d_3", filter=4)
+    with pytest.raises(EmonbError, match="out of range"):
+        ex.render(layer="conv2d_1", filter=8)
+    with pytest.raises(EmonbError, match="unknown layer"):
+        ex.render(layer="dense")
+
+
+def test_feature_explorer_widget_redraws_on_slider_moves(mini_xception, gallery):
+    ex = FeatureMapExplorer(mini_xception, gallery, layers=["conv2d_1", "conv2d_7"], size=32)
+    box = ex.widget()
+    (face, filt), layer, image, caption = box.children[0].children, *box.children[1:]
+    first = image.value
+    filt.value = 3
+    assert image.value != first and "filter 3" in caption.value
+    face.value = 1
+    assert caption.value.startswith("face 1,")
+    layer.value = "conv2d_7"  # 7 filters: the filter slider follows
+    assert filt.max == 6 and "conv2d_7" in caption.value
+
+
+def test_map_explorer_caches_each_method_and_layer(mini_xception, gallery):
+    from emonb.methods import METHODS
+
+    ex = MapExplorer(mini_xception, gallery, methods=["gradcam", "saliency"], size=64)
+    assert set(ex._maps) == {("gradcam", ex.layers[-1]), ("saliency", None)}  # precomputed
+    maps = ex.maps("gradcam")
+    assert maps.shape == (2, 7, 64, 64) and ex.maps("gradcam") is maps  # cached
+    happy = METHODS["gradcam"](mini_xception).explain(gallery, "happy")
+    np.testing.assert_allclose(maps[:, 3], happy, atol=1e-4)
+    other = ex.maps("gradcam", ex.layers[-3])
+    assert not np.allclose(other, maps)
+    img = ex.render(face=0, method="gradcam", emotion="happy")
+    assert img.shape == (64, 64, 3)
+    assert "gradcam at" in ex.caption(face=0, method="gradcam", emotion="happy")
+    assert "saliency for happy" in ex.caption(face=0, method="saliency", emotion=3)
+    with pytest.raises(EmonbError, match="unknown method"):
+        ex.render(method="scorecam")
+    with pytest.raises(EmonbError, match="unknown method"):
+        MapExplorer(mini_xception, gallery, methods=["nope"])
+    box = ex.widget()
+    method, image = box.children[0].children[1], box.children[3]
+    before = image.value
+    method.value = "saliency"
+    assert image.value != before and box.children[2].disabled  # saliency takes no layer
