@@ -2,7 +2,9 @@
 
 Chapters are authored in ``notebooks/NN_name.ipynb`` (no outputs). The TOC (``_toc.yml``)
 lists their executed copies as ``book/chapters/NN_name``; :func:`build_book` writes those
-copies (each atomically, only when its execution succeeded), then runs
+copies (each atomically, only when its execution succeeded; live ipywidgets views are
+dropped, the chapters carry a static explorer) and saves every figure at 300 dpi into
+``book/_build/figures/<chapter>/``, then runs
 ``jupyter-book build`` with warnings as errors into ``book/_build/html``. A failed chapter
 stops the build with the chapter's name and the cell's error and leaves the last good
 HTML in place.
@@ -28,6 +30,10 @@ __all__ = ["build_book", "chapters", "execute_chapter", "find_root"]
 
 CHAPTER_DIR = "book/chapters"
 OUTPUT_DIR = "book"  # jupyter-book writes book/_build/html
+FIGURE_DIR = "book/_build/figures"  # 300-dpi figures per chapter, copied to html/figures
+#: Outputs and metadata of live ipywidgets: the static book drops them (their manager would
+#: come from a CDN and their callbacks need a kernel; chapters show a static explorer too).
+WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 
 
 def find_root(start: Path | None = None) -> Path:
@@ -98,6 +104,7 @@ def execute_chapter(
             str(source), str(tmp), parameters=params, kernel_name="python3",
             cwd=str(cwd or source.parent), progress_bar=False, log_output=False,
         )  # fmt: skip
+        _drop_live_widgets(tmp)
         os.replace(tmp, target)
     except pm.PapermillExecutionError as err:
         kept = ""
@@ -110,6 +117,25 @@ def execute_chapter(
         ) from None
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def _drop_live_widgets(path: Path) -> int:
+    """Remove ipywidgets views and the saved widget state from an executed notebook (so the
+    HTML needs no widget manager); returns how many outputs went."""
+    import nbformat
+
+    nb = nbformat.read(path, as_version=4)
+    dropped = 0
+    for cell in nb.cells:
+        outs = cell.get("outputs", [])
+        keep = [o for o in outs if WIDGET_VIEW not in o.get("data", {})]
+        dropped += len(outs) - len(keep)
+        if cell.cell_type == "code":
+            cell.outputs = keep
+    if dropped or "widgets" in nb.metadata:
+        nb.metadata.pop("widgets", None)
+        nbformat.write(nb, path)
+    return dropped
 
 
 def _jupyter_book(root: Path) -> list[str]:
@@ -151,7 +177,9 @@ def build_book(
                 f"unknown chapter(s) {', '.join(unknown)}; the TOC has {', '.join(known)}"
             )
         todo = [c for c in todo if c[0] in only]
-    saved = os.environ.get(config.ENV_QUICK)
+    from emonb._figures import ENV_FIGURE_DIR
+
+    saved = {k: os.environ.get(k) for k in (config.ENV_QUICK, ENV_FIGURE_DIR)}
     if quick:
         os.environ[config.ENV_QUICK] = "1"
     total = time.perf_counter()
@@ -159,15 +187,20 @@ def build_book(
         for name, source, target in todo:
             t0 = time.perf_counter()
             log(f"executing {name} ...")
+            figures = root / FIGURE_DIR / name
+            shutil.rmtree(figures, ignore_errors=True)
+            os.environ[ENV_FIGURE_DIR] = str(figures)  # the kernel saves 300-dpi copies there
             execute_chapter(
                 source, target, parameters, cwd=root, failed_dir=root / OUTPUT_DIR / "_failed"
             )
-            log(f"executed  {name} in {time.perf_counter() - t0:.1f} s")
+            n_fig = len(list(figures.glob("*.png"))) if figures.is_dir() else 0
+            log(f"executed  {name} in {time.perf_counter() - t0:.1f} s ({n_fig} figures)")
     finally:
-        if saved is None:
-            os.environ.pop(config.ENV_QUICK, None)
-        else:
-            os.environ[config.ENV_QUICK] = saved
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
     out = root / OUTPUT_DIR / "_build" / "html"
     if html:
         t0 = time.perf_counter()
@@ -180,6 +213,9 @@ def build_book(
             ]
             detail = "\n".join(lines[-15:]) or (proc.stdout + proc.stderr)[-2000:]
             raise EmonbError(f"jupyter-book build failed (warnings are errors):\n{detail}")
-        log(f"built HTML in {time.perf_counter() - t0:.1f} s -> {out}")
+        if (root / FIGURE_DIR).is_dir():
+            shutil.copytree(root / FIGURE_DIR, out / "figures", dirs_exist_ok=True)
+        log(f"built HTML in {time.perf_counter() - t0:.1f} s -> {out} (300-dpi figures in "
+            f"{out / 'figures'})")
     log(f"book done in {time.perf_counter() - total:.1f} s")
     return out
