@@ -1,5 +1,7 @@
 """The book builder: TOC -> papermill -> jupyter-book, failing loudly and safely."""
 
+import re
+
 import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_notebook
@@ -85,18 +87,79 @@ def test_missing_source_is_reported(tmp_path):
         build_book(root, html=False)
 
 
-def test_whole_book_builds_html_in_a_copy(tmp_path, root):
+def test_whole_book_builds_html_in_a_copy(quick_book):
     """The real chapters through papermill and `jupyter-book build -W` (quick mode)."""
-    import shutil
-
-    for name in ("_config.yml", "_toc.yml", "notebooks", "book/intro.md", "book/references.md", "benchmarks"):
-        src = root / name
-        dst = tmp_path / name
-        dst.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copytree(src, dst) if src.is_dir() else shutil.copy(src, dst)
-    out = build_book(tmp_path, quick=True, log=lambda _m: None)
+    out = quick_book
     pages = {p.name for p in out.glob("**/*.html")}
-    assert {"intro.html", "references.html", "00_data_and_model.html", "05_class_activation_maps.html"} <= pages
+    assert {"intro.html", "references.html", "00_data_and_model.html", "05_class_activation_maps.html",
+            "07_video.html", "91_provenance.html"} <= pages  # fmt: skip
     page = (out / "book" / "chapters" / "00_data_and_model.html").read_text()
     assert "Where everything comes from" in page and "59534287fdfb" in page
     assert page.count("<img") >= 3  # sample grid, preprocessing steps, predictions
+    provenance = (out / "book" / "chapters" / "91_provenance.html").read_text()
+    assert "59534287fdfb125e30a94400296c25ea9f5d706fca93dd8adbbbed916799ea0e" in provenance
+
+
+def test_book_figures_are_saved_at_300_dpi(quick_book):
+    from PIL import Image
+
+    figures = sorted((quick_book / "figures" / "07_video").glob("fig*.png"))
+    assert len(figures) >= 5  # timeline, frames, patches, HOG (2), activation histograms
+    with Image.open(figures[0]) as im:
+        assert round(im.info["dpi"][0]) == 300
+
+
+REMOTE = re.compile(r"""<(?:script|link|img|iframe|source|video|audio)\b[^>]*?\b(?:src|href)\s*=\s*["']((?:https?:)?//[^"']+)""", re.I)
+
+
+def test_no_page_needs_the_network(quick_book):
+    """Every script, stylesheet, font and image of every page is local (or inline)."""
+    remote = {}
+    for page in quick_book.glob("**/*.html"):
+        found = REMOTE.findall(page.read_text(encoding="utf-8"))
+        if found:
+            remote[page.name] = found
+    assert not remote, remote
+    css_urls = re.compile(r"url\(\s*['\"]?(https?:)?//", re.I)
+    for css in quick_book.glob("_static/**/*.css"):
+        assert not css_urls.search(css.read_text(encoding="utf-8", errors="replace")), css
+    assert (quick_book / "_static" / "mathjax" / "tex-chtml.js").is_file()
+
+
+def test_live_widgets_are_dropped_from_the_static_book(tmp_path):
+    import nbformat
+
+    from emonb.book import WIDGET_VIEW, _drop_live_widgets
+
+    nb = nbformat.v4.new_notebook()
+    cell = nbformat.v4.new_code_cell("w")
+    cell.outputs = [nbformat.v4.new_output("display_data", data={WIDGET_VIEW: {"model_id": "x"},
+                                                                  "text/plain": "VBox()"}),
+                    nbformat.v4.new_output("stream", text="kept")]  # fmt: skip
+    nb.cells = [cell]
+    nb.metadata["widgets"] = {"application/vnd.jupyter.widget-state+json": {}}
+    path = tmp_path / "a.ipynb"
+    nbformat.write(nb, path)
+    assert _drop_live_widgets(path) == 1
+    back = nbformat.read(path, as_version=4)
+    assert "widgets" not in back.metadata and [o.output_type for o in back.cells[0].outputs] == ["stream"]
+
+
+def test_open_figures_are_saved_once_at_300_dpi(tmp_path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from PIL import Image
+
+    from emonb._figures import save_open_figures
+
+    plt.close("all")
+    fig, ax = plt.subplots(figsize=(2, 1))
+    ax.plot([0, 1])
+    plt.figure()  # no axes: nothing to save
+    assert save_open_figures(tmp_path, 1) == 2
+    assert save_open_figures(tmp_path, 2) == 2  # already saved
+    with Image.open(tmp_path / "fig01.png") as im:
+        assert round(im.info["dpi"][0]) == 300 and im.size[0] > 400
+    plt.close("all")
