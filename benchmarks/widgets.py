@@ -9,6 +9,8 @@ images, their ipywidgets controls are moved programmatically (exactly what a sli
 triggers: the observer renders, encodes the PNG and sets the image widget), and every move
 is timed. For the map explorer, the first view of a (method, layer) pair computes its maps
 once for every face and emotion; those moves are reported apart from the cached ones.
+The same runs again inside an IPython kernel (``in_a_kernel``), where each move also sends
+the new image over the widget's comm.
 """
 
 from __future__ import annotations
@@ -84,12 +86,28 @@ def run(model: str = "mini-xception") -> dict:
     return out
 
 
+def run_in_kernel(model: str = "mini-xception") -> dict:
+    """:func:`run` inside an IPython kernel (nbclient), where every widget has a comm and
+    each move also serialises the new PNG and sends it on the kernel's iopub channel."""
+    import nbformat
+    from nbclient import NotebookClient
+
+    here = str(Path(__file__).resolve().parent)
+    src = (f"import json, sys; sys.path.insert(0, {here!r}); import widgets; "
+           f"print(json.dumps(widgets.run({model!r})))")  # fmt: skip
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(src)])
+    NotebookClient(nb, kernel_name="python3", timeout=900).execute()
+    text = "".join(o.get("text", "") for o in nb.cells[0].outputs if o.output_type == "stream")
+    return json.loads(text.strip().splitlines()[-1])
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--model", default="mini-xception")
     p.add_argument("--json", type=Path, default=None)
     args = p.parse_args(argv)
     result = run(args.model)
+    result["in_a_kernel"] = {k: v for k, v in run_in_kernel(args.model).items() if k != "machine"}
     print(json.dumps({k: v for k, v in result.items() if k != "machine"}, indent=1))
     if args.json:
         args.json.write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")

@@ -34,6 +34,7 @@ __all__ = [
     "save",
     "scorecam_bound",
     "video_table",
+    "widgets_table",
 ]
 
 #: emonb method -> what tf-keras-vis calls it (same definition unless noted in ``note``).
@@ -284,4 +285,26 @@ def video_table(result: dict):
     for mode, s in result["summary"].items():
         ms = {f"{k} (ms)": v for k, v in s["ms_per_frame_of_median_run"].items()}
         rows[mode] = {"frames/s": s["fps_median"], "min": s["fps_min"], "max": s["fps_max"], **ms}
+    return pd.DataFrame.from_dict(rows, orient="index")
+
+
+def widgets_table(result: dict):
+    """``benchmarks/widgets.py``'s figures: milliseconds per slider move of each explorer,
+    measured directly and inside an IPython kernel (where the image also goes over a comm)."""
+    import pandas as pd
+
+    rows = {}
+    for where, r in (("direct", result), ("in a kernel", result.get("in_a_kernel"))):
+        if not r:
+            continue
+        for name, key in (("feature maps", "feature_maps"), ("explanation maps", "explanation_maps")):
+            m = r[key]
+            rows[(name, where)] = {"moves": m["moves"], "median (ms)": m["median_ms"],
+                                   "p95 (ms)": m["p95_ms"], "max (ms)": m["max_ms"],
+                                   "set-up (s)": m["setup_s"]}  # fmt: skip
+            if "first_view_of_a_layer" in m:
+                f = m["first_view_of_a_layer"]
+                rows[(name + ", first view of a layer", where)] = {
+                    "moves": f["moves"], "median (ms)": f["median_ms"], "p95 (ms)": f["p95_ms"],
+                    "max (ms)": f["max_ms"], "set-up (s)": None}  # fmt: skip
     return pd.DataFrame.from_dict(rows, orient="index")
