@@ -14,14 +14,13 @@ median run of each is reported with its per-stage breakdown.
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import sys
 import tempfile
 from pathlib import Path
 
 import emonb  # noqa: F401  (the TensorFlow guard first)
-from emonb.bench import machine_info
+from emonb.bench import machine_info, save
 from emonb.models.zoo import load_model
 from emonb.video import analyse_video
 
@@ -69,8 +68,7 @@ def main(argv: list[str] | None = None) -> int:
     for mode, s in result["summary"].items():
         print(f"{mode}: median {s['fps_median']} frames/s (min {s['fps_min']}, max {s['fps_max']})")
     if args.json:
-        args.json.write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")
-        print(f"wrote {args.json}")
+        print(f"wrote {save(result, args.json)}")
     return 0
 
 

@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 
 import emonb  # noqa: F401  (the TensorFlow guard first)
-from emonb.bench import machine_info
+from emonb.bench import machine_info, save
 from emonb.explain import face_from_file
 from emonb.models.zoo import load_model
 from emonb.report import check_images
@@ -110,8 +110,7 @@ def main(argv: list[str] | None = None) -> int:
     result["in_a_kernel"] = {k: v for k, v in run_in_kernel(args.model).items() if k != "machine"}
     print(json.dumps({k: v for k, v in result.items() if k != "machine"}, indent=1))
     if args.json:
-        args.json.write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")
-        print(f"wrote {args.json}")
+        print(f"wrote {save(result, args.json)}")
     return 0
 
 
