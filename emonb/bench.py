@@ -278,14 +278,15 @@ def scorecam_bound(result: dict):
 
 def video_table(result: dict):
     """``benchmarks/video_pipeline.py``'s summary: frames per second (median, min, max of the
-    runs) and the median run's milliseconds per frame in each stage, one row per mode."""
+    runs) and the median run's milliseconds per frame in each stage, one column per mode."""
     import pandas as pd
 
     rows = {}
     for mode, s in result["summary"].items():
         ms = {f"{k} (ms)": v for k, v in s["ms_per_frame_of_median_run"].items()}
-        rows[mode] = {"frames/s": s["fps_median"], "min": s["fps_min"], "max": s["fps_max"], **ms}
-    return pd.DataFrame.from_dict(rows, orient="index")
+        rows[mode] = {"frames/s (median)": s["fps_median"], "frames/s (min)": s["fps_min"],
+                      "frames/s (max)": s["fps_max"], **ms}  # fmt: skip
+    return pd.DataFrame(rows)
 
 
 def widgets_table(result: dict):
