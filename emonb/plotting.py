@@ -15,6 +15,7 @@ import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
+from emonb import _figures
 from emonb.faces import Box
 
 __all__ = [
@@ -46,7 +47,7 @@ __all__ = [
     "save_figure",
 ]
 
-DPI = 300
+DPI = _figures.DPI  # one resolution for every saved figure
 
 
 def save_figure(fig: Figure, path: str | os.PathLike[str], dpi: int = DPI) -> Path:
