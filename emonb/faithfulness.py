@@ -129,10 +129,8 @@ class Forward:
         self._explainer = Saliency(net, batch_size=batch_size)
 
     def proba(self, x: np.ndarray) -> np.ndarray:
-        """(N, n_classes) float64 probabilities."""
-        z = self._explainer.scores(np.asarray(x, dtype=np.float32)).astype(np.float64)
-        p = np.exp(z - z.max(axis=1, keepdims=True))
-        return p / p.sum(axis=1, keepdims=True)
+        """(N, n_classes) probabilities (:meth:`Explainer.probabilities`)."""
+        return self._explainer.probabilities(np.asarray(x, dtype=np.float32))
 
     def score(self, x: np.ndarray, targets: np.ndarray) -> np.ndarray:
         """(N,) float32: each image's probability of its target class."""

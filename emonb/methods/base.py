@@ -263,7 +263,8 @@ class Explainer(ABC):
         s = self.scores(x)
         if self.score == "probability" and self._softmax_name is not None:
             return s
-        z = np.exp(s - s.max(axis=1, keepdims=True))
+        z = s.astype(np.float64)
+        z = np.exp(z - z.max(axis=1, keepdims=True))
         return (z / z.sum(axis=1, keepdims=True)).astype(np.float32)
 
     def explain(self, images, targets: Targets = "predicted") -> np.ndarray:
