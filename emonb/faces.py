@@ -78,7 +78,13 @@ def detect_faces(
     found = _cascade().detectMultiScale(
         grey, scaleFactor=scale_factor, minNeighbors=min_neighbors, minSize=(side, side)
     )
-    boxes = [Box(*(int(round(v / scale)) for v in b)) for b in (found if len(found) else [])]
+    height, width = np.shape(image)[:2]
+    boxes = []
+    for x, y, w, h in found if len(found) else []:
+        x0, y0 = int(round(x / scale)), int(round(y / scale))
+        # scaled back, a box at the border can round one pixel past it: clip to the image
+        x1, y1 = min(int(round((x + w) / scale)), width), min(int(round((y + h) / scale)), height)
+        boxes.append(Box(x0, y0, x1 - x0, y1 - y0))
     return sorted(boxes, key=lambda b: (-b.area, b.y, b.x))
 
 

@@ -32,3 +32,21 @@ def test_detect_width_searches_a_smaller_copy(astronaut):
     assert iou(full, small) > 0.7
     assert detect_faces(astronaut, detect_width=1024) == [full]  # never upscaled
     assert detect_faces(astronaut, detect_width=256, min_size=300) == []
+
+
+def test_boxes_found_on_a_smaller_copy_stay_inside_the_image(monkeypatch):
+    import emonb.faces as faces
+
+    class EdgeCascade:  # "finds" a face touching the small copy's right and bottom edges
+        def detectMultiScale(self, grey, **_):
+            h, w = grey.shape
+            return np.array([[w - 50, h - 40, 50, 40]])
+
+    monkeypatch.setattr(faces, "_cascade", lambda: EdgeCascade())
+    frame = np.zeros((357, 1001), np.uint8)
+    (b,) = detect_faces(frame, detect_width=320, min_size=10)
+    assert b.x + b.w == 1001 and b.y + b.h == 357  # the border, in frame pixels
+    # 361 rows * 0.32 = 115.5 -> a 116-row copy, whose last row maps to 362.5: past the end
+    frame = np.zeros((361, 1000), np.uint8)
+    (b,) = detect_faces(frame, detect_width=320, min_size=10)
+    assert b.y + b.h == 361 and b.y >= 0
