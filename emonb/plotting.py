@@ -216,8 +216,6 @@ def overlay(
     ndarray (H, W, 3) uint8
         ``round((1 - alpha) * image + alpha * cmap(heatmap))`` in 0..255.
     """
-    import cv2
-
     if not 0.0 <= float(alpha) <= 1.0:
         raise ValueError(f"alpha must lie in [0, 1], got {alpha}")
     img = np.asarray(image)
@@ -241,13 +239,7 @@ def overlay(
         rgb = np.clip(img.astype(np.float32), 0.0, 1.0) * 255.0
     else:
         raise ValueError(f"unsupported image dtype {img.dtype}")
-    heat = np.nan_to_num(np.asarray(heatmap, dtype=np.float32))
-    if heat.ndim != 2:
-        raise ValueError(f"expected a 2-D heatmap, got shape {heat.shape}")
-    h, w = rgb.shape[:2]
-    if heat.shape != (h, w):
-        heat = cv2.resize(heat, (w, h), interpolation=cv2.INTER_CUBIC)
-    colour = _colour_lut(cmap)[_lut_index(heat)]
+    colour = _heat_colours(heatmap, rgb.shape[:2], cmap)
     out = (1.0 - float(alpha)) * rgb + float(alpha) * colour
     return np.clip(np.rint(out), 0, 255).astype(np.uint8)
 
@@ -258,6 +250,20 @@ def _colour_lut(cmap: str) -> np.ndarray:
     from matplotlib import colormaps
 
     return colormaps[cmap](np.arange(256))[:, :3].astype(np.float32) * 255.0
+
+
+def _heat_colours(heatmap: np.ndarray, size: tuple[int, int], cmap: str = "jet") -> np.ndarray:
+    """A heatmap in [0, 1] (NaN counts as 0) resized bicubically to ``size`` = (H, W) and
+    coloured: float32 (H, W, 3) in 0..255 (``overlay``'s colours; the video overlay's too)."""
+    import cv2
+
+    heat = np.nan_to_num(np.asarray(heatmap, dtype=np.float32))
+    if heat.ndim != 2:
+        raise ValueError(f"expected a 2-D heatmap, got shape {heat.shape}")
+    h, w = size
+    if heat.shape != (h, w):
+        heat = cv2.resize(heat, (w, h), interpolation=cv2.INTER_CUBIC)
+    return _colour_lut(cmap)[_lut_index(heat)]
 
 
 def _lut_index(heat: np.ndarray) -> np.ndarray:

@@ -333,16 +333,15 @@ class VideoPipeline:
     def draw(self, frame: np.ndarray, faces: Sequence[TrackedFace],
              maps: np.ndarray | None) -> np.ndarray:  # fmt: skip
         """A copy of the BGR frame with each face's heatmap, box, smoothed label and score."""
-        from emonb.plotting import _colour_lut, _lut_index
+        from emonb.plotting import _heat_colours
 
         out = frame.copy() if frame.ndim == 3 else cv2.cvtColor(frame, cv2.COLOR_GRAY2BGR)
-        lut = _colour_lut("jet")[:, ::-1]  # RGB -> BGR
         for i, f in enumerate(faces):
             b = f.box
             if maps is not None:
-                heat = cv2.resize(maps[i], (b.w, b.h), interpolation=cv2.INTER_CUBIC)
+                colour = _heat_colours(maps[i], (b.h, b.w))[..., ::-1]  # RGB -> BGR
                 patch = out[b.y : b.y + b.h, b.x : b.x + b.w].astype(np.float32)
-                blend = (1 - self.alpha) * patch + self.alpha * lut[_lut_index(heat)]
+                blend = (1 - self.alpha) * patch + self.alpha * colour
                 out[b.y : b.y + b.h, b.x : b.x + b.w] = np.clip(np.rint(blend), 0, 255)
             colour = _COLOURS[f.label % len(_COLOURS)]
             cv2.rectangle(out, (b.x, b.y), (b.x + b.w, b.y + b.h), colour, 2)
