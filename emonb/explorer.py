@@ -18,7 +18,7 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-from emonb.widgets import png_bytes
+from emonb.widgets import lut_bins, png_bytes
 
 __all__ = ["sprite", "static_explorer"]
 
@@ -74,14 +74,11 @@ def sprite(maps: np.ndarray) -> tuple[np.ndarray, int]:
     h, w, c = maps.shape
     cols = int(np.ceil(np.sqrt(c)))
     rows = -(-c // cols)
-    lo = maps.min(axis=(0, 1), keepdims=True)
-    span = maps.max(axis=(0, 1), keepdims=True) - lo
-    scaled = np.where(span > 0, (maps - lo) / np.where(span > 0, span, 1), 0)
-    tiles = np.minimum((scaled * 256).astype(np.int32), 255).astype(np.uint8)  # the LUT's bins
+    tiles = lut_bins(np.moveaxis(maps, -1, 0))  # what colorize shows, before colouring
     sheet = np.zeros((rows * h, cols * w), np.uint8)
     for k in range(c):
         r, q = divmod(k, cols)
-        sheet[r * h : (r + 1) * h, q * w : (q + 1) * w] = tiles[..., k]
+        sheet[r * h : (r + 1) * h, q * w : (q + 1) * w] = tiles[k]
     return sheet, cols
 
 

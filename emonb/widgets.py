@@ -21,25 +21,33 @@ import numpy as np
 from emonb.errors import EmonbError
 from emonb.models.zoo import EmotionModel
 
-__all__ = ["DEFAULT_METHODS", "FeatureMapExplorer", "MapExplorer", "colorize", "png_bytes"]
+__all__ = ["DEFAULT_METHODS", "FeatureMapExplorer", "MapExplorer", "colorize", "lut_bins", "png_bytes"]
 
 #: Methods a :class:`MapExplorer` offers by default (the fast ones; Score-CAM on request).
 DEFAULT_METHODS = ("saliency", "guided_backprop", "gradcam", "gradcam_plus_plus", "layercam", "cam")
 
 
+def lut_bins(maps: np.ndarray) -> np.ndarray:
+    """Maps (N, h, w), each min-max scaled as the chapters' feature-map grids are (a flat map
+    is 0; :func:`emonb.activations.feature_grid`), as the colour LUT's bins 0..255: uint8."""
+    from emonb.activations import _minmax
+    from emonb.plotting import _lut_index
+
+    return _lut_index(_minmax(np.asarray(maps), axes=(1, 2))).astype(np.uint8)
+
+
 def colorize(values: np.ndarray, size: int | None = None, cmap: str = "viridis") -> np.ndarray:
     """A 2-D array min-max scaled (a constant array is black), resized to ``size`` x ``size``
     with nearest-neighbour pixels, and coloured: RGB uint8."""
-    from emonb.plotting import _colour_lut, _lut_index
+    from emonb.plotting import _colour_lut
 
     v = np.asarray(values, dtype=np.float32)
     if v.ndim != 2:
         raise ValueError(f"expected a 2-D array, got shape {v.shape}")
-    lo, hi = float(v.min()), float(v.max())
-    v = (v - lo) / (hi - lo) if hi > lo else np.zeros_like(v)
-    if size is not None and v.shape != (size, size):
-        v = cv2.resize(v, (size, size), interpolation=cv2.INTER_NEAREST)
-    return _colour_lut(cmap)[_lut_index(v)].astype(np.uint8)
+    bins = lut_bins(v[None])[0]
+    if size is not None and bins.shape != (size, size):
+        bins = cv2.resize(bins, (size, size), interpolation=cv2.INTER_NEAREST)
+    return _colour_lut(cmap)[bins].astype(np.uint8)
 
 
 def png_bytes(rgb: np.ndarray) -> bytes:

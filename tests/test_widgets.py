@@ -19,6 +19,8 @@ def test_colorize_and_png():
     assert img.shape == (4, 4, 3) and img.dtype == np.uint8
     assert (img[0, 0] != img[3, 3]).any() and (img[0, 0] == img[1, 1]).all()  # nearest pixels
     assert (colorize(np.ones((3, 3))) == colorize(np.zeros((3, 3)))).all()  # constant -> lowest colour
+    dead = np.random.default_rng(0).random((3, 3)) * 1e-33  # a dead filter's float noise
+    assert (colorize(dead) == colorize(np.zeros((3, 3)))).all()  # black, as in feature_grid
     assert png_bytes(img)[:8] == b"\x89PNG\r\n\x1a\n"
     with pytest.raises(ValueError):
         colorize(np.zeros((2, 2, 2)))
