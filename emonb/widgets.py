@@ -167,8 +167,8 @@ class MapExplorer(_Explorer):
         from emonb.methods.base import spatial_conv_layers
 
         self.net = net
-        self.classes = [get_method(m) for m in methods]  # unknown names fail here
-        self.methods = list(methods)
+        self._classes = {m: get_method(m) for m in methods}  # unknown names fail here
+        self.methods = list(self._classes)
         self.x = net.preprocess(faces)
         self.view = model_view(net, self.x, preprocessed=True)
         self.n_faces = len(self.x)
@@ -183,7 +183,7 @@ class MapExplorer(_Explorer):
                 self.maps(m)
 
     def uses_layer(self, method: str) -> bool:
-        return self.classes[self.methods.index(method)].uses_layer
+        return self._classes[method].uses_layer
 
     def _key(self, method: str, layer: str | None) -> tuple[str, str | None]:
         if method not in self.methods:
@@ -198,7 +198,7 @@ class MapExplorer(_Explorer):
     def _explainer(self, method: str, layer: str | None):
         key = self._key(method, layer)
         if key not in self._explainers:
-            cls = self.classes[self.methods.index(method)]
+            cls = self._classes[method]
             self._explainers[key] = cls(self.net, **({"layer": key[1]} if key[1] else {}))
         return self._explainers[key]
 
@@ -213,27 +213,28 @@ class MapExplorer(_Explorer):
             self._maps[key] = maps.reshape(self.n_faces, k, *maps.shape[1:])
         return self._maps[key]
 
-    def _emotion(self, emotion: int | str) -> int:
-        names = list(self.net.class_names)
-        if isinstance(emotion, str):
-            if emotion not in names:
-                raise EmonbError(f"unknown emotion {emotion!r}; choose one of {', '.join(names)}")
-            return names.index(emotion)
-        return int(emotion)
+    def _emotion(self, emotion: int | str, face: int) -> int:
+        """A class index from a name, an index or "predicted" (errors list the classes)."""
+        from emonb.methods import resolve_targets
+
+        def predicted():
+            return [int(self.proba[face].argmax())]
+
+        return int(resolve_targets(emotion, 1, self.net.class_names, predicted)[0])
 
     def render(self, face: int = 0, method: str | None = None, emotion: int | str = 0,
                layer: str | None = None) -> np.ndarray:  # fmt: skip
         """The face with the map of ``emotion`` by ``method`` overlaid, ``size`` square."""
         from emonb.plotting import overlay
 
-        m = self.maps(method or self.methods[0], layer)[face, self._emotion(emotion)]
+        m = self.maps(method or self.methods[0], layer)[face, self._emotion(emotion, face)]
         grey = cv2.resize(self.view[face], (self.size, self.size), interpolation=cv2.INTER_LINEAR)
         return overlay(grey, m, alpha=self.alpha)
 
     def caption(self, face: int = 0, method: str | None = None, emotion: int | str = 0,
                 layer: str | None = None) -> str:  # fmt: skip
         method = method or self.methods[0]
-        e = self._emotion(emotion)
+        e = self._emotion(emotion, face)
         where = f" at {self._key(method, layer)[1]}" if self.uses_layer(method) else ""
         p = self.proba[face]
         return (f"face {face}: {method}{where} for {self.net.class_names[e]} (p = {p[e]:.2f}); "

@@ -71,6 +71,11 @@ def test_map_explorer_caches_each_method_and_layer(mini_xception, gallery):
     assert img.shape == (64, 64, 3)
     assert "gradcam at" in ex.caption(face=0, method="gradcam", emotion="happy")
     assert "saliency for happy" in ex.caption(face=0, method="saliency", emotion=3)
+    top = int(ex.proba[1].argmax())
+    np.testing.assert_array_equal(ex.render(face=1, method="saliency", emotion="predicted"),
+                                  ex.render(face=1, method="saliency", emotion=top))  # fmt: skip
+    with pytest.raises(EmonbError, match="out of range"):
+        ex.render(emotion=7)
     with pytest.raises(EmonbError, match="unknown method"):
         ex.render(method="scorecam")
     with pytest.raises(EmonbError, match="unknown method"):
