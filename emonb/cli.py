@@ -274,16 +274,22 @@ def cmd_book(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_model(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--model", default="mini-xception",
+                   help="model name or .keras/.h5 path (default: mini-xception)")  # fmt: skip
+
+
+def _add_data(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--data", default=None,
+                   help="FER-2013 .csv, folder or .npz, or 'synthetic' (default: $EMONB_FER2013, else the stand-in)")  # fmt: skip
+
+
 def _add_inputs(p: argparse.ArgumentParser, verb: str, nargs: str = "+") -> None:
     """IMAGE..., --model and --no-detect, shared by predict and explain."""
     p.add_argument(
         "images", nargs=nargs, metavar="IMAGE", help="image files (or manifest image names)"
     )
-    p.add_argument(
-        "--model",
-        default="mini-xception",
-        help="model name or .keras/.h5 path (default: mini-xception)",
-    )
+    _add_model(p)
     p.add_argument(
         "--no-detect", action="store_true", help=f"{verb} the whole image, no face detection"
     )
@@ -330,9 +336,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser(
         "bench", help="images per second of every method (and tf-keras-vis where comparable)"
     )
-    p.add_argument(
-        "--model", default="mini-xception", help="model name or path (default: mini-xception)"
-    )
+    _add_model(p)
     p.add_argument(
         "--data",
         default=None,
@@ -364,10 +368,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_train)
 
     p = sub.add_parser("evaluate", help="accuracy, macro-F1, per-class report and confusion matrix")
-    p.add_argument("--data", default=None,
-                   help="FER-2013 .csv, folder or .npz, or 'synthetic' (default: $EMONB_FER2013, else the stand-in)")  # fmt: skip
-    p.add_argument("--model", default="mini-xception",
-                   help="model name or .keras/.h5 path (default: mini-xception)")  # fmt: skip
+    _add_data(p)
+    _add_model(p)
     p.add_argument("--split", default=None,
                    help="usage to evaluate (Training, PublicTest, ...; default: all rows)")  # fmt: skip
     p.add_argument("--json", type=Path, default=None, help="write the full report as JSON")
@@ -376,10 +378,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("evaluate-maps",
                        help="faithfulness of explanation maps: deletion/insertion, randomization, "
                             "pointing game, face regions")  # fmt: skip
-    p.add_argument("--data", default=None,
-                   help="FER-2013 .csv, folder or .npz, or 'synthetic' (default: $EMONB_FER2013, else the stand-in)")  # fmt: skip
-    p.add_argument("--model", default="mini-xception",
-                   help="model name or .keras/.h5 path (default: mini-xception)")  # fmt: skip
+    _add_data(p)
+    _add_model(p)
     p.add_argument("--methods", default=None,
                    help="comma-separated method names (default: every class-specific method but cam; "
                         "'random' and 'centre' reference maps are always added)")  # fmt: skip
@@ -407,8 +407,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("input", metavar="INPUT",
                    help="video file, manifest video name (pexels-video) or camera index (0)")  # fmt: skip
     p.add_argument("--out", type=Path, default=None, help="annotated video to write (.mp4)")
-    p.add_argument("--model", default="mini-xception",
-                   help="model name or .keras/.h5 path (default: mini-xception)")  # fmt: skip
+    _add_model(p)
     p.add_argument("--method", default="gradcam",
                    help="map overlaid on each face (default gradcam; 'none' for boxes only)")  # fmt: skip
     p.add_argument("--export-faces", type=Path, default=None, metavar="DIR",
