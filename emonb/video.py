@@ -429,13 +429,16 @@ class VideoResult:
         }  # fmt: skip
 
 
-def _frames(cap: cv2.VideoCapture, limit: int | None, seconds: dict[str, float]
+def _frames(cap: cv2.VideoCapture, limit: int | None, seconds: dict[str, float] | None = None
             ) -> Iterator[tuple[int, np.ndarray]]:  # fmt: skip
+    """``(index, BGR frame)`` up to ``limit`` frames; reading time is added to
+    ``seconds["read"]`` when given."""
     i = 0
     while limit is None or i < limit:
         t0 = time.perf_counter()
         ok, frame = cap.read()
-        seconds["read"] += time.perf_counter() - t0
+        if seconds is not None:
+            seconds["read"] += time.perf_counter() - t0
         if not ok:
             return
         yield i, frame
@@ -539,7 +542,7 @@ def read_frames(source: str | int | os.PathLike[str], indices: Sequence[int]) ->
     cap, name = open_video(source)
     found: dict[int, np.ndarray] = {}
     try:
-        for i, frame in _frames(cap, wanted[-1] + 1 if wanted else 0, dict.fromkeys(STAGES, 0.0)):
+        for i, frame in _frames(cap, wanted[-1] + 1 if wanted else 0):
             if i in wanted:
                 found[i] = cv2.cvtColor(frame, cv2.COLOR_BGR2RGB)
     finally:
@@ -567,19 +570,18 @@ def exported_patches(root: str | os.PathLike[str], per_emotion: int | None = 8
     return out
 
 
-def animation_frames(inputs: np.ndarray, maps: np.ndarray, captions: Sequence[str], *,
-                     size: int = 192, alpha: float = 0.45) -> list[np.ndarray]:  # fmt: skip
-    """RGB frames (size x size) of model inputs with their maps overlaid and a caption,
-    for :func:`write_animation`. ``inputs`` are preprocessed faces (N, H, W, C)."""
+def animation_frames(net: EmotionModel, inputs: np.ndarray, maps: np.ndarray,
+                     captions: Sequence[str], *, size: int = 192,
+                     alpha: float = 0.45) -> list[np.ndarray]:  # fmt: skip
+    """RGB frames (size x size) of ``net``'s preprocessed faces (N, H, W, C), shown as the
+    model sees them (:func:`emonb.explain.model_view`), with their maps overlaid and a
+    caption, for :func:`write_animation`."""
+    from emonb.explain import model_view
     from emonb.plotting import overlay
 
-    x = np.asarray(inputs, dtype=np.float32)
-    lo, hi = float(x.min()), float(x.max())
-    grey = (x[..., 0] - lo) / ((hi - lo) or 1.0)  # back to [0, 1] for display
     frames = []
-    for g, m, text in zip(grey, maps, captions, strict=True):
-        img = overlay(cv2.resize(g, (size, size), interpolation=cv2.INTER_CUBIC).clip(0, 1),
-                      m, alpha=alpha)  # fmt: skip
+    for g, m, text in zip(model_view(net, inputs, preprocessed=True), maps, captions, strict=True):
+        img = overlay(cv2.resize(g, (size, size), interpolation=cv2.INTER_CUBIC), m, alpha=alpha)
         cv2.rectangle(img, (0, size - 22), (size, size), (0, 0, 0), cv2.FILLED)
         cv2.putText(img, text, (4, size - 6), cv2.FONT_HERSHEY_SIMPLEX, 0.5, (255, 255, 255), 1,
                     cv2.LINE_AA)  # fmt: skip

@@ -163,13 +163,13 @@ def test_draw_changes_only_the_face_and_its_label(mini_xception, face_video):
     assert np.array_equal(frame, cv2.cvtColor(read_frames(face_video, [0])[0], cv2.COLOR_RGB2BGR))
 
 
-def test_read_frames_and_animation(tmp_path, face_video):
+def test_read_frames_and_animation(tmp_path, face_video, mini_xception):
     first, last = read_frames(face_video, [11, 0])
     assert first.shape == (240, 320, 3) and not np.array_equal(first, last)
     with pytest.raises(EmonbError, match="no frame 12"):
         read_frames(face_video, [12])
     inputs = np.random.default_rng(0).uniform(-1, 1, (3, 64, 64, 1)).astype(np.float32)
-    frames = animation_frames(inputs, np.zeros((3, 64, 64)), ["a", "b", "c"], size=96)
+    frames = animation_frames(mini_xception, inputs, np.zeros((3, 64, 64)), ["a", "b", "c"], size=96)
     assert len(frames) == 3 and frames[0].shape == (96, 96, 3) and frames[0].dtype == np.uint8
     from PIL import Image
 
