@@ -252,9 +252,11 @@ def _colour_lut(cmap: str) -> np.ndarray:
     return colormaps[cmap](np.arange(256))[:, :3].astype(np.float32) * 255.0
 
 
-def _heat_colours(heatmap: np.ndarray, size: tuple[int, int], cmap: str = "jet") -> np.ndarray:
+def _heat_colours(heatmap: np.ndarray, size: tuple[int, int], cmap: str = "jet",
+                  bgr: bool = False) -> np.ndarray:  # fmt: skip
     """A heatmap in [0, 1] (NaN counts as 0) resized bicubically to ``size`` = (H, W) and
-    coloured: float32 (H, W, 3) in 0..255 (``overlay``'s colours; the video overlay's too)."""
+    coloured: float32 (H, W, 3) in 0..255, RGB or (``bgr``, for OpenCV frames) BGR
+    (``overlay``'s colours; the video overlay's too)."""
     import cv2
 
     heat = np.nan_to_num(np.asarray(heatmap, dtype=np.float32))
@@ -263,7 +265,8 @@ def _heat_colours(heatmap: np.ndarray, size: tuple[int, int], cmap: str = "jet")
     h, w = size
     if heat.shape != (h, w):
         heat = cv2.resize(heat, (w, h), interpolation=cv2.INTER_CUBIC)
-    return _colour_lut(cmap)[_lut_index(heat)]
+    lut = _colour_lut(cmap)
+    return (lut[:, ::-1] if bgr else lut)[_lut_index(heat)]  # flip the LUT, not the image
 
 
 def _lut_index(heat: np.ndarray) -> np.ndarray:

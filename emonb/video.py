@@ -339,7 +339,7 @@ class VideoPipeline:
         for i, f in enumerate(faces):
             b = f.box
             if maps is not None:
-                colour = _heat_colours(maps[i], (b.h, b.w))[..., ::-1]  # RGB -> BGR
+                colour = _heat_colours(maps[i], (b.h, b.w), bgr=True)
                 patch = out[b.y : b.y + b.h, b.x : b.x + b.w].astype(np.float32)
                 blend = (1 - self.alpha) * patch + self.alpha * colour
                 out[b.y : b.y + b.h, b.x : b.x + b.w] = np.clip(np.rint(blend), 0, 255)
