@@ -1,6 +1,6 @@
 """Intermediate outputs of a model, by layer, and their statistics — without touching the model.
 
-:class:`Activations` builds one feature model (:func:`emonb.models.graph.feature_model`)
+:class:`Activations` builds one feature model (:func:`emonb.models.runner.feature_model`)
 that shares the network's weights and returns the outputs of every requested layer from
 a single forward pass, also for Sequential models saved without an ``Input`` and for
 nested models. Everything else here is a pure NumPy/OpenCV function on the arrays it
@@ -13,7 +13,7 @@ returns:
   — per-image activation intensity, summarised by class.
 
 This module imports TensorFlow only when a model is used, so the array functions are
-cheap to import (e.g. from :mod:`emonb.plotting`).
+cheap to import (e.g. from :mod:`emonb.plotting.activations`).
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Literal
 import cv2
 import numpy as np
 
+from emonb.arrays import minmax
 from emonb.errors import EmonbError
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -143,7 +144,7 @@ class Activations:
     def __init__(
         self, net: EmotionModel | keras.Model, layers: Sequence[str | int] | None = None
     ) -> None:
-        from emonb.models import graph
+        from emonb.models import graph, runner
 
         self.net = net
         self._keras = _keras_model(net)
@@ -155,7 +156,7 @@ class Activations:
         self.layers: list[str] = list(dict.fromkeys(names))
         if not self.layers:
             raise EmonbError(f"no layers to read from model {self._keras.name!r}")
-        self.model: keras.Model = graph.feature_model(self._keras, self.layers)
+        self.model: keras.Model = runner.feature_model(self._keras, self.layers)
         self.input_shape: tuple[int, ...] = tuple(int(d) for d in self.model.inputs[0].shape[1:])
         self.output_shapes: dict[str, tuple[int, ...]] = {
             name: tuple(int(d) for d in out.shape[1:])
@@ -276,18 +277,6 @@ def first_layer_filters(net: EmotionModel | keras.Model) -> np.ndarray:
     return conv_filters(net, names[0])
 
 
-def _minmax(maps: np.ndarray, axes: tuple[int, ...]) -> np.ndarray:
-    """Min-max normalise over ``axes`` to [0, 1]; constant (or non-finite-span) slices -> 0."""
-    maps = np.nan_to_num(maps.astype(np.float32, copy=False))
-    lo = maps.min(axis=axes, keepdims=True)
-    hi = maps.max(axis=axes, keepdims=True)
-    span = hi - lo
-    # relative tolerance: a constant map resized bicubically wobbles in the last bits
-    flat = span <= 1e-6 * np.maximum(1.0, np.maximum(np.abs(lo), np.abs(hi)))
-    out = np.where(flat, 0.0, (maps - lo) / np.where(flat, 1.0, span))
-    return np.clip(out, 0.0, 1.0).astype(np.float32)
-
-
 def layer_heatmap(act: np.ndarray, size: tuple[int, int], reduce: Reduce = "mean") -> np.ndarray:
     """One layer's activation as a heatmap per image, at image size, in [0, 1].
 
@@ -325,7 +314,7 @@ def layer_heatmap(act: np.ndarray, size: tuple[int, int], reduce: Reduce = "mean
     up = np.empty((act.shape[0], h, w), np.float32)
     for i, m in enumerate(maps):
         up[i] = cv2.resize(np.ascontiguousarray(m), (w, h), interpolation=cv2.INTER_CUBIC)
-    out = _minmax(up, axes=(1, 2))
+    out = minmax(up, axes=(1, 2))
     out[const] = 0.0
     return out
 
@@ -392,7 +381,7 @@ def feature_grid(
         raise ValueError(f"pad must be >= 0, got {pad}")
     h, w, c = act.shape
     chans = _check_channels(channels, c)
-    tiles = _minmax(act[:, :, chans].transpose(2, 0, 1), axes=(1, 2))
+    tiles = minmax(act[:, :, chans].transpose(2, 0, 1), axes=(1, 2))
     cols = min(ncols, len(chans))
     rows = -(-len(chans) // cols)
     grid = np.full((rows * (h + pad) - pad, cols * (w + pad) - pad), pad_value, np.float32)

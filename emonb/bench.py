@@ -16,12 +16,13 @@ import json
 import os
 import platform
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
 
 from emonb.methods import METHODS
+from emonb.models.runner import Runner
 from emonb.models.zoo import EmotionModel
 
 __all__ = [
@@ -109,6 +110,7 @@ def run_benchmark(
     repeat: int = 3,
     compare: bool = True,
     extra: Sequence[tuple[str, str]] = (("scorecam", "conv2d_6"),),
+    settings: Mapping[str, Mapping] | None = None,
     log: Callable[[str], None] = print,
 ) -> dict:
     """Time every method (and tf-keras-vis where comparable) on ``images``; returns a dict.
@@ -117,7 +119,8 @@ def run_benchmark(
     Score-CAM on a 128-channel layer of the mini-Xception. For CAM methods the correlation
     is also reported at the layer's resolution (``correlation_layer``), before the two
     libraries' different upsampling conventions (OpenCV half-pixel centres here, SciPy
-    ``zoom`` aligned corners there).
+    ``zoom`` aligned corners there). ``settings`` gives keyword arguments per method name
+    (e.g. :func:`emonb.methods.method_settings`); unnamed methods run at their defaults.
     """
     x = net.preprocess(images)
     # warm the process up (oneDNN primitive caches, CPU clocks) so the first case is not penalised
@@ -128,8 +131,11 @@ def run_benchmark(
     cases += [(m, lyr) for m, lyr in extra if methods is None or m in methods]
     for name, layer in cases:
         cls = METHODS[name]
-        explainer = cls(net, layer=layer) if layer else cls(net)
-        idx = explainer.predict_indices(x)
+        kwargs = dict((settings or {}).get(name, {}))
+        if layer:
+            kwargs["layer"] = layer
+        explainer = cls(net, **kwargs)
+        idx = explainer.runner.predict(x)
         maps: dict[str, np.ndarray] = {}
 
         def ours(explainer=explainer, idx=idx, maps=maps):
@@ -168,7 +174,8 @@ def run_benchmark(
     big = tf.constant(np.repeat(x, max(1, 512 // len(x)), axis=0)[:512])
     keras_forward = tf.function(lambda z: net.model(z, training=False))
     t_keras = _best_time(lambda: keras_forward(big), repeat)
-    ours = METHODS["scorecam"](net)._logits  # the forward pass Score-CAM runs (BatchNorm folded)
+    fwd = Runner(net)  # the forward pass the methods run (BatchNorm folded)
+    ours = fwd.compile(lambda z: fwd.run(z)[0], with_targets=False)
     t_fwd = _best_time(lambda: ours(big), repeat)
     log(
         f"forward pass: emonb {len(big) / t_fwd:.0f} img/s, Keras model call {len(big) / t_keras:.0f} img/s"
@@ -260,10 +267,10 @@ def scorecam_bound(result: dict):
     same run, BatchNorm folded) / (channels + 1)."""
     import pandas as pd
 
-    from emonb.models import graph
+    from emonb.models.runner import output_shapes
     from emonb.models.zoo import load_model
 
-    shapes = graph.output_shapes(load_model(result["model"]).model)
+    shapes = output_shapes(load_model(result["model"]).model)
     rows = []
     for r in result["rows"]:
         if r["method"] != "scorecam":

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,6 +15,7 @@ from emonb.data.images import read_image
 from emonb.errors import EmonbError
 from emonb.faces import crop, largest_face
 from emonb.methods import METHODS, get_method
+from emonb.models.runner import resolve_targets
 from emonb.models.zoo import EmotionModel
 
 __all__ = [
@@ -67,9 +68,10 @@ def model_view(net: EmotionModel, images, *, preprocessed: bool = False) -> np.n
     return ((grey - lo) / (hi - lo) * 255).round().clip(0, 255).astype(np.uint8)
 
 
-def _build(net: EmotionModel, method: str, layer: str | None, filter: int | None):
+def _build(net: EmotionModel, method: str, layer: str | None, filter: int | None,
+           options: Mapping | None = None):  # fmt: skip
     cls = get_method(method)
-    kwargs: dict = {}
+    kwargs: dict = dict(options or {})
     if layer is not None:
         if not cls.uses_layer:
             raise EmonbError(f"method {method!r} does not take a layer")
@@ -90,21 +92,25 @@ def explain_files(
     layer: str | None = None,
     filter: int | None = None,
     detect: bool = True,
+    options: Mapping | None = None,
 ) -> list[ExplainedImage]:
-    """Read every image (largest face unless ``detect=False``) and explain it. Everything is
-    validated before any map is computed; errors name the file or list valid choices."""
-    explainer = _build(net, method, layer, filter)
-    images = [face_from_file(p, detect) for p in paths]
-    x = net.preprocess(images)
+    """Read every image (largest face unless ``detect=False``) and explain it.
+
+    ``options`` are further keyword arguments of the method (e.g.
+    :func:`emonb.methods.method_settings`). Everything is validated before any image is
+    read or map computed; errors name the file or list valid choices.
+    """
     if isinstance(target, str) and target.lstrip("-").isdigit():
         target = int(target)
-    maps = explainer.explain(images, target)
-    idx = explainer.predict_indices(x) if target == "predicted" else None
+    resolve_targets(target, 1, net.class_names, predicted=lambda: [0])  # validate only
+    explainer = _build(net, method, layer, filter, options)
+    images = [face_from_file(p, detect) for p in paths]
+    x = net.preprocess(images)
+    idx = explainer.runner.targets(target, x)
+    maps = explainer.explain_inputs(x, idx)
     faces = model_view(net, x, preprocessed=True)
     return [
-        ExplainedImage(
-            Path(p), faces[i], maps[i], net.class_names[idx[i]] if idx is not None else str(target)
-        )
+        ExplainedImage(Path(p), faces[i], maps[i], net.class_names[idx[i]])
         for i, p in enumerate(paths)
     ]
 
@@ -116,7 +122,7 @@ def write_explanations(
     all-or-nothing: files are written in a temporary folder inside ``out`` and moved at the end."""
     import matplotlib.pyplot as plt
 
-    from emonb.plotting import DPI, overlay
+    from emonb.plotting.images import DPI, overlay
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)

@@ -17,6 +17,95 @@ def root() -> Path:
     return ROOT
 
 
+def _sequential_without_input():
+    """A Sequential model saved without an Input, built by a call (as the seed project did)."""
+    from emonb._tf import keras
+
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([
+        keras.layers.Conv2D(4, 3, activation="relu", name="c1"),
+        keras.layers.MaxPooling2D(name="pool"),
+        keras.layers.Conv2D(6, 3, activation="relu", name="c2"),
+        keras.layers.GlobalAveragePooling2D(name="gap"),
+        keras.layers.Dense(7, activation="softmax", name="out"),
+    ], name="seq")  # fmt: skip
+    model(np.zeros((1, 20, 20, 1), np.float32))
+    return model
+
+
+def _nested():
+    """A functional model around a nested Sequential and a nested functional block;
+    returns ``(model, inner, block)``."""
+    from emonb._tf import keras
+
+    keras.utils.set_random_seed(1)
+    inner = keras.Sequential(
+        [keras.layers.Conv2D(4, 3, name="ic1"), keras.layers.ReLU(name="irelu")], name="inner"
+    )
+    inner.build((None, 20, 20, 1))
+    block_in = keras.Input((18, 18, 4))
+    block_out = keras.layers.Conv2D(5, 3, name="bc1")(block_in)
+    block = keras.Model(block_in, block_out, name="block")
+    inp = keras.Input((20, 20, 1))
+    x = block(inner(inp))
+    x = keras.layers.GlobalAveragePooling2D(name="gap")(x)
+    out = keras.layers.Dense(7, activation="softmax", name="head")(x)
+    return keras.Model(inp, out, name="outer"), inner, block
+
+
+#: Fresh toy models by kind, for tests parametrised over model structures (the commonest
+#: user complaint in every peer's tracker): ``toy_models[kind]()`` returns a keras.Model.
+TOY_MODELS = {
+    "sequential_no_input": _sequential_without_input,
+    "nested": lambda: _nested()[0],
+}
+
+
+@pytest.fixture
+def toy_models() -> dict:
+    """``{"sequential_no_input": factory, "nested": factory}`` (see :data:`TOY_MODELS`)."""
+    return TOY_MODELS
+
+
+@pytest.fixture
+def nested_models():
+    """A fresh ``(model, inner, block)``: a functional model with nested sub-models."""
+    return _nested()
+
+
+@pytest.fixture
+def snapshot():
+    """``snapshot(model) -> (weights, json)``, to assert a model was not modified."""
+
+    def take(model):
+        return [w.copy() for w in model.get_weights()], model.to_json()
+
+    return take
+
+
+@pytest.fixture
+def unchanged(snapshot):
+    """``check = unchanged(model)`` ... ``check()``: weights, config, and how many times each
+    layer was wired into a graph (probing must not leave symbolic nodes on the caller's layers;
+    ``graph_nodes=False`` skips that for code that builds a feature model on purpose)."""
+
+    def take(model, graph_nodes: bool = True):
+        nodes = [len(layer._inbound_nodes) for layer in model.layers]
+        weights, config = snapshot(model)
+
+        def check():
+            if graph_nodes:
+                assert [len(layer._inbound_nodes) for layer in model.layers] == nodes
+            after, after_config = snapshot(model)
+            assert after_config == config
+            for a, b in zip(after, weights, strict=True):
+                np.testing.assert_array_equal(a, b)
+
+        return check
+
+    return take
+
+
 @pytest.fixture(scope="session")
 def mini_xception():
     """The pretrained model from the manifest (fetched into the user's cache once)."""
@@ -39,7 +128,7 @@ def quick_book(tmp_path_factory) -> Path:
     -W); returns its HTML folder. Shared by the book, offline and browser tests."""
     import shutil
 
-    from emonb.book import build_book
+    from emonb.book.build import build_book
 
     copy = tmp_path_factory.mktemp("book")
     for name in ("_config.yml", "_toc.yml", "notebooks", "book/intro.md", "book/references.md",

@@ -8,21 +8,24 @@ import numpy as np
 import pytest
 
 from emonb import activations as A
-from emonb import plotting
 from emonb._tf import keras, tf
 from emonb.errors import EmonbError
-from tests.models.test_graph import _snapshot, nested, seq_without_input
+from emonb.plotting.activations import (
+    plot_activation_histograms,
+    plot_feature_maps,
+    plot_filters,
+    plot_layer_heatmaps,
+)
+from emonb.plotting.images import overlay
 
 matplotlib.use("Agg")
 
 TOL = {"rtol": 1e-5, "atol": 1e-6}
 
 
-def _unchanged(model, before) -> None:
-    after = _snapshot(model)
-    assert after[1] == before[1]
-    for a, b in zip(after[0], before[0], strict=True):
-        np.testing.assert_array_equal(a, b)
+def _mm(m: np.ndarray) -> np.ndarray:
+    """Min-max to [0, 1] by hand, for one map with a span."""
+    return (m - m.min()) / (m.max() - m.min())
 
 
 class _Counting:
@@ -52,9 +55,9 @@ def xception_acts(mini_xception, faces):
 # --- tiny models: equal to calling the layers by hand, one call, no mutation ---------------
 
 
-def test_sequential_without_input_matches_layers_in_one_call():
-    model = seq_without_input()
-    before = _snapshot(model)
+def test_sequential_without_input_matches_layers_in_one_call(toy_models, unchanged):
+    model = toy_models["sequential_no_input"]()
+    check = unchanged(model, graph_nodes=False)  # a feature model wires the layers anew
     act = A.Activations(model)
     assert act.layers == ["c1", "c2"]
     assert len(act.model.outputs) == 2
@@ -69,11 +72,11 @@ def test_sequential_without_input_matches_layers_in_one_call():
     c2 = model.get_layer("c2")(model.get_layer("pool")(c1))
     np.testing.assert_allclose(out["c2"], c2, **TOL)
     assert out["c1"].dtype == np.float32 and out["c2"].shape == (5, 7, 7, 6)
-    _unchanged(model, before)
+    check()
 
 
-def test_raw_images_are_preprocessed_like_the_spec():
-    model = seq_without_input()
+def test_raw_images_are_preprocessed_like_the_spec(toy_models):
+    model = toy_models["sequential_no_input"]()
     act = A.Activations(model, ["c2"])
     raw = np.random.default_rng(1).integers(0, 256, size=(2, 20, 20), dtype=np.uint8)
     got = act(raw)
@@ -83,9 +86,9 @@ def test_raw_images_are_preprocessed_like_the_spec():
     assert empty["c2"].shape == (0, 7, 7, 6)
 
 
-def test_nested_model_layers_by_name_and_index():
-    model, inner, block = nested()
-    before = _snapshot(model)
+def test_nested_model_layers_by_name_and_index(nested_models, unchanged):
+    model, inner, block = nested_models
+    check = unchanged(model, graph_nodes=False)  # a feature model wires the layers anew
     assert A.Activations(model).layers == ["inner/ic1", "block/bc1"]
     act = A.Activations(model, ["inner/irelu", "bc1", "ic1", -1, "block/bc1"])
     assert act.layers == ["inner/irelu", "block/bc1", "inner/ic1", "head"]  # duplicate dropped
@@ -98,11 +101,11 @@ def test_nested_model_layers_by_name_and_index():
     np.testing.assert_allclose(out["inner/ic1"], inner.get_layer("ic1")(x), **TOL)
     np.testing.assert_allclose(out["block/bc1"], block(inner(x)), **TOL)
     np.testing.assert_allclose(out["head"], model(x), **TOL)
-    _unchanged(model, before)
+    check()
 
 
-def test_bad_layers_and_inputs_are_clear_errors():
-    model, _, _ = nested()
+def test_bad_layers_and_inputs_are_clear_errors(toy_models):
+    model = toy_models["nested"]()
     with pytest.raises(EmonbError, match="valid names: inner/ic1, inner/irelu"):
         A.Activations(model, ["conv9"])
     act = A.Activations(model)
@@ -115,8 +118,8 @@ def test_bad_layers_and_inputs_are_clear_errors():
 # --- pretrained mini-Xception -------------------------------------------------------------
 
 
-def test_mini_xception_layers_and_shapes(mini_xception, xception_acts):
-    before = _snapshot(mini_xception.model)
+def test_mini_xception_layers_and_shapes(mini_xception, xception_acts, unchanged):
+    check = unchanged(mini_xception.model, graph_nodes=False)
     act, out = xception_acts
     assert len(act.layers) == 15 and act.layers == mini_xception.conv_layers()
     assert list(out) == act.layers
@@ -126,7 +129,7 @@ def test_mini_xception_layers_and_shapes(mini_xception, xception_acts):
     assert A.select_layers(mini_xception, every=4) == [
         "conv2d_1", "conv2d_3", "separable_conv2d_5", "separable_conv2d_8", "conv2d_7"
     ]  # fmt: skip
-    _unchanged(mini_xception.model, before)
+    check()
 
 
 def test_first_layer_filters_reproduce_the_first_activation(mini_xception, xception_acts, faces):
@@ -149,13 +152,20 @@ def test_batch_of_one_equals_the_same_image_in_a_batch(mini_xception, xception_a
 
 
 def test_layer_heatmap_on_mini_xception(xception_acts):
+    """Each reduction of a real layer: the channel mean / max / L2 norm of each image,
+    upsampled bicubically and min-max normalised (computed here by hand for two faces)."""
     _, out = xception_acts
+    act = out["separable_conv2d_4"]  # (16, 8, 8, 64)
+    by_hand = {"mean": act.mean(axis=3), "max": act.max(axis=3),
+               "l2": np.sqrt((act**2).sum(axis=3))}  # fmt: skip
+    maps = {}
     for reduce in A.REDUCTIONS:
-        maps = A.layer_heatmap(out["separable_conv2d_4"], (64, 64), reduce=reduce)
-        assert maps.shape == (16, 64, 64) and maps.dtype == np.float32
-        assert maps.min() >= 0 and maps.max() <= 1
-        np.testing.assert_allclose(maps.min(axis=(1, 2)), 0, atol=1e-6)
-        np.testing.assert_allclose(maps.max(axis=(1, 2)), 1, atol=1e-6)
+        maps[reduce] = A.layer_heatmap(act, (64, 64), reduce=reduce)
+        assert maps[reduce].shape == (16, 64, 64) and maps[reduce].dtype == np.float32
+        for i in (0, 9):
+            up = cv2.resize(by_hand[reduce][i], (64, 64), interpolation=cv2.INTER_CUBIC)
+            np.testing.assert_allclose(maps[reduce][i], _mm(up), atol=1e-5, err_msg=reduce)
+    assert np.abs(maps["mean"] - maps["max"]).max() > 0.1
 
 
 # --- pure array functions -----------------------------------------------------------------
@@ -170,16 +180,12 @@ def test_layer_heatmap_is_bicubic_reduced_and_normalised():
     assert not maps[1].any()
     cubic = cv2.resize(act[0].mean(axis=2), (24, 20), interpolation=cv2.INTER_CUBIC)
     linear = cv2.resize(act[0].mean(axis=2), (24, 20), interpolation=cv2.INTER_LINEAR)
-
-    def mm(m):
-        return (m - m.min()) / (m.max() - m.min())
-
-    np.testing.assert_allclose(maps[0], mm(cubic), atol=1e-5)
-    assert np.abs(maps[0] - mm(linear)).max() > 1e-2
+    np.testing.assert_allclose(maps[0], _mm(cubic), atol=1e-5)
+    assert np.abs(maps[0] - _mm(linear)).max() > 1e-2
     l2 = A.layer_heatmap(act, (5, 6), reduce="l2")
-    np.testing.assert_allclose(l2[2], mm(np.sqrt((act[2] ** 2).sum(axis=2))), atol=1e-5)
+    np.testing.assert_allclose(l2[2], _mm(np.sqrt((act[2] ** 2).sum(axis=2))), atol=1e-5)
     mx = A.layer_heatmap(act, (5, 6), reduce="max")
-    np.testing.assert_allclose(mx[0], mm(act[0].max(axis=2)), atol=1e-5)
+    np.testing.assert_allclose(mx[0], _mm(act[0].max(axis=2)), atol=1e-5)
     const = A.layer_heatmap(np.full((2, 4, 4, 3), 7.0, np.float32), (64, 64))
     assert const.shape == (2, 64, 64) and not const.any()
     with pytest.raises(ValueError, match="mean, max, l2"):
@@ -281,20 +287,20 @@ def test_activation_histograms_known_answers():
 def test_overlay_is_pure_uint8_rgb():
     rng = np.random.default_rng(5)
     grey = rng.integers(0, 256, size=(10, 12), dtype=np.uint8)
-    out = plotting.overlay(grey, np.zeros((10, 12)), alpha=0.0)
+    out = overlay(grey, np.zeros((10, 12)), alpha=0.0)
     assert out.dtype == np.uint8 and out.shape == (10, 12, 3)
     np.testing.assert_array_equal(out, np.repeat(grey[..., None], 3, axis=2))
     heat = rng.random((5, 6))
-    full = plotting.overlay(grey / 255.0, heat, alpha=1.0, cmap="gray")  # float image, resized
+    full = overlay(grey / 255.0, heat, alpha=1.0, cmap="gray")  # float image, resized
     assert full.shape == (10, 12, 3)
     np.testing.assert_array_equal(full[..., 0], full[..., 1])
     up = np.clip(cv2.resize(heat.astype(np.float32), (12, 10), interpolation=cv2.INTER_CUBIC), 0, 1)
     assert np.abs(full[..., 0].astype(float) - 255 * up).max() <= 1.0
     rgb = rng.random((10, 12, 3))
-    half = plotting.overlay(rgb, np.ones((10, 12)), alpha=0.5, cmap="gray")
+    half = overlay(rgb, np.ones((10, 12)), alpha=0.5, cmap="gray")
     np.testing.assert_array_equal(half, np.rint(0.5 * rgb * 255 + 0.5 * 255).astype(np.uint8))
     with pytest.raises(ValueError, match=r"\[0, 1\]"):
-        plotting.overlay(grey * 2.0, heat)
+        overlay(grey * 2.0, heat)
 
 
 def test_plot_helpers_return_figures(xception_acts, mini_xception, faces):
@@ -303,13 +309,13 @@ def test_plot_helpers_return_figures(xception_acts, mini_xception, faces):
 
     _, out = xception_acts
     figs = [
-        plotting.plot_feature_maps(out["conv2d_1"][0], title="conv2d_1"),
-        plotting.plot_filters(A.first_layer_filters(mini_xception)),
-        plotting.plot_layer_heatmaps(
+        plot_feature_maps(out["conv2d_1"][0], title="conv2d_1"),
+        plot_filters(A.first_layer_filters(mini_xception)),
+        plot_layer_heatmaps(
             faces[0],
             {n: A.layer_heatmap(out[n][:1], (48, 48))[0] for n in ["conv2d_1", "conv2d_7"]},
         ),
-        plotting.plot_activation_histograms(
+        plot_activation_histograms(
             A.activation_histograms(out, np.arange(16) % 7, n_classes=7, bins=5),
             mini_xception.class_names,
             layers=["conv2d_1", "conv2d_7"],
@@ -321,7 +327,7 @@ def test_plot_helpers_return_figures(xception_acts, mini_xception, faces):
     assert figs[2].axes[1].get_title() == "conv2d_7"
     assert len(figs[3].axes[0].patches) == 7  # one step line per class
     with pytest.raises(ValueError, match=r"0\.\.7"):
-        plotting.plot_feature_maps(out["conv2d_1"][0], channels=[9])
+        plot_feature_maps(out["conv2d_1"][0], channels=[9])
     for f in figs:
         plt.close(f)
 
@@ -334,5 +340,5 @@ def test_overlay_colours_are_matplotlibs():
     for cmap in ("jet", "viridis"):
         expected = np.rint(colormaps[cmap](heat)[..., :3].astype(np.float32) * 255.0)
         np.testing.assert_array_equal(
-            plotting.overlay(np.zeros((20, 30), np.uint8), heat, alpha=1.0, cmap=cmap), expected
+            overlay(np.zeros((20, 30), np.uint8), heat, alpha=1.0, cmap=cmap), expected
         )

@@ -75,7 +75,7 @@ def test_explain_files_targets(mini_xception):
     (res,) = explain_files(mini_xception, [path], "gradcam")
     assert res.target == "happy" and res.face.shape == (64, 64) and res.face.dtype == np.uint8
     (fear,) = explain_files(mini_xception, [path], "gradcam", target="2")
-    assert fear.target == "2" and not np.allclose(fear.heatmap, res.heatmap)
+    assert fear.target == "fear" and not np.allclose(fear.heatmap, res.heatmap)  # class 2
 
 
 def test_figure1_maps(mini_xception, astronaut):

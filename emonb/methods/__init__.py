@@ -6,8 +6,9 @@ the widgets and the parametrised tests.
 
 from __future__ import annotations
 
+from emonb import config
 from emonb.errors import EmonbError
-from emonb.methods.base import Explainer, normalize_maps, resolve_targets
+from emonb.methods.base import Explainer
 from emonb.methods.cam import (
     CAM,
     ActivationMap,
@@ -46,9 +47,9 @@ __all__ = [
     "Saliency",
     "ScoreCAM",
     "SmoothGrad",
+    "ITERATION_SETTINGS",
     "get_method",
-    "normalize_maps",
-    "resolve_targets",
+    "method_settings",
 ]
 
 METHODS: dict[str, type[Explainer]] = {
@@ -78,3 +79,26 @@ def get_method(name: str) -> type[Explainer]:
         return METHODS[name]
     except KeyError:
         raise EmonbError(f"unknown method {name!r}; choose one of: {', '.join(METHODS)}") from None
+
+
+#: The iteration setting of each method that has one: ``name -> (keyword, default,
+#: quick-table entry)`` (:data:`emonb.config.QUICK`).
+ITERATION_SETTINGS: dict[str, tuple[str, int | None, str]] = {
+    "smoothgrad": ("samples", 20, "samples"),
+    "integrated_gradients": ("steps", 32, "steps"),
+    "scorecam": ("max_channels", None, "channels"),
+}
+
+
+def method_settings(name: str, *, quick: bool | None = None, **overrides) -> dict:
+    """Keyword arguments for method ``name``: its iteration setting at the default (or the
+    value in ``overrides``), capped by :func:`emonb.config.capped` in quick mode, plus the
+    other ``overrides``. For the boundary (CLI, chapters, widgets): methods themselves
+    never read quick mode, e.g. ``METHODS[n](net, **method_settings(n, quick=True))``.
+    """
+    get_method(name)
+    kwargs = dict(overrides)
+    if name in ITERATION_SETTINGS:
+        key, default, entry = ITERATION_SETTINGS[name]
+        kwargs[key] = config.capped(entry, kwargs.get(key, default), quick=quick)
+    return kwargs

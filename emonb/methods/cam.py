@@ -13,12 +13,13 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from emonb import config
 from emonb._tf import keras, tf
+from emonb.arrays import minmax
 from emonb.errors import EmonbError
-from emonb.methods.base import Explainer, _select, last_conv_layer
+from emonb.methods.base import Explainer, _count
 from emonb.methods.gradients import GuidedBackprop
 from emonb.models import graph
+from emonb.models.runner import last_conv_layer
 
 __all__ = [
     "CAM",
@@ -50,15 +51,11 @@ class BaseCAM(Explainer):
         m = self.net.model
         self.layer = graph.find_layer(m, layer)[0] if layer is not None else last_conv_layer(m)
         self._use_relu_rule(relu_rule)
-        self._pass = self._compile(self._activations_and_gradients)
-
-    def _activations_and_gradients(self, x, idx):
-        with tf.GradientTape() as tape:
-            scores, record = self._run(x, self.relu_rule)
-            acts = record[self.layer]
-            target = _select(scores, idx)
-        grads = tape.gradient(target, acts) if self.needs_gradients else tf.zeros_like(acts)
-        return acts, grads
+        self._pass = self.runner.compile(
+            lambda x, idx: self.runner.layer_gradients(
+                x, idx, self.layer, relu_rule=self.relu_rule, gradients=self.needs_gradients
+            )
+        )
 
     def activations_and_gradients(
         self, x: np.ndarray, idx: np.ndarray
@@ -67,14 +64,18 @@ class BaseCAM(Explainer):
         acts, grads = self._pass(tf.constant(x, tf.float32), tf.constant(idx, tf.int32))
         return acts.numpy(), grads.numpy()
 
-    def _weights(
+    def weights(
         self, acts: np.ndarray, grads: np.ndarray, x: np.ndarray, idx: np.ndarray
     ) -> np.ndarray:
-        """Channel weights (n, k). Grad-CAM: the spatial mean of the gradients."""
+        """Channel weights (n, k) from activations and gradients (n, h, w, k), the hook most
+        CAMs override. Grad-CAM: the spatial mean of the gradients."""
         return grads.mean(axis=(1, 2))
 
-    def _cam(self, acts, grads, x, idx) -> np.ndarray:
-        w = self._weights(acts, grads, x, idx)
+    def cam(self, acts: np.ndarray, grads: np.ndarray, x: np.ndarray,
+            idx: np.ndarray) -> np.ndarray:  # fmt: skip
+        """Raw maps (n, h, w): ``ReLU(sum_k weights_k * A_k)``; Layer-CAM and plain
+        activation maps override this hook instead of :meth:`weights`."""
+        w = self.weights(acts, grads, x, idx)
         return np.maximum(np.einsum("nhwk,nk->nhw", acts, w), 0.0)
 
     def _attribute(self, x, idx):
@@ -83,7 +84,7 @@ class BaseCAM(Explainer):
             raise EmonbError(
                 f"layer {self.layer!r} has output shape {acts.shape[1:]}; CAMs need (h, w, channels)"
             )
-        return self._cam(acts, grads, x, idx)
+        return self.cam(acts, grads, x, idx)
 
 
 class GradCAM(BaseCAM):
@@ -127,7 +128,8 @@ class GradCAMGuided(GradCAM):
 class GradCAMPlusPlus(GradCAM):
     """Grad-CAM++: pixel-wise weighted positive gradients, with the closed-form alphas of
     the exponential-score derivation (the ``exp(score)`` factor is one positive number per
-    image and drops out in normalisation).
+    image and drops out in normalisation). Each channel's alphas are scaled to sum to 1, as
+    in the authors' released code and tf-keras-vis (the paper's equations do not).
 
     References: Chattopadhay, Sarkar, Howlader & Balasubramanian, "Grad-CAM++: Improved
     Visual Explanations for Deep Convolutional Networks", WACV 2018.
@@ -135,7 +137,7 @@ class GradCAMPlusPlus(GradCAM):
 
     name = "gradcam_plus_plus"
 
-    def _weights(self, acts, grads, x, idx):
+    def weights(self, acts, grads, x, idx):
         g2, g3 = grads**2, grads**3
         denom = 2.0 * g2 + acts.sum(axis=(1, 2), keepdims=True) * g3
         alphas = g2 / np.where(denom != 0.0, denom, 1.0)
@@ -154,7 +156,7 @@ class LayerCAM(BaseCAM):
 
     name = "layercam"
 
-    def _cam(self, acts, grads, x, idx):
+    def cam(self, acts, grads, x, idx):
         return np.maximum((np.maximum(grads, 0.0) * acts).sum(axis=-1), 0.0)
 
 
@@ -163,7 +165,7 @@ class ScoreCAM(BaseCAM):
     is the softmax probability of the class on the masked input. No gradients.
 
     All (image, channel) masked inputs go through the model in large batches. With
-    ``max_channels`` (or quick mode / ``EMONB_MAX_STEPS``) only the channels with the
+    ``max_channels`` only the channels with the
     largest mean activation per image are used.
 
     References: Wang et al., "Score-CAM: Score-Weighted Visual Explanations for
@@ -175,33 +177,20 @@ class ScoreCAM(BaseCAM):
 
     def __init__(self, model, *, max_channels: int | None = None, chunk: int = 512, **kwargs):
         super().__init__(model, **kwargs)
-        self.max_channels = max_channels
-        self.chunk = int(chunk)
-        self._logits = self._compile(lambda x: self._run(x)[0], with_targets=False)
+        self.max_channels = None if max_channels is None else _count("max_channels", max_channels)
+        self.chunk = _count("chunk", chunk)
 
     def _channel_masks(self, acts: np.ndarray) -> np.ndarray:
         """(n, k, H, W) masks: each channel upsampled to the input, min-max normalised."""
         n, h, w, k = acts.shape
         H, W = self.net.spec.input_size
         up = tf.image.resize(tf.constant(acts), (H, W), method="bilinear").numpy()  # (n, H, W, k)
-        lo = up.min(axis=(1, 2), keepdims=True)
-        span = up.max(axis=(1, 2), keepdims=True) - lo
-        masks = np.where(span > 0, (up - lo) / np.where(span > 0, span, 1.0), 0.0)
-        return np.transpose(masks, (0, 3, 1, 2)).astype(np.float32)
-
-    def _probabilities(self, batch: np.ndarray) -> np.ndarray:
-        out = []
-        for s in range(0, len(batch), self.chunk):
-            logits = self._logits(tf.constant(batch[s : s + self.chunk]))
-            out.append(tf.nn.softmax(logits).numpy() if self.score == "logit" else logits.numpy())
-        return np.concatenate(out)
+        return np.transpose(minmax(up, axes=(1, 2)), (0, 3, 1, 2))
 
     def _attribute(self, x, idx):
         acts, _ = self.activations_and_gradients(x, idx)
         n, _, _, k = acts.shape
-        keep = config.max_steps(
-            k if self.max_channels is None else min(k, self.max_channels), quick=8
-        )
+        keep = k if self.max_channels is None else min(k, self.max_channels)
         if keep < k:
             order = np.argsort(-acts.mean(axis=(1, 2)), axis=1, kind="stable")[
                 :, :keep
@@ -211,7 +200,7 @@ class ScoreCAM(BaseCAM):
         masks = self._channel_masks(acts)  # (n, k, H, W)
         chosen = np.take_along_axis(masks, order[:, :, None, None], axis=1)  # (n, keep, H, W)
         masked = (x[:, None] * chosen[..., None]).reshape(n * keep, *x.shape[1:])
-        proba = self._probabilities(masked).reshape(n, keep, -1)
+        proba = self.runner.probabilities(masked, batch_size=self.chunk).reshape(n, keep, -1)
         weights = np.zeros((n, k), dtype=np.float32)
         np.put_along_axis(weights, order, proba[np.arange(n), :, idx], axis=1)
         return np.maximum(np.einsum("nhwk,nk->nhw", acts, weights), 0.0)
@@ -258,14 +247,16 @@ class CAM(Explainer):
                 "CAM needs global average pooling followed by one Dense layer (or by the output); "
                 f"this model has {', '.join(type(a).__name__ for a in after)} after it: use gradcam"
             )
-        self._forward = self._compile(lambda x: self._run(x)[1][self.layer], with_targets=False)
+        self._forward = self.runner.compile(
+            lambda x: self.runner.run(x, keep=[self.layer])[1][self.layer], with_targets=False
+        )
         if self.class_weights is None and self._forward_shape()[-1] != n_classes:
             raise EmonbError(
                 f"CAM: layer {self.layer!r} has {self._forward_shape()[-1]} channels, not one per class"
             )
 
     def _forward_shape(self) -> tuple:
-        return graph.output_shapes(self.net.model)[self.layer]
+        return self.runner.output_shape(self.layer)
 
     def _attribute(self, x, idx):
         acts = self._forward(tf.constant(x)).numpy()
@@ -316,13 +307,13 @@ class ActivationMap(BaseCAM):
         super().__init__(model, **kwargs)
         self.filter = filter
         if filter is not None:
-            channels = graph.output_shapes(self.net.model)[self.layer][-1]
+            channels = self.runner.output_shape(self.layer)[-1]
             if not 0 <= int(filter) < channels:
                 raise EmonbError(
                     f"filter {filter} is out of range for layer {self.layer!r}: it has {channels} filters (0..{channels - 1})"
                 )
 
-    def _cam(self, acts, grads, x, idx):
+    def cam(self, acts, grads, x, idx):
         if self.filter is not None:
             return acts[..., int(self.filter)]
         return np.maximum(acts, 0.0).mean(axis=-1)

@@ -9,10 +9,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from emonb import config
 from emonb._tf import tf
 from emonb.errors import EmonbError
-from emonb.methods.base import Explainer, _select
+from emonb.methods.base import Explainer, _count
 
 __all__ = [
     "Deconvnet",
@@ -30,14 +29,9 @@ class GradientExplainer(Explainer):
     def __init__(self, model, *, relu_rule: str | None = None, **kwargs):
         super().__init__(model, **kwargs)
         self._use_relu_rule(relu_rule)
-        self._grad_fn = self._compile(self._input_gradients)
-
-    def _input_gradients(self, x, idx):
-        with tf.GradientTape() as tape:
-            tape.watch(x)
-            scores, _ = self._run(x, self.relu_rule)
-            target = _select(scores, idx)
-        return tape.gradient(target, x)
+        self._grad_fn = self.runner.compile(
+            lambda x, idx: self.runner.input_gradients(x, idx, relu_rule=self.relu_rule)
+        )
 
     def gradients(self, x: np.ndarray, idx: np.ndarray) -> np.ndarray:
         """d score[idx] / d input for a preprocessed batch, (n, H, W, C) float32."""
@@ -97,7 +91,6 @@ class SmoothGrad(GradientExplainer):
     """SmoothGrad: gradients averaged over ``samples`` noisy copies of the input, then
     ``max_c |.|``. Noise is Gaussian with sd ``noise`` x the input's value range, drawn
     from ``numpy.random.default_rng(seed)`` (the same seed gives the same maps).
-    ``samples`` is capped by ``EMONB_MAX_STEPS`` / quick mode.
 
     References: Smilkov, Thorat, Kim, Viegas & Wattenberg, "SmoothGrad: removing noise by
     adding noise", ICML workshop 2017.
@@ -107,7 +100,7 @@ class SmoothGrad(GradientExplainer):
 
     def __init__(self, model, *, samples: int = 20, noise: float = 0.2, seed: int = 0, **kwargs):
         super().__init__(model, **kwargs)
-        self.samples = config.max_steps(int(samples))
+        self.samples = _count("samples", samples)
         self.noise = float(noise)
         self.seed = int(seed)
 
@@ -127,7 +120,6 @@ class IntegratedGradients(GradientExplainer):
     """Integrated Gradients: ``(x - x0) * mean_k grad(x0 + k/m (x - x0))``, trapezoid rule
     with ``steps`` intervals, from a baseline ``x0`` (``"black"``: grey level 0;
     ``"grey"``: mid-range; or a number in model-input units); map = ``max_c |.|``.
-    ``steps`` is capped by ``EMONB_MAX_STEPS`` / quick mode.
 
     References: Sundararajan, Taly & Yan, "Axiomatic Attribution for Deep Networks",
     ICML 2017.
@@ -137,7 +129,7 @@ class IntegratedGradients(GradientExplainer):
 
     def __init__(self, model, *, steps: int = 32, baseline: str | float = "black", **kwargs):
         super().__init__(model, **kwargs)
-        self.steps = config.max_steps(int(steps))
+        self.steps = _count("steps", steps)
         lo, hi = self.net.spec.value_range
         if baseline == "black":
             self.baseline = lo

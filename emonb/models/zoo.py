@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -21,8 +22,9 @@ from emonb.data.manifest import artifact_path, load_manifest
 from emonb.errors import EmonbError
 from emonb.models import graph
 from emonb.models.preprocessing import ModelSpec, prepare_images
+from emonb.models.runner import Runner, layer_table
 
-__all__ = ["EmotionModel", "load_model", "spec_from_model"]
+__all__ = ["EmotionModel", "as_emotion_model", "load_model", "spec_from_model"]
 
 #: Sidecar file beside a model (``model.keras.emonb.json``) that records its ModelSpec.
 SIDECAR_SUFFIX = ".emonb.json"
@@ -45,14 +47,15 @@ class EmotionModel:
         """Any image(s) -> float32 (N, H, W, C) input for this model."""
         return prepare_images(images, self.spec)
 
+    @cached_property
+    def runner(self) -> Runner:
+        """The model's own :class:`~emonb.models.runner.Runner` (no BatchNorm folding: the
+        model's function exactly), made on first use."""
+        return Runner(self, fold_batchnorm=False)
+
     def predict_proba(self, images, batch_size: int = 64) -> np.ndarray:
-        """Class probabilities (N, n_classes), float32; softmax is applied if the model outputs logits."""
-        x = self.preprocess(images)
-        out = np.asarray(self.model.predict(x, batch_size=batch_size, verbose=0), dtype=np.float32)
-        if not _ends_in_softmax(self.model):
-            z = out - out.max(axis=1, keepdims=True)
-            out = np.exp(z) / np.exp(z).sum(axis=1, keepdims=True)
-        return out
+        """Class probabilities (N, n_classes), float32, of any image(s) (softmax of the logits)."""
+        return self.runner.probabilities(self.preprocess(images), batch_size)
 
     def predict(self, images, batch_size: int = 64) -> list[str]:
         """Predicted class names."""
@@ -65,11 +68,16 @@ class EmotionModel:
 
     def layer_table(self):
         """Layers with type, output shape and parameter count (pandas DataFrame)."""
-        return graph.layer_table(self.model)
+        return layer_table(self.model)
 
 
-def _ends_in_softmax(model: keras.Model) -> bool:
-    return graph.is_softmax(list(graph.iter_layers(model))[-1][1])
+def as_emotion_model(model: EmotionModel | keras.Model) -> EmotionModel:
+    """``model`` itself, or a bare Keras model wrapped with :func:`spec_from_model`'s defaults."""
+    if isinstance(model, EmotionModel):
+        return model
+    if isinstance(model, keras.Model):
+        return EmotionModel(model=model, spec=spec_from_model(model), name=model.name)
+    raise TypeError(f"expected an EmotionModel or a keras.Model, got {type(model).__name__}")
 
 
 def spec_from_model(model: keras.Model, preprocessing: str = "unit",

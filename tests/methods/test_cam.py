@@ -1,12 +1,16 @@
-"""CAM family against small references: the Keras-example Grad-CAM, a naive Score-CAM loop."""
+"""CAM family against small references, batch of one: the Keras-example Grad-CAM, Grad-CAM++
+and Layer-CAM written from their papers' formulas, a naive Score-CAM loop, and closed forms
+on a global-average-pooled model."""
 
 import numpy as np
 import pytest
 
 from emonb._tf import keras, tf
+from emonb.arrays import minmax
 from emonb.data.synthetic import make_synthetic_faces
 from emonb.methods import CAM, GradCAM, GradCAMGuided, GradCAMPlusPlus, LayerCAM, ScoreCAM
-from emonb.methods.base import normalize_maps
+
+LOGITS = "global_average_pooling2d_1"  # the mini-Xception's class scores before the softmax
 
 
 @pytest.fixture(scope="module")
@@ -33,17 +37,88 @@ def keras_example_gradcam(model, img_array, last_conv_layer_name, logits_layer_n
     return heatmap.numpy()
 
 
+def acts_and_grads(model, image, layer, cls):
+    """A^k and dS^c/dA^k (h, w, K) of one image from a Keras sub-model and a GradientTape,
+    S^c the logit (as in the Keras example, independent of emonb's runner)."""
+    sub = keras.Model(model.inputs, [model.get_layer(layer).output, model.get_layer(LOGITS).output])
+    with tf.GradientTape() as tape:
+        acts, logits = sub(image[None])
+        score = logits[0, cls]
+    return acts[0].numpy().astype(np.float64), tape.gradient(score, acts)[0].numpy().astype(
+        np.float64
+    )
+
+
+def paper_gradcam_plus_plus(acts, grads):
+    """Grad-CAM++ of one image (Chattopadhay et al., WACV 2018), loop by loop.
+
+    With Y^c = exp(S^c) and S^c piecewise linear in A, the derivatives of Y^c are
+    exp(S^c) g, exp(S^c) g^2 and exp(S^c) g^3 (g = dS^c/dA^k_ij), so the paper's
+
+        alpha^kc_ij = d2Y / (2 d2Y + sum_ab A^k_ab d3Y) = g^2 / (2 g^2 + sum_ab A^k_ab g^3)
+        w^c_k = sum_ij alpha^kc_ij relu(dY / dA^k_ij),   L^c = relu(sum_k w^c_k A^k)
+
+    (exp(S^c) cancels in alpha and is one positive factor per image in w). The alphas of each
+    map are normalised to sum 1, as in the authors' released code and tf-keras-vis.
+    """
+    h, w, k_count = acts.shape
+    weights = np.zeros(k_count)
+    for k in range(k_count):
+        total = acts[:, :, k].sum()
+        alpha = np.zeros((h, w))
+        for i in range(h):
+            for j in range(w):
+                g = grads[i, j, k]
+                denom = 2 * g**2 + total * g**3
+                alpha[i, j] = g**2 / denom if denom != 0 else 0.0
+        if alpha.sum() != 0:
+            alpha /= alpha.sum()
+        weights[k] = sum(alpha[i, j] * max(grads[i, j, k], 0.0) for i in range(h) for j in range(w))
+    cam = sum(weights[k] * acts[:, :, k] for k in range(k_count))
+    return np.maximum(cam, 0.0)
+
+
+def paper_layercam(acts, grads):
+    """Layer-CAM of one image (Jiang et al., IEEE TIP 2021, eqs. 4-5): every location of every
+    map weighted by its own positive gradient, M^c = relu(sum_k relu(g^kc_ij) A^k_ij)."""
+    h, w, k_count = acts.shape
+    cam = np.zeros((h, w))
+    for i in range(h):
+        for j in range(w):
+            cam[i, j] = sum(max(grads[i, j, k], 0.0) * acts[i, j, k] for k in range(k_count))
+    return np.maximum(cam, 0.0)
+
+
+def _scaled(m):
+    return m / m.max() if m.max() > 0 else m
+
+
 @pytest.mark.parametrize("layer", ["conv2d_7", "conv2d_6", "add_3"])
 def test_gradcam_matches_keras_example(mini_xception, faces, layer):
     x = mini_xception.preprocess(faces)
     explainer = GradCAM(mini_xception, layer=layer)
     for i, cls in [(0, 3), (1, 0), (2, 6)]:
-        ref = keras_example_gradcam(
-            mini_xception.model, x[i : i + 1], layer, "global_average_pooling2d_1", cls
-        )
+        ref = keras_example_gradcam(mini_xception.model, x[i : i + 1], layer, LOGITS, cls)
         raw = explainer._attribute(x[i : i + 1], np.array([cls]))[0]
-        ours = raw / raw.max() if raw.max() > 0 else raw
-        np.testing.assert_allclose(ours, np.nan_to_num(ref), atol=1e-4)
+        np.testing.assert_allclose(_scaled(raw), np.nan_to_num(ref), atol=1e-4)
+
+
+@pytest.mark.parametrize(
+    ("method", "layer", "cls", "rows"),
+    [("gradcam_plus_plus", "conv2d_6", 3, slice(0, 2)), ("gradcam_plus_plus", "conv2d_6", 0, slice(0, 2)),
+     ("gradcam_plus_plus", "add_2", 4, slice(0, 2)), ("layercam", "conv2d_6", 3, slice(2, 4)),
+     ("layercam", "conv2d_3", 5, slice(2, 4))],
+)  # fmt: skip
+def test_cams_match_the_papers(mini_xception, faces, method, layer, cls, rows):
+    cls_, oracle = {"gradcam_plus_plus": (GradCAMPlusPlus, paper_gradcam_plus_plus),
+                    "layercam": (LayerCAM, paper_layercam)}[method]  # fmt: skip
+    x = mini_xception.preprocess(faces[rows])
+    explainer = cls_(mini_xception, layer=layer)
+    for i in range(len(x)):
+        ref = oracle(*acts_and_grads(mini_xception.model, x[i], layer, cls))
+        assert ref.max() > 0
+        ours = explainer._attribute(x[i : i + 1], np.array([cls]))[0]
+        np.testing.assert_allclose(_scaled(ours), _scaled(ref), atol=1e-4)
 
 
 def test_cam_on_mini_xception_is_the_class_channel(mini_xception, faces):
@@ -63,94 +138,84 @@ def test_cam_on_mini_xception_is_the_class_channel(mini_xception, faces):
         CAM(mini_xception, fold_batchnorm=False)._attribute(x, idx), expected, atol=1e-5
     )
     np.testing.assert_allclose(
-        normalize_maps(GradCAM(mini_xception)._attribute(x, idx)),
-        normalize_maps(expected),
-        atol=1e-4,
+        minmax(GradCAM(mini_xception)._attribute(x, idx)), minmax(expected), atol=1e-4
     )
 
 
-def test_cam_with_dense_head_matches_weights():
+def _gap_dense_model():
     keras.utils.set_random_seed(0)
     inp = keras.Input((12, 12, 1))
     feats = keras.layers.Conv2D(5, 3, activation="relu", name="feats")(inp)
     out = keras.layers.Dense(7, activation="softmax", name="head")(
         keras.layers.GlobalAveragePooling2D()(feats)
     )
-    model = keras.Model(inp, out)
+    return keras.Model(inp, out), keras.Model(inp, feats)
+
+
+def test_cams_of_a_gap_dense_model_in_closed_form():
+    """Score = sum_k W[k, c] mean(A_k) + b_c, so dS/dA_k = W[k, c] / (h w) everywhere:
+    CAM is sum_k W[k, c] A_k (Zhou et al.), Grad-CAM the same up to the factor 1 / (h w);
+    Grad-CAM++'s alphas are uniform, so its weights are relu(W[k, c]) / (h w); Layer-CAM
+    weighs each A_k by relu(W[k, c]) / (h w) at every location."""
+    model, features = _gap_dense_model()
     x = np.random.default_rng(0).random((2, 12, 12, 1)).astype(np.float32)
-    cam = CAM(model)
-    acts = keras.Model(inp, feats)(x).numpy()
-    w = model.get_layer("head").get_weights()[0]
-    expected = np.maximum(np.einsum("nhwk,k->nhw", acts, w[:, 4]), 0)
-    np.testing.assert_allclose(cam._attribute(x, np.array([4, 4])), expected, atol=1e-5)
-    # and Grad-CAM of the logit at the pooled layer is CAM up to a positive factor
-    np.testing.assert_allclose(
-        normalize_maps(GradCAM(model, layer="feats")._attribute(x, np.array([4, 4]))),
-        normalize_maps(expected),
-        atol=1e-4,
-    )
+    idx = np.array([4, 1])
+    acts = features(x).numpy()  # (2, 10, 10, 5)
+    w = model.get_layer("head").get_weights()[0][:, idx].T  # (2, 5): W[k, c] per image
+    assert (w > 0).any() and (w < 0).any()  # both signs, so relu(W) differs from W
+    cam = np.maximum(np.einsum("nhwk,nk->nhw", acts, w), 0)
+    positive = np.maximum(np.einsum("nhwk,nk->nhw", acts, np.maximum(w, 0)), 0)
+    np.testing.assert_allclose(CAM(model)._attribute(x, idx), cam, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(GradCAM(model, layer="feats")._attribute(x, idx), cam / 100,
+                               rtol=1e-4, atol=1e-7)  # fmt: skip
+    np.testing.assert_allclose(GradCAMPlusPlus(model, layer="feats")._attribute(x, idx),
+                               positive / 100, rtol=1e-4, atol=1e-7)  # fmt: skip
+    np.testing.assert_allclose(LayerCAM(model, layer="feats")._attribute(x, idx), positive / 100,
+                               rtol=1e-4, atol=1e-7)  # fmt: skip
 
 
-def naive_scorecam(model, x, layer, cls):
-    """Score-CAM one image, one channel at a time (Wang et al. 2020, Alg. 1)."""
+def naive_scorecam(model, x, layer, cls, channels=None):
+    """Score-CAM of one image, one channel at a time (Wang et al. 2020, Alg. 1), over
+    ``channels`` (default: all); the masked images go through the model in one call."""
     feat = keras.Model(model.inputs, model.get_layer(layer).output)
-    logits = keras.Model(model.inputs, model.get_layer("global_average_pooling2d_1").output)
+    logits = keras.Model(model.inputs, model.get_layer(LOGITS).output)
     acts = feat(x).numpy()[0]
     H, W = x.shape[1:3]
-    cam = np.zeros(acts.shape[:2], np.float32)
-    for k in range(acts.shape[-1]):
-        up = tf.image.resize(acts[None, :, :, k : k + 1], (H, W), method="bilinear").numpy()[
-            0, :, :, 0
-        ]
+    channels = range(acts.shape[-1]) if channels is None else channels
+    masked = []
+    for k in channels:
+        up = tf.image.resize(acts[None, :, :, k : k + 1], (H, W), method="bilinear").numpy()
+        up = up[0, :, :, 0]
         span = up.max() - up.min()
         mask = (up - up.min()) / span if span > 0 else np.zeros_like(up)
-        p = tf.nn.softmax(logits(x * mask[None, :, :, None])).numpy()[0, cls]
-        cam += p * acts[:, :, k]
+        masked.append(x[0] * mask[:, :, None])
+    p = tf.nn.softmax(logits(np.stack(masked))).numpy()[:, cls]
+    cam = sum(p_k * acts[:, :, k] for p_k, k in zip(p, channels, strict=True))
     return np.maximum(cam, 0)
 
 
-def test_scorecam_matches_naive_loop(mini_xception, faces, monkeypatch):
-    monkeypatch.delenv("EMONB_MAX_STEPS", raising=False)
-    monkeypatch.delenv("EMONB_QUICK", raising=False)
+def test_scorecam_matches_naive_loop_whatever_the_environment(mini_xception, faces, monkeypatch):
+    monkeypatch.setenv("EMONB_QUICK", "1")  # settings are arguments: neither changes a thing
+    monkeypatch.setenv("EMONB_MAX_STEPS", "2")
     x = mini_xception.preprocess(faces[:2])
-    explainer = ScoreCAM(mini_xception, layer="conv2d_6", chunk=100)  # 128 channels, several chunks
+    # max_channels=None: all 128 channels, in several chunks of 100 masked images
+    explainer = ScoreCAM(mini_xception, layer="conv2d_6", max_channels=None, chunk=100)
     ours = explainer._attribute(x, np.array([3, 6]))
     for i, cls in enumerate([3, 6]):
         ref = naive_scorecam(mini_xception.model, x[i : i + 1], "conv2d_6", cls)
         np.testing.assert_allclose(ours[i], ref, rtol=1e-3, atol=1e-4)
 
 
-def test_scorecam_channel_cap_keeps_strongest(mini_xception, faces, monkeypatch):
-    monkeypatch.setenv("EMONB_MAX_STEPS", "4")
+def test_scorecam_channel_cap_keeps_the_strongest_channels(mini_xception, faces):
     x = mini_xception.preprocess(faces[:1])
-    capped = ScoreCAM(mini_xception, layer="conv2d_6")._attribute(x, np.array([3]))
-    monkeypatch.delenv("EMONB_MAX_STEPS")
-    full = ScoreCAM(mini_xception, layer="conv2d_6", max_channels=4)._attribute(x, np.array([3]))
-    np.testing.assert_allclose(capped, full, atol=1e-6)
-
-
-def test_gradcam_plus_plus_and_layercam_formulas(mini_xception, faces):
-    x = mini_xception.preprocess(faces[:2])
-    idx = np.array([3, 4])
-    gc = GradCAMPlusPlus(mini_xception, layer="conv2d_6")
-    acts, grads = gc.activations_and_gradients(x, idx)
-    g2, g3 = grads**2, grads**3
-    a = g2 / np.where(
-        2 * g2 + acts.sum((1, 2), keepdims=True) * g3 != 0,
-        2 * g2 + acts.sum((1, 2), keepdims=True) * g3,
-        1,
-    )
-    a = a / np.where(a.sum((1, 2), keepdims=True) != 0, a.sum((1, 2), keepdims=True), 1)
-    w = (a * np.maximum(grads, 0)).sum((1, 2))
-    np.testing.assert_allclose(
-        gc._attribute(x, idx),
-        np.maximum(np.einsum("nhwk,nk->nhw", acts, w), 0),
-        rtol=1e-5,
-        atol=1e-7,
-    )
-    lc = LayerCAM(mini_xception, layer="conv2d_6")
-    expected = np.maximum((np.maximum(grads, 0) * acts).sum(-1), 0)
-    np.testing.assert_allclose(lc._attribute(x, idx), expected, rtol=1e-5, atol=1e-7)
+    acts = keras.Model(mini_xception.model.inputs,
+                       mini_xception.model.get_layer("conv2d_6").output)(x).numpy()  # fmt: skip
+    strongest = np.argsort(-acts[0].mean(axis=(0, 1)))[:4]
+    ours = ScoreCAM(mini_xception, layer="conv2d_6", max_channels=4)._attribute(x, np.array([3]))
+    ref = naive_scorecam(mini_xception.model, x, "conv2d_6", 3, channels=strongest)
+    np.testing.assert_allclose(ours[0], ref, rtol=1e-3, atol=1e-4)
+    everything = ScoreCAM(mini_xception, layer="conv2d_6")._attribute(x, np.array([3]))
+    assert np.abs(everything - ours).max() > 1e-3  # four channels are not all of them
 
 
 def test_relu_rule_variants_differ_only_through_relus(mini_xception, faces):

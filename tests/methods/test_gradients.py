@@ -52,7 +52,7 @@ def _relu_model():
 def _grad_at(explainer, x, idx, layer):
     with tf.GradientTape() as tape:
         tape.watch(x)
-        scores, record = explainer._run(x, explainer.relu_rule)
+        scores, record = explainer.runner.run(x, relu_rule=explainer.relu_rule)
         target = tf.reduce_sum(scores[:, idx])
     pre = record[layer]
     return tape.gradient(target, pre).numpy(), pre.numpy()
@@ -75,16 +75,71 @@ def test_relu_backward_rules(cls):
         assert (g < 0).any() and (g[pre <= 0] == 0).all()
 
 
-def test_smoothgrad_is_seeded_and_integrated_gradients_completeness(mini_xception):
-    rng = np.random.default_rng(0)
-    faces = rng.integers(0, 256, (2, 48, 48), dtype=np.uint8)
+def test_smoothgrad_is_seeded(mini_xception):
+    faces = np.random.default_rng(0).integers(0, 256, (2, 48, 48), dtype=np.uint8)
     a = SmoothGrad(mini_xception, samples=5, seed=1).explain(faces, 3)
     np.testing.assert_array_equal(a, SmoothGrad(mini_xception, samples=5, seed=1).explain(faces, 3))
     assert np.abs(a - SmoothGrad(mini_xception, samples=5, seed=2).explain(faces, 3)).max() > 1e-3
-    # completeness: the signed attributions sum to score(x) - score(baseline)
+
+
+def test_integrated_gradients_completeness(mini_xception):
+    """The signed attributions sum to score(x) - score(baseline) (Sundararajan et al.,
+    Proposition 1), to the accuracy of 1024 trapezoid steps."""
+    faces = np.random.default_rng(0).integers(0, 256, (1, 48, 48), dtype=np.uint8)
     ig = IntegratedGradients(mini_xception, steps=1024, baseline="black")
-    x = mini_xception.preprocess(faces[:1])
+    x = mini_xception.preprocess(faces)
     attributions = float(ig.attributions(x, np.array([3])).sum())
-    scores, _ = ig._run(tf.constant(np.concatenate([x, np.full_like(x, ig.baseline)])))
+    scores = ig.runner.scores(np.concatenate([x, np.full_like(x, -1.0)]))  # black is -1 here
     delta = float(scores[0, 3] - scores[1, 3])
     assert abs(attributions - delta) < 0.02 * abs(delta), (attributions, delta)
+
+
+def _counting(explainer) -> list[int]:
+    """Record the batch size of every gradient call of ``explainer``."""
+    calls: list[int] = []
+    gradients = explainer.gradients
+
+    def counted(x, idx):
+        calls.append(len(x))
+        return gradients(x, idx)
+
+    explainer.gradients = counted
+    return calls
+
+
+def test_settings_are_arguments_not_environment(monkeypatch):
+    """SmoothGrad(samples=5) averages 5 noisy copies and IntegratedGradients(steps=8) takes
+    9 path points, in quick mode and under EMONB_MAX_STEPS too."""
+    monkeypatch.setenv("EMONB_QUICK", "1")
+    monkeypatch.setenv("EMONB_MAX_STEPS", "1")
+    net = EmotionModel(smooth_model(), ModelSpec(input_size=(6, 6), preprocessing="unit"), "tiny")
+    x = np.random.default_rng(3).random((2, 6, 6, 1)).astype(np.float32)
+    idx = np.array([2, 5])
+    sg = SmoothGrad(net, samples=5, noise=0.1, seed=7)
+    calls = _counting(sg)
+    ours = sg._attribute(x, idx)
+    assert calls == [2] * 5
+    # Smilkov et al.: the mean gradient over noisy copies x + N(0, sigma^2), sigma = 0.1 of the
+    # value range; the noise comes from default_rng(seed), one draw per sample for the batch
+    rng = np.random.default_rng(7)
+    plain = Saliency(net)
+    noisy = [x + rng.normal(0.0, 0.1, size=(1, 6, 6, 1)).astype(np.float32) for _ in range(5)]
+    mean = sum(plain.gradients(z, idx) for z in noisy) / 5
+    np.testing.assert_allclose(ours, np.abs(mean).max(axis=-1), rtol=1e-5, atol=1e-7)
+    ig = IntegratedGradients(net, steps=8, batch_size=4)
+    calls = _counting(ig)
+    ig._attribute(x, idx)
+    assert calls == [4, 4, 1] * 2  # 9 path points per image, in chunks of 4
+
+
+def test_integrated_gradients_trapezoid_by_hand():
+    """Attributions are (x - x0) times the trapezoid mean of the gradients at x0 + a (x - x0):
+    with steps=2, a = 0, 1/2, 1 weighted 1/4, 1/2, 1/4."""
+    net = EmotionModel(smooth_model(), ModelSpec(input_size=(6, 6), preprocessing="unit"), "tiny")
+    x = np.random.default_rng(4).random((1, 6, 6, 1)).astype(np.float32)
+    ig = IntegratedGradients(net, steps=2, baseline=0.25)
+    plain = Saliency(net)
+    idx = np.array([1])
+    grads = [plain.gradients(np.float32(0.25 + a * (x - 0.25)), idx) for a in (0.0, 0.5, 1.0)]
+    expected = (x - 0.25) * (grads[0] / 4 + grads[1] / 2 + grads[2] / 4)
+    np.testing.assert_allclose(ig.attributions(x, idx), expected, rtol=1e-5, atol=1e-8)

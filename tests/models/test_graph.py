@@ -1,6 +1,6 @@
-"""Layer views through Sequential-without-Input and nested models, never mutating them."""
+"""The static view of a model's structure: layers through Sequential-without-Input and
+nested models, by qualified name or index. Nothing here runs a model (see test_runner)."""
 
-import numpy as np
 import pytest
 
 from emonb._tf import keras
@@ -8,84 +8,89 @@ from emonb.errors import EmonbError
 from emonb.models import graph
 
 
-def seq_without_input():
-    keras.utils.set_random_seed(0)
-    model = keras.Sequential([
-        keras.layers.Conv2D(4, 3, activation="relu", name="c1"),
-        keras.layers.MaxPooling2D(name="pool"),
-        keras.layers.Conv2D(6, 3, activation="relu", name="c2"),
-        keras.layers.GlobalAveragePooling2D(name="gap"),
-        keras.layers.Dense(7, activation="softmax", name="out"),
-    ], name="seq")  # fmt: skip
-    model(np.zeros((1, 20, 20, 1), np.float32))  # built by a call, as the seed project did
-    return model
-
-
-def nested():
-    keras.utils.set_random_seed(1)
-    inner = keras.Sequential(
-        [keras.layers.Conv2D(4, 3, name="ic1"), keras.layers.ReLU(name="irelu")], name="inner"
-    )
-    inner.build((None, 20, 20, 1))
-    block_in = keras.Input((18, 18, 4))
-    block_out = keras.layers.Conv2D(5, 3, name="bc1")(block_in)
-    block = keras.Model(block_in, block_out, name="block")
-    inp = keras.Input((20, 20, 1))
-    x = block(inner(inp))
-    x = keras.layers.GlobalAveragePooling2D(name="gap")(x)
-    out = keras.layers.Dense(7, activation="softmax", name="head")(x)
-    return keras.Model(inp, out, name="outer"), inner, block
-
-
-def _snapshot(model):
-    return [w.copy() for w in model.get_weights()], model.to_json()
-
-
-def test_sequential_without_input_features_and_no_mutation():
-    model = seq_without_input()
-    before = _snapshot(model)
+def test_sequential_without_input_layers(toy_models, snapshot):
+    model = toy_models["sequential_no_input"]()
+    before = snapshot(model)
+    assert [n for n, _ in graph.iter_layers(model)] == ["c1", "pool", "c2", "gap", "out"]
+    assert [type(lyr).__name__ for lyr in graph.sublayers(model)] == [
+        "Conv2D", "MaxPooling2D", "Conv2D", "GlobalAveragePooling2D", "Dense"
+    ]  # fmt: skip
     assert graph.conv_layers(model) == ["c1", "c2"]
     assert graph.input_shape(model) == (20, 20, 1)
-    fm = graph.feature_model(model, ["c1", "c2"], include_output=True)
-    x = np.random.default_rng(0).normal(size=(3, 20, 20, 1)).astype(np.float32)
-    c1, c2, out = fm(x)
-    np.testing.assert_allclose(c1, model.get_layer("c1")(x), rtol=1e-5, atol=1e-6)
-    np.testing.assert_allclose(out, model(x), rtol=1e-5, atol=1e-6)
-    assert c2.shape == (3, 7, 7, 6)
-    after = _snapshot(model)
-    assert after[1] == before[1]
-    for a, b in zip(after[0], before[0], strict=True):
-        np.testing.assert_array_equal(a, b)
+    assert graph.find_layer(model, 2) == ("c2", model.get_layer("c2"))
+    assert snapshot(model)[1] == before[1]
 
 
-def test_nested_models_qualified_names_and_outputs():
-    model, inner, block = nested()
-    names = [n for n, _ in graph.iter_layers(model)]
-    assert names == ["inner/ic1", "inner/irelu", "block/bc1", "gap", "head"]
+def test_nested_models_qualified_names(nested_models):
+    model, inner, block = nested_models
+    assert [lyr.name for lyr in graph.sublayers(model)] == ["inner", "block", "gap", "head"]
+    assert [graph.is_container(lyr) for lyr in graph.sublayers(model)] == [True, True, False, False]
+    layers = list(graph.iter_layers(model))
+    assert [n for n, _ in layers] == ["inner/ic1", "inner/irelu", "block/bc1", "gap", "head"]
+    assert layers[0][1] is inner.get_layer("ic1") and layers[2][1] is block.get_layer("bc1")
     assert graph.conv_layers(model) == ["inner/ic1", "block/bc1"]
-    fm = graph.feature_model(model, ["inner/irelu", "bc1"], include_output=True)
-    x = np.random.default_rng(3).normal(size=(2, 20, 20, 1)).astype(np.float32)
-    relu, bc1, out = fm(x)
-    np.testing.assert_allclose(relu, inner(x), rtol=1e-5, atol=1e-6)
-    np.testing.assert_allclose(bc1, block(inner(x)), rtol=1e-5, atol=1e-6)
-    np.testing.assert_allclose(out, model(x), rtol=1e-5, atol=1e-6)
-    table = graph.layer_table(model)
-    assert table["output shape"].tolist()[2] == "(16, 16, 5)"
+    assert graph.conv_layers(block) == ["bc1"]  # a nested model on its own has no prefix
+    assert graph.input_shape(model) == (20, 20, 1)
+    assert graph.input_shape(block) == (18, 18, 4)
 
 
-def test_find_layer_errors_list_valid_names():
-    model, _, _ = nested()
-    assert graph.find_layer(model, -1)[0] == "head"
-    assert graph.find_layer(model, "ic1")[0] == "inner/ic1"
+def test_find_layer_by_name_bare_name_and_index(nested_models):
+    model, inner, _ = nested_models
+    assert graph.find_layer(model, -1) == ("head", model.get_layer("head"))
+    assert graph.find_layer(model, 0)[0] == "inner/ic1"
+    assert graph.find_layer(model, "ic1") == ("inner/ic1", inner.get_layer("ic1"))
+    assert graph.find_layer(model, "block/bc1")[0] == "block/bc1"
     with pytest.raises(
-        EmonbError, match=r"valid names: inner/ic1, inner/irelu, block/bc1, gap, head"
+        EmonbError, match=r"valid names: inner/ic1, inner/irelu, block/bc1, gap, head$"
     ):
         graph.find_layer(model, "conv9")
+    with pytest.raises(EmonbError, match=r"index 5 is out of range.*5 layers \(0\.\.4\)"):
+        graph.find_layer(model, 5)
     with pytest.raises(EmonbError, match="out of range"):
-        graph.find_layer(model, 99)
+        graph.find_layer(model, -6)
 
 
-def test_unbuilt_sequential_is_a_clear_error():
-    model = keras.Sequential([keras.layers.Conv2D(2, 3)])
+def test_ambiguous_bare_name_lists_the_candidates():
+    a = keras.Sequential([keras.Input((4, 4, 1)), keras.layers.Conv2D(2, 3, name="c")], name="a")
+    b = keras.Sequential([keras.Input((2, 2, 2)), keras.layers.Conv2D(2, 1, name="c")], name="b")
+    inp = keras.Input((4, 4, 1))
+    model = keras.Model(inp, b(a(inp)))
+    assert graph.conv_layers(model) == ["a/c", "b/c"]
+    with pytest.raises(EmonbError, match=r"'c' is ambiguous: a/c, b/c"):
+        graph.find_layer(model, "c")
+    assert graph.find_layer(model, "b/c")[1] is b.get_layer("c")
+
+
+def test_unbuilt_sequential_and_two_inputs_are_clear_errors():
     with pytest.raises(EmonbError, match="never built"):
-        graph.input_shape(model)
+        graph.input_shape(keras.Sequential([keras.layers.Conv2D(2, 3)]))
+    a, b = keras.Input((4, 4, 1)), keras.Input((4, 4, 1))
+    two = keras.Model([a, b], keras.layers.Add()([a, b]))
+    with pytest.raises(EmonbError, match="has 2 inputs"):
+        graph.input_shape(two)
+
+
+@pytest.mark.parametrize(
+    ("layer", "expected"),
+    [
+        (keras.layers.Softmax(), True),
+        (keras.layers.Activation("softmax"), True),
+        (keras.layers.Dense(3, activation="softmax"), True),
+        (keras.layers.Dense(3), False),
+        (keras.layers.Activation("relu"), False),
+        (keras.layers.GlobalAveragePooling2D(), False),
+    ],
+)
+def test_is_softmax(layer, expected):
+    assert graph.is_softmax(layer) is expected
+
+
+def test_conv_types_include_separable_and_depthwise():
+    inp = keras.Input((8, 8, 2))
+    x = keras.layers.SeparableConv2D(3, 3, name="sep")(inp)
+    x = keras.layers.DepthwiseConv2D(3, name="dw")(x)
+    x = keras.layers.Conv2D(2, 1, name="conv")(x)
+    x = keras.layers.Conv2DTranspose(2, 3, name="tr")(x)  # not a feature-map conv: skipped
+    x = keras.layers.Conv1D(2, 3, name="c1d")(keras.layers.Reshape((-1, 2))(x))
+    model = keras.Model(inp, x)
+    assert graph.conv_layers(model) == ["sep", "dw", "conv"]

@@ -5,8 +5,8 @@ import pytest
 
 from emonb._tf import keras
 from emonb.errors import EmonbError
-from emonb.models.zoo import load_model
-from tests.models.test_graph import nested, seq_without_input
+from emonb.models.preprocessing import ModelSpec
+from emonb.models.zoo import EmotionModel, as_emotion_model, load_model
 
 
 def test_mini_xception(mini_xception, astronaut):
@@ -21,8 +21,23 @@ def test_mini_xception(mini_xception, astronaut):
     np.testing.assert_allclose(proba.sum(), 1.0, rtol=1e-5)
 
 
-def test_sequential_saved_without_input_loads(tmp_path):
-    model = seq_without_input()
+def test_predict_proba_runs_the_model_itself(mini_xception, astronaut):
+    """predict_proba goes through the model's own runner (no BatchNorm folding): the same
+    numbers as Keras' predict, for one image and in batches."""
+    faces = np.stack([astronaut[60:170, 170:280]] * 3)
+    faces[1] = 255 - faces[1]
+    x = mini_xception.preprocess(faces)
+    keras_proba = mini_xception.model.predict(x, verbose=0)
+    np.testing.assert_allclose(mini_xception.predict_proba(faces, batch_size=2), keras_proba,
+                               rtol=0, atol=1e-5)  # fmt: skip
+    assert mini_xception.runner is mini_xception.runner  # made once
+    assert mini_xception.predict(faces) == [
+        mini_xception.class_names[i] for i in keras_proba.argmax(axis=1)
+    ]
+
+
+def test_sequential_saved_without_input_loads(tmp_path, toy_models):
+    model = toy_models["sequential_no_input"]()
     path = tmp_path / "seq.keras"
     model.save(path)
     net = load_model(path)
@@ -33,25 +48,42 @@ def test_sequential_saved_without_input_loads(tmp_path):
     np.testing.assert_allclose(net.predict_proba(face), expected, rtol=1e-5, atol=1e-6)
 
 
-def test_nested_saved_model_and_sidecar(tmp_path):
-    model, _, _ = nested()
+def test_nested_saved_model_and_sidecar(tmp_path, toy_models):
+    model = toy_models["nested"]()
     path = tmp_path / "nested.keras"
     model.save(path)
     (tmp_path / "nested.keras.emonb.json").write_text(json.dumps({"preprocessing": "symmetric"}))
     net = load_model(path)
     assert net.spec.preprocessing == "symmetric"
     assert net.conv_layers() == ["inner/ic1", "block/bc1"]
+    face = np.random.default_rng(1).integers(0, 256, (20, 20), dtype=np.uint8)
+    x = (face[None, :, :, None] / 255.0 - 0.5) * 2  # "symmetric": [-1, 1]
+    np.testing.assert_allclose(net.predict_proba(face), model.predict(x, verbose=0), atol=1e-5)
     assert load_model(path, preprocessing="none").spec.preprocessing == "none"
 
 
 def test_logits_get_softmax(tmp_path):
     inp = keras.Input((8, 8, 1))
-    out = keras.layers.Dense(7)(keras.layers.Flatten()(inp))
+    dense = keras.layers.Dense(7)
+    out = dense(keras.layers.GlobalAveragePooling2D()(inp))
+    dense.set_weights([np.zeros((1, 7), np.float32), np.log(np.arange(1, 8, dtype=np.float32))])
     path = tmp_path / "logits.keras"
     keras.Model(inp, out).save(path)
     p = load_model(path).predict_proba(np.full((8, 8), 100, np.uint8))
-    np.testing.assert_allclose(p.sum(), 1.0, rtol=1e-5)
-    assert (p > 0).all()
+    # logits log(1..7): softmax (1..7) / 28
+    np.testing.assert_allclose(p, [np.arange(1, 8) / 28], rtol=1e-5)
+
+
+def test_as_emotion_model():
+    inp = keras.Input((9, 7, 3))
+    model = keras.Model(inp, keras.layers.Dense(7)(keras.layers.Flatten()(inp)))
+    net = as_emotion_model(model)
+    assert net.model is model and net.spec.input_size == (9, 7) and net.spec.channels == 3
+    assert net.spec.preprocessing == "unit" and net.name == model.name
+    wrapped = EmotionModel(model, ModelSpec(input_size=(9, 7), channels=3), "x")
+    assert as_emotion_model(wrapped) is wrapped
+    with pytest.raises(TypeError, match="expected an EmotionModel or a keras.Model, got str"):
+        as_emotion_model("mini-xception")
 
 
 def test_bad_model_inputs(tmp_path):
