@@ -92,14 +92,15 @@ def cmd_explain(args: argparse.Namespace) -> int:
         raise EmonbError("--out DIR is required")
     from emonb.data.manifest import image_path
     from emonb.explain import explain_files, write_explanations
-    from emonb.methods import get_method
+    from emonb.methods import get_method, method_settings
     from emonb.models.zoo import load_model
 
     get_method(args.method)  # fail fast, before loading anything
     net = load_model(args.model)
     paths = [image_path(a) for a in args.images]
     results = explain_files(net, paths, args.method, target=args.target, layer=args.layer,
-                            filter=args.filter, detect=not args.no_detect)  # fmt: skip
+                            filter=args.filter, detect=not args.no_detect,
+                            options=method_settings(args.method))  # fmt: skip
     for path in write_explanations(results, args.method, args.out):
         print(path)
     return 0
@@ -115,9 +116,11 @@ def cmd_bench(args: argparse.Namespace) -> int:
     images = faces.images[np.random.default_rng(0).choice(len(faces), args.batch, replace=False)]
     methods = args.methods.split(",") if args.methods else None
     print(f"benchmark: {net.name}, batch {args.batch} of {faces.name} faces, best of {args.repeat}")
-    result = run_benchmark(
-        net, images, methods=methods, repeat=args.repeat, compare=not args.no_compare
-    )
+    from emonb.methods import METHODS, method_settings
+
+    settings = {m: method_settings(m) for m in METHODS}  # quick mode applies here
+    result = run_benchmark(net, images, methods=methods, repeat=args.repeat,
+                           compare=not args.no_compare, settings=settings)  # fmt: skip
     result["data"] = faces.name
     print()
     print(format_table(result))
@@ -127,10 +130,11 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
+    from emonb import config
     from emonb.data.fer2013 import load_faces
     from emonb.models.train import history_path, train, train_config
 
-    cfg = train_config(args.epochs, quick=args.quick or None, seed=args.seed,
+    cfg = train_config(args.epochs, quick=args.quick or config.is_quick(), seed=args.seed,
                        batch_size=args.batch_size, class_weight=args.class_weight)  # fmt: skip
     faces = load_faces(args.data)
     if faces.synthetic:
@@ -171,32 +175,39 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 
 def cmd_evaluate_maps(args: argparse.Namespace) -> int:
-    from emonb import config, faithfulness
+    from emonb import config
     from emonb.data.fer2013 import load_faces
+    from emonb.methods import METHODS, method_settings
+    from emonb.metrics.evaluate import (
+        DEFAULT_METHODS,
+        POINTING_FACES,
+        evaluate_maps,
+        method_factory,
+    )
     from emonb.models.train import book_model
     from emonb.models.zoo import load_model
 
     quick = args.quick or config.is_quick()
-    n = config.max_steps(args.n, quick=32, quick_mode=quick)
-    stages = config.max_steps(args.stages, quick=2, quick_mode=quick)
-    n_regions = args.n_regions or (64 if quick else None)
+    n = config.capped("faces", args.n, quick=quick)
+    stages = config.capped("stages", args.stages, quick=quick)
+    n_regions = config.capped("region_faces", args.n_regions, quick=quick)
+    settings = {m: method_settings(m, quick=quick) for m in METHODS}  # samples, steps, channels
     methods = [m.strip() for m in args.methods.split(",") if m.strip()] if args.methods else None
     for m in methods or ():
-        faithfulness.method_factory(m)  # an unknown name is an error listing the valid ones
+        method_factory(m)  # an unknown name is an error listing the valid ones
     faces = load_faces(args.data)
     net = load_model(args.model)
     pointing_net = pointing_faces = None
     if args.pointing_model != "none":
-        pointing_faces = load_faces("synthetic", n_synthetic=faithfulness.POINTING_FACES,
-                                    seed=args.seed)  # fmt: skip
+        pointing_faces = load_faces("synthetic", n_synthetic=POINTING_FACES, seed=args.seed)
         path = args.pointing_model or book_model(pointing_faces, seed=args.seed, quick=quick)
         pointing_net = load_model(path)
     t0 = time.perf_counter()
-    result = faithfulness.evaluate_maps(
-        net, faces, methods=methods or faithfulness.DEFAULT_METHODS, n=n, split=args.split,
-        pointing_net=pointing_net, pointing_faces=pointing_faces, steps=args.steps,
-        baseline=args.baseline, stages=stages, n_random=args.n_random, n_regions=n_regions,
-        seed=args.seed,
+    result = evaluate_maps(
+        net, faces, methods=methods or DEFAULT_METHODS, method_settings=settings, n=n,
+        split=args.split, pointing_net=pointing_net, pointing_faces=pointing_faces,
+        steps=args.steps, baseline=args.baseline, stages=stages, n_random=args.n_random,
+        n_regions=n_regions, seed=args.seed,
     )  # fmt: skip
     seconds = time.perf_counter() - t0
     s = result.settings
@@ -224,13 +235,12 @@ def cmd_evaluate_maps(args: argparse.Namespace) -> int:
 def cmd_video(args: argparse.Namespace) -> int:
     from emonb import config
     from emonb.models.zoo import load_model
-    from emonb.video import analyse_video, open_video, write_json
+    from emonb.video.io import open_video, write_json
+    from emonb.video.pipeline import analyse_video
 
     open_video(args.input)[0].release()  # a bad input fails before the model loads
     net = load_model(args.model)
-    max_frames = args.max_frames
-    if config.is_quick():
-        max_frames = config.max_steps(max_frames or 10**9, quick=48)
+    max_frames = config.capped("frames", args.max_frames)
     result = analyse_video(
         args.input, net, out=args.out, method=args.method, max_frames=max_frames,
         export_faces=args.export_faces, export_every=args.export_every,
@@ -265,7 +275,7 @@ def _parse_value(text: str):
 
 
 def cmd_book(args: argparse.Namespace) -> int:
-    from emonb.book import build_book
+    from emonb.book.build import build_book
 
     params = {k: _parse_value(v) for k, v in args.param}
     build_book(
@@ -399,7 +409,7 @@ def build_parser() -> argparse.ArgumentParser:
                         "chapter 01's, trained if missing; 'none' skips the pointing game)")  # fmt: skip
     p.add_argument("--seed", type=int, default=0, help="seed of the sample and the references")
     p.add_argument("--quick", action="store_true",
-                   help="at most 32 faces (64 for regions) and 2 stages (a pipeline check, as CI runs it)")  # fmt: skip
+                   help="at most 48 faces (96 for regions), 2 stages and the methods' quick iterations (a pipeline check, as CI runs it)")  # fmt: skip
     p.add_argument("--json", type=Path, default=None, help="write every result as JSON")
     p.set_defaults(func=cmd_evaluate_maps)
 

@@ -1,4 +1,4 @@
-"""Paths, seeds, quick-mode caps and the TensorFlow environment guard.
+"""Paths, seeds, the quick-settings table and the TensorFlow environment guard.
 
 This module must stay importable without TensorFlow: :func:`guard_tensorflow`
 runs when :mod:`emonb` is imported and has to set environment variables
@@ -21,8 +21,10 @@ __all__ = [
     "cache_dir",
     "fer2013_path",
     "guard_tensorflow",
+    "ITERATIVE",
+    "QUICK",
+    "capped",
     "is_quick",
-    "max_steps",
     "seed_everything",
 ]
 
@@ -88,28 +90,58 @@ def fer2013_path() -> Path | None:
     return Path(env).expanduser()
 
 
+#: Quick mode: the size of every iterative step in one table, applied once at the boundary
+#: (the CLI, the chapters' parameter cells, the tests) by :func:`capped`; algorithms take
+#: explicit settings and never read the environment.
+QUICK: dict[str, int] = {
+    "samples": 3,  # SmoothGrad noisy copies
+    "steps": 3,  # Integrated Gradients path steps, activation-maximisation steps
+    "channels": 8,  # Score-CAM channels
+    "epochs": 2,  # training epochs
+    "train_faces": 2000,  # training faces
+    "faces": 48,  # faces whose maps are evaluated (evaluate-maps, chapter 08)
+    "region_faces": 96,  # faces in the face-region analysis
+    "stages": 2,  # cascading-randomization stages
+    "frames": 48,  # video frames
+}
+#: The settings that count iterations: ``$EMONB_MAX_STEPS`` caps these too.
+ITERATIVE = frozenset({"samples", "steps", "channels", "epochs", "frames"})
+
+
 def is_quick() -> bool:
     """True when ``$EMONB_QUICK`` is set to a true value (CI and ``emonb book --quick``)."""
     return os.environ.get(ENV_QUICK, "").strip().lower() in {"1", "true", "yes", "on"}
 
 
-def max_steps(default: int, quick: int = 3, *, quick_mode: bool | None = None) -> int:
-    """The cap for any iterative thing (epochs, optimisation steps, samples, frames).
-
-    ``$EMONB_MAX_STEPS`` wins when set; otherwise quick mode gives ``min(default, quick)``.
-    Quick mode is ``$EMONB_QUICK`` unless ``quick_mode`` says otherwise (a ``--quick`` flag).
-    """
+def _env_max_steps() -> int | None:
     env = os.environ.get(ENV_MAX_STEPS, "").strip()
-    if env:
-        try:
-            cap = int(env)
-        except ValueError as err:
-            raise ValueError(f"{ENV_MAX_STEPS} must be an integer, got {env!r}") from err
-        if cap < 1:
-            raise ValueError(f"{ENV_MAX_STEPS} must be >= 1, got {cap}")
-        return min(default, cap)
-    quick_mode = is_quick() if quick_mode is None else quick_mode
-    return min(default, quick) if quick_mode else default
+    if not env:
+        return None
+    try:
+        cap = int(env)
+    except ValueError as err:
+        raise ValueError(f"{ENV_MAX_STEPS} must be an integer, got {env!r}") from err
+    if cap < 1:
+        raise ValueError(f"{ENV_MAX_STEPS} must be >= 1, got {cap}")
+    return cap
+
+
+def capped(name: str, value: int | None, *, quick: bool | None = None) -> int | None:
+    """``value`` for setting ``name``, capped by :data:`QUICK` in quick mode.
+
+    Quick mode is ``$EMONB_QUICK`` unless ``quick`` says otherwise (a ``--quick`` flag or a
+    chapter's ``quick`` parameter). ``None`` means unbounded (every frame, every face, every
+    channel), so it becomes the quick value in quick mode. Iteration counts
+    (:data:`ITERATIVE`) are also capped by ``$EMONB_MAX_STEPS`` when it is set.
+    """
+    if name not in QUICK:
+        raise KeyError(f"unknown setting {name!r}; quick settings: {', '.join(QUICK)}")
+    caps = [QUICK[name]] if (is_quick() if quick is None else quick) else []
+    if name in ITERATIVE and (env := _env_max_steps()) is not None:
+        caps.append(env)
+    if not caps:
+        return value
+    return min(caps) if value is None else min(value, *caps)
 
 
 def seed_everything(seed: int = 0) -> None:

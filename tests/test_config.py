@@ -67,19 +67,68 @@ print("grad-ok", g.shape)
     assert "grad-ok (8, 64, 64, 1)" in proc.stdout
 
 
-def test_max_steps(monkeypatch):
+@pytest.fixture
+def clean_env(monkeypatch):
     monkeypatch.delenv(config.ENV_MAX_STEPS, raising=False)
     monkeypatch.delenv(config.ENV_QUICK, raising=False)
-    assert config.max_steps(50) == 50
-    monkeypatch.setenv(config.ENV_QUICK, "1")
-    assert config.is_quick()
-    assert config.max_steps(50) == 3
-    assert config.max_steps(2) == 2
-    monkeypatch.setenv(config.ENV_MAX_STEPS, "7")
-    assert config.max_steps(50) == 7
-    monkeypatch.setenv(config.ENV_MAX_STEPS, "zero")
-    with pytest.raises(ValueError, match="EMONB_MAX_STEPS"):
-        config.max_steps(50)
+    return monkeypatch
+
+
+def test_quick_table_has_the_documented_settings():
+    assert config.QUICK == {"samples": 3, "steps": 3, "channels": 8, "epochs": 2,
+                            "train_faces": 2000, "faces": 48, "region_faces": 96, "stages": 2,
+                            "frames": 48}  # fmt: skip
+    assert config.ITERATIVE == {"samples", "steps", "channels", "epochs", "frames"}
+
+
+@pytest.mark.parametrize(("value", "truth"), [("1", True), ("true", True), (" Yes ", True),
+                                              ("on", True), ("0", False), ("", False),
+                                              ("no", False), ("quick", False)])  # fmt: skip
+def test_is_quick(clean_env, value, truth):
+    assert config.is_quick() is False
+    clean_env.setenv(config.ENV_QUICK, value)
+    assert config.is_quick() is truth
+
+
+def test_capped_quick_off_and_on(clean_env):
+    assert config.capped("samples", 50) == 50
+    assert config.capped("frames", None) is None  # unbounded stays unbounded
+    assert config.capped("samples", 50, quick=True) == 3
+    assert config.capped("samples", 2, quick=True) == 2  # below the cap: unchanged
+    assert config.capped("frames", None, quick=True) == 48  # unbounded becomes the quick value
+    assert config.capped("faces", 500, quick=True) == 48
+    clean_env.setenv(config.ENV_QUICK, "1")
+    assert config.capped("channels", None) == 8 and config.capped("epochs", 30) == 2
+    assert config.capped("channels", 64, quick=False) == 64  # an explicit flag wins over the env
+    assert config.capped("train_faces", 10_000) == 2000
+
+
+def test_max_steps_caps_only_iteration_counts(clean_env):
+    clean_env.setenv(config.ENV_MAX_STEPS, "5")
+    assert config.capped("samples", 50) == 5 and config.capped("steps", 4) == 4
+    assert config.capped("frames", None) == 5 and config.capped("epochs", 30) == 5
+    assert config.capped("faces", 500) == 500 and config.capped("region_faces", None) is None
+    assert config.capped("samples", 50, quick=True) == 3  # the smaller cap wins
+    clean_env.setenv(config.ENV_MAX_STEPS, "2")
+    assert config.capped("samples", 50, quick=True) == 2
+    assert config.capped("faces", 500, quick=True) == 48  # quick only, not the step cap
+
+
+@pytest.mark.parametrize(("value", "message"), [("zero", "must be an integer, got 'zero'"),
+                                                ("0", "must be >= 1, got 0"),
+                                                ("-3", "must be >= 1, got -3"),
+                                                ("2.5", "must be an integer")])  # fmt: skip
+def test_bad_max_steps(clean_env, value, message):
+    clean_env.setenv(config.ENV_MAX_STEPS, value)
+    with pytest.raises(ValueError, match=f"EMONB_MAX_STEPS {message}"):
+        config.capped("samples", 50)
+    assert config.capped("faces", 50) == 50  # not read for settings it does not cap
+
+
+def test_unknown_setting(clean_env):
+    with pytest.raises(KeyError, match="unknown setting 'sample'; quick settings: samples, steps"):
+        config.capped("sample", 5)
+    assert not hasattr(config, "max_steps")
 
 
 def test_fer2013_path(monkeypatch, tmp_path):

@@ -46,8 +46,6 @@ from emonb.models.evaluate import classification_report
 from emonb.models.seed_cnn import SEED_SPEC, build_seed_cnn
 
 __all__ = [
-    "QUICK_EPOCHS",
-    "QUICK_TRAIN",
     "Augment",
     "TrainConfig",
     "TrainResult",
@@ -64,10 +62,6 @@ __all__ = [
     "validation_split",
 ]
 
-#: Quick mode (CI, ``--quick``): at most this many epochs...
-QUICK_EPOCHS = 2
-#: ...on a stratified sample of this many Training faces.
-QUICK_TRAIN = 2000
 CLASS_WEIGHTS = ("none", "sqrt", "balanced")
 
 
@@ -124,17 +118,16 @@ class TrainConfig:
         return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()[:16]
 
 
-def train_config(epochs: int = 30, *, quick: bool | None = None, **kwargs) -> TrainConfig:
-    """A :class:`TrainConfig` with the quick-mode caps applied.
+def train_config(epochs: int = 30, *, quick: bool = False, **kwargs) -> TrainConfig:
+    """A :class:`TrainConfig` for the boundary (CLI, chapters), quick mode applied.
 
-    Quick mode (``quick=True``, or ``$EMONB_QUICK`` when ``quick`` is None) trains at most
-    :data:`QUICK_EPOCHS` epochs on :data:`QUICK_TRAIN` faces; ``$EMONB_MAX_STEPS`` caps
-    the epochs in any mode.
+    ``quick=True`` trains at most ``QUICK["epochs"]`` epochs on ``QUICK["train_faces"]``
+    faces (:data:`emonb.config.QUICK`); ``$EMONB_MAX_STEPS`` caps the epochs in any mode
+    (:func:`emonb.config.capped`).
     """
-    quick = config.is_quick() if quick is None else quick
-    epochs = config.max_steps(int(epochs), quick=QUICK_EPOCHS, quick_mode=quick)
+    epochs = config.capped("epochs", int(epochs), quick=quick)
     if quick:
-        kwargs.setdefault("max_train", QUICK_TRAIN)
+        kwargs.setdefault("max_train", config.QUICK["train_faces"])
     return TrainConfig(epochs=epochs, **kwargs)
 
 
@@ -263,11 +256,10 @@ def default_model_path(dataset: FaceDataset, seed: int = 0, quick: bool = False)
     return config.cache_dir() / "trained" / name
 
 
-def book_model(dataset: FaceDataset, *, epochs: int = 28, seed: int = 0, quick: bool | None = None,
+def book_model(dataset: FaceDataset, *, epochs: int = 28, seed: int = 0, quick: bool = False,
                log: Callable[[str], None] | None = print) -> Path:  # fmt: skip
     """The seed CNN chapter 01 trains on ``dataset`` (:func:`default_model_path`); trained
-    here the way chapter 01 does if it is not in the cache yet."""
-    quick = config.is_quick() if quick is None else quick
+    here the way chapter 01 does (:func:`train_config`) if it is not in the cache yet."""
     path = default_model_path(dataset, seed, quick=quick)
     if not path.is_file():
         if log:

@@ -98,17 +98,16 @@ def test_rejects_bad_settings(faces, tmp_path):
         T.TrainConfig(val_fraction=0.7)
 
 
-def test_quick_mode_caps(monkeypatch):
+def test_train_config_quick_is_an_argument(monkeypatch):
     monkeypatch.delenv("EMONB_MAX_STEPS", raising=False)
-    monkeypatch.delenv("EMONB_QUICK", raising=False)
+    monkeypatch.setenv("EMONB_QUICK", "1")  # the boundary passes quick=...; the env is not read
     assert T.train_config(30).epochs == 30 and T.train_config(30).max_train is None
     quick = T.train_config(30, quick=True)
-    assert (quick.epochs, quick.max_train) == (T.QUICK_EPOCHS, T.QUICK_TRAIN)
-    monkeypatch.setenv("EMONB_QUICK", "1")
-    assert T.train_config(30).epochs == T.QUICK_EPOCHS
-    assert T.train_config(30, quick=False).epochs == 30
-    monkeypatch.setenv("EMONB_MAX_STEPS", "5")
-    assert T.train_config(30, quick=False).epochs == 5
+    assert (quick.epochs, quick.max_train) == (2, 2000)  # config.QUICK epochs, train_faces
+    assert T.train_config(1, quick=True).epochs == 1
+    assert T.train_config(30, quick=True, max_train=500).max_train == 500
+    monkeypatch.setenv("EMONB_MAX_STEPS", "5")  # caps epochs in any mode
+    assert T.train_config(30).epochs == 5 and T.train_config(30, quick=True).epochs == 2
 
 
 def test_class_weights():
