@@ -1,0 +1,24 @@
+"""Do the explanations mean anything? Metrics for explanation maps, grouped by what they test.
+
+Every metric is a function over plain arrays (maps ``(N, H, W)`` as the methods return
+them, preprocessed images ``(N, H, W, C)``), seeded, with its paper in its docstring;
+settings (steps, stages, faces) are arguments, never read from the environment. Import
+from the modules:
+
+=========================================  ==============================================
+module                                     what it tests
+=========================================  ==============================================
+:mod:`emonb.metrics.perturbation`          faithfulness: deletion and insertion curves
+                                           (Petsiuk et al. 2018)
+:mod:`emonb.metrics.randomization`         randomisation: cascading model randomization
+                                           (Adebayo et al. 2018)
+:mod:`emonb.metrics.localisation`          localisation: pointing game (Zhang et al. 2016),
+                                           energy share (Wang et al. 2020)
+:mod:`emonb.metrics.regions`               face regions: map mass and occlusion per region,
+                                           the seed paper's claims, the layout check
+:mod:`emonb.metrics.stats`                 shared statistics: bootstrap intervals,
+                                           Spearman, SSIM
+:mod:`emonb.metrics.evaluate`              :func:`~emonb.metrics.evaluate.evaluate_maps`,
+                                           which composes all of them (chapter 08, CLI)
+=========================================  ==============================================
+"""

@@ -1,0 +1,113 @@
+"""Cascading randomization on a small model and on a method that ignores the weights."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from emonb._tf import keras
+from emonb.methods import Saliency
+from emonb.metrics.randomization import (
+    Randomization,
+    cascading_randomization,
+    randomization_stages,
+    randomized_copy,
+)
+from emonb.models.preprocessing import ModelSpec
+from emonb.models.zoo import EmotionModel
+
+
+def _small_net() -> EmotionModel:
+    keras.utils.set_random_seed(3)
+    inp = keras.Input((16, 16, 1))
+    x = keras.layers.Conv2D(8, 3, padding="same", activation="relu", name="c1")(inp)
+    x = keras.layers.Conv2D(8, 3, padding="same", activation="relu", name="c2")(x)
+    out = keras.layers.Dense(7, name="head")(keras.layers.Flatten()(x))
+    return EmotionModel(keras.Model(inp, out), ModelSpec(input_size=(16, 16)), "small")
+
+
+class _EdgeMaps:
+    """A "method" that ignores the model: the image's gradient magnitude. It records the
+    targets it was asked to explain."""
+
+    seen: list = []
+
+    def __init__(self, net):
+        self.net = net
+
+    def explain(self, images, targets=None):
+        _EdgeMaps.seen.append(np.asarray(targets))
+        x = self.net.preprocess(images)[..., 0]
+        gy, gx = np.gradient(x, axis=(1, 2))
+        return np.hypot(gx, gy).astype(np.float32)
+
+
+@pytest.fixture(scope="module")
+def net():
+    return _small_net()
+
+
+@pytest.fixture(scope="module")
+def images():
+    return (np.random.default_rng(0).random((6, 16, 16)) * 255).astype(np.uint8)
+
+
+def test_stages_run_from_the_output_down(net):
+    assert randomization_stages(net.model) == ["head", "c2", "c1"]
+
+
+def test_randomized_copy_redraws_only_the_named_layers_with_their_scale(net):
+    before = [w.copy() for w in net.model.get_weights()]
+    copy = randomized_copy(net, ["c2"], seed=1)
+    old = net.model.get_layer("c2").get_weights()[0]
+    new = copy.model.get_layer("c2").get_weights()[0]
+    assert not np.allclose(old, new)
+    assert new.mean() == pytest.approx(old.mean(), abs=3 * old.std() / np.sqrt(old.size))
+    assert new.std() == pytest.approx(old.std(), rel=0.1)
+    for name in ("c1", "head"):
+        np.testing.assert_array_equal(copy.model.get_layer(name).get_weights()[0],
+                                      net.model.get_layer(name).get_weights()[0])  # fmt: skip
+    for w, w0 in zip(net.model.get_weights(), before, strict=True):
+        np.testing.assert_array_equal(w, w0)  # the caller's model is untouched
+    again = randomized_copy(net, ["c2"], seed=1)
+    np.testing.assert_array_equal(again.model.get_layer("c2").get_weights()[0], new)  # seeded
+    with pytest.raises(Exception, match="no layer 'nope'"):
+        randomized_copy(net, ["nope"])
+
+
+def test_randomization_detects_a_method_that_ignores_the_weights(net, images):
+    before = [w.copy() for w in net.model.get_weights()]
+    _EdgeMaps.seen.clear()
+    r = cascading_randomization(net, images, {"saliency": Saliency, "edges": _EdgeMaps},
+                                stages=None)  # fmt: skip
+    assert r.stages == ["none", "head", "c2", "c1"]
+    assert (r.spearman["edges"] == 1.0).all() and (r.ssim["edges"] > 0.999).all()
+    assert r.spearman["saliency"].iloc[-1] < 0.5
+    assert [len(m) for m in r.maps["saliency"]] == [4] * 4  # `keep` maps per stage
+    # the default targets are the trained model's predictions, at every stage
+    predicted = net.predict_proba(images).argmax(axis=1)
+    assert len(_EdgeMaps.seen) == 4
+    for seen in _EdgeMaps.seen:
+        np.testing.assert_array_equal(seen, predicted)
+    for w, w0 in zip(net.model.get_weights(), before, strict=True):
+        np.testing.assert_array_equal(w, w0)
+
+
+def test_stage_counts_spread_over_the_layers(net, images):
+    r = cascading_randomization(net, images[:2], {"edges": _EdgeMaps}, targets=[0, 1], stages=2)
+    assert r.stages == ["none", "head", "c1"]  # evenly spread, always ending with every layer
+    r = cascading_randomization(net, images[:2], {"edges": _EdgeMaps}, targets=[0, 1],
+                                stages=["c2"])  # fmt: skip
+    assert r.stages == ["none", "c2"]
+    with pytest.raises(Exception, match="unknown stage"):
+        cascading_randomization(net, images, {"edges": _EdgeMaps}, stages=["nope"])
+
+
+def test_summary_reads_top_mean_and_final_stages():
+    index = ["none", "head", "c2", "c1"]
+    r = Randomization(stages=index,
+                      spearman=pd.DataFrame({"m": [1.0, 0.8, 0.4, 0.0]}, index=index),
+                      ssim=pd.DataFrame({"m": [1.0, 0.9, 0.6, 0.3]}, index=index))  # fmt: skip
+    s = r.summary().loc["m"]
+    assert s["spearman top"] == 0.8 and s["spearman final"] == 0.0
+    assert s["spearman mean"] == pytest.approx(0.4) and s["ssim mean"] == pytest.approx(0.6)
+    assert s["ssim top"] == 0.9 and s["ssim final"] == 0.3

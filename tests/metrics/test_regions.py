@@ -1,0 +1,134 @@
+"""Face-region shares, occlusion, claims and their tables on hand-made values."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from emonb._tf import keras
+from emonb.data.fer2013 import load_faces
+from emonb.faces import region_masks
+from emonb.metrics.perturbation import baseline_images
+from emonb.metrics.regions import (
+    MIN_FACES,
+    check_layout,
+    claims_table,
+    claims_wide,
+    focus_table,
+    occlusion_drops,
+    region_shares,
+    region_table,
+)
+from emonb.metrics.stats import by_group
+from emonb.models.preprocessing import ModelSpec
+from emonb.models.zoo import EmotionModel
+
+NAMES = ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral")
+EYES, MOUTH = 2 * 13 * 9, 23 * 11  # pixels of the canonical regions at 48x48
+
+
+def test_region_shares_of_hand_made_maps():
+    masks = region_masks(48)
+    maps = np.stack([masks["mouth"], np.ones((48, 48)), np.zeros((48, 48))]).astype(np.float32)
+    s = region_shares(maps)
+    assert list(s.columns) == ["brows", "eyes", "nose", "mouth"]
+    assert s.loc[0, "mouth"] == 1.0 and s.loc[0, "eyes"] == 0.0
+    assert s.loc[1, "mouth"] == pytest.approx(MOUTH / 2304)
+    assert s.loc[1, "eyes"] == pytest.approx(EYES / 2304)
+    assert s.loc[2].isna().all()  # an all-zero map has no shares
+    assert s.attrs["area"]["mouth"] == pytest.approx(MOUTH / 2304)
+    # given regions at another size
+    half = np.zeros((1, 4, 4), np.float32)
+    half[0, :, :2] = 1.0
+    left = np.zeros((4, 4), bool)
+    left[:, 0] = True
+    assert region_shares(half, {"left": left}).loc[0, "left"] == 0.5
+
+
+def _mouth_only_net() -> EmotionModel:
+    """A linear model whose "happy" logit is 0.01 x the sum of the mouth pixels."""
+    w = np.zeros((48 * 48, 7), np.float32)
+    w[region_masks(48)["mouth"].ravel(), 3] = 0.01
+    inp = keras.Input((48, 48, 1))
+    out = keras.layers.Dense(7, name="d")(keras.layers.Flatten()(inp))
+    model = keras.Model(inp, out)
+    model.get_layer("d").set_weights([w, np.zeros(7, np.float32)])
+    return EmotionModel(model, ModelSpec(input_size=(48, 48)), "mouth-only")
+
+
+def test_occlusion_drops_match_the_linear_model_by_hand():
+    net = _mouth_only_net()
+    mouth = region_masks(48)["mouth"]
+    rng = np.random.default_rng(0)
+    images = (rng.random((4, 48, 48)) * 60).astype(np.uint8)
+    images[:, mouth] += 180
+    drops = occlusion_drops(net, images, np.full(4, 3))
+
+    def p_happy(x):  # softmax of logits (0, 0, 0, z, 0, 0, 0)
+        z = 0.01 * x[..., 0][:, mouth].sum(axis=1).astype(np.float64)
+        return np.exp(z) / (np.exp(z) + 6)
+
+    x = net.preprocess(images)
+    blurred = np.where(mouth[None, :, :, None], baseline_images(x, "blur"), x)
+    np.testing.assert_allclose(drops.attrs["p"], p_happy(x), rtol=1e-5)
+    np.testing.assert_allclose(drops["mouth"], p_happy(x) - p_happy(blurred), rtol=1e-4, atol=1e-6)
+    assert (drops[["brows", "eyes", "nose"]].abs() < 1e-6).all().all()
+    # regions given at another size are resized (nearest) to the input
+    big = np.kron(mouth, np.ones((2, 2), bool))
+    again = occlusion_drops(net, images, np.full(4, 3), {"mouth": big})
+    np.testing.assert_allclose(again["mouth"], drops["mouth"], rtol=1e-5)
+
+
+def test_claims_verdicts_on_known_differences():
+    groups = np.repeat([3, 2, 1, 5, 6], [12, 12, 4, 20, MIN_FACES - 1])
+    eyes = np.zeros(groups.size)
+    mouth = np.where(groups == 3, 0.2, 0.0)  # happy: mouth - eyes = +0.2 on every face
+    eyes[groups == 2] = -0.1  # fear: eyes - mouth = -0.1 on every face
+    eyes[groups == 5] = np.tile([1.0, -1.0], 10)  # surprise: +-1, mean 0
+    t = claims_table(pd.DataFrame({"eyes": eyes, "mouth": mouth}), groups, NAMES,
+                     evidence="test").set_index("claim")  # fmt: skip
+    happy = t.loc["happy: mouth > eyes"]
+    assert happy[["faces", "difference", "lo", "hi"]].tolist() == pytest.approx([12, 0.2, 0.2, 0.2])
+    assert happy["verdict"] == "holds"
+    assert t.loc["fear: eyes > mouth", "verdict"] == "contradicted"
+    assert t.loc["fear: eyes > mouth", "difference"] == pytest.approx(-0.1)
+    assert t.loc["surprise: eyes > mouth", "difference"] == 0.0
+    assert t.loc["surprise: eyes > mouth", "verdict"] == "inconclusive"
+    assert t.loc["disgust: mouth > eyes", "verdict"] == f"too few faces (< {MIN_FACES})"
+    assert t.loc["neutral: mouth > eyes", "faces"] == MIN_FACES - 1  # one short of a verdict
+    assert t.loc["sad: eyes > mouth", "faces"] == 0
+    assert np.isnan(t.loc["sad: eyes > mouth", "difference"])
+    wide = claims_wide(t.reset_index())
+    assert wide.loc["happy: mouth > eyes", "test"] == "+0.200 [+0.200, +0.200]"
+    assert wide.loc["happy: mouth > eyes", "test: verdict"] == "holds"
+    assert wide.loc["happy: mouth > eyes", "faces"] == 12
+    assert wide.loc["sad: eyes > mouth", "test"] == ""
+
+
+def test_region_table_formats_means_and_intervals():
+    values = pd.DataFrame({"eyes": [0.1, 0.1, 0.4], "mouth": [0.3, 0.3, 0.0]})
+    long = by_group(values, np.array([3, 3, 0]), NAMES).assign(measure="test")
+    table = region_table(long, "test", NAMES)
+    assert table.loc["happy", "mouth"] == "0.30 [0.30, 0.30]"
+    assert table.loc["angry", "eyes"] == "0.40 [0.40, 0.40]"
+    assert table.loc["happy", "faces"] == 2 and table.loc["sad", "faces"] == 0
+    assert table.loc["sad", "eyes"] == ""
+
+
+def test_focus_table_against_the_area_of_eyes_and_mouth():
+    masks = region_masks(48)
+    on = (masks["eyes"] | masks["mouth"]).astype(np.float32)[None].repeat(3, 0)
+    flat = np.ones((3, 24, 24), np.float32)  # any size: resized to the 48x48 layout
+    f = focus_table({"on": on, "flat": flat})
+    area = (EYES + MOUTH) / 2304
+    assert f.loc["on", ["share", "ratio"]].tolist() == pytest.approx([1.0, 1 / area])
+    assert f.loc["flat", ["share", "ratio"]].tolist() == pytest.approx([area, 1.0])
+    assert f.loc["flat", "area share"] == pytest.approx(area)
+
+
+def test_layout_check_finds_eyes_in_the_eye_regions_of_the_stand_in():
+    faces = load_faces("synthetic", n_synthetic=60, seed=0)
+    t = check_layout(faces.images)
+    assert list(t.index) == ["left eye", "right eye", "mouth"]
+    assert t.loc["left eye", "detections"] > 10 and t.loc["right eye", "detections"] > 10
+    assert t.loc["left eye", "median x"] < 24 < t.loc["right eye", "median x"]
+    assert t.loc["left eye", "inside region"] > 0.6
