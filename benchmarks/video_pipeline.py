@@ -4,7 +4,7 @@ A benchmark, not a test: run it on an otherwise idle machine::
 
     python benchmarks/video_pipeline.py --repeat 5 --json benchmarks/video_pipeline_cpu.json
 
-Each run is the whole pipeline of :func:`emonb.video.analyse_video` on the manifest's
+Each run is the whole pipeline of :func:`emonb.video.pipeline.analyse_video` on the manifest's
 ``pexels-video`` (640x360, 472 frames): read, detect, classify and explain (Grad-CAM by
 default), draw, and write the annotated MP4. The one-off warm-up that compiles the model's
 passes is excluded and reported. Runs without and with the patch export alternate; the
@@ -22,7 +22,7 @@ from pathlib import Path
 import emonb  # noqa: F401  (the TensorFlow guard first)
 from emonb.bench import machine_info, save
 from emonb.models.zoo import load_model
-from emonb.video import analyse_video
+from emonb.video.pipeline import analyse_video
 
 
 def run(video: str, model: str, method: str, repeat: int, detect_width: int) -> dict:

@@ -25,7 +25,7 @@ def test_crop_margin_clips():
 
 
 def test_detect_width_searches_a_smaller_copy(astronaut):
-    from emonb.video import iou
+    from emonb.video.tracking import iou
 
     (full,) = detect_faces(astronaut)
     (small,) = detect_faces(astronaut, detect_width=256)  # half size; boxes in full pixels

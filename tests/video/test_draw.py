@@ -1,0 +1,55 @@
+"""Drawing on frames, checked pixel by pixel on a flat grey frame."""
+
+import numpy as np
+import pytest
+
+from emonb.faces import Box
+from emonb.video.draw import COLOURS, animation_frames, annotate_frame
+from emonb.video.tracking import TrackedFace
+
+BOX = Box(40, 50, 60, 50)
+
+
+@pytest.fixture
+def grey():
+    return np.full((120, 160), 100, np.uint8)
+
+
+def one_face(label=1):
+    return [TrackedFace(0, 0.0, 0, BOX, np.array([0.1, 0.7, 0.2]), label, ("a", "b", "c"))]
+
+
+def test_heatmap_blend_inside_the_box(grey):
+    centre = (BOX.y + BOX.h // 2, BOX.x + BOX.w // 2)
+    # jet(1) is RGB (127.5, 0, 0), jet(0) is (0, 0, 127.5); BGR blend 0.6 * 100 + 0.4 * colour
+    hot = annotate_frame(grey, one_face(), np.ones((1, 8, 8)), alpha=0.4)
+    cold = annotate_frame(grey, one_face(), np.zeros((1, 8, 8)), alpha=0.4)
+    assert hot.shape == (120, 160, 3) and hot.dtype == np.uint8
+    assert hot[centre].tolist() == [60, 60, 111] and cold[centre].tolist() == [111, 60, 60]
+    assert annotate_frame(grey, one_face(), None)[centre].tolist() == [100, 100, 100]
+    assert (grey == 100).all()  # the input is left alone
+
+
+def test_box_and_label_in_the_label_colour_and_nothing_else(grey):
+    out = annotate_frame(grey, one_face(label=2), None)
+    assert out[BOX.y, BOX.x + BOX.w // 2].tolist() == list(COLOURS[2])  # top edge
+    assert out[BOX.y + BOX.h, BOX.x + 5].tolist() == list(COLOURS[2])  # bottom edge
+    label = np.zeros(grey.shape, bool)
+    label[BOX.y - 30 : BOX.y + 1, BOX.x : BOX.x + 100] = True  # "c 0.20" on the top edge
+    assert (out[label] == COLOURS[2]).all(axis=1).any()  # the label's background
+    assert (out[label].min(axis=1) > 240).any()  # its white (antialiased) text
+    box = np.zeros(grey.shape, bool)
+    box[BOX.y - 1 : BOX.y + BOX.h + 2, BOX.x - 1 : BOX.x + BOX.w + 2] = True
+    assert (out[~(box | label)] == 100).all()
+    assert annotate_frame(grey, [], None).tolist() == np.dstack([grey] * 3).tolist()
+
+
+def test_animation_frames(mini_xception):
+    inputs = np.random.default_rng(0).uniform(-1, 1, (3, 64, 64, 1)).astype(np.float32)
+    frames = animation_frames(mini_xception, inputs, np.zeros((3, 64, 64)), ["a", "b", "c"],
+                              size=96)  # fmt: skip
+    assert len(frames) == 3 and frames[0].shape == (96, 96, 3) and frames[0].dtype == np.uint8
+    strip = frames[0][96 - 22 :]
+    assert (strip[:, -20:] == 0).all() and (strip.min(axis=2) > 200).any()  # white on black
+    with pytest.raises(ValueError):
+        animation_frames(mini_xception, inputs, np.zeros((2, 64, 64)), ["a", "b", "c"])
