@@ -1,0 +1,46 @@
+"""Feature maps and filters drawn from plain arrays (no model)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from emonb.plotting.activations import (
+    plot_activation_histograms,
+    plot_feature_maps,
+    plot_filters,
+    plot_layer_heatmaps,
+)
+
+
+def test_feature_maps_each_on_its_own_range():
+    act = np.zeros((4, 4, 3), np.float32)
+    act[..., 0] = np.arange(16).reshape(4, 4)
+    act[..., 2] = 5.0  # a flat map: drawn at the bottom of the colour scale
+    fig = plot_feature_maps(act, channels=[2, 0], title="t")
+    assert [ax.get_title() for ax in fig.axes[:2]] == ["#2", "#0"]
+    assert fig.axes[0].images[0].get_clim() == (5.0, 6.0)
+    assert fig.axes[1].images[0].get_clim() == (0.0, 15.0)
+    with pytest.raises(ValueError, match="one image"):
+        plot_feature_maps(act[None])
+
+
+def test_filters_share_a_zero_centred_scale():
+    filters = np.zeros((3, 2, 2), np.float32)
+    filters[1, 0, 0] = -2.0
+    filters[2, 1, 1] = 0.5
+    fig = plot_filters(filters)
+    assert {ax.images[0].get_clim() for ax in fig.axes[:3]} == {(-2.0, 2.0)}
+    assert len(fig.axes) == 3 + 1  # panels and one colour bar
+
+
+def test_layer_heatmaps_and_histograms():
+    fig = plot_layer_heatmaps(np.zeros((6, 6), np.uint8), {"c1": np.ones((3, 3))})
+    assert fig.axes[0].get_title() == "c1"
+    with pytest.raises(ValueError, match="no heatmaps"):
+        plot_layer_heatmaps(np.zeros((6, 6), np.uint8), {})
+    hists = {"c1": (np.array([[2, 2], [1, 0]]), np.array([0.0, 0.5, 1.0]))}
+    fig = plot_activation_histograms(hists, ["a", "b"], density=True)
+    np.testing.assert_allclose(fig.axes[0].patches[0].get_data()[0], [0.5, 0.5])
+    with pytest.raises(ValueError, match="no histogram"):
+        plot_activation_histograms(hists, ["a", "b"], layers=["c2"])

@@ -1,0 +1,61 @@
+"""Faithfulness figures: ranking, perturbation curves, randomization, regions."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import numpy as np
+import pandas as pd
+
+from emonb.plotting.metrics import (
+    plot_face_regions,
+    plot_perturbation_curves,
+    plot_randomization,
+    plot_randomization_similarity,
+    plot_ranking,
+    plot_region_importance,
+)
+
+
+def test_ranking_greys_the_references():
+    table = pd.DataFrame({"insertion - deletion": [0.3, 0.0], "lo": [0.1, -0.1],
+                          "hi": [0.4, 0.2]}, index=["gradcam", "random"])  # fmt: skip
+    ax = plot_ranking(table)
+    points = [c.lines[0] for c in ax.containers]
+    assert points[0].get_color() == "tab:blue" and points[1].get_color() == "0.55"
+    segs = ax.containers[0].lines[2][0].get_segments()
+    np.testing.assert_allclose(segs[0], [[0.1, 0.0], [0.4, 0.0]])  # lo..hi of gradcam
+
+
+def test_perturbation_curves_mean_and_reference_style():
+    c = SimpleNamespace(fractions=np.array([0.0, 1.0]), scores=np.array([[1.0, 0.0], [0.0, 0.0]]))
+    ax = plot_perturbation_curves({"gradcam": {"deletion": c}, "centre": {"deletion": c}})
+    np.testing.assert_allclose(ax.lines[0].get_ydata(), [0.5, 0.0])
+    assert ax.lines[0].get_linestyle() == "-" and ax.lines[1].get_linestyle() == "--"
+
+
+def test_randomization_grid_and_similarity():
+    stages = ["none", "dense", "separable_conv2d_3"]
+    similarity = pd.DataFrame({"gradcam": [1.0, 0.5, 0.1]}, index=stages)
+    rz = SimpleNamespace(stages=stages, maps={"gradcam": [np.zeros((2, 4, 4))] * 3},
+                         spearman=similarity)  # fmt: skip
+    fig = plot_randomization(np.zeros((4, 4), np.uint8), rz)
+    assert [ax.get_title() for ax in fig.axes] == ["trained", "+ dense", "+ sepconv2d_3"]
+    ax = plot_randomization_similarity(rz)
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["trained", "+dense", "+sepconv2d_3"]
+
+
+def test_region_importance_groups_and_counts():
+    rows = [{"measure": "drop", "column": col, "group": g, "mean": m, "lo": m - 0.1,
+             "hi": m + 0.1, "n": n} for col, m in (("eyes", 0.2), ("mouth", 0.4))
+            for g, n in (("happy", 3), ("sad", 5))]  # fmt: skip
+    ax = plot_region_importance(pd.DataFrame(rows), "drop", ["happy", "sad"])
+    assert [p.get_height() for p in ax.patches] == [0.2, 0.2, 0.4, 0.4]
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["happy\n(n=3)", "sad\n(n=5)"]
+
+
+def test_face_regions_labels_at_the_masks():
+    mask = np.zeros((48, 48), bool)
+    mask[10:20, 8:40] = True
+    ax = plot_face_regions(np.zeros((48, 48), np.uint8), {"eyes": mask})
+    assert ax.texts[0].get_text() == "eyes" and ax.texts[0].get_position() == (39.5, 9.5)
