@@ -1,4 +1,4 @@
-"""Milliseconds per slider move of emonb's live explorers (``emonb.widgets``).
+"""Milliseconds per slider move of emonb's live explorers (``emonb.book.widgets``).
 
 A benchmark, not a test: run it on an otherwise idle machine::
 
@@ -25,10 +25,10 @@ import numpy as np
 
 import emonb  # noqa: F401  (the TensorFlow guard first)
 from emonb.bench import machine_info, save
+from emonb.book.params import check_images
+from emonb.book.widgets import FeatureMapExplorer, MapExplorer
 from emonb.explain import face_from_file
 from emonb.models.zoo import load_model
-from emonb.report import check_images
-from emonb.widgets import FeatureMapExplorer, MapExplorer
 
 
 def _timed(control, value) -> float:
@@ -40,7 +40,8 @@ def _timed(control, value) -> float:
 def _stats(ms: list[float]) -> dict:
     a = np.asarray(ms)
     return {"moves": len(a), "median_ms": round(float(np.median(a)), 2),
-            "p95_ms": round(float(np.percentile(a, 95)), 2), "max_ms": round(float(a.max()), 2)}  # fmt: skip
+            "p95_ms": round(float(np.percentile(a, 95)), 2),
+            "max_ms": round(float(a.max()), 2)}  # fmt: skip
 
 
 def run(model: str = "mini-xception") -> dict:

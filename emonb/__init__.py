@@ -8,9 +8,5 @@ from emonb.config import CLASS_NAMES, guard_tensorflow
 
 guard_tensorflow()
 
-from emonb import _figures  # noqa: E402  (after the guard; imports nothing heavy)
-
-_figures.install()  # only inside a kernel started by `emonb book` (EMONB_FIGURE_DIR)
-
 __version__ = "0.1.0"
 __all__ = ["CLASS_NAMES", "__version__"]

@@ -11,8 +11,7 @@ import sys
 import nbformat
 import pytest
 
-from tests.conftest import ROOT
-from tests.nbval_references import CHECK_TAG, NBVAL_ENV
+from tests.nbval_references import CHECK_TAG, NBVAL_ENV, ROOT
 
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 

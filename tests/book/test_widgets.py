@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
 
+from emonb.book.widgets import FeatureMapExplorer, MapExplorer, colorize, lut_bins, png_bytes
 from emonb.errors import EmonbError
-from emonb.widgets import FeatureMapExplorer, MapExplorer, colorize, png_bytes
 
 
 @pytest.fixture(scope="module")
@@ -15,10 +15,18 @@ def gallery(astronaut):
 
 
 def test_colorize_and_png():
-    img = colorize(np.array([[0.0, 1.0], [2.0, 3.0]]), size=4)
+    values = np.array([[0.0, 1.0], [2.0, 3.0]])
+    # min-max scaled: 0, 1/3, 2/3, 1 -> the LUT bins matplotlib picks, floor(256 v) capped at 255
+    np.testing.assert_array_equal(lut_bins(values[None])[0], [[0, 85], [170, 255]])
+    img = colorize(values, size=4)
     assert img.shape == (4, 4, 3) and img.dtype == np.uint8
-    assert (img[0, 0] != img[3, 3]).any() and (img[0, 0] == img[1, 1]).all()  # nearest pixels
-    assert (colorize(np.ones((3, 3))) == colorize(np.zeros((3, 3)))).all()  # constant -> lowest colour
+    # nearest-neighbour pixels: each value fills a 2x2 block with its viridis colour
+    np.testing.assert_array_equal(img[:2, :2], np.broadcast_to([68, 1, 84], (2, 2, 3)))
+    np.testing.assert_array_equal(img[0, 2], [48, 103, 141])
+    np.testing.assert_array_equal(img[3, 0], [53, 183, 120])
+    np.testing.assert_array_equal(img[3, 3], [253, 231, 36])
+    lowest = colorize(np.zeros((3, 3)))
+    assert (colorize(np.ones((3, 3))) == lowest).all()  # constant -> the lowest colour
     dead = np.random.default_rng(0).random((3, 3)) * 1e-33  # a dead filter's float noise
     assert (colorize(dead) == colorize(np.zeros((3, 3)))).all()  # black, as in feature_grid
     assert png_bytes(img)[:8] == b"\x89PNG\r\n\x1a\n"
@@ -36,7 +44,8 @@ def test_feature_explorer_reads_once_and_renders_each_filter(mini_xception, gall
     a = ex.render(face=1, layer="conv2d_3", filter=4)
     np.testing.assert_array_equal(a, colorize(ref["conv2d_3"][1, ..., 4], 64))
     assert not np.array_equal(a, ex.render(face=1, layer="conv2d_3", filter=5))
-    assert "conv2d_3 (30x30, 16 filters), filter 4" in ex.caption(face=1, layer="conv2d_3", filter=4)
+    caption = ex.caption(face=1, layer="conv2d_3", filter=4)
+    assert "conv2d_3 (30x30, 16 filters), filter 4" in caption
     with pytest.raises(EmonbError, match="out of range"):
         ex.render(layer="conv2d_1", filter=8)
     with pytest.raises(EmonbError, match="unknown layer"):
@@ -64,6 +73,8 @@ def test_map_explorer_caches_each_method_and_layer(mini_xception, gallery):
     maps = ex.maps("gradcam")
     assert maps.shape == (2, 7, 64, 64) and ex.maps("gradcam") is maps  # cached
     happy = METHODS["gradcam"](mini_xception).explain(gallery, "happy")
+    # probabilities through the explainer's runner (BatchNorm folded) agree with the model's
+    np.testing.assert_allclose(ex.proba, mini_xception.predict_proba(gallery), atol=1e-4)
     np.testing.assert_allclose(maps[:, 3], happy, atol=1e-4)
     other = ex.maps("gradcam", ex.layers[-3])
     assert not np.allclose(other, maps)

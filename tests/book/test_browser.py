@@ -23,8 +23,8 @@ def test_static_explorer_scrubs_offline(quick_book):
     remote, failed, errors = [], [], []
     with sync_playwright() as p:
         # a dead proxy: anything that is not a local file could not load even if allowed
-        browser = p.chromium.launch(executable_path=CHROMIUM,
-                                    args=["--no-sandbox", "--proxy-server=http://127.0.0.1:9"])  # fmt: skip
+        args = ["--no-sandbox", "--proxy-server=http://127.0.0.1:9"]
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=args)
         try:
             page = browser.new_page()
             page.on("pageerror", lambda e: errors.append(str(e)))
@@ -43,16 +43,15 @@ def test_static_explorer_scrubs_offline(quick_book):
             page.route("**/*", route)
             page.goto(page_path.as_uri(), wait_until="load")
             canvas = page.locator(".emonb-explorer canvas").first
-            page.wait_for_function("() => document.querySelector('.emonb-explorer canvas').dataset.shown")
+            shown = "document.querySelector('.emonb-explorer canvas').dataset.shown"
+            page.wait_for_function(f"() => {shown}")
             shown0 = canvas.get_attribute("data-shown")
             pixels0 = canvas.evaluate("c => c.toDataURL()")
             slider = page.locator(".emonb-explorer .emonb-layer").first
             slider.focus()
             for _ in range(3):
                 page.keyboard.press("ArrowRight")  # a reader moving the layer slider
-            page.wait_for_function(
-                f"() => document.querySelector('.emonb-explorer canvas').dataset.shown !== {shown0!r}"
-            )
+            page.wait_for_function(f"() => {shown} !== {shown0!r}")
             shown1 = canvas.get_attribute("data-shown")
             pixels1 = canvas.evaluate("c => c.toDataURL()")
             # notebook pages load MathJax for formulas in outputs: it comes from the book itself

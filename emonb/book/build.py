@@ -4,8 +4,9 @@ Chapters are authored in ``notebooks/NN_name.ipynb`` (no outputs). The TOC (``_t
 lists their executed copies as ``book/chapters/NN_name``; :func:`build_book` writes those
 copies (each atomically, only when its execution succeeded; live ipywidgets views are
 dropped, the chapters carry a static explorer) and saves every figure at 300 dpi into
-``book/_build/figures/<chapter>/``, then runs
-``jupyter-book build`` with warnings as errors into ``book/_build/html``. A failed chapter
+``book/_build/figures/<chapter>/`` (:mod:`emonb.book.figures`, loaded into each chapter's
+kernel), then runs ``jupyter-book build`` with warnings as errors into
+``book/_build/html`` and copies the figures to ``book/_build/html/figures/``. A failed chapter
 stops the build with the chapter's name and the cell's error and leaves the last good
 HTML in place.
 """
@@ -17,13 +18,15 @@ import shutil
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 from emonb import config
+from emonb.book import figures as book_figures
 from emonb.errors import EmonbError
 
 __all__ = ["build_book", "chapters", "execute_chapter", "find_root"]
@@ -37,7 +40,8 @@ WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 
 
 def find_root(start: Path | None = None) -> Path:
-    """The project root: the nearest folder (upwards from ``start``/cwd) with _config.yml and _toc.yml."""
+    """The project root: the nearest folder (upwards from ``start``/cwd) with _config.yml
+    and _toc.yml."""
     here = (start or Path.cwd()).resolve()
     for folder in (here, *here.parents):
         if (folder / "_config.yml").is_file() and (folder / "_toc.yml").is_file():
@@ -88,10 +92,13 @@ def execute_chapter(
     *,
     cwd: Path | None = None,
     failed_dir: Path | None = None,
+    figures: Path | None = None,
 ) -> None:
     """Run one notebook with papermill into ``target`` (atomic); raise EmonbError on failure.
 
     Only the parameters the chapter declares are passed; its ``parameters`` cell records them.
+    With ``figures``, the kernel saves every figure the chapter shows into that folder at
+    300 dpi (:mod:`emonb.book.figures`).
     """
     import papermill as pm
 
@@ -99,11 +106,14 @@ def execute_chapter(
     params = {k: v for k, v in (parameters or {}).items() if k in declared}
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_name(f".{target.stem}.running.ipynb")
+    saver = list(book_figures.KERNEL_ARGUMENTS) if figures is not None else []
     try:
-        pm.execute_notebook(
-            str(source), str(tmp), parameters=params, kernel_name="python3",
-            cwd=str(cwd or source.parent), progress_bar=False, log_output=False,
-        )  # fmt: skip
+        with _environ({book_figures.ENV_FIGURE_DIR: str(figures) if figures else None}):
+            pm.execute_notebook(
+                str(source), str(tmp), parameters=params, kernel_name="python3",
+                cwd=str(cwd or source.parent), progress_bar=False, log_output=False,
+                extra_arguments=saver,
+            )  # fmt: skip
         _drop_live_widgets(tmp)
         os.replace(tmp, target)
     except pm.PapermillExecutionError as err:
@@ -112,11 +122,29 @@ def execute_chapter(
             failed_dir.mkdir(parents=True, exist_ok=True)
             shutil.move(tmp, failed_dir / target.name)
             kept = f" (executed notebook kept at {failed_dir / target.name})"
-        raise EmonbError(
-            f"chapter {source.stem} failed in cell {err.exec_count}: {err.ename}: {err.evalue}{kept}"
-        ) from None
+        where = f"chapter {source.stem} failed in cell {err.exec_count}"
+        raise EmonbError(f"{where}: {err.ename}: {err.evalue}{kept}") from None
     finally:
         tmp.unlink(missing_ok=True)
+
+
+@contextmanager
+def _environ(values: Mapping[str, str | None]) -> Iterator[None]:
+    """Set (a value) or unset (None) environment variables for the kernels started inside;
+    restore them afterwards."""
+    def apply(env: Mapping[str, str | None]) -> None:
+        for key, value in env.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+    saved = {k: os.environ.get(k) for k in values}
+    try:
+        apply(values)
+        yield
+    finally:
+        apply(saved)
 
 
 def _drop_live_widgets(path: Path) -> int:
@@ -177,30 +205,17 @@ def build_book(
                 f"unknown chapter(s) {', '.join(unknown)}; the TOC has {', '.join(known)}"
             )
         todo = [c for c in todo if c[0] in only]
-    from emonb._figures import ENV_FIGURE_DIR
-
-    saved = {k: os.environ.get(k) for k in (config.ENV_QUICK, ENV_FIGURE_DIR)}
-    if quick:
-        os.environ[config.ENV_QUICK] = "1"
     total = time.perf_counter()
-    try:
+    with _environ({config.ENV_QUICK: "1"} if quick else {}):
         for name, source, target in todo:
             t0 = time.perf_counter()
             log(f"executing {name} ...")
             figures = root / FIGURE_DIR / name
             shutil.rmtree(figures, ignore_errors=True)
-            os.environ[ENV_FIGURE_DIR] = str(figures)  # the kernel saves 300-dpi copies there
-            execute_chapter(
-                source, target, parameters, cwd=root, failed_dir=root / OUTPUT_DIR / "_failed"
-            )
+            execute_chapter(source, target, parameters, cwd=root,
+                            failed_dir=root / OUTPUT_DIR / "_failed", figures=figures)  # fmt: skip
             n_fig = len(list(figures.glob("*.png"))) if figures.is_dir() else 0
             log(f"executed  {name} in {time.perf_counter() - t0:.1f} s ({n_fig} figures)")
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
     out = root / OUTPUT_DIR / "_build" / "html"
     if html:
         t0 = time.perf_counter()

@@ -3,7 +3,7 @@
 Jupyter Book keeps ipywidgets' state, but their callbacks need a kernel and their widget
 manager comes from a CDN. :func:`static_explorer` instead precomputes every map and writes
 one self-contained ``<div>``: per face and layer, one grey PNG sprite holding every filter's
-map (each min-max scaled, as :func:`emonb.widgets.colorize` does), embedded as a data URI;
+map (each min-max scaled, as :func:`emonb.book.widgets.colorize` does), embedded as a data URI;
 a face selector and layer and filter sliders; and forty lines of JavaScript that cut the
 chosen tile out of its sprite, colour it through the same colormap and draw it with
 nearest-neighbour pixels. Nothing is fetched: the page works offline and from ``file://``.
@@ -18,7 +18,7 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-from emonb.widgets import lut_bins, png_bytes
+from emonb.book.widgets import lut_bins, png_bytes
 
 __all__ = ["sprite", "static_explorer"]
 
@@ -86,13 +86,20 @@ def _data_uri(image: np.ndarray) -> str:
     return "data:image/png;base64," + base64.b64encode(png_bytes(image)).decode("ascii")
 
 
+def _slider(cls: str, maximum: int, style: str = "") -> str:
+    """An ``<input type="range">`` from 0 to ``maximum``, at 0."""
+    extra = f' style="{style}"' if style else ""
+    return f'<input class="{cls}" type="range" min="0" max="{maximum}" value="0" step="1"{extra}>'
+
+
 def static_explorer(acts: Mapping[str, np.ndarray], faces: np.ndarray, *,
                     layers: Sequence[str] | None = None, max_filters: int | None = None,
-                    size: int = 256, cmap: str = "viridis", uid: str = "emonb-explorer") -> str:  # fmt: skip
+                    size: int = 256, cmap: str = "viridis",
+                    uid: str = "emonb-explorer") -> str:  # fmt: skip
     """The explorer's HTML for activations ``{layer: (N, h, w, c)}`` of ``faces``, uint8 grey
-    (N, H, W) (:func:`emonb.explain.model_view`). ``max_filters`` keeps the first filters of each layer; ``uid``
-    must be unique on the page."""
-    from emonb.plotting import _colour_lut
+    (N, H, W) (:func:`emonb.explain.model_view`). ``max_filters`` keeps the first filters of
+    each layer; ``uid`` must be unique on the page."""
+    from emonb.plotting.images import _colour_lut
 
     names = [n for n in (layers or list(acts)) if np.ndim(acts[n]) == 4]
     if not names:
@@ -111,16 +118,20 @@ def static_explorer(acts: Mapping[str, np.ndarray], faces: np.ndarray, *,
                "lut": _colour_lut(cmap).round().astype(int).tolist()}  # fmt: skip
     data = json.dumps(payload, separators=(",", ":")).replace("</", "<\\/")
     uid = html.escape(uid)
-    face_max = len(faces) - 1
+    face = _slider("emonb-face", len(faces) - 1)
+    filt = _slider("emonb-filter", spec[0]["c"] - 1)
+    layer = _slider("emonb-layer", len(spec) - 1, "width:70%")
+    pixelated = "image-rendering:pixelated"
+    thumb = size // 2
     return f"""<div id="{uid}" class="emonb-explorer" style="font-size:0.9em">
 <div style="display:flex;gap:1em;align-items:center;flex-wrap:wrap">
-<label>face <input class="emonb-face" type="range" min="0" max="{face_max}" value="0" step="1"></label>
-<label>filter <input class="emonb-filter" type="range" min="0" max="{spec[0]['c'] - 1}" value="0" step="1"></label>
+<label>face {face}</label>
+<label>filter {filt}</label>
 </div>
-<label style="display:block">layer <input class="emonb-layer" type="range" min="0" max="{len(spec) - 1}" value="0" step="1" style="width:70%"></label>
+<label style="display:block">layer {layer}</label>
 <div style="display:flex;gap:1em;align-items:flex-start">
-<canvas width="{size}" height="{size}" style="image-rendering:pixelated;border:1px solid #ccc"></canvas>
-<img class="emonb-thumb" alt="the face" width="{size // 2}" height="{size // 2}" style="image-rendering:pixelated">
+<canvas width="{size}" height="{size}" style="{pixelated};border:1px solid #ccc"></canvas>
+<img class="emonb-thumb" alt="the face" width="{thumb}" height="{thumb}" style="{pixelated}">
 </div>
 <div class="emonb-caption" style="margin-top:0.3em"></div>
 <script type="application/json">{data}</script>

@@ -1,7 +1,8 @@
-"""Small helpers for chapters: parameter checks that fail in the first cell, and notes.
+"""Chapter parameters: checks that fail in a chapter's first cell, and the stand-in note.
 
-A chapter's first code cell validates its papermill parameters with these functions, so
-a bad ``-p`` value stops the run at once with a message naming the parameter.
+A chapter's first code cell validates its papermill parameters with these functions
+(``from emonb.book import params``; ``params.check_int("seed", seed, minimum=0)``), so a bad
+``-p`` value stops the run at once with a message naming the parameter.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from pathlib import Path
 from emonb.errors import EmonbError
 
 __all__ = [
+    "SAMPLE_IMAGES",
     "ParameterError",
     "check_choice",
     "check_file",
@@ -56,14 +58,23 @@ def check_choice(name: str, value: object, choices: Sequence[object]) -> object:
 
 
 def check_target(value: object, class_names: Sequence[str]) -> str | int:
-    """A class name, a class index or "predicted"."""
-    if value == "predicted" or value in class_names:
-        return value  # type: ignore[return-value]
-    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < len(class_names):
+    """``value`` if it is one target: a class name, a class index or "predicted".
+
+    It is read by :func:`emonb.models.runner.resolve_targets`, the parser every method uses,
+    so a value passes here exactly when an explainer would take it for one image.
+    """
+    from emonb.models.runner import resolve_targets
+
+    if isinstance(value, str) and value == "predicted":
         return value
+    try:
+        if isinstance(value, (str, int)):
+            resolve_targets(value, 1, class_names)
+            return value
+    except EmonbError as err:
+        raise ParameterError(f"parameter 'target': {err}") from None
     raise ParameterError(
-        f"parameter 'target' must be 'predicted', 0..{len(class_names) - 1} or one of {', '.join(class_names)}; "
-        f"got {value!r}"
+        f"parameter 'target' must be 'predicted', a class index or a class name; got {value!r}"
     )
 
 
@@ -143,7 +154,7 @@ def check_file(name: str, value: object) -> Path:
     if path.is_file():
         return path
     if not path.is_absolute():
-        from emonb.book import find_root
+        from emonb.book.build import find_root
 
         try:
             candidate = find_root() / path
@@ -162,10 +173,10 @@ def stand_in_note(dataset) -> object | None:
 
     text = (
         "FER-2013 is not configured, so this page uses emonb's <b>synthetic stand-in</b>: "
-        f"{len(dataset)} generated 48x48 faces whose expressions are drawn from facial action cues "
-        f"(<code>{html.escape(dataset.source)}</code>). Numbers on this page describe the stand-in, "
-        "not FER-2013. Set <code>EMONB_FER2013</code> (or the <code>data</code> parameter) to the "
-        "dataset's CSV, image folder or .npz to see the real thing."
+        f"{len(dataset)} generated 48x48 faces whose expressions are drawn from facial action "
+        f"cues (<code>{html.escape(dataset.source)}</code>). Numbers on this page describe the "
+        "stand-in, not FER-2013. Set <code>EMONB_FER2013</code> (or the <code>data</code> "
+        "parameter) to the dataset's CSV, image folder or .npz to see the real thing."
     )
     return HTML(
         f'<div class="admonition note"><p class="admonition-title">Note</p><p>{text}</p></div>'

@@ -6,11 +6,12 @@ import cv2
 import numpy as np
 import pytest
 
-from emonb.explorer import sprite, static_explorer
+from emonb.book.explorer import sprite, static_explorer
 
 
 def test_sprite_tiles_and_scales_each_map():
-    maps = np.stack([np.full((2, 3), 5.0), np.arange(6.0).reshape(2, 3), -np.arange(6.0).reshape(2, 3)], -1)
+    ramp = np.arange(6.0).reshape(2, 3)
+    maps = np.stack([np.full((2, 3), 5.0), ramp, -ramp], -1)
     sheet, cols = sprite(maps)
     assert cols == 2 and sheet.shape == (4, 6) and sheet.dtype == np.uint8
     assert (sheet[:2, :3] == 0).all()  # a constant map is black

@@ -5,6 +5,7 @@ faces for :class:`FeatureMapExplorer`; for :class:`MapExplorer`, one batch per (
 layer) with every face and every emotion, computed the first time that pair is shown and
 cached. A slider move then only picks a stored array, colours it through a lookup table
 and encodes a PNG for an ``ipywidgets.Image``: ``benchmarks/widgets.py`` measures that.
+The static book shows :mod:`emonb.book.explorer` instead, coloured the same way.
 
 The explorers work without a front end too: :meth:`render` returns the RGB image a slider
 position shows, which is what the tests and the benchmark call.
@@ -18,28 +19,31 @@ from collections.abc import Sequence
 import cv2
 import numpy as np
 
+from emonb.arrays import minmax
 from emonb.errors import EmonbError
+from emonb.models.runner import resolve_targets, spatial_conv_layers
 from emonb.models.zoo import EmotionModel
 
-__all__ = ["DEFAULT_METHODS", "FeatureMapExplorer", "MapExplorer", "colorize", "lut_bins", "png_bytes"]
+__all__ = ["DEFAULT_METHODS", "FeatureMapExplorer", "MapExplorer", "colorize", "lut_bins",
+           "png_bytes"]  # fmt: skip
 
 #: Methods a :class:`MapExplorer` offers by default (the fast ones; Score-CAM on request).
-DEFAULT_METHODS = ("saliency", "guided_backprop", "gradcam", "gradcam_plus_plus", "layercam", "cam")
+DEFAULT_METHODS = ("saliency", "guided_backprop", "gradcam", "gradcam_plus_plus", "layercam",
+                   "cam")  # fmt: skip
 
 
 def lut_bins(maps: np.ndarray) -> np.ndarray:
     """Maps (N, h, w), each min-max scaled as the chapters' feature-map grids are (a flat map
     is 0; :func:`emonb.activations.feature_grid`), as the colour LUT's bins 0..255: uint8."""
-    from emonb.activations import _minmax
-    from emonb.plotting import _lut_index
+    from emonb.plotting.images import _lut_index
 
-    return _lut_index(_minmax(np.asarray(maps), axes=(1, 2))).astype(np.uint8)
+    return _lut_index(minmax(np.asarray(maps), axes=(1, 2))).astype(np.uint8)
 
 
 def colorize(values: np.ndarray, size: int | None = None, cmap: str = "viridis") -> np.ndarray:
     """A 2-D array min-max scaled (a constant array is black), resized to ``size`` x ``size``
     with nearest-neighbour pixels, and coloured: RGB uint8."""
-    from emonb.plotting import _colour_lut
+    from emonb.plotting.images import _colour_lut
 
     v = np.asarray(values, dtype=np.float32)
     if v.ndim != 2:
@@ -164,7 +168,6 @@ class MapExplorer(_Explorer):
                  precompute: bool = True):  # fmt: skip
         from emonb.explain import model_view
         from emonb.methods import get_method
-        from emonb.methods.base import spatial_conv_layers
 
         self.net = net
         self._classes = {m: get_method(m) for m in methods}  # unknown names fail here
@@ -177,7 +180,7 @@ class MapExplorer(_Explorer):
         self._explainers: dict[tuple[str, str | None], object] = {}
         self._maps: dict[tuple[str, str | None], np.ndarray] = {}
         first = self._explainer(self.methods[0], None)
-        self.proba = first.probabilities(self.x)
+        self.proba = first.runner.probabilities(self.x)
         if precompute:
             for m in self.methods:
                 self.maps(m)
@@ -215,7 +218,6 @@ class MapExplorer(_Explorer):
 
     def _emotion(self, emotion: int | str, face: int) -> int:
         """A class index from a name, an index or "predicted" (errors list the classes)."""
-        from emonb.methods import resolve_targets
 
         def predicted():
             return [int(self.proba[face].argmax())]
@@ -225,7 +227,7 @@ class MapExplorer(_Explorer):
     def render(self, face: int = 0, method: str | None = None, emotion: int | str = 0,
                layer: str | None = None) -> np.ndarray:  # fmt: skip
         """The face with the map of ``emotion`` by ``method`` overlaid, ``size`` square."""
-        from emonb.plotting import overlay
+        from emonb.plotting.images import overlay
 
         m = self.maps(method or self.methods[0], layer)[face, self._emotion(emotion, face)]
         grey = cv2.resize(self.view[face], (self.size, self.size), interpolation=cv2.INTER_LINEAR)
@@ -236,9 +238,9 @@ class MapExplorer(_Explorer):
         method = method or self.methods[0]
         e = self._emotion(emotion, face)
         where = f" at {self._key(method, layer)[1]}" if self.uses_layer(method) else ""
-        p = self.proba[face]
-        return (f"face {face}: {method}{where} for {self.net.class_names[e]} (p = {p[e]:.2f}); "
-                f"the model says {self.net.class_names[int(p.argmax())]} ({p.max():.2f})")  # fmt: skip
+        p, names = self.proba[face], self.net.class_names
+        return (f"face {face}: {method}{where} for {names[e]} (p = {p[e]:.2f}); "
+                f"the model says {names[int(p.argmax())]} ({p.max():.2f})")  # fmt: skip
 
     def widget(self):
         """Face, method, emotion and layer selectors above the overlay (``ipywidgets.VBox``)."""
@@ -246,8 +248,9 @@ class MapExplorer(_Explorer):
 
         face = w.IntSlider(0, 0, max(self.n_faces - 1, 0), description="face")
         method = w.Dropdown(options=self.methods, description="method")
-        emotion = w.ToggleButtons(options=list(self.net.class_names), description="emotion",
-                                  value=self.net.class_names[int(self.proba[0].argmax())])  # fmt: skip
+        names = self.net.class_names
+        emotion = w.ToggleButtons(options=list(names), description="emotion",
+                                  value=names[int(self.proba[0].argmax())])  # fmt: skip
         layer = w.SelectionSlider(options=self.layers, value=self.layers[-1], description="layer",
                                   layout=w.Layout(width="95%"))  # fmt: skip
         image, caption = self._image_widget(), w.Label()

@@ -1,12 +1,13 @@
 """The book builder: TOC -> papermill -> jupyter-book, failing loudly and safely."""
 
+import os
 import re
 
 import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_notebook
 
-from emonb.book import build_book, chapters
+from emonb.book.build import build_book, chapters
 from emonb.errors import EmonbError
 
 
@@ -80,6 +81,38 @@ def test_parameters_reach_only_declaring_chapters_and_quick_flag(tmp_path):
     assert any(line.startswith("executed  00_p in") for line in logs)
 
 
+def test_each_chapter_kernel_saves_its_figures_at_300_dpi(tmp_path, monkeypatch):
+    """The figure saver is loaded into the chapters' kernels by the build, and only there."""
+    from PIL import Image
+
+    monkeypatch.delenv("EMONB_FIGURE_DIR", raising=False)
+    plot = "import matplotlib.pyplot as plt\nfig, ax = plt.subplots(figsize=(2, 1))\nax.plot([0])"
+    root = _project(tmp_path, {"00_two": [plot, plot], "01_none": ["x = 1"]})
+    build_book(root, html=False, log=lambda _m: None)
+    figures = root / "book" / "_build" / "figures"
+    assert sorted(p.name for p in (figures / "00_two").iterdir()) == ["fig01.png", "fig02.png"]
+    assert not (figures / "01_none").exists()
+    with Image.open(figures / "00_two" / "fig02.png") as im:
+        assert round(im.info["dpi"][0]) == 300 and im.size[0] > 400  # 2 in at 300 dpi, cropped
+    assert "EMONB_FIGURE_DIR" not in os.environ  # restored after the build
+
+
+def test_figure_saver_registers_once_and_only_when_asked(tmp_path, monkeypatch):
+    from types import SimpleNamespace
+
+    from emonb.book.figures import load_ipython_extension
+
+    shell = SimpleNamespace(events=SimpleNamespace(callbacks={"post_execute": ["flush"]}))
+    monkeypatch.delenv("EMONB_FIGURE_DIR", raising=False)
+    load_ipython_extension(shell)
+    assert shell.events.callbacks["post_execute"] == ["flush"]  # not asked: nothing added
+    monkeypatch.setenv("EMONB_FIGURE_DIR", str(tmp_path))
+    load_ipython_extension(shell)
+    load_ipython_extension(shell)
+    saver, flush = shell.events.callbacks["post_execute"]
+    assert flush == "flush" and callable(saver)  # once, before the inline backend's flush
+
+
 def test_missing_source_is_reported(tmp_path):
     root = _project(tmp_path, {"00_a": ["1"]})
     (root / "notebooks" / "00_a.ipynb").unlink()
@@ -91,8 +124,9 @@ def test_whole_book_builds_html_in_a_copy(quick_book):
     """The real chapters through papermill and `jupyter-book build -W` (quick mode)."""
     out = quick_book
     pages = {p.name for p in out.glob("**/*.html")}
-    assert {"intro.html", "references.html", "00_data_and_model.html", "05_class_activation_maps.html",
-            "07_video.html", "91_provenance.html"} <= pages  # fmt: skip
+    assert {"intro.html", "references.html", "00_data_and_model.html",
+            "05_class_activation_maps.html", "07_video.html",
+            "91_provenance.html"} <= pages  # fmt: skip
     page = (out / "book" / "chapters" / "00_data_and_model.html").read_text()
     assert "Where everything comes from" in page and "59534287fdfb" in page
     assert page.count("<img") >= 3  # sample grid, preprocessing steps, predictions
@@ -109,7 +143,11 @@ def test_book_figures_are_saved_at_300_dpi(quick_book):
         assert round(im.info["dpi"][0]) == 300
 
 
-REMOTE = re.compile(r"""<(?:script|link|img|iframe|source|video|audio)\b[^>]*?\b(?:src|href)\s*=\s*["']((?:https?:)?//[^"']+)""", re.I)
+REMOTE = re.compile(
+    r"""<(?:script|link|img|iframe|source|video|audio)\b[^>]*?\b(?:src|href)\s*=\s*"""
+    r"""["']((?:https?:)?//[^"']+)""",
+    re.I,
+)
 
 
 def test_no_page_needs_the_network(quick_book):
@@ -129,7 +167,7 @@ def test_no_page_needs_the_network(quick_book):
 def test_live_widgets_are_dropped_from_the_static_book(tmp_path):
     import nbformat
 
-    from emonb.book import WIDGET_VIEW, _drop_live_widgets
+    from emonb.book.build import WIDGET_VIEW, _drop_live_widgets
 
     nb = nbformat.v4.new_notebook()
     cell = nbformat.v4.new_code_cell("w")
@@ -142,7 +180,8 @@ def test_live_widgets_are_dropped_from_the_static_book(tmp_path):
     nbformat.write(nb, path)
     assert _drop_live_widgets(path) == 1
     back = nbformat.read(path, as_version=4)
-    assert "widgets" not in back.metadata and [o.output_type for o in back.cells[0].outputs] == ["stream"]
+    assert "widgets" not in back.metadata
+    assert [o.output_type for o in back.cells[0].outputs] == ["stream"]
 
 
 def test_open_figures_are_saved_once_at_300_dpi(tmp_path):
@@ -152,7 +191,7 @@ def test_open_figures_are_saved_once_at_300_dpi(tmp_path):
     import matplotlib.pyplot as plt
     from PIL import Image
 
-    from emonb._figures import save_open_figures
+    from emonb.book.figures import save_open_figures
 
     plt.close("all")
     fig, ax = plt.subplots(figsize=(2, 1))

@@ -1,0 +1,15 @@
+"""The book's machinery and its two explorers: what turns the chapters into a web book.
+
+One concern per module (import them by name; this package re-exports nothing):
+
+- :mod:`emonb.book.build` runs the chapters (papermill, in TOC order) and builds the HTML
+  (``jupyter-book build -W``): :func:`~emonb.book.build.build_book`, ``emonb book``.
+- :mod:`emonb.book.figures` saves every figure a chapter shows at 300 dpi, from an IPython
+  extension the build loads into each chapter's kernel.
+- :mod:`emonb.book.params` checks a chapter's papermill parameters in its first cell
+  (``params.check_int`` ...) and writes the synthetic stand-in's note.
+- :mod:`emonb.book.widgets` holds the live ipywidgets explorers (feature maps and
+  explanation maps) and the colouring they share with the static one.
+- :mod:`emonb.book.explorer` writes the static HTML + JavaScript feature-map explorer that
+  the built book carries instead of live widgets.
+"""
