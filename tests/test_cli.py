@@ -98,7 +98,7 @@ def test_train_quick_then_evaluate_it_and_its_maps(tmp_path):
     proc = emonb("evaluate-maps", "--data", "synthetic", "--quick", "--methods", "saliency,gradcam",
                  "--pointing-model", str(out), "--json", str(maps_json))  # fmt: skip
     assert proc.returncode == 0, proc.stderr
-    assert "mini-xception on 32 synthetic stand-in faces (PublicTest; accuracy" in proc.stdout
+    assert "mini-xception on 48 synthetic stand-in faces (PublicTest; accuracy" in proc.stdout
     assert "pointing game: seed on the synthetic stand-in's PublicTest faces" in proc.stdout
     doc = json.loads(maps_json.read_text())
     methods = [row["method"] for row in doc["table"]]
