@@ -28,7 +28,7 @@ import numpy as np
 from emonb._tf import keras
 from emonb.arrays import minmax, resize_maps
 from emonb.errors import EmonbError
-from emonb.models.runner import RELU_RULES, Runner, Score, Targets
+from emonb.models.runner import Runner, Score, Targets, check_relu_rule
 from emonb.models.zoo import EmotionModel, as_emotion_model
 
 __all__ = ["Explainer", "Targets"]
@@ -54,7 +54,7 @@ class Explainer(ABC):
     name: ClassVar[str] = ""
     #: Whether the method looks at a convolutional layer (``layer=`` applies).
     uses_layer: ClassVar[bool] = False
-    #: Backward rule through ReLUs (one of RELU_RULES); methods that differentiate use it.
+    #: Backward rule through ReLUs (one of runner.RELU_RULES); methods that differentiate use it.
     relu_rule: ClassVar[str] = "none"
     #: How raw maps are resized to the input (OpenCV flag).
     interpolation: ClassVar[int] = cv2.INTER_LINEAR
@@ -121,13 +121,8 @@ class Explainer(ABC):
 
     def _use_relu_rule(self, relu_rule: str | None) -> None:
         """Set the ReLU backward rule (None keeps the class default); errors list the rules."""
-        if relu_rule is None:
-            return
-        if relu_rule not in RELU_RULES:
-            raise EmonbError(
-                f"unknown ReLU rule {relu_rule!r}; choose one of {', '.join(RELU_RULES)}"
-            )
-        self.relu_rule = relu_rule
+        if relu_rule is not None:
+            self.relu_rule = check_relu_rule(relu_rule)
 
 
 def _count(name: str, value: object, minimum: int = 1) -> int:

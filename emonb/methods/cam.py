@@ -49,7 +49,8 @@ class BaseCAM(Explainer):
     ):
         super().__init__(model, **kwargs)
         m = self.net.model
-        self.layer = graph.find_layer(m, layer)[0] if layer is not None else last_conv_layer(m)
+        self.layer = (graph.find_layer(m, layer)[0] if layer is not None
+                      else last_conv_layer(m, self.runner.output_shapes))  # fmt: skip
         self._use_relu_rule(relu_rule)
         self._pass = self.runner.compile(
             lambda x, idx: self.runner.layer_gradients(

@@ -21,7 +21,7 @@ The caller's model is never modified: stand-ins are new layers with copied weigh
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Literal
 
 import numpy as np
@@ -40,6 +40,7 @@ __all__ = [
     "Targets",
     "batchnorm_folds",
     "check_keras_api",
+    "check_relu_rule",
     "dataflow",
     "feature_model",
     "last_conv_layer",
@@ -206,15 +207,18 @@ def layer_table(model: keras.Model):
     return pd.DataFrame(rows)
 
 
-def spatial_conv_layers(model: keras.Model) -> list[str]:
-    """Convolutional layers whose output is still spatial (h, w > 1), input to output."""
-    shapes = output_shapes(model)
+def spatial_conv_layers(model: keras.Model,
+                        shapes: Mapping[str, tuple[int, ...]] | None = None) -> list[str]:  # fmt: skip
+    """Convolutional layers whose output is still spatial (h, w > 1), input to output.
+    ``shapes``: the output shapes when known (:attr:`Runner.output_shapes`), else one run."""
+    shapes = output_shapes(model) if shapes is None else shapes
     return [n for n in graph.conv_layers(model) if len(shapes[n]) == 3 and min(shapes[n][:2]) > 1]
 
 
-def last_conv_layer(model: keras.Model) -> str:
+def last_conv_layer(model: keras.Model,
+                    shapes: Mapping[str, tuple[int, ...]] | None = None) -> str:  # fmt: skip
     """The last convolutional layer whose output is still spatial (h, w > 1)."""
-    names = spatial_conv_layers(model)
+    names = spatial_conv_layers(model, shapes)
     if not names:
         raise EmonbError(f"model {model.name!r} has no convolutional layer with a spatial output")
     return names[-1]
@@ -316,6 +320,13 @@ def modified_relu(rule: str) -> Callable:
     return relu
 
 
+def check_relu_rule(rule: str) -> str:
+    """``rule`` if it is one of :data:`RELU_RULES`; otherwise an error listing them."""
+    if rule not in RELU_RULES:
+        raise EmonbError(f"unknown ReLU rule {rule!r}; choose one of {', '.join(RELU_RULES)}")
+    return rule
+
+
 def _is_relu(fn) -> bool:
     return getattr(fn, "__name__", "") == "relu"
 
@@ -409,6 +420,11 @@ class Runner:
         """A leaf layer's output shape without the batch axis."""
         return self._flow[layer]["shape"]
 
+    @property
+    def output_shapes(self) -> dict[str, tuple[int, ...]]:
+        """Every leaf layer's output shape (found once, when the runner was made)."""
+        return {name: f["shape"] for name, f in self._flow.items()}
+
     # ---- tensors in, tensors out (call inside tf.function / GradientTape) ------------------
     def run(self, x, *, relu_rule: str = "none", keep: Iterable[str] = ()):
         """Scores (n, n_classes) and the record of every leaf output, for a tensor ``x``.
@@ -480,8 +496,7 @@ class Runner:
 
     # ---- substitutions for one run -----------------------------------------------------------
     def _replacement(self, relu_rule: str, keep: set[str]) -> Replace:
-        if relu_rule not in RELU_RULES:
-            raise EmonbError(f"unknown ReLU rule {relu_rule!r}; choose one of {', '.join(RELU_RULES)}")
+        check_relu_rule(relu_rule)
         softmax = self._softmax_name if self.score == "logit" else None
         modified = modified_relu(relu_rule) if relu_rule != "none" else None
         folds = {c: b for c, b in self._folds.items() if c not in keep and b not in keep}
