@@ -205,6 +205,36 @@ def machine_info() -> dict:
     }
 
 
+def provenance(argv: Sequence[str] | None = None) -> dict:
+    """Who wrote a benchmark file: the command (``argv``, default ``sys.argv``), the git
+    commit of the working tree (and whether it had uncommitted changes), the UTC date, and
+    :func:`machine_info`."""
+    import datetime
+    import shlex
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parent.parent
+
+    def git(*args: str) -> str | None:
+        try:
+            out = subprocess.run(["git", "-C", str(root), *args], capture_output=True,
+                                 text=True, timeout=10)  # fmt: skip
+        except (OSError, subprocess.SubprocessError):
+            return None
+        return out.stdout.strip() if out.returncode == 0 else None
+
+    status = git("status", "--porcelain", "--untracked-files=no")
+    args = list(sys.argv if argv is None else argv)
+    return {
+        "command": " ".join(shlex.quote(a) for a in args),
+        "commit": git("rev-parse", "HEAD"),
+        "dirty": None if status is None else bool(status),
+        "date": datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0).isoformat(),
+        "machine": {**machine_info(), "platform": platform.platform()},
+    }
+
+
 def _format_row(r: dict) -> str:
     line = f"{r['method'] + ('@' + r['layer'] if r.get('layer') else ''):32s} {r['emonb_img_s']:9.1f} img/s"
     if "tkv_img_s" in r:

@@ -40,7 +40,7 @@ __all__ = [
 ]
 
 MANIFEST_PATH = Path(__file__).resolve().parent.parent / "data_manifest.yaml"
-KINDS = ("model", "image", "video", "dataset")
+KINDS = ("model", "resource", "image", "video", "dataset")
 _CHUNK = 1 << 20
 
 #: ``downloader(requirement, dest_dir) -> archive path``; replaceable in tests.
