@@ -98,7 +98,12 @@ class LiteModel:
 
     def __call__(self, x: np.ndarray, *, batch_size: int = 32) -> list[np.ndarray]:
         """The outputs (in :attr:`output_names` order) for inputs ``x`` (N, *input_shape),
-        float32, each output with N rows."""
+        float32, each output with N rows.
+
+        Only for models whose outputs are batch-major: the face mesh is; BlazeFace's graph
+        concatenates its anchor outputs across the batch (all images' stride-8 rows, then
+        all stride-16 rows), which :class:`~emonb.anatomy.blazeface.BlazeFace` puts back
+        per image itself."""
         x = np.ascontiguousarray(x, dtype=np.float32)
         if x.shape[1:] != self.input_shape:
             raise ValueError(f"{self.path.name} takes (N, {self.input_shape}), got {x.shape}")
