@@ -173,7 +173,7 @@ class FaceMesh:
             points, presence = self._run(rgbs, warps)
         accepted = presence >= self.min_presence
         reasons = [None if ok else f"face presence {p:.2f} < {self.min_presence:g}"
-                   for ok, p in zip(accepted, presence)]  # fmt: skip
+                   for ok, p in zip(accepted, presence, strict=True)]  # fmt: skip
         return Landmarks(points, presence, accepted, reasons, self.min_presence)
 
     def _refit(self, points: np.ndarray) -> np.ndarray:

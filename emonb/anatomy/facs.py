@@ -1,0 +1,331 @@
+"""FACS analysis of maps and models: how much of the evidence for an emotion lies on the
+action units that, by Ekman & Friesen's EMFACS prototypes, express it?
+
+Per face and region (masks from :mod:`emonb.anatomy.regions`):
+
+* :func:`mass_share` and :func:`enrichment`: what the *map* says (its mass in a region, and
+  that share over the region's share of the image: 1 = as much as a flat map gives);
+* :func:`occlusion`: what the *model* says (the drop of the target probability when the
+  region alone is replaced by a blurred copy, Zeiler & Fergus 2014).
+
+Per emotion: :func:`au_table` (means with bootstrap intervals) and :func:`au_wide` (the
+emotion x AU matrix for heatmaps), :func:`top_regions`, and :func:`agreement`, a score of how
+far the emotion's evidence ranks its :data:`EMFACS` prototype action units above the others.
+
+References: Ekman & Friesen (1978), *Facial Action Coding System*; Friesen & Ekman (1983),
+EMFACS-7; Ekman, Friesen & Hager (2002), *FACS Investigator's Guide* (the EMFACS table).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING
+
+import cv2
+import numpy as np
+
+from emonb.anatomy.regions import AU_NAMES
+from emonb.arrays import resize_maps
+from emonb.errors import EmonbError
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = [
+    "EMFACS",
+    "agreement",
+    "au_table",
+    "au_wide",
+    "auc",
+    "enrichment",
+    "mass_share",
+    "occlusion",
+    "top_regions",
+]
+
+#: Prototype action units per emotion (EMFACS; Ekman & Friesen 1978, the Investigator's
+#: Guide's prototype table), restricted to the 19 AU regions. Substitutions: anger's lip
+#: tightener AU23 has no region of its own; its muscle, orbicularis oris, is AU24's region
+#: (lip pressor), which stands for both. Disgust is AU09 *or* AU10, with AU15/AU16 (and
+#: AU17, AU25, AU26 in some variants): both alternatives count as prototype regions. Fear's
+#: AU25 (lips part) has no region; AU26 (jaw drop) does. Neutral has no prototype and is
+#: left out of :func:`agreement`.
+EMFACS: dict[str, tuple[str, ...]] = {
+    "happy": ("AU06", "AU12"),
+    "sad": ("AU01", "AU04", "AU15"),
+    "surprise": ("AU01", "AU02", "AU05", "AU26"),
+    "fear": ("AU01", "AU02", "AU04", "AU05", "AU07", "AU20", "AU26"),
+    "angry": ("AU04", "AU05", "AU07", "AU24"),
+    "disgust": ("AU09", "AU10", "AU15", "AU16"),
+}
+
+_BATCH_VALUES = 1 << 24  # floats per batch of occluded images or of masks (64 MB)
+
+
+# ---- per face ---------------------------------------------------------------------------
+def _check(maps, masks) -> tuple[np.ndarray, np.ndarray]:
+    maps = np.clip(np.asarray(maps, dtype=np.float64), 0.0, None)
+    masks = np.asarray(masks, dtype=np.float64)
+    if maps.ndim != 3 or masks.ndim != 4 or masks.shape[:1] + masks.shape[2:] != maps.shape:
+        raise ValueError(f"expected maps (N, H, W) and masks (N, R, H, W) of the same N, H, W; "
+                         f"got {maps.shape} and {masks.shape} (rasterise the masks at the "
+                         "maps' size: emonb.anatomy.regions.region_masks_for)")  # fmt: skip
+    return maps, masks
+
+
+def mass_share(maps: np.ndarray, masks: np.ndarray) -> np.ndarray:
+    """Share of each map's mass in each region: (N, R) float64; NaN for an all-zero map.
+    ``maps`` (N, H, W), negative values clipped to 0 (maps in emonb are non-negative after
+    min-max normalisation); ``masks`` (N, R, H, W) soft region masks at the maps' size."""
+    maps, masks = _check(maps, masks)
+    total = maps.sum(axis=(1, 2))
+    mass = np.einsum("nhw,nrhw->nr", maps, masks)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(total[:, None] > 0, mass / total[:, None], np.nan)
+
+
+def enrichment(maps: np.ndarray, masks: np.ndarray) -> np.ndarray:
+    """Per face and region, the share of the map's mass in the region over the region's
+    share of the image's area: (N, R) float64. 1 is what a flat map gives, above 1 the map
+    concentrates on the region, 0 it avoids it. NaN where the map is all zero or the region
+    has no area on that face. Arguments as :func:`mass_share` (negatives clipped to 0).
+
+    References: Wang et al. (2020), "Score-CAM" (the energy-based pointing game, here
+    normalised by area as a relevance-mass ratio; Arras, Osman & Samek 2022, "CLEVR-XAI").
+    """
+    maps, masks = _check(maps, masks)
+    share = mass_share(maps, masks)
+    area = masks.sum(axis=(2, 3)) / float(maps.shape[1] * maps.shape[2])
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(area > 0, share / area, np.nan)
+
+
+def _at_size(masks: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """Masks (N, R, h, w) resized to (H, W): area-averaged when shrinking, bilinear when
+    enlarging, clipped to [0, 1]."""
+    n, r, h, w = masks.shape
+    if (h, w) == size:
+        return masks
+    flag = cv2.INTER_AREA if h >= size[0] and w >= size[1] else cv2.INTER_LINEAR
+    out = resize_maps(masks.reshape(n * r, h, w), size, flag)
+    return np.clip(out, 0.0, 1.0).reshape(n, r, *size)
+
+
+def _score_fn(runner_or_score) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
+    from emonb._tf import keras
+    from emonb.metrics.perturbation import class_probability
+    from emonb.models.runner import Runner
+    from emonb.models.zoo import EmotionModel, as_emotion_model
+
+    if isinstance(runner_or_score, Runner):
+        return class_probability(runner_or_score)
+    if isinstance(runner_or_score, (EmotionModel, keras.Model)):
+        return class_probability(as_emotion_model(runner_or_score).runner)
+    if callable(runner_or_score):
+        return runner_or_score
+    raise TypeError("expected a Runner, an EmotionModel, a keras.Model or a score(x, targets)")
+
+
+def occlusion(runner_or_score, x: np.ndarray, targets: np.ndarray, masks: np.ndarray, *,
+              baseline: str = "blur") -> np.ndarray:  # fmt: skip
+    """Drop of the target probability when one region alone is replaced by the baseline:
+    (N, R) float32, ``p(original) - p(occluded)``.
+
+    ``runner_or_score``: a :class:`~emonb.models.runner.Runner`, an emotion model (its
+    own runner is used), or ``score(x, targets) -> (N,)``; ``x``: preprocessed images
+    (N, H, W, C); ``targets``: class index per image; ``masks``: soft region masks
+    (N, R, h, w) at any size (resized to H x W, area-averaged when shrinking). A soft mask
+    blends, ``x * (1 - m) + base * m``, with ``base`` from
+    :func:`~emonb.metrics.perturbation.baseline_images` (``"blur"`` or ``"mean"``). The
+    N x R occluded images are scored in batches of bounded memory.
+
+    References: Zeiler & Fergus (2014), "Visualizing and understanding convolutional
+    networks" (occlusion sensitivity).
+    """
+    from emonb.metrics.perturbation import baseline_images
+
+    x = np.asarray(x, dtype=np.float32)
+    targets = np.asarray(targets).astype(np.int64).reshape(-1)
+    masks = np.asarray(masks, dtype=np.float32)
+    if x.ndim != 4 or masks.ndim != 4 or len(masks) != len(x) or len(targets) != len(x):
+        raise ValueError(f"expected x (N, H, W, C), N targets and masks (N, R, h, w); got "
+                         f"{x.shape}, {targets.shape} and {masks.shape}")  # fmt: skip
+    score = _score_fn(runner_or_score)
+    n, r = masks.shape[:2]
+    base = baseline_images(x, baseline)
+    p0 = score(x, targets).astype(np.float32)
+    drops = np.empty((n, r), np.float32)
+    step = max(1, _BATCH_VALUES // int(np.prod(x.shape[1:3]) * max(x.shape[3], r)))
+    for s in range(0, n, step):
+        xs, bs, ts = x[s : s + step], base[s : s + step], targets[s : s + step]
+        ms = _at_size(masks[s : s + step], x.shape[1:3])
+        for k in range(r):
+            m = ms[:, k, :, :, None]
+            drops[s : s + step, k] = p0[s : s + step] - score(xs * (1 - m) + bs * m, ts)
+    return drops
+
+
+# ---- per emotion --------------------------------------------------------------------------
+def _frame(values, names: Sequence[str]) -> pd.DataFrame:
+    import pandas as pd
+
+    if isinstance(values, pd.DataFrame):
+        return values.loc[:, list(names)].astype(float)
+    v = np.asarray(values, dtype=np.float64)
+    if v.ndim != 2 or v.shape[1] != len(names):
+        raise ValueError(
+            f"expected values (N, {len(names)}) for {len(names)} regions, got {v.shape}"
+        )
+    return pd.DataFrame(v, columns=list(names))
+
+
+def au_table(values, groups: np.ndarray, class_names: Sequence[str], *,
+             names: Sequence[str] = AU_NAMES, n_boot: int = 1000,
+             seed: int = 0) -> pd.DataFrame:  # fmt: skip
+    """Per emotion and region: the mean of per-face ``values`` (N x R, DataFrame or array
+    in ``names`` order; NaN ignored) with its 95% bootstrap interval over faces. Long
+    DataFrame ``group, column, n, mean, lo, hi`` (:func:`emonb.metrics.stats.by_group`;
+    ``n`` counts the group's faces). ``groups``: class index per face into ``class_names``.
+
+    References: Efron & Tibshirani (1993), *An Introduction to the Bootstrap*.
+    """
+    from emonb.metrics.stats import by_group
+
+    return by_group(_frame(values, names), groups, class_names, n_boot=n_boot, seed=seed)
+
+
+def au_wide(table: pd.DataFrame, decimals: int = 2) -> pd.DataFrame:
+    """:func:`au_table` as an emotion x region matrix of means (floats, rounded), for
+    heatmaps; rows and columns in the table's order."""
+    wide = table.pivot(index="group", columns="column", values="mean")
+    wide = wide.loc[list(dict.fromkeys(table["group"])), list(dict.fromkeys(table["column"]))]
+    wide.index.name, wide.columns.name = "emotion", None
+    return wide.astype(float).round(decimals)
+
+
+def auc(scores: np.ndarray, positive: np.ndarray) -> np.ndarray:
+    """The probability that a positive item outranks a negative one, ties counting 1/2
+    (the ROC AUC, Mann-Whitney U / (n_pos n_neg)), over the last axis of ``scores``
+    (..., R); ``positive`` (R,) bool. NaN scores are left out; NaN when a side is empty.
+
+    References: Mann & Whitney (1947); Hanley & McNeil (1982).
+    """
+    s = np.asarray(scores, dtype=np.float64)
+    pos = np.asarray(positive, dtype=bool)
+    a, b = s[..., pos][..., :, None], s[..., ~pos][..., None, :]
+    valid = np.isfinite(a) & np.isfinite(b)
+    wins = np.where(valid, (a > b) + 0.5 * (a == b), 0.0).sum(axis=(-2, -1))
+    pairs = valid.sum(axis=(-2, -1))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(pairs > 0, wins / np.maximum(pairs, 1), np.nan)
+
+
+def _nanmean(v: np.ndarray, axis: int) -> np.ndarray:
+    """Mean over ``axis`` of the finite values; NaN where there are none (no warning)."""
+    finite = np.isfinite(v)
+    count = finite.sum(axis=axis)
+    total = np.where(finite, v, 0.0).sum(axis=axis)
+    return np.where(count > 0, total / np.maximum(count, 1), np.nan)
+
+
+def _boot_means(v: np.ndarray, n_boot: int, seed: int) -> np.ndarray:
+    """Per-region means (NaN ignored) of ``n_boot`` resamples of the rows of ``v`` (n, R)."""
+    rng = np.random.default_rng(seed)
+    out = np.empty((n_boot, v.shape[1]))
+    step = max(1, (1 << 22) // max(1, v.size))
+    for s in range(0, n_boot, step):
+        idx = rng.integers(0, len(v), size=(min(step, n_boot - s), len(v)))
+        out[s : s + len(idx)] = _nanmean(v[idx], axis=1)
+    return out
+
+
+def _score_interval(v: np.ndarray, proto: np.ndarray, n_boot: int, level: float,
+                    seed: int) -> tuple[float, float, float]:  # fmt: skip
+    """The AUC of the faces' (rows of ``v``) mean per region, prototype vs the rest, with
+    its percentile bootstrap interval over faces; NaNs without faces."""
+    if not len(v):
+        return (float("nan"),) * 3
+    score = float(auc(_nanmean(v, axis=0), proto))
+    boot = auc(_boot_means(v, n_boot, seed), proto)
+    boot = boot[np.isfinite(boot)]
+    if not boot.size:
+        return score, float("nan"), float("nan")
+    lo, hi = np.quantile(boot, [(1 - level) / 2, (1 + level) / 2])
+    return score, float(lo), float(hi)
+
+
+def _verdict(faces: int, lo: float, hi: float) -> str:
+    from emonb.metrics.regions import MIN_FACES
+
+    if faces < MIN_FACES:
+        return f"too few faces (< {MIN_FACES})"
+    return "agrees" if lo > 0.5 else ("disagrees" if hi < 0.5 else "inconclusive")
+
+
+def agreement(values, groups: np.ndarray, class_names: Sequence[str], *,
+              names: Sequence[str] = AU_NAMES,
+              prototypes: Mapping[str, Sequence[str]] = EMFACS, n_boot: int = 1000,
+              level: float = 0.95, seed: int = 0) -> pd.DataFrame:  # fmt: skip
+    """Does the evidence for each emotion sit on its prototype action units? One row per
+    emotion of ``class_names`` with a prototype: ``emotion, prototype, faces, score, lo,
+    hi, verdict``.
+
+    ``score``: the probability that a prototype region ranks above a non-prototype region
+    on the emotion's mean evidence (:func:`auc` of the R per-region means over the
+    emotion's faces, prototype vs the rest, ties 1/2): 0.5 is no agreement beyond chance, 1
+    every prototype region above every other. ``lo, hi``: percentile bootstrap interval
+    (faces resampled, means and AUC recomputed). ``verdict``: *agrees* (interval above
+    0.5), *disagrees* (below), *inconclusive*, or no verdict with fewer than
+    :data:`emonb.metrics.regions.MIN_FACES` faces (those with any finite value).
+
+    References: Ekman & Friesen (1978) (the prototypes); Hanley & McNeil (1982) (the AUC);
+    Efron & Tibshirani (1993) (the bootstrap).
+    """
+    import pandas as pd
+
+    v = _frame(values, names).to_numpy()
+    groups = np.asarray(groups)
+    unknown = sorted({a for p in prototypes.values() for a in p} - set(names))
+    if unknown:
+        raise EmonbError(f"prototype regions {', '.join(unknown)} are not among the values' "
+                         f"regions ({', '.join(names)})")  # fmt: skip
+    rows = []
+    for g, emotion in enumerate(class_names):
+        if emotion not in prototypes:
+            continue
+        proto = np.isin(list(names), list(prototypes[emotion]))
+        sel = v[groups == g]
+        sel = sel[np.isfinite(sel).any(axis=1)]
+        score, lo, hi = _score_interval(sel, proto, n_boot, level, seed + g)
+        rows.append({"emotion": emotion, "prototype": "+".join(np.asarray(names)[proto]),
+                     "faces": len(sel), "score": score, "lo": lo, "hi": hi,
+                     "verdict": _verdict(len(sel), lo, hi)})  # fmt: skip
+    return pd.DataFrame(rows, columns=["emotion", "prototype", "faces", "score", "lo", "hi",
+                                       "verdict"])  # fmt: skip
+
+
+def top_regions(values, groups: np.ndarray, class_names: Sequence[str], k: int = 3, *,
+                names: Sequence[str] = AU_NAMES,
+                prototypes: Mapping[str, Sequence[str]] = EMFACS) -> pd.DataFrame:  # fmt: skip
+    """Per emotion, the ``k`` regions with the highest mean evidence (NaN ignored; ties in
+    ``names`` order): ``emotion, faces, top`` (e.g. ``"AU12, AU06, AU14"``), ``means``
+    (theirs, in that order) and ``in prototype`` (how many of them are in the emotion's
+    prototype, e.g. ``"2 of 3"``; empty without one)."""
+    import pandas as pd
+
+    v = _frame(values, names).to_numpy()
+    groups = np.asarray(groups)
+    rows = []
+    for g, emotion in enumerate(class_names):
+        sel = v[groups == g]
+        sel = sel[np.isfinite(sel).any(axis=1)]
+        means = _nanmean(sel, axis=0) if len(sel) else np.full(len(names), np.nan)
+        ranked = [i for i in np.argsort(-np.nan_to_num(means, nan=-np.inf), kind="stable")
+                  if np.isfinite(means[i])][:k]  # fmt: skip
+        top = [names[i] for i in ranked]
+        proto = prototypes.get(emotion)
+        rows.append({"emotion": emotion, "faces": len(sel), "top": ", ".join(top),
+                     "means": tuple(float(means[i]) for i in ranked),
+                     "in prototype": "" if proto is None else
+                     f"{sum(t in proto for t in top)} of {len(top)}"})  # fmt: skip
+    return pd.DataFrame(rows)

@@ -1,0 +1,252 @@
+"""FACS analysis: enrichment and occlusion by hand and on a model that reads only the
+mouth; per-emotion tables and the EMFACS agreement score on constructed values."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pandas as pd
+import pytest
+
+from emonb._tf import keras
+from emonb.anatomy import facs
+from emonb.anatomy.facs import (
+    EMFACS,
+    agreement,
+    au_table,
+    au_wide,
+    auc,
+    enrichment,
+    mass_share,
+    occlusion,
+    top_regions,
+)
+from emonb.anatomy.mesh import FaceMesh
+from emonb.anatomy.regions import _LIPS_OUTER, AU_NAMES, region_masks_for
+from emonb.config import CLASS_NAMES
+from emonb.data.images import read_image, to_grey
+from emonb.data.manifest import image_path
+from emonb.faces import crop, detect_faces
+from emonb.metrics.perturbation import baseline_images
+from emonb.metrics.stats import by_group
+from emonb.models.preprocessing import ModelSpec
+from emonb.models.zoo import EmotionModel
+
+BROW_AUS = ("AU01", "AU02", "AU04")
+MOUTH_AUS = ("AU12", "AU15", "AU16", "AU20", "AU24", "AU26")
+HAPPY = CLASS_NAMES.index("happy")
+
+
+@pytest.fixture(scope="module")
+def faces48():
+    """Five real faces (astronaut, multi-face) as 48x48 grey crops of their Haar boxes,
+    with their mesh points in the crops' pixels."""
+    mesh = FaceMesh(threads=1)
+    images, points = [], []
+    for name in ("astronaut", "multi-face"):
+        image = read_image(image_path(name))
+        boxes = detect_faces(image)
+        marks = mesh.landmarks([image] * len(boxes), boxes)
+        for box, xy in zip(boxes, marks.xy, strict=True):
+            images.append(
+                cv2.resize(to_grey(crop(image, box)), (48, 48), interpolation=cv2.INTER_AREA)
+            )
+            points.append((xy - [box.x, box.y]) * 48 / box.w)
+    return np.stack(images), np.stack(points).astype(np.float64)
+
+
+def _lips(points: np.ndarray) -> np.ndarray:
+    """Pixels whose centre lies inside the outer lip line, (N, 48, 48) float32, by
+    OpenCV's point-in-polygon test (independent of the rasteriser)."""
+    out = np.zeros((len(points), 48, 48), np.float32)
+    for n, p in enumerate(points):
+        ring = p[list(_LIPS_OUTER)].astype(np.float32)
+        for i in range(48):
+            for j in range(48):
+                out[n, i, j] = cv2.pointPolygonTest(ring, (j + 0.5, i + 0.5), False) >= 0
+    return out
+
+
+# ---- per face -------------------------------------------------------------------------------
+def test_enrichment_and_share_by_hand():
+    maps = np.zeros((2, 4, 4), np.float32)
+    maps[0] = np.diag([1, 2, 3, 4])
+    maps[0, 0, 3] = -5  # negative values are clipped to 0
+    masks = np.zeros((2, 3, 4, 4), np.float32)
+    masks[:, 0, :, :2] = 1  # the left half
+    masks[:, 1, 2, 2], masks[:, 1, 3, 3] = 0.5, 1.0  # soft
+    # region 2 has no area
+    share = mass_share(maps, masks)
+    np.testing.assert_allclose(share[0], [3 / 10, 5.5 / 10, 0.0])
+    assert np.isnan(share[1]).all()  # an all-zero map has no shares
+    e = enrichment(maps, masks)
+    np.testing.assert_allclose(e[0, :2], [0.3 / 0.5, 0.55 / (1.5 / 16)])
+    assert np.isnan(e[0, 2]) and np.isnan(e[1]).all()
+    with pytest.raises(ValueError, match="same N, H, W"):
+        enrichment(maps, masks[:, :, :2])
+
+
+@pytest.mark.parametrize("kind", ["au", "anatomy"])
+def test_a_flat_map_has_enrichment_one(faces48, kind):
+    _, points = faces48
+    masks = region_masks_for(points, 48, 48, kind)
+    masks[0, 0] = 0  # a region with no area on one face
+    e = enrichment(np.ones((len(points), 48, 48)), masks)
+    area = masks.sum(axis=(2, 3)) > 0
+    np.testing.assert_allclose(e[area], 1.0, atol=1e-6)
+    assert np.isnan(e[~area]).all() and not area[0, 0]
+
+
+def test_a_map_of_the_mouth_is_enriched_in_mouth_aus(faces48):
+    _, points = faces48
+    lips = _lips(points)
+    e = enrichment(lips, region_masks_for(points, 48, 48, "au"))
+    for row in e:
+        assert AU_NAMES[int(np.nanargmax(row))] in MOUTH_AUS
+        assert all(row[AU_NAMES.index(a)] == 0 for a in BROW_AUS)
+    anatomy = enrichment(lips, region_masks_for(points, 48, 48, "anatomy"))
+    assert (anatomy.argmax(axis=1) == 5).all()  # mouth
+
+
+def _mouth_only_net(lips: np.ndarray) -> EmotionModel:
+    """A linear Keras model whose "happy" logit is 0.05 x the sum of the pixels inside the
+    lips (``lips``: 48x48 0/1); every other logit is 0."""
+    w = np.zeros((48 * 48, 7), np.float32)
+    w[lips.ravel() > 0, HAPPY] = 0.05
+    inp = keras.Input((48, 48, 1))
+    out = keras.layers.Dense(7, name="d")(keras.layers.Flatten()(inp))
+    model = keras.Model(inp, out)
+    model.get_layer("d").set_weights([w, np.zeros(7, np.float32)])
+    return EmotionModel(model, ModelSpec(input_size=(48, 48)), "mouth-only")
+
+
+@pytest.mark.parametrize("baseline", ["blur", "mean"])
+def test_occlusion_of_a_model_that_reads_only_the_mouth(faces48, baseline, monkeypatch):
+    images, points = faces48
+    lips = _lips(points[:1])[0]
+    net = _mouth_only_net(lips)
+    x = net.preprocess(images)
+    masks = region_masks_for(points, 48, 48, "au")
+    targets = np.full(len(x), HAPPY)
+    drops = occlusion(net, x, targets, masks, baseline=baseline)
+    assert drops.shape == (len(x), 19)
+
+    def p_happy(z):  # softmax of logits (0, 0, 0, s, 0, 0, 0)
+        s = 0.05 * z[..., 0][:, lips > 0].sum(axis=1).astype(np.float64)
+        return np.exp(s) / (np.exp(s) + 6)
+
+    base = baseline_images(x, baseline)
+    for r in range(19):
+        m = masks[:, r, :, :, None]
+        expected = p_happy(x) - p_happy(x * (1 - m) + base * m)
+        np.testing.assert_allclose(drops[:, r], expected, atol=2e-6)
+    for a in BROW_AUS:
+        assert np.abs(drops[:, AU_NAMES.index(a)]).max() < 1e-7
+    assert AU_NAMES[int(np.abs(drops[0]).argmax())] in MOUTH_AUS
+    # masks at twice the size (area-resized back), a bare score and small batches agree
+    big = masks.repeat(2, axis=2).repeat(2, axis=3)
+    monkeypatch.setattr(facs, "_BATCH_VALUES", 2 * 48 * 48)
+    again = occlusion(lambda z, t: p_happy(z).astype(np.float32), x, targets, big,
+                      baseline=baseline)  # fmt: skip
+    np.testing.assert_allclose(again, drops, atol=2e-6)
+
+
+# ---- per emotion ----------------------------------------------------------------------------
+def test_emfacs_prototypes_use_known_regions():
+    assert set(EMFACS) == set(CLASS_NAMES) - {"neutral"}
+    for emotion, aus in EMFACS.items():
+        assert set(aus) <= set(AU_NAMES), emotion
+        assert list(aus) == sorted(aus)
+    assert EMFACS["happy"] == ("AU06", "AU12")
+    assert "AU24" in EMFACS["angry"]  # standing in for AU23
+
+
+def test_auc_by_hand():
+    assert auc(np.array([3.0, 1.0, 2.0, 2.0]), np.array([1, 0, 1, 0], bool)) == 0.875
+    # NaN regions are left out; a batch of score vectors
+    s = np.array([[3.0, np.nan, 2.0, 1.0], [0.0, 1.0, 2.0, 3.0]])
+    np.testing.assert_allclose(auc(s, np.array([1, 1, 0, 0], bool)), [1.0, 0.0])
+    assert np.isnan(auc(np.array([1.0, np.nan]), np.array([1, 0], bool)))
+
+
+def _constructed() -> tuple[np.ndarray, np.ndarray]:
+    """Per-face AU values for constructed groups: happy (30 faces) with its prototype high,
+    sad (30) with its prototype low, fear (12) flat, disgust (12) ranked by AU order,
+    surprise (5) too few, angry none, neutral (10)."""
+    rng = np.random.default_rng(1)
+    rows, groups = [], []
+
+    def add(emotion, values):
+        rows.append(values)
+        groups.extend([CLASS_NAMES.index(emotion)] * len(values))
+
+    happy = rng.uniform(0, 1, (30, 19))
+    happy[:, [AU_NAMES.index("AU06"), AU_NAMES.index("AU12")]] += 2
+    add("happy", happy)
+    sad = rng.uniform(0.5, 1, (30, 19))
+    sad[:, [AU_NAMES.index(a) for a in EMFACS["sad"]]] = 0
+    add("sad", sad)
+    add("fear", np.ones((12, 19)))
+    add("disgust", np.tile(np.arange(19.0), (12, 1)))
+    add("surprise", rng.uniform(0, 1, (5, 19)))
+    add("neutral", rng.uniform(0, 1, (10, 19)))
+    values = np.concatenate(rows)
+    values[0, 3] = np.nan  # a NaN is ignored
+    return values, np.array(groups)
+
+
+def test_agreement_on_constructed_groups():
+    values, groups = _constructed()
+    table = agreement(values, groups, CLASS_NAMES, n_boot=200).set_index("emotion")
+    assert list(table.index) == ["angry", "disgust", "fear", "happy", "sad", "surprise"]
+    assert table.loc["happy", "prototype"] == "AU06+AU12"
+    # happy: every prototype AU above every other, in every resample
+    assert table.loc["happy", "score"] == 1.0 and table.loc["happy", "lo"] == 1.0
+    assert table.loc["happy", "verdict"] == "agrees" and table.loc["happy", "faces"] == 30
+    assert table.loc["sad", "score"] == 0.0 and table.loc["sad", "verdict"] == "disagrees"
+    assert table.loc["fear", "score"] == 0.5 and table.loc["fear", "verdict"] == "inconclusive"
+    # disgust: values = AU index, so prototype AU09 (index 6) and AU10 (7) beat 6 of the
+    # 15 others, AU15 (12) and AU16 (13) beat 10: 32 wins of 60 pairs
+    assert table.loc["disgust", "score"] == pytest.approx(32 / 60)
+    assert table.loc["disgust", "verdict"] == "agrees"
+    assert table.loc["surprise", "verdict"] == "too few faces (< 10)"
+    assert table.loc["angry", "faces"] == 0 and np.isnan(table.loc["angry", "score"])
+    # the score is the AUC of the group means, checked by brute force over pairs
+    sel = values[groups == CLASS_NAMES.index("sad")]
+    means = np.nanmean(sel, axis=0)
+    proto = [AU_NAMES.index(a) for a in EMFACS["sad"]]
+    rest = [i for i in range(19) if i not in proto]
+    pairs = [(means[p] > means[q]) + 0.5 * (means[p] == means[q]) for p in proto for q in rest]
+    assert table.loc["sad", "score"] == np.mean(pairs)
+    # deterministic, and a DataFrame in any column order works the same
+    df = pd.DataFrame(values, columns=AU_NAMES)[list(reversed(AU_NAMES))]
+    pd.testing.assert_frame_equal(agreement(df, groups, CLASS_NAMES, n_boot=200),
+                                  agreement(values, groups, CLASS_NAMES, n_boot=200))  # fmt: skip
+
+
+def test_agreement_rejects_unknown_prototype_regions():
+    values, groups = _constructed()
+    with pytest.raises(Exception, match="AU99"):
+        agreement(values, groups, CLASS_NAMES, prototypes={"happy": ("AU99",)})
+
+
+def test_au_table_wide_and_top_regions():
+    values, groups = _constructed()
+    table = au_table(values, groups, CLASS_NAMES, n_boot=200)
+    expected = by_group(pd.DataFrame(values, columns=AU_NAMES), groups, CLASS_NAMES, n_boot=200)
+    pd.testing.assert_frame_equal(table, expected)
+    row = table[(table["group"] == "happy") & (table["column"] == "AU12")].iloc[0]
+    happy = values[groups == HAPPY, AU_NAMES.index("AU12")]
+    assert row["n"] == 30 and row["mean"] == pytest.approx(happy.mean())
+    assert row["lo"] < row["mean"] < row["hi"]
+    wide = au_wide(table)
+    assert wide.shape == (7, 19) and list(wide.columns) == list(AU_NAMES)
+    assert list(wide.index) == list(CLASS_NAMES)
+    assert wide.loc["happy", "AU12"] == round(happy.mean(), 2)
+    assert wide.loc["angry"].isna().all()  # no faces
+    top = top_regions(values, groups, CLASS_NAMES, k=3).set_index("emotion")
+    assert set(top.loc["happy", "top"].split(", ")[:2]) == {"AU06", "AU12"}
+    assert top.loc["happy", "in prototype"] == "2 of 3"
+    assert top.loc["disgust", "top"] == "AU38, AU26, AU24"
+    assert top.loc["neutral", "in prototype"] == ""
+    assert top.loc["angry", "top"] == "" and top.loc["angry", "faces"] == 0
