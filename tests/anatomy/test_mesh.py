@@ -42,7 +42,7 @@ def test_eyes_and_mouth_inside_haar_boxes(mesh, name):
     marks = mesh.landmarks([image] * len(boxes), boxes)
     assert marks.accepted.all(), marks.summary()
     checked = 0
-    for box, xy in zip(boxes, marks.xy):
+    for box, xy in zip(boxes, marks.xy, strict=True):
         x, y, w, h = box.as_tuple()
         upper = grey[y : y + h // 2 + h // 10, x : x + w]
         eyes = _haar("haarcascade_eye.xml", upper, scaleFactor=1.1, minNeighbors=5,
