@@ -101,6 +101,7 @@ QUICK: dict[str, int] = {
     "train_faces": 2000,  # training faces
     "faces": 48,  # faces whose maps are evaluated (evaluate-maps, chapter 08)
     "region_faces": 96,  # faces in the face-region analysis
+    "per_class": 14,  # faces per emotion in the action-unit analysis (chapter 09)
     "stages": 2,  # cascading-randomization stages
     "frames": 48,  # video frames
 }

@@ -76,7 +76,8 @@ def clean_env(monkeypatch):
 
 def test_quick_table_has_the_documented_settings():
     assert config.QUICK == {"samples": 3, "steps": 3, "channels": 8, "epochs": 2,
-                            "train_faces": 2000, "faces": 48, "region_faces": 96, "stages": 2,
+                            "train_faces": 2000, "faces": 48, "region_faces": 96, "per_class": 14,
+                            "stages": 2,
                             "frames": 48}  # fmt: skip
     assert config.ITERATIVE == {"samples", "steps", "channels", "epochs", "frames"}
 

@@ -26,10 +26,7 @@ def quiet_stderr() -> Iterator[None]:
     """Silence the C++ runtime's own lines on file descriptor 2 (LiteRT prints "INFO:
     Created TensorFlow Lite XNNPACK delegate for CPU." on its first run), which Python's
     ``warnings`` and ``logging`` cannot reach."""
-    try:
-        fd = sys.stderr.fileno()
-    except (AttributeError, OSError, ValueError):
-        fd = 2
+    fd = 2  # C's stderr; not sys.stderr.fileno(): in a Jupyter kernel that is a copy
     sys.stderr.flush()
     saved = os.dup(fd)
     try:

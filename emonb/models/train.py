@@ -155,6 +155,15 @@ def stratified_sample(labels: np.ndarray, n: int, rng: np.random.Generator) -> n
     return np.sort(np.concatenate(picks))
 
 
+def balanced_sample(labels: np.ndarray, per_class: int, rng: np.random.Generator) -> np.ndarray:
+    """Sorted indices of up to ``per_class`` rows of every class (all rows of a rarer one),
+    so that each class gets enough faces for its own interval."""
+    if per_class < 1:
+        raise ValueError(f"per_class must be at least 1, got {per_class}")
+    picks = [rng.permutation(np.flatnonzero(labels == c))[:per_class] for c in np.unique(labels)]
+    return np.sort(np.concatenate(picks)) if picks else np.zeros(0, np.int64)
+
+
 def validation_split(
     labels: np.ndarray, fraction: float, seed: int
 ) -> tuple[np.ndarray, np.ndarray]:

@@ -148,3 +148,14 @@ def test_augment_is_seeded_and_identity_when_off():
     for img, out in zip(images, flips, strict=True):
         assert np.allclose(out, img, atol=1e-3) or np.allclose(out, img[:, ::-1], atol=1e-3)
     assert any(np.allclose(o, i[:, ::-1], atol=1e-3) for i, o in zip(images, flips, strict=True))
+
+
+def test_balanced_sample_caps_each_class():
+    from emonb.models.train import balanced_sample
+
+    labels = np.array([0] * 10 + [1] * 3 + [2] * 6)
+    rows = balanced_sample(labels, 4, np.random.default_rng(0))
+    assert np.bincount(labels[rows]).tolist() == [4, 3, 4]
+    assert (np.diff(rows) > 0).all()
+    again = balanced_sample(labels, 4, np.random.default_rng(0))
+    np.testing.assert_array_equal(rows, again)

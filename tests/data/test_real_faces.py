@@ -1,0 +1,30 @@
+"""Real faces from the manifest's media, cropped like FER-2013."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from emonb.data.real_faces import real_faces
+from emonb.faces import crop, find_faces
+
+
+def test_photos_and_frames(astronaut):
+    found = real_faces(["astronaut", "pexels-video"], every=100, max_frames=3)
+    assert found.images.shape == (4, 48, 48) and found.images.dtype == np.uint8
+    assert found.sources == ["astronaut", "pexels-video@0", "pexels-video@100", "pexels-video@200"]
+    assert found.counts() == {"astronaut": 1, "pexels-video": 3}
+    # the astronaut's crop is its detected face box, grey, area-resized
+    import cv2
+
+    face = crop(astronaut, find_faces(astronaut)[0])
+    expected = cv2.resize(cv2.cvtColor(face, cv2.COLOR_RGB2GRAY), (48, 48), interpolation=cv2.INTER_AREA)
+    np.testing.assert_array_equal(found.images[0], expected)
+
+
+def test_no_faces_gives_an_empty_set(tmp_path):
+    import cv2
+
+    path = tmp_path / "grey.png"
+    cv2.imwrite(str(path), np.full((120, 160), 128, np.uint8))
+    found = real_faces([str(path)])
+    assert found.images.shape == (0, 48, 48) and found.sources == []

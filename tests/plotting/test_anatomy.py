@@ -1,0 +1,51 @@
+"""Anatomy figures: mesh points, region colours, AU heatmaps with prototype outlines,
+agreement intervals."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from matplotlib.patches import Rectangle
+
+from emonb.plotting.anatomy import plot_agreement, plot_au_heatmap, plot_mesh, plot_regions
+
+
+def test_mesh_points_at_pixel_centres():
+    xy = np.array([[0.5, 0.5], [10.5, 4.5]] * 234, np.float32)
+    ax = plot_mesh(np.zeros((20, 30), np.uint8), xy)
+    offsets = ax.collections[0].get_offsets()
+    # a point at pixel centre (x + 0.5) is drawn at imshow's integer pixel coordinate
+    np.testing.assert_allclose(offsets[:2], [[0, 0], [10, 4]])
+    assert ax.get_xlim() == (-0.5, 29.5)
+
+
+def test_regions_coloured_by_label_and_named():
+    labels = np.full((10, 10), -1, np.int16)
+    labels[:5, :5], labels[6:, 6:] = 0, 1
+    ax = plot_regions(np.zeros((10, 10), np.uint8), labels, ["AU01", "AU12"])
+    rgba = ax.images[-1].get_array()
+    assert rgba[0, 0, 3] > 0 and rgba[5, 5, 3] == 0
+    assert not np.allclose(rgba[0, 0, :3], rgba[9, 9, :3])  # two colours
+    texts = {t.get_text(): t.get_position() for t in ax.texts}
+    assert texts == {"01": (2.0, 2.0), "12": (7.5, 7.5)}
+
+
+def test_heatmap_outlines_prototype_cells_and_centres_colours():
+    table = pd.DataFrame([[1.0, 2.0, 0.5], [1.0, 1.0, 1.0]], index=["happy", "sad"],
+                         columns=["AU06", "AU12", "AU15"])  # fmt: skip
+    ax = plot_au_heatmap(table, prototypes={"happy": ("AU06", "AU12"), "sad": ("AU15",)})
+    boxes = sorted(p.get_xy() for p in ax.patches if isinstance(p, Rectangle))
+    assert boxes == [(-0.5, -0.5), (0.5, -0.5), (1.5, 0.5)]
+    norm = ax.images[0].norm
+    assert norm.vcenter == 1.0 and norm.vmin == 0.0 and norm.vmax == 2.0
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["06", "12", "15"]
+
+
+def test_agreement_intervals():
+    df = pd.DataFrame({"evidence": ["gradcam", "gradcam"], "emotion": ["happy", "sad"],
+                       "score": [0.9, 0.4], "lo": [0.8, 0.2], "hi": [0.95, 0.6]})  # fmt: skip
+    ax = plot_agreement(df)
+    segs = ax.containers[0].lines[2][0].get_segments()
+    np.testing.assert_allclose(segs[0], [[0.8, 0.0], [0.95, 0.0]])
+    np.testing.assert_allclose(segs[1], [[0.2, 1.0], [0.6, 1.0]])
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["happy", "sad"]
