@@ -1,5 +1,5 @@
-"""The ``emonb`` command: fetch, predict, explain, bench, train, evaluate, evaluate-maps, video,
-book.
+"""The ``emonb`` command: fetch, predict, explain, landmarks, bench, train, evaluate,
+evaluate-maps, video, book.
 
 Every expected failure (bad input, missing file, checksum mismatch, failed chapter) is
 one line on stderr, ``emonb: error: ...``, and a non-zero exit status; no traceback.
@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
+import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -31,7 +34,7 @@ def cmd_fetch(args: argparse.Namespace) -> int:
     from emonb.data.manifest import fetch
 
     t0 = time.perf_counter()
-    paths = fetch(args.names or None, cache=args.cache)
+    paths = fetch(args.names or None, cache=args.cache, repair=True)
     print(f"{len(paths)} artifact(s) verified in {time.perf_counter() - t0:.1f} s")
     return 0
 
@@ -46,12 +49,12 @@ def cmd_predict(args: argparse.Namespace) -> int:
     results, errors = [], 0
     for arg in args.images:
         try:
-            preds = classify_faces(
-                model, read_image(image_path(arg)), detect=not args.no_detect, largest_only=True
-            )
+            preds = classify_faces(model, read_image(image_path(arg)), detect=not args.no_detect,
+                                   largest_only=True, detector=args.detector)  # fmt: skip
             if not preds:
                 raise EmonbError(
-                    f"{arg}: no face found (use --no-detect to classify the whole image)"
+                    f"{arg}: no face found by {args.detector} (use --no-detect to classify the "
+                    "whole image)"
                 )
         except EmonbError as err:
             errors += 1
@@ -100,10 +103,140 @@ def cmd_explain(args: argparse.Namespace) -> int:
     paths = [image_path(a) for a in args.images]
     results = explain_files(net, paths, args.method, target=args.target, layer=args.layer,
                             filter=args.filter, detect=not args.no_detect,
-                            options=method_settings(args.method))  # fmt: skip
+                            detector=args.detector, options=method_settings(args.method))  # fmt: skip
     for path in write_explanations(results, args.method, args.out):
         print(path)
     return 0
+
+
+def cmd_landmarks(args: argparse.Namespace) -> int:
+    """The face mesh of every face (or, ``--no-detect``, of each whole image).
+
+    Every image must give at least one face the mesh accepts: an image that cannot be read,
+    has no detected face, or only faces the mesh rejects is one error line, the command
+    then exits 1 after reporting every image and writes no file (``--json``, ``--out``);
+    faces the mesh rejects beside accepted ones are kept in the JSON, flagged and counted.
+    """
+    from emonb.anatomy.mesh import FaceMesh
+
+    mesh = FaceMesh()  # a missing or corrupt model fails here, before any image
+    items, errors = [], 0
+    for arg in args.images:
+        try:
+            path, image, boxes, marks = _mesh_image(mesh, arg, args.no_detect, args.detector)
+        except EmonbError as err:
+            errors += 1
+            print(f"emonb: error: {err}", file=sys.stderr)
+            continue
+        items.append((path, image, boxes, marks))
+        how = "whole image" if args.no_detect else f"{len(boxes)} face(s) found by {args.detector}"
+        print(f"{arg}: {how}, {int(marks.accepted.sum())} accepted by the face mesh")
+    if errors:
+        return 1
+    doc = {"detector": None if args.no_detect else args.detector,
+           "rejected": sum(m.rejected for *_, m in items),
+           "images": [{"image": str(path), "width": int(im.shape[1]), "height": int(im.shape[0]),
+                       "faces": [{"box": list(b.as_tuple()), **m.to_json(i)}
+                                 for i, b in enumerate(boxes)]}
+                      for path, im, boxes, m in items]}  # fmt: skip
+    with _json_writer(doc, args.json) as commit:  # the JSON is moved in place last
+        if args.out is not None:
+            written = _write_overlays(items, args.out)
+        commit()
+    if args.out is not None:
+        print(f"wrote {len(written)} overlay(s) to {args.out}")
+    if args.json is not None:
+        print(f"wrote {args.json}")
+    return 0
+
+
+def _mesh_image(mesh, arg: str, whole: bool, detector: str):
+    """``(path, image, boxes, landmarks)`` of one ``emonb landmarks`` input; an image with
+    no face the mesh accepts is an error."""
+    from emonb.data.images import read_image
+    from emonb.data.manifest import image_path
+    from emonb.faces import Box, find_faces
+
+    path = image_path(arg)
+    image = read_image(path)
+    h, w = image.shape[:2]
+    boxes = [Box(0, 0, w, h)] if whole else find_faces(image, detector=detector)
+    if not boxes:
+        raise EmonbError(f"{arg}: no face found by {detector} "
+                         "(use --no-detect to mesh the whole image)")  # fmt: skip
+    marks = mesh.landmarks([image] * len(boxes), boxes)
+    if not marks.accepted.any():
+        where = "the whole image" if whole else f"any of {len(boxes)} face box(es)"
+        raise EmonbError(f"{arg}: the face mesh finds no face in {where} (presence "
+                         f"{marks.presence.max():.2f} < {mesh.min_presence:g})")  # fmt: skip
+    return path, image, boxes, marks
+
+
+def _draw_landmarks(image: np.ndarray, boxes, marks) -> np.ndarray:
+    """BGR copy of ``image`` (RGB or grey) with each face's box and mesh points (green:
+    accepted, red: rejected by the mesh), for ``emonb landmarks --out``."""
+    import cv2
+
+    bgr = cv2.cvtColor(image, cv2.COLOR_GRAY2BGR if image.ndim == 2 else cv2.COLOR_RGB2BGR)
+    r = max(1, round(max(bgr.shape[:2]) / 400))
+    for i, b in enumerate(boxes):
+        colour = (0, 200, 0) if marks.accepted[i] else (0, 0, 230)
+        x, y, w, h = b.as_tuple()
+        cv2.rectangle(bgr, (x, y), (x + w - 1, y + h - 1), colour, r)
+        for px, py in marks.xy[i]:  # pixel centres: +0.5 in the mesh, integers in OpenCV
+            cv2.circle(bgr, (round(px - 0.5), round(py - 0.5)), r, colour, -1, cv2.LINE_AA)
+    return bgr
+
+
+def _write_overlays(items, out: Path) -> list[Path]:
+    """``<stem>_landmarks.png`` per image, all or nothing (written in a temporary folder
+    inside ``out``, then moved)."""
+    import cv2
+
+    stems = [f"{Path(path).stem}_landmarks" for path, *_ in items]
+    if len(set(stems)) != len(stems):
+        raise EmonbError("two input images share a file name; their overlays would collide")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory(prefix=".emonb-landmarks-", dir=out) as tmp:
+            for stem, (_, image, boxes, marks) in zip(stems, items, strict=True):
+                if not cv2.imwrite(str(Path(tmp) / f"{stem}.png"),
+                                   _draw_landmarks(image, boxes, marks)):  # fmt: skip
+                    raise EmonbError(f"could not write {out / stem}.png")
+            for stem in stems:
+                os.replace(Path(tmp) / f"{stem}.png", out / f"{stem}.png")
+    except OSError as err:
+        raise EmonbError(f"{out}: cannot write the overlays ({err.strerror or err})") from err
+    return [out / f"{stem}.png" for stem in stems]
+
+
+@contextmanager
+def _json_writer(doc: dict, path: Path | None) -> Iterator[Callable[[], None]]:
+    """Write ``doc`` as strict JSON to a temporary file beside ``path`` now; the yielded
+    ``commit()`` renames it into place, and leaving the block without it removes it, so
+    ``path`` is never half-written (``path`` None: nothing is written)."""
+    if path is None:
+        yield lambda: None
+        return
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            json.dump(doc, fh, indent=1, allow_nan=False)
+    except OSError as err:
+        raise EmonbError(f"{path}: cannot write the JSON ({err.strerror or err})") from err
+
+    def commit() -> None:
+        try:
+            os.replace(tmp, path)
+        except OSError as err:
+            raise EmonbError(f"{path}: cannot write the JSON ({err.strerror or err})") from err
+
+    try:
+        yield commit
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
@@ -207,7 +340,7 @@ def cmd_evaluate_maps(args: argparse.Namespace) -> int:
         net, faces, methods=methods or DEFAULT_METHODS, method_settings=settings, n=n,
         split=args.split, pointing_net=pointing_net, pointing_faces=pointing_faces,
         steps=args.steps, baseline=args.baseline, stages=stages, n_random=args.n_random,
-        n_regions=n_regions, seed=args.seed,
+        n_regions=n_regions, seed=args.seed, regions=args.regions,
     )  # fmt: skip
     seconds = time.perf_counter() - t0
     s = result.settings
@@ -221,9 +354,21 @@ def cmd_evaluate_maps(args: argparse.Namespace) -> int:
         print(f"pointing game: {pointing_net.name} on the synthetic stand-in's PublicTest faces "
               f"(accuracy {s['pointing_accuracy']:.3f}; the cue covers "
               f"{result.pointing.attrs['cue area']:.0%} of a face)")  # fmt: skip
+    where = ("each face's own regions (face mesh)" if s["regions"] == "mesh"
+             else "the canonical 48x48 boxes")  # fmt: skip
     print(f"\nclaims (region A > region B for faces predicted as the emotion; "
-          f"{s['region_faces']:,} faces):")  # fmt: skip
+          f"{s['region_faces']:,} faces; {where}):")  # fmt: skip
     print(result.claims.round(3).to_string(index=False))
+    if result.changes is not None:
+        print(f"\nmesh: {s['mesh_rejected']} of {s['mesh_faces']:,} faces rejected (left out); "
+              f"verdicts that differ with the canonical boxes: {len(result.changes) or 'none'}")  # fmt: skip
+        if len(result.changes):
+            print(result.changes.round(3).to_string(index=False))
+    if result.au is not None:
+        a = result.au.agreement
+        keep = (a["grouping"] == "predicted") & a["evidence"].isin(["occlusion", s["region_method"]])
+        print(f"\nFACS agreement ({result.au.summary()}; by prediction):")
+        print(a[keep].round(3).to_string(index=False))
     if args.json:
         doc = dict(result.to_json(), wall_seconds=seconds)
         args.json.parent.mkdir(parents=True, exist_ok=True)
@@ -246,6 +391,7 @@ def cmd_video(args: argparse.Namespace) -> int:
         export_faces=args.export_faces, export_every=args.export_every,
         progress=not args.no_progress, detect_width=args.detect_width or None,
         min_face=args.min_face, window=args.window, patience=args.patience,
+        detector=args.detector,
     )  # fmt: skip
     ms = result.timings_ms()
     print(f"{result.frames} frames of {result.source} ({result.width}x{result.height}), "
@@ -294,15 +440,26 @@ def _add_data(p: argparse.ArgumentParser) -> None:
                    help="FER-2013 .csv, folder or .npz, or 'synthetic' (default: $EMONB_FER2013, else the stand-in)")  # fmt: skip
 
 
-def _add_inputs(p: argparse.ArgumentParser, verb: str, nargs: str = "+") -> None:
-    """IMAGE..., --model and --no-detect, shared by predict and explain."""
+def _add_detector(p: argparse.ArgumentParser) -> None:
+    """--detector, for every command that finds faces (:func:`emonb.faces.find_faces`)."""
+    from emonb.faces import DEFAULT_DETECTOR, DETECTORS
+
+    p.add_argument("--detector", choices=DETECTORS, default=DEFAULT_DETECTOR,
+                   help=f"face detector (default {DEFAULT_DETECTOR})")  # fmt: skip
+
+
+def _add_inputs(p: argparse.ArgumentParser, verb: str, nargs: str = "+", model: bool = True) -> None:
+    """IMAGE..., --model, --no-detect and --detector, shared by predict, explain and
+    landmarks (which takes no model)."""
     p.add_argument(
         "images", nargs=nargs, metavar="IMAGE", help="image files (or manifest image names)"
     )
-    _add_model(p)
+    if model:
+        _add_model(p)
     p.add_argument(
         "--no-detect", action="store_true", help=f"{verb} the whole image, no face detection"
     )
+    _add_detector(p)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -342,6 +499,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--out", type=Path, default=None, help="output folder")
     p.set_defaults(func=cmd_explain)
+
+    p = sub.add_parser("landmarks",
+                       help="the 468-point face mesh of every face (MediaPipe order, image pixels)")  # fmt: skip
+    _add_inputs(p, "mesh", model=False)
+    p.add_argument("--json", type=Path, default=None,
+                   help="write boxes, presence scores and points of every face as JSON")  # fmt: skip
+    p.add_argument("--out", type=Path, default=None, metavar="DIR",
+                   help="write an overlay per image, DIR/<stem>_landmarks.png")  # fmt: skip
+    p.set_defaults(func=cmd_landmarks)
 
     p = sub.add_parser(
         "bench", help="images per second of every method (and tf-keras-vis where comparable)"
@@ -407,6 +573,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--pointing-model", default=None,
                    help="model trained on the synthetic stand-in for the pointing game (default: "
                         "chapter 01's, trained if missing; 'none' skips the pointing game)")  # fmt: skip
+    p.add_argument("--regions", choices=("mesh", "canonical"), default="mesh",
+                   help="face regions: each face's own, from the face mesh (default; with the "
+                        "canonical boxes as a comparison, and evidence per FACS action unit), or "
+                        "the canonical 48x48 boxes only")  # fmt: skip
     p.add_argument("--seed", type=int, default=0, help="seed of the sample and the references")
     p.add_argument("--quick", action="store_true",
                    help="at most 48 faces (96 for regions), 2 stages and the methods' quick iterations (a pipeline check, as CI runs it)")  # fmt: skip
@@ -427,8 +597,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", type=Path, default=None,
                    help="write per-frame detections, probabilities and timings as JSON")  # fmt: skip
     p.add_argument("--max-frames", type=int, default=None, help="stop after this many frames")
+    _add_detector(p)
     p.add_argument("--detect-width", type=int, default=320,
-                   help="width at which frames are searched for faces (0: full size; default 320)")  # fmt: skip
+                   help="width at which Haar searches frames for faces (0: full size; default 320)")  # fmt: skip
     p.add_argument("--min-face", type=int, default=60,
                    help="smallest face side in frame pixels (default 60)")  # fmt: skip
     p.add_argument("--window", type=int, default=5,

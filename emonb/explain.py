@@ -13,7 +13,7 @@ import numpy as np
 
 from emonb.data.images import read_image
 from emonb.errors import EmonbError
-from emonb.faces import crop, largest_face
+from emonb.faces import DEFAULT_DETECTOR, crop, find_faces
 from emonb.methods import METHODS, get_method
 from emonb.models.runner import resolve_targets
 from emonb.models.zoo import EmotionModel
@@ -48,15 +48,18 @@ class ExplainedImage:
     target: str
 
 
-def face_from_file(path: str | os.PathLike[str], detect: bool = True) -> np.ndarray:
-    """The image's largest face (OpenCV Haar cascade), or the whole image if ``detect=False``."""
+def face_from_file(path: str | os.PathLike[str], detect: bool = True,
+                   detector: str = DEFAULT_DETECTOR) -> np.ndarray:  # fmt: skip
+    """The image's largest face (found by ``detector``, :func:`emonb.faces.find_faces`), or
+    the whole image if ``detect=False``."""
     image = read_image(path)
     if not detect:
         return image
-    box = largest_face(image)
-    if box is None:
-        raise EmonbError(f"{path}: no face found (use --no-detect to explain the whole image)")
-    return crop(image, box)
+    boxes = find_faces(image, detector=detector)
+    if not boxes:
+        raise EmonbError(f"{path}: no face found by {detector} (use --no-detect to explain the "
+                         "whole image)")  # fmt: skip
+    return crop(image, boxes[0])
 
 
 def model_view(net: EmotionModel, images, *, preprocessed: bool = False) -> np.ndarray:
@@ -92,9 +95,11 @@ def explain_files(
     layer: str | None = None,
     filter: int | None = None,
     detect: bool = True,
+    detector: str = DEFAULT_DETECTOR,
     options: Mapping | None = None,
 ) -> list[ExplainedImage]:
-    """Read every image (largest face unless ``detect=False``) and explain it.
+    """Read every image (largest face found by ``detector`` unless ``detect=False``) and
+    explain it.
 
     ``options`` are further keyword arguments of the method (e.g.
     :func:`emonb.methods.method_settings`). Everything is validated before any image is
@@ -104,7 +109,7 @@ def explain_files(
         target = int(target)
     resolve_targets(target, 1, net.class_names, predicted=lambda: [0])  # validate only
     explainer = _build(net, method, layer, filter, options)
-    images = [face_from_file(p, detect) for p in paths]
+    images = [face_from_file(p, detect, detector) for p in paths]
     x = net.preprocess(images)
     idx = explainer.runner.targets(target, x)
     maps = explainer.explain_inputs(x, idx)

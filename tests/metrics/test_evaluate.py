@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from emonb.data.fer2013 import load_faces
+from emonb.errors import EmonbError
 from emonb.metrics.evaluate import REFERENCES, evaluate_maps, json_safe, method_factory
 from emonb.metrics.randomization import randomization_stages
 from emonb.models.preprocessing import ModelSpec
@@ -76,3 +77,62 @@ def test_evaluate_maps_end_to_end(mini_xception):
     assert p.loc["random", "energy share"] == pytest.approx(p.attrs["cue area"], abs=0.03)
     doc = json.loads(json.dumps(ev.to_json(), allow_nan=False))
     assert len(doc["table"]) == 4 and doc["curves"]["saliency"]["deletion"]["fractions"][-1] == 1.0
+    # the stand-in has no anatomy: the default mesh regions fall back to the canonical boxes
+    assert s["regions"] == "canonical" and ev.au is None and ev.changes is None
+    assert doc["action_units"] is None and "mesh_faces" not in s
+
+
+def test_evaluate_maps_rejects_unknown_regions_first():
+    with pytest.raises(EmonbError, match="unknown face regions 'boxes'; choose one of mesh, canonical"):
+        evaluate_maps(None, None, regions="boxes")
+
+
+def test_evaluate_maps_on_each_face_own_regions(mini_xception):
+    """Real faces (the manifest's photos and clip) and a grey square the mesh rejects: the
+    regions are each face's anatomy, the rejected face is left out and counted, the
+    canonical claims equal a canonical run on the accepted faces, ``changes`` lists exactly
+    the verdicts that differ, and the action units come as AU01...AU38 in the JSON."""
+    from emonb.anatomy.mesh import FaceMesh
+    from emonb.anatomy.regions import ANATOMY_NAMES, AU_NAMES
+    from emonb.data.fer2013 import FaceDataset
+    from tests.metrics.test_action_units import real_face_crops
+
+    images = np.concatenate([real_face_crops(), np.full((1, 48, 48), 128, np.uint8)])
+    n = len(images)
+    faces = FaceDataset(images, np.arange(n) % 7, np.full(n, "PublicTest"), source="test")
+    ok = FaceMesh().landmarks(images).accepted
+    assert not ok[-1]
+    kw = {"methods": ["gradcam"], "n": n, "steps": 2, "stages": 1, "n_random": 2, "log": None}
+    ev = evaluate_maps(mini_xception, faces, **kw)
+    s = ev.settings
+    assert s["regions"] == "mesh" and s["mesh_faces"] == n and s["mesh_rejected"] == (~ok).sum()
+    assert s["region_faces"] == s["au_faces"] == ok.sum()
+    assert set(ev.regions["column"]) == set(ANATOMY_NAMES)
+    assert ev.regions.groupby(["measure", "column"])["n"].sum().eq(ok.sum()).all()
+    assert ev.au.rejected == (~ok).sum() and set(ev.au.values) == {"gradcam", "random", "centre",
+                                                                   "occlusion"}  # fmt: skip
+    canonical = evaluate_maps(mini_xception, faces.subset(ok), regions="canonical", **kw)
+    assert canonical.au is None and canonical.claims_canonical is None
+    assert canonical.settings["regions"] == "canonical"
+    a, b = canonical.claims, ev.claims_canonical
+    assert a[["claim", "evidence", "faces", "verdict"]].equals(b[["claim", "evidence", "faces",
+                                                                   "verdict"]])  # fmt: skip
+    np.testing.assert_allclose(a["difference"], b["difference"], atol=1e-6)
+    differ = (ev.claims["verdict"] != ev.claims_canonical["verdict"]).to_numpy()
+    assert ev.changes["claim"].tolist() == ev.claims["claim"][differ].tolist()
+    assert ev.changes["mesh verdict"].tolist() == ev.claims["verdict"][differ].tolist()
+    doc = json.loads(json.dumps(ev.to_json(), allow_nan=False))
+    au = doc["action_units"]
+    assert list(au["enrichment"]["gradcam"]) == ["predicted", "true"]
+    for per_emotion in au["enrichment"]["gradcam"]["true"].values():
+        assert list(per_emotion) == list(AU_NAMES)
+    assert list(au["occlusion"]) == ["occlusion"] and au["agreement"][0]["prototype"]
+    assert len(doc["claims_canonical"]) == len(doc["claims"]) == 12
+    # the same two tests on the same faces, through the chapter's entry point
+    from emonb.metrics.evaluate import compare_layouts
+
+    layouts = compare_layouts(mini_xception, images, FaceMesh().landmarks(images))
+    assert layouts["mesh verdict"].tolist() == ev.claims["verdict"].tolist()
+    assert layouts["canonical verdict"].tolist() == ev.claims_canonical["verdict"].tolist()
+    np.testing.assert_allclose(layouts["mesh difference"], ev.claims["difference"], atol=1e-6)
+    assert layouts["changed"].tolist() == differ.tolist()

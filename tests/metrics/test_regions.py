@@ -78,6 +78,58 @@ def test_occlusion_drops_match_the_linear_model_by_hand():
     np.testing.assert_allclose(again["mouth"], drops["mouth"], rtol=1e-5)
 
 
+def test_region_shares_with_per_face_masks():
+    """Per-face masks (N, H, W): each face's own region; soft fractions weight pixels."""
+    maps = np.zeros((2, 4, 4), np.float32)
+    maps[:, 0, :] = 1.0  # mass on the top row, 4 units
+    maps[1, 3, 3] = 4.0  # face 1: 4 more units in a corner
+    own = np.zeros((2, 4, 4), bool)
+    own[0, 0, :2] = True  # face 0: half the top row
+    own[1, 3, 3] = True  # face 1: the corner
+    soft = np.zeros((2, 4, 4), np.float32)
+    soft[:, 0, :] = 0.25  # a quarter of every top-row pixel
+    s = region_shares(maps, {"own": own, "soft": soft})
+    assert s["own"].tolist() == pytest.approx([2 / 4, 4 / 8])
+    assert s["soft"].tolist() == pytest.approx([1 / 4, 1 / 8])
+    assert s.attrs["area"] == pytest.approx({"own": 3 / 32, "soft": 0.25 * 8 / 32})
+    # the same mask for every face, per face or broadcast, gives the same shares
+    one = region_masks(4)["mouth"]
+    np.testing.assert_array_equal(region_shares(maps, {"m": np.stack([one, one])})["m"],
+                                  region_shares(maps, {"m": one})["m"])  # fmt: skip
+    with pytest.raises(ValueError, match="give \\(H, W\\) or \\(N, H, W\\)"):
+        region_shares(maps, {"bad": np.ones((3, 4, 4))})
+
+
+def test_occlusion_drops_with_per_face_masks():
+    """Boolean per-face masks equal the broadcast mask; a soft mask of 0.5 on the mouth blends
+    half the blurred mouth in (the linear model's logit moves halfway)."""
+    net = _mouth_only_net()
+    mouth = region_masks(48)["mouth"]
+    rng = np.random.default_rng(1)
+    images = (rng.random((3, 48, 48)) * 60).astype(np.uint8)
+    images[:, mouth] += 180
+    targets = np.full(3, 3)
+    shared = occlusion_drops(net, images, targets, {"mouth": mouth})
+    per_face = occlusion_drops(net, images, targets, {"mouth": np.stack([mouth] * 3)})
+    np.testing.assert_array_equal(per_face["mouth"], shared["mouth"])
+    half = occlusion_drops(net, images, targets, {"mouth": np.stack([mouth * 0.5] * 3)})
+
+    def p_happy(x):
+        z = 0.01 * x[..., 0][:, mouth].sum(axis=1).astype(np.float64)
+        return np.exp(z) / (np.exp(z) + 6)
+
+    x = net.preprocess(images)
+    mixed = np.where(mouth[None, :, :, None], (x + baseline_images(x, "blur")) / 2, x)
+    np.testing.assert_allclose(half["mouth"], p_happy(x) - p_happy(mixed), rtol=1e-4, atol=1e-6)
+    assert (half["mouth"] < shared["mouth"]).all() and (half["mouth"] > 0).all()
+    # soft masks at twice the input's size are area-averaged down to it
+    big = np.stack([np.kron(mouth * 0.5, np.ones((2, 2)))] * 3).astype(np.float32)
+    again = occlusion_drops(net, images, targets, {"mouth": big})
+    np.testing.assert_allclose(again["mouth"], half["mouth"], rtol=1e-5, atol=1e-7)
+    with pytest.raises(ValueError, match="for 3 faces"):
+        occlusion_drops(net, images, targets, {"bad": np.ones((2, 48, 48), bool)})
+
+
 def test_claims_verdicts_on_known_differences():
     groups = np.repeat([3, 2, 1, 5, 6], [12, 12, 4, 20, MIN_FACES - 1])
     eyes = np.zeros(groups.size)
@@ -123,6 +175,21 @@ def test_focus_table_against_the_area_of_eyes_and_mouth():
     assert f.loc["on", ["share", "ratio"]].tolist() == pytest.approx([1.0, 1 / area])
     assert f.loc["flat", ["share", "ratio"]].tolist() == pytest.approx([area, 1.0])
     assert f.loc["flat", "area share"] == pytest.approx(area)
+
+
+def test_focus_table_with_per_face_masks():
+    """Each face's own eyes and mouth: the canonical boxes given per face reproduce the
+    default; a face whose regions are half as large halves the mean area share."""
+    masks = region_masks(48)
+    on = (masks["eyes"] | masks["mouth"]).astype(np.float32)[None].repeat(2, 0)
+    per_face = {r: np.stack([masks[r], masks[r]]).astype(np.float32) for r in ("eyes", "mouth")}
+    pd.testing.assert_frame_equal(focus_table({"on": on}, masks=per_face),
+                                  focus_table({"on": on}))  # fmt: skip
+    per_face = {r: m * np.array([1.0, 0.5], np.float32)[:, None, None] for r, m in per_face.items()}
+    f = focus_table({"on": on}, masks=per_face)
+    area = (EYES + MOUTH) / 2304
+    assert f.loc["on", "area share"] == pytest.approx(0.75 * area)
+    assert f.loc["on", "share"] == pytest.approx(0.75)  # all of face 0's mass, half of face 1's
 
 
 def test_layout_check_finds_eyes_in_the_eye_regions_of_the_stand_in():

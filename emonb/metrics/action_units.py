@@ -1,0 +1,273 @@
+"""Evidence per FACS action unit: which facial actions carry a model's decision, per emotion.
+
+Each face crop (FER-2013's aligned 48x48 faces, or any square crops) is meshed
+(:class:`emonb.anatomy.mesh.FaceMesh`); a face the mesh rejects is left out and counted,
+never analysed with its points. The 19 action-unit regions of each remaining face
+(:mod:`emonb.anatomy.regions`, py-feat's map on the mesh) are rasterised as soft masks at
+each map's own resolution, from the crop's landmarks scaled to the map. Two kinds of
+evidence per face and action unit, both for the class the model predicts:
+
+* **enrichment** (one per explanation method): the share of the map's mass inside the
+  action unit's region divided by the region's share of the map's area
+  (:func:`emonb.anatomy.facs.enrichment`): 1 is what a flat map gives, above 1 the map
+  concentrates its evidence there;
+* **occlusion** (the model itself, no map): the drop of the predicted class's probability
+  when that action unit's region alone is replaced by a blurred copy of the face
+  (boundary pixels blended by the fraction of them inside the region;
+  :func:`emonb.anatomy.facs.occlusion`).
+
+Per emotion, faces are grouped by the model's prediction (``"predicted"``) and, when labels
+are given, by their true label (``"true"``); each action unit's mean comes with a
+bootstrap interval (:func:`emonb.anatomy.facs.au_table`), and the ranking of the action
+units is compared with the emotion's EMFACS prototype (:func:`emonb.anatomy.facs.agreement`).
+
+References: Ekman & Friesen (1978), *Facial Action Coding System*; Friesen & Ekman (1983),
+EMFACS-7 (the prototypes); Zeiler & Fergus (2014) (occlusion); Efron & Tibshirani (1993)
+(the bootstrap).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from emonb.anatomy.regions import ANATOMY_NAMES, AU_NAMES, region_masks_for
+from emonb.errors import EmonbError
+from emonb.models.runner import Runner
+from emonb.models.zoo import EmotionModel
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from emonb.anatomy.mesh import FaceMesh, Landmarks
+
+__all__ = ["GROUPINGS", "OCCLUSION", "AUEvidence", "anatomy_masks", "au_evidence"]
+
+#: How faces are grouped into emotions: by the model's prediction, by the true label.
+GROUPINGS = ("predicted", "true")
+#: The ``evidence`` name of the occlusion drops (the others are method names).
+OCCLUSION = "occlusion"
+
+
+@dataclass
+class AUEvidence:
+    """What :func:`au_evidence` measured.
+
+    ``table``: long DataFrame ``evidence, grouping, group, column, n, mean, lo, hi`` (one
+    row per kind of evidence, grouping, emotion and action unit); ``agreement``: the FACS
+    agreement per ``evidence, grouping, emotion`` (:func:`emonb.anatomy.facs.agreement`'s
+    columns); ``values``: per evidence, the per-face values (accepted faces x 19 action
+    units); ``accepted``: bool (N,) the faces the mesh accepted; ``predicted``: (N,) the
+    model's class per face; ``landmarks``: the mesh of every face."""
+
+    table: pd.DataFrame
+    agreement: pd.DataFrame
+    values: dict[str, pd.DataFrame]
+    accepted: np.ndarray
+    predicted: np.ndarray
+    landmarks: Landmarks
+    class_names: tuple[str, ...]
+    settings: dict = field(default_factory=dict)
+    seconds: dict = field(default_factory=dict)
+
+    @property
+    def rejected(self) -> int:
+        """Faces the mesh rejected (left out of everything)."""
+        return int((~np.asarray(self.accepted)).sum())
+
+    def summary(self) -> str:
+        """One line: faces analysed, and how many the mesh rejected and why."""
+        n, k = len(self.accepted), self.rejected
+        why = f" (face presence < {self.landmarks.min_presence:g})" if k else ""
+        return (f"action units: {n - k} of {n} faces analysed, {k} rejected by the mesh{why}; "
+                f"evidence: {', '.join(self.values)}")  # fmt: skip
+
+    def wide(self, evidence: str, grouping: str = "predicted") -> pd.DataFrame:
+        """Emotion x action unit means of one kind of evidence and grouping (NaN where an
+        emotion has no face)."""
+        df = self.table[(self.table["evidence"] == evidence) & (self.table["grouping"] == grouping)]
+        if df.empty:
+            raise EmonbError(f"no {evidence!r} evidence grouped by {grouping!r}; have "
+                             f"{sorted(set(self.table['evidence']))}")  # fmt: skip
+        out = df.pivot(index="group", columns="column", values="mean")
+        return out.reindex(index=list(self.class_names), columns=list(AU_NAMES))
+
+    def to_json(self) -> dict:
+        """Plain JSON: ``"enrichment"`` (method -> grouping -> emotion -> {"AU01": mean, ...,
+        "AU38": mean}), ``"occlusion"`` (the same, under the evidence name "occlusion"),
+        ``"faces"`` (grouping -> emotion -> faces), the ``"agreement"`` records, the counts,
+        settings and timings; NaN (an emotion without faces) becomes null."""
+        from emonb.metrics.evaluate import json_safe
+
+        means: dict[str, dict] = {}
+        for (evidence, grouping), df in self.table.groupby(["evidence", "grouping"], sort=False):
+            per = means.setdefault(evidence, {}).setdefault(grouping, {})
+            for emotion, rows in df.groupby("group", sort=False):
+                per[emotion] = dict(zip(rows["column"], rows["mean"].round(5), strict=True))
+        faces = {g: {e: int(v) for e, v in df.groupby("group", sort=False)["n"].first().items()}
+                 for g, df in self.table.groupby("grouping", sort=False)}  # fmt: skip
+        return json_safe({
+            "faces_total": len(self.accepted), "faces_analysed": len(self.accepted) - self.rejected,
+            "rejected": self.rejected, "summary": self.summary(),
+            "action_units": list(AU_NAMES),
+            "enrichment": {k: v for k, v in means.items() if k != OCCLUSION},
+            "occlusion": {k: v for k, v in means.items() if k == OCCLUSION},
+            "faces": faces,
+            "agreement": self.agreement.to_dict(orient="records"),
+            "settings": self.settings, "seconds": self.seconds,
+        })  # fmt: skip
+
+
+def _hw(size) -> tuple[int, int]:
+    return (int(size), int(size)) if np.ndim(size) == 0 else (int(size[0]), int(size[1]))
+
+
+def anatomy_masks(xy: np.ndarray, from_size, to_size, *, supersample: int = 4
+                  ) -> dict[str, np.ndarray]:  # fmt: skip
+    """Each face's own anatomical regions (:data:`emonb.anatomy.regions.ANATOMY_NAMES`:
+    forehead, brows, eyes, nose, cheeks, mouth, chin) as soft masks at ``to_size``: name ->
+    float32 (N, H, W) fractions, for mesh points ``xy`` (N, 468, 2) given in the pixels of
+    ``from_size`` crops (the masks of :func:`emonb.metrics.regions.region_shares` and
+    :func:`~emonb.metrics.regions.occlusion_drops`)."""
+    masks = region_masks_for(np.asarray(xy)[..., :2], _hw(from_size), _hw(to_size), "anatomy",
+                             supersample=supersample)  # fmt: skip
+    return {name: masks[:, r] for r, name in enumerate(ANATOMY_NAMES)}
+
+
+def _crops(images) -> np.ndarray:
+    """Face crops as one uint8 array (N, S, S[, 3]); anything else is an error."""
+    arr = np.asarray(images)
+    if arr.dtype != np.uint8 or arr.ndim not in (3, 4) or arr.shape[1] != arr.shape[2]:
+        raise EmonbError(f"expected square uint8 face crops (N, S, S[, 3]), got {arr.dtype} "
+                         f"{arr.shape}")  # fmt: skip
+    return arr
+
+
+def _check(maps: Mapping[str, np.ndarray], labels, n: int) -> dict[str, np.ndarray]:
+    out = {}
+    for name, mp in maps.items():
+        mp = np.asarray(mp, dtype=np.float32)
+        if mp.ndim != 3 or len(mp) != n:
+            raise EmonbError(f"maps of {name!r}: expected (N={n}, h, w), got {mp.shape}")
+        if name == OCCLUSION:
+            raise EmonbError(f"{OCCLUSION!r} names the occlusion evidence; rename the maps")
+        out[name] = mp
+    if labels is not None and len(labels) != n:
+        raise EmonbError(f"{len(labels)} labels for {n} faces")
+    return out
+
+
+def au_evidence(
+    net: EmotionModel,
+    images,
+    *,
+    labels: np.ndarray | None = None,
+    maps: Mapping[str, np.ndarray] | None = None,
+    landmarks: Landmarks | None = None,
+    mesh: FaceMesh | None = None,
+    occlusion: bool = True,
+    baseline: str = "blur",
+    n_boot: int = 1000,
+    seed: int = 0,
+    runner: Runner | None = None,
+    supersample: int = 4,
+) -> AUEvidence:
+    """Evidence per FACS action unit (see the module's docstring) of ``net`` on face crops.
+
+    ``images``: square uint8 face crops (N, S, S) or (N, S, S, 3), e.g. FER-2013's 48x48
+    faces (never the synthetic stand-in: it has no anatomy). ``labels``: true class per
+    face, to group by it as well as by prediction. ``maps``: method name -> maps (N, h, w)
+    of the predicted class (any resolution; each face's regions are rasterised at it).
+    ``landmarks``: the mesh of the crops (default: ``mesh``, or a new
+    :class:`~emonb.anatomy.mesh.FaceMesh`, runs on them). ``occlusion``: measure the
+    occlusion drops too (19 forward passes per face), with ``baseline``. ``n_boot``,
+    ``seed``: the bootstrap. ``runner``: a Runner of ``net`` to reuse.
+
+    Rejected faces are left out of every value and counted (``.rejected``, ``.summary()``);
+    if the mesh rejects every face, that is an :class:`~emonb.errors.EmonbError`.
+    """
+    import pandas as pd
+
+    from emonb.anatomy import facs
+
+    images = _crops(images)
+    n = len(images)
+    maps = _check(dict(maps or {}), labels, n)
+    if not maps and not occlusion:
+        raise EmonbError("nothing to measure: give maps, or occlusion=True")
+    seconds: dict[str, float] = {}
+    t0 = time.perf_counter()
+    if landmarks is None:
+        from emonb.anatomy.mesh import FaceMesh
+
+        landmarks = (mesh or FaceMesh()).landmarks(images)
+        seconds["mesh"] = time.perf_counter() - t0
+    if len(landmarks) != n:
+        raise EmonbError(f"landmarks of {len(landmarks)} faces for {n} images")
+    acc = np.asarray(landmarks.accepted, dtype=bool)
+    if not acc.any():
+        raise EmonbError(f"the mesh rejected all {n} faces ({landmarks.summary()}); "
+                         "no action-unit evidence")  # fmt: skip
+    runner = runner or Runner(net, batch_size=256)
+    x = net.preprocess(images[acc])
+    predicted = np.full(n, -1, np.int64)
+    predicted[acc] = runner.probabilities(x).argmax(axis=1)
+    groupings = {"predicted": predicted[acc]}
+    if labels is not None:
+        groupings["true"] = np.asarray(labels)[acc]
+
+    t1 = time.perf_counter()
+    xy, crop = landmarks.xy[acc], images.shape[1:3]
+    cache: dict[tuple[int, int], np.ndarray] = {}
+
+    def masks_at(size) -> np.ndarray:
+        size = _hw(size)
+        if size not in cache:
+            cache[size] = region_masks_for(xy, crop, size, "au", supersample=supersample)
+        return cache[size]
+
+    values: dict[str, pd.DataFrame] = {}
+    for name, mp in maps.items():
+        values[name] = pd.DataFrame(facs.enrichment(mp[acc], masks_at(mp.shape[1:])),
+                                    columns=list(AU_NAMES))  # fmt: skip
+    seconds["enrichment"] = time.perf_counter() - t1
+    if occlusion:
+        t2 = time.perf_counter()
+        drops = facs.occlusion(runner, x, predicted[acc], masks_at(x.shape[1:3]), baseline=baseline)
+        values[OCCLUSION] = pd.DataFrame(np.asarray(drops), columns=list(AU_NAMES))
+        seconds["occlusion"] = time.perf_counter() - t2
+
+    t3 = time.perf_counter()
+    table, agreement = _tables(values, groupings, net.class_names, n_boot, seed)
+    seconds["tables"] = time.perf_counter() - t3
+    settings = {"faces": n, "accepted": int(acc.sum()), "rejected": int((~acc).sum()),
+                "crop_size": list(crop), "evidence": list(values), "groupings": list(groupings),
+                "targets": "predicted class", "baseline": baseline if occlusion else None,
+                "supersample": supersample, "n_boot": n_boot, "seed": seed,
+                "min_presence": landmarks.min_presence}  # fmt: skip
+    return AUEvidence(table=table, agreement=agreement, values=values, accepted=acc,
+                      predicted=predicted, landmarks=landmarks,
+                      class_names=tuple(net.class_names), settings=settings,
+                      seconds={k: round(v, 3) for k, v in seconds.items()})  # fmt: skip
+
+
+def _tables(values: Mapping[str, pd.DataFrame], groupings: Mapping[str, np.ndarray],
+            class_names, n_boot: int, seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:  # fmt: skip
+    """The long table and the agreement table over every evidence and grouping."""
+    import pandas as pd
+
+    from emonb.anatomy import facs
+
+    tables, agreements = [], []
+    for evidence, v in values.items():
+        for grouping, g in groupings.items():
+            key = {"evidence": evidence, "grouping": grouping}
+            t = facs.au_table(v, g, class_names, n_boot=n_boot, seed=seed)
+            tables.append(t.assign(**key)[["evidence", "grouping", *t.columns]])
+            a = facs.agreement(v, g, class_names, n_boot=n_boot, seed=seed)
+            agreements.append(a.assign(**key)[["evidence", "grouping", *a.columns]])
+    return pd.concat(tables, ignore_index=True), pd.concat(agreements, ignore_index=True)

@@ -1,0 +1,175 @@
+"""Evidence per FACS action unit on real faces (the manifest's photos and clip, no FER-2013):
+flat maps, maps and a model that see only the mouth, rejected faces, the JSON."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from emonb._tf import keras
+from emonb.anatomy.regions import ANATOMY_NAMES, AU_NAMES
+from emonb.errors import EmonbError
+from emonb.metrics.action_units import GROUPINGS, OCCLUSION, anatomy_masks, au_evidence
+from emonb.models.preprocessing import ModelSpec
+from emonb.models.zoo import EmotionModel
+
+#: Action units of the mouth (the issue's list, and the mouth's muscles in
+#: emonb.anatomy.regions.ANATOMY_OF_AU), and of the brows.
+MOUTH_AUS = {"AU10", "AU12", "AU15", "AU16", "AU20", "AU24", "AU26"}
+BROW_AUS = ["AU01", "AU02", "AU04"]
+LIPS = (13, 14, 78, 308)  # MediaPipe's inner-lip midpoints and mouth corners
+
+
+def real_face_crops() -> np.ndarray:
+    """48x48 grey crops of real faces: the photos' faces and every 40th frame of the clip
+    (16 faces), and their mirror images."""
+    from emonb.data.real_faces import real_faces
+
+    faces = real_faces(("single-face", "multi-face", "astronaut", "pexels-video"), every=40)
+    return np.concatenate([faces.images, faces.images[:, :, ::-1]])
+
+
+@pytest.fixture(scope="module")
+def crops() -> np.ndarray:
+    """The real crops followed by one uniform grey square (no face: the mesh rejects it)."""
+    grey = np.full((1, 48, 48), 128, np.uint8)
+    return np.concatenate([real_face_crops(), grey])
+
+
+#: Where the lips of the crops lie (x0, y0, x1, y1 at 48x48, end exclusive): around their
+#: mean centre (23.7, 36.5), between the mean mouth corners (16.7 and 30.6) and lip lines.
+LIPS_BOX = (19, 33, 29, 41)
+
+
+@pytest.fixture(scope="module")
+def mouth_net() -> EmotionModel:
+    """A linear model on 64x64 inputs whose "happy" logit is 0.01 x the sum of the pixels
+    of :data:`LIPS_BOX` (scaled to 64x64): it reads only the mouth."""
+    x0, y0, x1, y1 = (round(v * 64 / 48) for v in LIPS_BOX)
+    box = np.zeros((64, 64), bool)
+    box[y0:y1, x0:x1] = True
+    w = np.zeros((64 * 64, 7), np.float32)
+    w[box.ravel(), 3] = 0.01
+    inp = keras.Input((64, 64, 1))
+    out = keras.layers.Dense(7, name="d")(keras.layers.Flatten()(inp))
+    model = keras.Model(inp, out)
+    model.get_layer("d").set_weights([w, np.zeros(7, np.float32)])
+    return EmotionModel(model, ModelSpec(input_size=(64, 64)), "mouth-only")
+
+
+@pytest.fixture(scope="module")
+def flat(mouth_net, crops):
+    """Evidence of flat maps (at 40x40, not the crops' size) and occlusion, with labels."""
+    maps = {"flat": np.ones((len(crops), 40, 40), np.float32)}
+    labels = np.arange(len(crops)) % 7
+    return au_evidence(mouth_net, crops, labels=labels, maps=maps, baseline="mean", n_boot=50)
+
+
+def test_rejected_face_is_left_out_and_counted(flat, crops):
+    assert flat.rejected == 1 and not flat.accepted[-1] and flat.accepted[:-1].all()
+    assert flat.predicted[-1] == -1 and (flat.predicted[:-1] >= 0).all()
+    assert "of 33 faces analysed, 1 rejected by the mesh (face presence < 0.5)" in flat.summary()
+    assert all(len(v) == len(crops) - 1 for v in flat.values.values())
+    # every face counted once per evidence, grouping and action unit
+    n = flat.table.groupby(["evidence", "grouping", "column"])["n"].sum()
+    assert (n == len(crops) - 1).all() and len(n) == 2 * len(GROUPINGS) * len(AU_NAMES)
+    assert flat.settings["rejected"] == 1 and flat.settings["accepted"] == len(crops) - 1
+
+
+def test_flat_maps_have_enrichment_one_everywhere(flat):
+    """A flat map puts each region's area share of its mass in it: enrichment exactly 1 on
+    every accepted face, in every action unit inside the crop."""
+    e = flat.values["flat"].to_numpy()
+    assert np.isfinite(e).mean() > 0.95  # NaN only where a region lies outside a crop
+    np.testing.assert_allclose(e[np.isfinite(e)], 1.0, rtol=1e-9)
+    means = flat.table[flat.table["evidence"] == "flat"]
+    means = means[means["n"] > 0]["mean"]
+    np.testing.assert_allclose(means, 1.0, rtol=1e-9)
+
+
+def test_model_reading_the_mouth_loses_only_mouth_evidence(flat):
+    """Occluding a brow action unit leaves the mouth-only model's output exactly unchanged;
+    the largest changes come from the mouth's action units."""
+    drops = flat.values[OCCLUSION]
+    assert (drops[BROW_AUS].abs().to_numpy() < 1e-7).all()
+    mean = drops.abs().mean()
+    assert mean.idxmax() in MOUTH_AUS, mean.sort_values().tail(4)
+    assert mean[list(MOUTH_AUS)].max() > 1e-3
+
+
+def test_maps_on_the_mouth_put_their_evidence_in_mouth_action_units(mouth_net, crops):
+    """Maps at 64x64 (the crops are 48x48) with a Gaussian blob on each face's lips (mesh
+    points, not the region map): the top action unit is a mouth one, brows get nothing."""
+    from emonb.anatomy.mesh import FaceMesh
+
+    marks = FaceMesh().landmarks(crops)
+    centre = marks.xy[:, LIPS].mean(axis=1) * 64 / 48  # (N, 2) in map pixels
+    yy, xx = np.mgrid[0:64, 0:64] + 0.5
+    d2 = (xx - centre[:, :1, None]) ** 2 + (yy - centre[:, 1:, None]) ** 2
+    maps = np.exp(-d2 / (2 * 4.0**2)).astype(np.float32)
+    ev = au_evidence(mouth_net, crops, maps={"lips": maps}, landmarks=marks, occlusion=False,
+                     n_boot=20)  # fmt: skip
+    e = ev.values["lips"]
+    assert e.mean().idxmax() in MOUTH_AUS
+    assert (e.idxmax(axis=1).isin(MOUTH_AUS)).mean() > 0.9  # face by face
+    brows, top = e[BROW_AUS].fillna(0).to_numpy(), e.max(axis=1).to_numpy()
+    assert (brows < 0.05 * top[:, None]).all() and brows.mean() < 0.01  # flat maps give 1
+    assert list(ev.table["evidence"].unique()) == ["lips"]
+    assert list(ev.table["grouping"].unique()) == ["predicted"]  # no labels: no "true"
+
+
+def test_json_has_every_action_unit_and_the_agreement(flat):
+    doc = json.loads(json.dumps(flat.to_json(), allow_nan=False))
+    assert set(doc["enrichment"]) == {"flat"} and set(doc["occlusion"]) == {OCCLUSION}
+    for kind in ("enrichment", "occlusion"):
+        for per_grouping in doc[kind].values():
+            assert set(per_grouping) == set(GROUPINGS)
+            for per_emotion in per_grouping.values():
+                for aus in per_emotion.values():
+                    assert list(aus) == list(AU_NAMES)
+                    assert aus["AU01"] is None or isinstance(aus["AU01"], float)
+    assert doc["rejected"] == 1 and doc["faces_analysed"] == doc["faces_total"] - 1
+    rows = doc["agreement"]
+    assert {r["evidence"] for r in rows} == {"flat", OCCLUSION}
+    assert set(rows[0]) == {"evidence", "grouping", "emotion", "prototype", "faces", "score",
+                            "lo", "hi", "verdict"}  # fmt: skip
+    # flat maps rank no action unit above another: every score is exactly one half
+    flat_rows = [r for r in rows if r["evidence"] == "flat" and r["faces"]]
+    assert flat_rows and all(r["score"] == pytest.approx(0.5) for r in flat_rows)
+
+
+def test_deterministic(mouth_net, crops, flat):
+    again = au_evidence(mouth_net, crops, labels=np.arange(len(crops)) % 7,
+                        maps={"flat": np.ones((len(crops), 40, 40), np.float32)},
+                        baseline="mean", n_boot=50)  # fmt: skip
+    assert again.table.equals(flat.table) and again.agreement.equals(flat.agreement)
+
+
+def test_anatomy_masks_are_disjoint_and_hold_the_eyes(crops):
+    from emonb.anatomy.mesh import FaceMesh
+
+    marks = FaceMesh().landmarks(crops[:4])
+    masks = anatomy_masks(marks.xy, 48, 96)
+    assert list(masks) == list(ANATOMY_NAMES)
+    total = np.sum(list(masks.values()), axis=0)
+    assert masks["eyes"].shape == (4, 96, 96) and total.max() <= 1 + 1e-6
+    for face in range(4):  # the centre of each eye (mesh points) lies in the eye region
+        for idx in ((33, 133, 159, 145), (263, 362, 386, 374)):
+            x, y = marks.xy[face, list(idx)].mean(axis=0) * 2
+            assert masks["eyes"][face, int(y), int(x)] > 0.5
+
+
+def test_errors(mouth_net, crops):
+    grey = np.full((3, 48, 48), 128, np.uint8)
+    with pytest.raises(EmonbError, match="rejected all 3 faces"):
+        au_evidence(mouth_net, grey, n_boot=10)
+    with pytest.raises(EmonbError, match="expected \\(N=33, h, w\\)"):
+        au_evidence(mouth_net, crops, maps={"m": np.ones((2, 8, 8))}, occlusion=False)
+    with pytest.raises(EmonbError, match="square uint8 face crops"):
+        au_evidence(mouth_net, np.zeros((2, 48, 40), np.uint8))
+    with pytest.raises(EmonbError, match="nothing to measure"):
+        au_evidence(mouth_net, crops, occlusion=False)
+    with pytest.raises(EmonbError, match="2 labels for 33 faces"):
+        au_evidence(mouth_net, crops, labels=[0, 1])
