@@ -153,14 +153,45 @@ class FaceMesh:
         return points, presence
 
     def landmarks(self, images, boxes: Sequence[Box | tuple[int, int, int, int]] | None = None,
-                  ) -> Landmarks:  # fmt: skip
+                  *, previous: Sequence[np.ndarray | None] | None = None) -> Landmarks:  # fmt: skip
         """Mesh points of one face per image: ``images`` an (N, H, W[, 3]) uint8 array or
         a list of images of any sizes; ``boxes`` one face box per image (x, y, w, h) in
-        its pixels, or None to take each whole image as the face box (FER-2013 crops)."""
+        its pixels, or None to take each whole image as the face box (FER-2013 crops).
+
+        ``previous`` (video): per image, the same face's points in the previous frame, or
+        None. A face with previous points is cut out around them (eyes levelled) and run
+        once, as MediaPipe tracks a face from frame to frame; if that pass rejects it, it
+        is found again from its box like a face without previous points.
+        """
         rgbs = [_as_rgb(im) for im in (images if isinstance(images, (list, tuple))
                                        else np.asarray(images))]  # fmt: skip
-        if boxes is not None and len(boxes) != len(rgbs):
-            raise ValueError(f"{len(boxes)} boxes for {len(rgbs)} images")
+        n = len(rgbs)
+        if boxes is not None and len(boxes) != n:
+            raise ValueError(f"{len(boxes)} boxes for {n} images")
+        if previous is not None and len(previous) != n:
+            raise ValueError(f"{len(previous)} previous meshes for {n} images")
+        points = np.zeros((n, N_POINTS, 3), np.float32)
+        presence = np.zeros(n, np.float32)
+        todo = list(range(n))
+        if previous is not None:
+            tracked = [i for i in range(n) if previous[i] is not None]
+            if tracked:
+                warps = np.stack([self._refit(np.asarray(previous[i])) for i in tracked])
+                pts, pres = self._run([rgbs[i] for i in tracked], warps)
+                points[tracked], presence[tracked] = pts, pres
+                kept = {i for i, p in zip(tracked, pres, strict=True) if p >= self.min_presence}
+                todo = [i for i in range(n) if i not in kept]
+        if todo:
+            pts, pres = self._from_boxes([rgbs[i] for i in todo],
+                                         None if boxes is None else [boxes[i] for i in todo])
+            points[todo], presence[todo] = pts, pres
+        accepted = presence >= self.min_presence
+        reasons = [None if ok else f"face presence {p:.2f} < {self.min_presence:g}"
+                   for ok, p in zip(accepted, presence, strict=True)]  # fmt: skip
+        return Landmarks(points, presence, accepted, reasons, self.min_presence)
+
+    def _from_boxes(self, rgbs: list[np.ndarray], boxes) -> tuple[np.ndarray, np.ndarray]:
+        """The first pass from each face's box, then (``refine``) the second."""
         warps = np.zeros((len(rgbs), 2, 3))
         for i, im in enumerate(rgbs):
             b = (0, 0, im.shape[1], im.shape[0]) if boxes is None else tuple(
@@ -171,13 +202,9 @@ class FaceMesh:
             warps[i] = _square(x + w / 2, y + h / 2, max(w, h) * self.scale)
         points, presence = self._run(rgbs, warps)
         if self.refine and len(rgbs):
-            for i in range(len(rgbs)):
-                warps[i] = self._refit(points[i])
+            warps = np.stack([self._refit(p) for p in points])
             points, presence = self._run(rgbs, warps)
-        accepted = presence >= self.min_presence
-        reasons = [None if ok else f"face presence {p:.2f} < {self.min_presence:g}"
-                   for ok, p in zip(accepted, presence, strict=True)]  # fmt: skip
-        return Landmarks(points, presence, accepted, reasons, self.min_presence)
+        return points, presence
 
     def _refit(self, points: np.ndarray) -> np.ndarray:
         """The warp around a face's own points, rotated so its eye corners are level."""

@@ -1,7 +1,8 @@
 """What the video shows: annotated frames and the frames of the map animation.
 
 :func:`annotate_frame` draws each face's heatmap, box, smoothed label and score on a BGR
-frame (the annotated video); :func:`animation_frames` shows faces as the model sees them
+frame (the annotated video), and with the face mesh the outline of the top action unit's
+region or the mesh's points; :func:`animation_frames` shows faces as the model sees them
 with their maps and a caption (the chapter's GIF, :func:`emonb.video.io.write_animation`).
 Both return new arrays and leave their inputs alone.
 """
@@ -9,6 +10,7 @@ Both return new arrays and leave their inputs alone.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import lru_cache
 
 import cv2
 import numpy as np
@@ -16,19 +18,60 @@ import numpy as np
 from emonb.models.zoo import EmotionModel
 from emonb.video.tracking import TrackedFace
 
-__all__ = ["COLOURS", "animation_frames", "annotate_frame"]
+__all__ = ["COLOURS", "OVERLAYS", "animation_frames", "annotate_frame", "au_outline"]
+
+#: What :func:`annotate_frame` draws from a face's mesh: the top action unit's region
+#: (outline and name), the mesh's points, both, or nothing.
+OVERLAYS = ("au", "mesh", "both", "none")
+_SHIFT = 4  # fractional bits of the outline's coordinates handed to OpenCV
 
 #: BGR colours of the seven FER-2013 classes' boxes (others cycle through them).
 COLOURS = ((0, 0, 230), (0, 140, 0), (160, 0, 160), (0, 200, 255), (200, 80, 0),
            (255, 200, 0), (180, 180, 180))  # fmt: skip
 
 
+@lru_cache(maxsize=32)
+def _outline_edges(au: str) -> np.ndarray:
+    """The edges (E, 2) of an action unit's region (vertex pairs) that bound it: those of
+    its triangles not shared by two of them."""
+    from emonb.anatomy.regions import AU_NAMES, region_map
+
+    rmap = region_map()
+    tri = rmap.triangles[rmap.au == AU_NAMES.index(au)]
+    edges = np.sort(np.concatenate([tri[:, [0, 1]], tri[:, [1, 2]], tri[:, [2, 0]]]), axis=1)
+    unique, counts = np.unique(edges, axis=0, return_counts=True)
+    return unique[counts == 1]
+
+
+def au_outline(points: np.ndarray, au: str) -> np.ndarray:
+    """The outline of action unit ``au``'s region on a face: segments (E, 2, 2) in the
+    pixels of ``points`` (468, 2), the mesh's points."""
+    return np.asarray(points, np.float64)[_outline_edges(au)]
+
+
+def _draw_mesh(out: np.ndarray, face: TrackedFace, overlay: str, colour) -> None:
+    """The face's mesh points (one pixel each) and/or its top action unit's outline."""
+    if face.points is None:
+        return
+    if overlay in ("mesh", "both"):
+        ij = np.floor(face.points).astype(np.int64)
+        h, w = out.shape[:2]
+        ok = (ij[:, 0] >= 0) & (ij[:, 0] < w) & (ij[:, 1] >= 0) & (ij[:, 1] < h)
+        out[ij[ok, 1], ij[ok, 0]] = (255, 255, 255)
+    if overlay in ("au", "both") and face.top_au is not None:
+        # pixel centres at integer + 0.5 -> OpenCV's at integer, in fixed point
+        seg = np.round((au_outline(face.points, face.top_au) - 0.5) * (1 << _SHIFT))
+        cv2.polylines(out, list(seg.astype(np.int32)), False, colour, 1, cv2.LINE_AA, _SHIFT)
+
+
 def annotate_frame(frame: np.ndarray, faces: Sequence[TrackedFace], maps: np.ndarray | None,
-                   alpha: float = 0.4) -> np.ndarray:  # fmt: skip
+                   alpha: float = 0.4, overlay: str = "au") -> np.ndarray:  # fmt: skip
     """A BGR copy of ``frame`` (BGR or grey) with each face's heatmap (``maps[i]``, any
     size, values in [0, 1], blended at opacity ``alpha``; none when ``maps`` is None), its
     box in its label's colour (:data:`COLOURS`), and ``"<emotion> <probability>"`` of the
-    smoothed label on the box's top edge."""
+    smoothed label on the box's top edge. Faces with mesh points also get ``overlay``
+    (:data:`OVERLAYS`): the outline of the top action unit's region (in the box's colour)
+    with its name after the label, and/or the 468 points (white pixels)."""
     from emonb.plotting.images import _heat_colours
 
     out = frame.copy() if frame.ndim == 3 else cv2.cvtColor(frame, cv2.COLOR_GRAY2BGR)
@@ -40,8 +83,11 @@ def annotate_frame(frame: np.ndarray, faces: Sequence[TrackedFace], maps: np.nda
             blend = (1 - alpha) * patch + alpha * colour
             out[b.y : b.y + b.h, b.x : b.x + b.w] = np.clip(np.rint(blend), 0, 255)
         colour = COLOURS[f.label % len(COLOURS)]
+        _draw_mesh(out, f, overlay, colour)
         cv2.rectangle(out, (b.x, b.y), (b.x + b.w, b.y + b.h), colour, 2)
         text = f"{f.emotion} {f.proba[f.label]:.2f}"
+        if overlay in ("au", "both") and f.top_au is not None:
+            text += f" {f.top_au}"
         (tw, th), base = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, 0.6, 1)
         y = max(b.y, th + base + 2)
         cv2.rectangle(out, (b.x, y - th - base - 2), (b.x + tw + 4, y), colour, cv2.FILLED)

@@ -5,13 +5,16 @@
     result = analyse_video("clip.mp4", net, out="annotated.mp4", export_faces="faces/")
     result.fps, result.timings_ms()          # pipeline speed and where the time goes
 
-Per frame (:class:`VideoPipeline`): Haar detection on a copy ``detect_width`` pixels wide;
-the faces of the frame in one batch through the model runner's compiled forward pass
-(probabilities) and the explainer's backward pass (the map of the predicted class); boxes
-matched to the previous frame's faces (:class:`~emonb.video.tracking.FaceTracker`); a
-smoothed emotion per face (:class:`~emonb.video.tracking.EmotionSmoother`, the smoothing
-rule); and the box, label, score and heatmap drawn on the frame
-(:func:`~emonb.video.draw.annotate_frame`).
+Per frame (:class:`VideoPipeline`): face detection (:func:`emonb.faces.find_faces`:
+BlazeFace on the whole frame letterboxed to 128x128, or Haar on a copy ``detect_width``
+pixels wide); the faces of the frame in one batch through the model runner's compiled
+forward pass (probabilities) and the explainer's backward pass (the map of the predicted
+class); boxes matched to the previous frame's faces
+(:class:`~emonb.video.tracking.FaceTracker`); a smoothed emotion per face
+(:class:`~emonb.video.tracking.EmotionSmoother`, the smoothing rule); with ``landmarks``,
+the face mesh on each face box (one batch per frame) and the evidence per FACS action unit
+(:func:`action_units`); and the box, label, score, heatmap and the top action unit's region
+drawn on the frame (:func:`~emonb.video.draw.annotate_frame`).
 """
 
 from __future__ import annotations
@@ -25,22 +28,54 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from emonb.anatomy.facs import enrichment
+from emonb.anatomy.regions import AU_NAMES, rasterize
 from emonb.errors import EmonbError
-from emonb.faces import detect_faces
+from emonb.faces import DEFAULT_DETECTOR, DETECTORS, Box, find_faces
 from emonb.models.runner import Runner
 from emonb.models.zoo import EmotionModel
-from emonb.video.draw import annotate_frame
+from emonb.video.draw import OVERLAYS, annotate_frame
 from emonb.video.io import FaceExporter, iter_frames, open_video
 from emonb.video.tracking import EmotionSmoother, FaceTracker, TrackedFace
 
-__all__ = ["STAGES", "VideoPipeline", "VideoResult", "analyse_video"]
+__all__ = ["AU_SUPERSAMPLE", "STAGES", "VideoPipeline", "VideoResult", "action_units",
+           "analyse_video", "to_map_pixels"]  # fmt: skip
 
 #: Where a frame's time goes (:meth:`VideoResult.timings_ms`).
-STAGES = ("read", "detect", "model", "draw", "write", "export")
+STAGES = ("read", "detect", "model", "mesh", "regions", "draw", "write", "export")
+#: Sub-pixels per map pixel (each axis) when the AU regions are rasterised at the map's
+#: resolution (:func:`emonb.anatomy.regions.rasterize`).
+AU_SUPERSAMPLE = 4
+
+
+def to_map_pixels(points: np.ndarray, box: Box, size: tuple[int, int]) -> np.ndarray:
+    """Points (..., 2) in frame pixels -> pixels of a (H, W) map of the face crop the model
+    saw: the box cut out exactly (no margin; boxes are clipped to the frame) and resized to
+    (H, W), so ``u = (x - box.x) * W / box.w``, ``v = (y - box.y) * H / box.h`` (both in
+    the pixel-corner convention of :mod:`emonb.anatomy.regions`, as ``cv2.resize`` aligns
+    them)."""
+    h, w = size
+    scale = np.array([w / box.w, h / box.h])
+    return ((np.asarray(points, np.float64) - (box.x, box.y)) * scale).astype(np.float32)
+
+
+def action_units(points: np.ndarray, boxes: list[Box], maps: np.ndarray, *,
+                 supersample: int | None = None) -> np.ndarray:  # fmt: skip
+    """Enrichment (N, 19) of each action unit's region (:data:`AU_NAMES` order) in each
+    face's map: ``points`` (N, 468, 2) the mesh in frame pixels, ``boxes`` the crops the
+    model saw, ``maps`` (N, H, W) their maps. The regions are rasterised at the map's own
+    resolution (:func:`to_map_pixels`, :func:`emonb.anatomy.regions.rasterize`) and scored
+    by :func:`emonb.anatomy.facs.enrichment` (``supersample``: default
+    :data:`AU_SUPERSAMPLE`)."""
+    size = maps.shape[1:]
+    supersample = AU_SUPERSAMPLE if supersample is None else int(supersample)
+    local = np.stack([to_map_pixels(p, b, size) for p, b in zip(points, boxes, strict=True)])
+    return enrichment(maps, rasterize(local, size, "au", supersample=supersample))
 
 
 class VideoPipeline:
-    """Per-frame work: detect, classify and explain (one batch per frame), follow, draw.
+    """Per-frame work: detect, classify and explain (one batch per frame), follow, mesh and
+    action units (one batch per frame), draw.
 
     Parameters
     ----------
@@ -49,10 +84,23 @@ class VideoPipeline:
     method : str or None
         Registered explanation method overlaid on each face (default Grad-CAM); None or
         "none" draws boxes and labels only.
+    detector : str
+        Face detector (:data:`emonb.faces.DETECTORS`): ``"blazeface"`` searches the whole
+        frame letterboxed to 128x128; ``"haar"`` a copy ``detect_width`` pixels wide.
     detect_width : int or None
-        Width at which frames are searched for faces (see :func:`emonb.faces.detect_faces`).
+        Width at which frames are searched for faces by Haar (see
+        :func:`emonb.faces.detect_faces`); BlazeFace ignores it.
     min_face : int
         Smallest face side, in pixels of the frame.
+    landmarks : bool
+        Run the face mesh (:class:`emonb.anatomy.mesh.FaceMesh`, one batch per frame) on
+        each face box; with a map, score each accepted face's action units
+        (:func:`action_units`). A face the mesh rejects gets no AU analysis and is counted
+        (:attr:`VideoResult.rejected`).
+    overlay : str
+        What the mesh adds to the annotated frame (:data:`emonb.video.draw.OVERLAYS`): the
+        outline and name of the top action unit's region (``"au"``), the 468 points
+        (``"mesh"``), both, or nothing.
     alpha : float
         Heatmap opacity on the face.
     window, patience : int
@@ -62,10 +110,16 @@ class VideoPipeline:
     """
 
     def __init__(self, net: EmotionModel, method: str | None = "gradcam", *,
-                 detect_width: int | None = 320, min_face: int = 60, alpha: float = 0.4,
-                 window: int = 5, patience: int = 6, keep_faces: bool = False):  # fmt: skip
+                 detector: str = DEFAULT_DETECTOR, detect_width: int | None = 320,
+                 min_face: int = 60, landmarks: bool = True, overlay: str = "au",
+                 alpha: float = 0.4, window: int = 5, patience: int = 6,
+                 keep_faces: bool = False):  # fmt: skip
         from emonb.methods import get_method
 
+        if detector not in DETECTORS:
+            raise EmonbError(f"unknown face detector {detector!r}; valid: {', '.join(DETECTORS)}")
+        if overlay not in OVERLAYS:
+            raise EmonbError(f"unknown overlay {overlay!r}; valid: {', '.join(OVERLAYS)}")
         self.net = net
         self.method = None if method in (None, "none") else method
         #: The map method (None without a map).
@@ -74,7 +128,15 @@ class VideoPipeline:
         #: with the same settings (logits, BatchNorm folded), so both paths give the same
         #: probabilities.
         self.runner = self.explainer.runner if self.explainer is not None else Runner(net)
+        self.detector, self.overlay = detector, overlay
         self.detect_width, self.min_face, self.alpha = detect_width, int(min_face), float(alpha)
+        #: The face mesh (None without landmarks).
+        self.mesh = None
+        self._last_mesh: dict[int, np.ndarray] = {}
+        if landmarks:
+            from emonb.anatomy.mesh import FaceMesh
+
+            self.mesh = FaceMesh()
         self.tracker = FaceTracker()
         self._smoothers: dict[int, EmotionSmoother] = {}
         self.window, self.patience = window, patience
@@ -92,7 +154,11 @@ class VideoPipeline:
         """Trace the compiled passes on one blank face; returns the seconds it took (the
         first frame would otherwise pay it)."""
         t0 = time.perf_counter()
-        self._classify(self.net.preprocess([np.full((64, 64), 128, np.uint8)]))
+        blank = np.full((64, 64, 3), 128, np.uint8)
+        self._classify(self.net.preprocess([blank[..., 0]]))
+        find_faces(blank, detector=self.detector, min_size=self.min_face)  # builds BlazeFace
+        if self.mesh is not None:
+            self.mesh.landmarks([blank])
         return time.perf_counter() - t0
 
     def _classify(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
@@ -107,30 +173,73 @@ class VideoPipeline:
                 ) -> tuple[np.ndarray, list[TrackedFace], list[np.ndarray]]:  # fmt: skip
         """Annotated copy of a BGR frame, its faces (``index``: the frame's number, ``t``:
         its time in seconds), and their smoothed probabilities."""
-        t0 = time.perf_counter()
+        clock = [time.perf_counter()]
         grey = cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY) if frame.ndim == 3 else frame
-        boxes = detect_faces(grey, min_size=self.min_face, detect_width=self.detect_width)
-        t1 = time.perf_counter()
-        faces, smoothed, maps = [], [], None
+        rgb = None
+        if self.detector == "blazeface" or self.mesh is not None:
+            rgb = cv2.cvtColor(frame, cv2.COLOR_BGR2RGB) if frame.ndim == 3 else grey
+        boxes = find_faces(grey if self.detector == "haar" else rgb, detector=self.detector,
+                           min_size=self.min_face, detect_width=self.detect_width)  # fmt: skip
+        clock.append(time.perf_counter())
+        labels, smoothed, tracks, proba, maps = [], [], [], None, None
         if boxes:
             x = self.net.preprocess([grey[b.y : b.y + b.h, b.x : b.x + b.w] for b in boxes])
             proba, maps = self._classify(x)
             if self.keep_faces:
                 self.inputs.extend(x)
                 self.maps.extend([] if maps is None else maps)
-            for b, tr, p in zip(boxes, self.tracker.update(boxes), proba, strict=True):
+            tracks = self.tracker.update(boxes)
+            for tr, p in zip(tracks, proba, strict=True):
                 label, mean = self._smoothers.setdefault(
                     tr, EmotionSmoother(self.window, self.patience)).update(p)  # fmt: skip
-                faces.append(TrackedFace(index, t, tr, b, p, label, self.class_names))
+                labels.append(label)
                 smoothed.append(mean)
         else:
             self.tracker.update([])
-        t2 = time.perf_counter()
-        out = annotate_frame(frame, faces, maps, alpha=self.alpha)
-        t3 = time.perf_counter()
-        for stage, dt in (("detect", t1 - t0), ("model", t2 - t1), ("draw", t3 - t2)):
-            self.seconds[stage] += dt
+        clock.append(time.perf_counter())
+        mesh = self._mesh(rgb, boxes, tracks)
+        clock.append(time.perf_counter())
+        au = self._action_units(mesh, boxes, maps)
+        clock.append(time.perf_counter())
+        faces = [TrackedFace(index, t, tracks[i], b, proba[i], labels[i], self.class_names,
+                             *mesh[i], au[i]) for i, b in enumerate(boxes)]  # fmt: skip
+        out = annotate_frame(frame, faces, maps, alpha=self.alpha, overlay=self.overlay)
+        clock.append(time.perf_counter())
+        for stage, t0, t1 in zip(("detect", "model", "mesh", "regions", "draw"), clock[:-1],
+                                 clock[1:], strict=True):  # fmt: skip
+            self.seconds[stage] += t1 - t0
         return out, faces, smoothed
+
+    def _mesh(self, rgb: np.ndarray | None, boxes: list[Box], tracks: list[int]
+              ) -> list[tuple[np.ndarray | None, float | None]]:  # fmt: skip
+        """Per face: (points (468, 2) in frame pixels, or None if rejected; presence), or
+        (None, None) without landmarks. A face whose track had a mesh in the previous
+        frame is cut out around those points and run once (as MediaPipe tracks faces);
+        a new face takes the mesh's two passes from its box."""
+        if self.mesh is None:
+            return [(None, None)] * len(boxes)
+        if not boxes:
+            self._last_mesh = {}
+            return []
+        previous = [self._last_mesh.get(tr) for tr in tracks]
+        lm = self.mesh.landmarks([rgb] * len(boxes), boxes, previous=previous)
+        xy = np.ascontiguousarray(lm.xy, dtype=np.float32)
+        self._last_mesh = {tr: xy[i] for i, tr in enumerate(tracks) if lm.accepted[i]}
+        return [(xy[i] if ok else None, float(p))
+                for i, (ok, p) in enumerate(zip(lm.accepted, lm.presence, strict=True))]  # fmt: skip
+
+    def _action_units(self, mesh: list, boxes: list[Box], maps: np.ndarray | None
+                      ) -> list[np.ndarray | None]:  # fmt: skip
+        """Per face: the AU enrichment (19,) of its map, or None (no map, no points)."""
+        out: list[np.ndarray | None] = [None] * len(boxes)
+        rows = [i for i, (pts, _) in enumerate(mesh) if pts is not None]
+        if maps is None or not rows:
+            return out
+        values = action_units(np.stack([mesh[i][0] for i in rows]), [boxes[i] for i in rows],
+                              maps[rows])  # fmt: skip
+        for i, v in zip(rows, values, strict=True):
+            out[i] = v
+        return out
 
 
 @dataclass
@@ -152,6 +261,22 @@ class VideoResult:
     maps: np.ndarray | None = None
     exported: int = 0
     warmup_seconds: float = 0.0
+    detector: str = DEFAULT_DETECTOR
+    landmarks: bool = False
+
+    @property
+    def rejected(self) -> int:
+        """Faces the mesh rejected (presence under its minimum): left out of the AU analysis."""
+        return sum(f.rejected for f in self.faces)
+
+    def mesh_summary(self) -> str:
+        """One line: how many faces the mesh rejected, and why."""
+        if not self.landmarks:
+            return "mesh: not run (landmarks=False)"
+        if not self.rejected:
+            return f"mesh: all {len(self.faces)} faces accepted"
+        return (f"mesh: {self.rejected} of {len(self.faces)} faces rejected (face presence "
+                f"< 0.5); they have no action-unit analysis")  # fmt: skip
 
     @property
     def fps(self) -> float:
@@ -180,14 +305,62 @@ class VideoResult:
         return (np.array([f.time for f in rows]), np.array([f.proba for f in rows]).reshape(-1, k),
                 np.array([f.label for f in rows], dtype=np.int64))  # fmt: skip
 
+    def au_timeline(self, track: int | None = None
+                    ) -> tuple[np.ndarray, tuple[str, ...], np.ndarray]:  # fmt: skip
+        """Times (T,), :data:`AU_NAMES` and the AU enrichment (T, 19) of one track's faces
+        (default :meth:`main_track`; the rows of :meth:`timeline`): NaN where a face was
+        not analysed (rejected by the mesh, or no map)."""
+        track = self.main_track() if track is None else track
+        rows = [f for f in self.faces if f.track == track]
+        nan = np.full(len(AU_NAMES), np.nan)
+        values = np.array([nan if f.au is None else f.au for f in rows], dtype=np.float64)
+        return (np.array([f.time for f in rows]), AU_NAMES,
+                values.reshape(len(rows), len(AU_NAMES)))  # fmt: skip
+
+    def top_aus(self, track: int | None = None) -> list[str | None]:
+        """Per frame of the video, the top action unit of the track's face
+        (:attr:`~emonb.video.tracking.TrackedFace.top_au`; default :meth:`main_track`), or
+        None where the face is missing or not analysed."""
+        track = self.main_track() if track is None else track
+        out: list[str | None] = [None] * self.frames
+        for f in self.faces:
+            if f.track == track and f.frame < self.frames:
+                out[f.frame] = f.top_au
+        return out
+
+    def au_segments(self, track: int | None = None, top: int = 3):
+        """One row per run of the smoothed label of one track (default :meth:`main_track`):
+        emotion, start and end (s), faces, faces analysed, and the ``top`` action units by
+        mean enrichment over the analysed faces of the run (``"AU12 2.31"``)."""
+        import pandas as pd
+
+        times, _, values = self.au_timeline(track)
+        labels = self.timeline(track)[2]
+        starts = np.flatnonzero(np.r_[True, labels[1:] != labels[:-1]]) if len(labels) else []
+        rows = []
+        for a, b in zip(starts, [*starts[1:], len(labels)], strict=True):
+            block = values[a:b]
+            done = np.isfinite(block).all(axis=1)
+            mean = block[done].mean(axis=0) if done.any() else np.full(len(AU_NAMES), np.nan)
+            order = np.argsort(-np.nan_to_num(mean, nan=-np.inf), kind="stable")[:top]
+            rows.append({"emotion": self.class_names[labels[a]], "start_s": round(times[a], 2),
+                         "end_s": round(times[b - 1], 2), "faces": b - a,
+                         "analysed": int(done.sum()),
+                         **{f"AU {k + 1}": (f"{AU_NAMES[j]} {mean[j]:.2f}" if done.any() else "")
+                            for k, j in enumerate(order)}})  # fmt: skip
+        return pd.DataFrame(rows)
+
     def table(self):
-        """One row per face per frame: frame, time, track, box, probabilities, labels."""
+        """One row per face per frame: frame, time, track, box, probabilities, labels, the
+        mesh's presence and the top action unit (None where not run or not analysed)."""
         import pandas as pd
 
         rows = [{"frame": f.frame, "time_s": round(f.time, 3), "track": f.track,
                  "x": f.box.x, "y": f.box.y, "w": f.box.w, "h": f.box.h,
                  **dict(zip(self.class_names, f.proba.round(4), strict=True)),
-                 "predicted": f.predicted, "emotion": f.emotion} for f in self.faces]  # fmt: skip
+                 "predicted": f.predicted, "emotion": f.emotion,
+                 "presence": None if f.presence is None else round(f.presence, 4),
+                 "top_au": f.top_au} for f in self.faces]  # fmt: skip
         return pd.DataFrame(rows)
 
     def to_json(self) -> dict:
@@ -199,12 +372,14 @@ class VideoResult:
         fps_src = self.source_fps or 0.0
         return {
             "source": self.source, "model": self.model, "method": self.method,
+            "detector": self.detector, "landmarks": self.landmarks,
             "width": self.width, "height": self.height, "source_fps": round(fps_src, 3),
             "frames": self.frames, "wall_seconds": round(self.seconds, 3),
             "fps": round(self.fps, 2), "ms_per_frame": self.timings_ms(),
             "warmup_seconds": round(self.warmup_seconds, 3),
             "frames_with_faces": len(per_frame), "faces": len(self.faces),
             "exported_patches": self.exported, "class_names": list(self.class_names),
+            "faces_rejected_by_mesh": self.rejected, "au_names": list(AU_NAMES),
             "detections": [{"frame": i, "time_s": round(i / fps_src, 3) if fps_src else None,
                             "faces": per_frame.get(i, [])} for i in range(self.frames)],
         }  # fmt: skip
@@ -231,7 +406,8 @@ def analyse_video(
     (:class:`~emonb.video.io.FaceExporter`, one frame in ``export_every``); ``max_frames``
     stops early (a camera runs until it or Ctrl-C); ``keep_faces`` keeps every face's model
     input and map (``result.inputs``, ``result.maps``); ``progress`` shows a progress bar on
-    stderr. Other keywords go to :class:`VideoPipeline`.
+    stderr. Other keywords go to :class:`VideoPipeline` (``detector``, ``detect_width``,
+    ``min_face``, ``landmarks``, ``overlay``, ``alpha``, ``window``, ``patience``).
     """
     if max_frames is not None and max_frames < 1:
         raise EmonbError(f"max_frames must be at least 1, got {max_frames}")
@@ -239,7 +415,8 @@ def analyse_video(
     pipe = VideoPipeline(net, method, keep_faces=keep_faces, **pipeline_options)
     width, height = int(cap.get(cv2.CAP_PROP_FRAME_WIDTH)), int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT))
     fps_src = float(cap.get(cv2.CAP_PROP_FPS) or 0.0)
-    result = VideoResult(name, net.name, pipe.method, net.class_names, width, height, fps_src)
+    result = VideoResult(name, net.name, pipe.method, net.class_names, width, height, fps_src,
+                         detector=pipe.detector, landmarks=pipe.mesh is not None)  # fmt: skip
     writer = exporter = bar = None
     try:
         if out is not None:

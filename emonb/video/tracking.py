@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from emonb.anatomy.regions import AU_NAMES
 from emonb.faces import Box
 
 __all__ = ["EmotionSmoother", "FaceTracker", "TrackedFace", "iou", "label_changes"]
@@ -110,8 +111,15 @@ class EmotionSmoother:
 
 @dataclass(frozen=True)
 class TrackedFace:
-    """One face in one frame: where, which track, the model's probabilities, and the
-    smoothed label (:class:`EmotionSmoother`)."""
+    """One face in one frame: where, which track, the model's probabilities, the smoothed
+    label (:class:`EmotionSmoother`) and, with landmarks, the face mesh and its action units.
+
+    ``presence``: the face mesh's face score (None without landmarks); ``points`` (468, 2)
+    float32: the mesh's points in frame pixels (MediaPipe order), None without landmarks and
+    for a face the mesh rejected (presence under its ``min_presence``: never analysed);
+    ``au``: (19,) the enrichment of each action-unit region (:data:`AU_NAMES` order) in the
+    map of the shown label, None without a map or points.
+    """
 
     frame: int
     time: float
@@ -120,6 +128,22 @@ class TrackedFace:
     proba: np.ndarray
     label: int
     class_names: tuple[str, ...]
+    points: np.ndarray | None = None
+    presence: float | None = None
+    au: np.ndarray | None = None
+
+    @property
+    def rejected(self) -> bool:
+        """The mesh ran on this face and rejected it."""
+        return self.presence is not None and self.points is None
+
+    @property
+    def top_au(self) -> str | None:
+        """The action unit whose region holds the most evidence (highest enrichment), or
+        None where no AU analysis was made."""
+        if self.au is None or not np.isfinite(self.au).any():
+            return None
+        return AU_NAMES[int(np.nanargmax(self.au))]
 
     @property
     def predicted(self) -> str:
@@ -132,7 +156,9 @@ class TrackedFace:
         return self.class_names[self.label]
 
     def to_json(self) -> dict:
-        """This face as JSON: track, box, top class and score, smoothed label, probabilities."""
+        """This face as JSON: track, box, top class and score, smoothed label, probabilities,
+        and the mesh's presence, the top action unit and every AU's enrichment (rounded to 3
+        decimals; null where not analysed)."""
         return {
             "track": self.track,
             "box": list(self.box.as_tuple()),
@@ -141,6 +167,11 @@ class TrackedFace:
             "emotion": self.emotion,
             "proba": {c: round(float(p), 4) for c, p in zip(self.class_names, self.proba,
                                                             strict=True)},
+            "presence": None if self.presence is None else round(float(self.presence), 4),
+            "top_au": self.top_au,
+            "au_enrichment": None if self.au is None else {
+                n: (round(float(v), 3) if np.isfinite(v) else None)
+                for n, v in zip(AU_NAMES, self.au, strict=True)},
         }  # fmt: skip
 
 

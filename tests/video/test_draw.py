@@ -53,3 +53,50 @@ def test_animation_frames(mini_xception):
     assert (strip[:, -20:] == 0).all() and (strip.min(axis=2) > 200).any()  # white on black
     with pytest.raises(ValueError):
         animation_frames(mini_xception, inputs, np.zeros((2, 64, 64)), ["a", "b", "c"])
+
+
+def face_with_mesh(label=1):
+    """A face whose 468 'mesh points' are spread over the inside of the box (seeded), with
+    AU12 the top action unit."""
+    rng = np.random.default_rng(0)
+    pts = rng.uniform((BOX.x + 4, BOX.y + 4), (BOX.x + BOX.w - 4, BOX.y + BOX.h - 4), (468, 2))
+    au = np.ones(19)
+    au[9] = 3.0  # AU12
+    return TrackedFace(0, 0.0, 0, BOX, np.array([0.1, 0.7, 0.2]), label, ("a", "b", "c"),
+                       pts.astype(np.float32), 0.99, au)  # fmt: skip
+
+
+def test_mesh_points_are_white_pixels(grey):
+    f = face_with_mesh()
+    out = annotate_frame(grey, [f], None, overlay="mesh")
+    ij = np.floor(f.points).astype(int)
+    assert (out[ij[:, 1], ij[:, 0]] == 255).all()
+    changed = (out != np.dstack([grey] * 3)).any(axis=2)
+    plain = (annotate_frame(grey, one_face(), None) != np.dstack([grey] * 3)).any(axis=2)
+    points = np.zeros_like(changed)
+    points[ij[:, 1], ij[:, 0]] = True
+    assert (changed == (plain | points)).all()  # nothing else drawn
+
+
+def test_top_action_unit_outline_and_name(grey):
+    from emonb.video.draw import au_outline
+
+    f = face_with_mesh(label=2)
+    assert f.top_au == "AU12"
+    with_au, without = (annotate_frame(grey, [f], None, overlay=o) for o in ("au", "none"))
+    inside = np.zeros(grey.shape, bool)
+    inside[BOX.y + 3 : BOX.y + BOX.h - 2, BOX.x + 3 : BOX.x + BOX.w - 2] = True
+    drawn = (with_au != without).any(axis=2) & inside
+    seg = au_outline(f.points, "AU12")  # (E, 2, 2) segments in frame pixels
+    assert seg.shape == (10, 2, 2)  # AU12: 6 triangles, 10 boundary edges
+    # every changed pixel inside the box lies on a segment (antialiased: within 2 px)
+    yy, xx = np.nonzero(drawn)
+    p = np.stack([xx + 0.5, yy + 0.5], axis=1)[:, None]
+    a, b = seg[None, :, 0], seg[None, :, 1]
+    t = np.clip(((p - a) * (b - a)).sum(-1) / ((b - a) ** 2).sum(-1), 0, 1)
+    dist = np.linalg.norm(p - (a + t[..., None] * (b - a)), axis=-1).min(axis=1)
+    assert drawn.sum() > 20 and dist.max() < 2
+    # the label names the action unit: a wider label background above the box
+    row = BOX.y - 3
+    wide = [(out[row] == COLOURS[2]).all(axis=1).sum() for out in (with_au, without)]
+    assert wide[0] > wide[1]

@@ -114,8 +114,9 @@ def test_result_tracks_timeline_and_timings():
     np.testing.assert_array_equal(proba, [[0.2, 0.8], [0.3, 0.7]])
     assert r.timeline(3)[0].tolist() == [0.0, 0.5]
     assert r.fps == 8.0  # 4 frames in 0.5 s
-    assert r.timings_ms() == {"read": 1.0, "detect": 0.0, "model": 50.0, "draw": 0.0,
-                              "write": 0.0, "export": 0.0, "total": 125.0}  # fmt: skip
+    assert r.timings_ms() == {"read": 1.0, "detect": 0.0, "model": 50.0, "mesh": 0.0,
+                              "regions": 0.0, "draw": 0.0, "write": 0.0, "export": 0.0,
+                              "total": 125.0}  # fmt: skip
     empty = VideoResult("x", "m", None, ("a",), 1, 1, 0.0)
     assert empty.main_track() is None and empty.fps == 0.0 and empty.timeline()[0].size == 0
 
@@ -124,7 +125,7 @@ def test_result_table_and_json(tmp_path):
     r = hand_made_result()
     table = r.table()
     assert table.columns.tolist() == ["frame", "time_s", "track", "x", "y", "w", "h", "a", "b",
-                                      "predicted", "emotion"]  # fmt: skip
+                                      "predicted", "emotion", "presence", "top_au"]  # fmt: skip
     assert table["predicted"].tolist() == ["a", "b", "b", "b"]
     assert table["emotion"].tolist() == ["a", "a", "b", "b"]
     doc = json.loads(write_json(r, tmp_path / "sub" / "v.json").read_text())

@@ -85,7 +85,28 @@ def test_tracked_face_top_class_label_and_json():
     assert (f.predicted, f.emotion) == ("sad", "happy")
     assert f.to_json() == {"track": 1, "box": [4, 5, 6, 7], "predicted": "sad",
                            "score": 0.6765, "emotion": "happy",
-                           "proba": {"angry": 0.2, "happy": 0.1235, "sad": 0.6765}}  # fmt: skip
+                           "proba": {"angry": 0.2, "happy": 0.1235, "sad": 0.6765},
+                           "presence": None, "top_au": None, "au_enrichment": None}  # fmt: skip
+    assert not f.rejected and f.top_au is None
+
+
+def test_tracked_face_action_units():
+    from emonb.anatomy.regions import AU_NAMES
+
+    au = np.linspace(0.5, 1.4, 19)
+    au[3], au[7] = np.nan, 2.00049  # a region off the crop, and the top one
+    face = dict(frame=0, time=0.0, track=0, box=Box(0, 0, 9, 9), proba=np.array([0.3, 0.7]),
+                label=1, class_names=("a", "b"))  # fmt: skip
+    f = TrackedFace(**face, points=np.zeros((468, 2), np.float32), presence=0.97, au=au)
+    assert f.top_au == AU_NAMES[7] == "AU10" and not f.rejected
+    doc = f.to_json()
+    assert doc["presence"] == 0.97 and doc["top_au"] == "AU10"
+    assert list(doc["au_enrichment"]) == list(AU_NAMES)
+    assert doc["au_enrichment"]["AU05"] is None and doc["au_enrichment"]["AU10"] == 2.0
+    assert doc["au_enrichment"]["AU01"] == 0.5
+    rejected = TrackedFace(**face, presence=0.2)
+    assert rejected.rejected and rejected.top_au is None
+    assert TrackedFace(**face, au=np.full(19, np.nan)).top_au is None
 
 
 def test_label_changes():
