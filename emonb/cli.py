@@ -391,13 +391,14 @@ def cmd_video(args: argparse.Namespace) -> int:
         export_faces=args.export_faces, export_every=args.export_every,
         progress=not args.no_progress, detect_width=args.detect_width or None,
         min_face=args.min_face, window=args.window, patience=args.patience,
-        detector=args.detector,
+        detector=args.detector, landmarks=not args.no_landmarks, overlay=args.overlay,
     )  # fmt: skip
     ms = result.timings_ms()
     print(f"{result.frames} frames of {result.source} ({result.width}x{result.height}), "
           f"{len(result.faces)} faces; {result.fps:.1f} frames/s "
           f"(warm-up {result.warmup_seconds:.1f} s not counted)")  # fmt: skip
     print("ms per frame: " + ", ".join(f"{k} {v:.1f}" for k, v in ms.items()))
+    print(result.mesh_summary())
     labels = np.bincount([f.label for f in result.faces], minlength=len(net.class_names))
     print("smoothed labels: " + ", ".join(
         f"{c} {n}" for c, n in zip(net.class_names, labels, strict=True) if n))  # fmt: skip
@@ -606,6 +607,11 @@ def build_parser() -> argparse.ArgumentParser:
                    help="frames averaged by the label smoothing (default 5)")  # fmt: skip
     p.add_argument("--patience", type=int, default=6,
                    help="frames a new emotion must lead before the label switches (default 6)")  # fmt: skip
+    p.add_argument("--no-landmarks", action="store_true",
+                   help="no face mesh and no action-unit analysis (faster)")  # fmt: skip
+    p.add_argument("--overlay", choices=("au", "mesh", "both", "none"), default="au",
+                   help="what the mesh adds to each face: the outline of the action unit with "
+                        "the most evidence (default), the 468 points, both, or nothing")  # fmt: skip
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_video)
 

@@ -304,3 +304,12 @@ def test_video_detector_option(tmp_path):
                  "--max-frames", "2", "--no-progress", "--json", str(doc)]) == 0  # fmt: skip
     summary = json.loads(doc.read_text())
     assert summary["detector"] == "haar" and summary["frames"] == 2
+
+
+def test_video_overlay_choices_are_the_pipelines():
+    from emonb.cli import build_parser
+    from emonb.video.draw import OVERLAYS
+
+    video = build_parser()._subparsers._group_actions[0].choices["video"]
+    overlay = next(a for a in video._actions if a.dest == "overlay")
+    assert tuple(overlay.choices) == OVERLAYS and overlay.default == "au"
