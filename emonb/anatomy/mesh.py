@@ -12,7 +12,7 @@ On FER-2013's tight 48x48 crops (the whole image is the face box) the defaults (
 1.3, ``refine``) were chosen by ``benchmarks/landmarks.py`` (``benchmarks/landmarks_cpu.json``,
 all 3,589 PublicTest faces, 2 threads): 95.8% of the faces accepted (88.3% with a bare
 crop and one pass), the mesh's eye centres inside OpenCV's Haar eye boxes for 97.3% of the
-eyes Haar finds, 6.9 ms per face (both passes; 25 s for PublicTest).
+eyes Haar finds, 8.3 ms per face (both passes; 30 s for PublicTest).
 
 References: Kartynnik et al. (2019), "Real-time facial surface geometry from monocular video
 on mobile GPUs" (the model, its 192x192 input and the 1.5x face crop).
