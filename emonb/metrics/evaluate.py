@@ -49,6 +49,7 @@ __all__ = [
     "method_factory",
     "verdict_changes",
     "compare_layouts",
+    "layouts_side_by_side",
 ]
 
 #: The methods evaluated by default (every class-specific method of the registry but CAM,
@@ -418,6 +419,20 @@ def compare_layouts(net: EmotionModel, images, landmarks: Landmarks, *, method: 
     _, mesh, canonical = _region_analysis(net, images[ok], explainer,
                                           runner or Runner(net, batch_size=256),
                                           landmarks.subset(ok), method, seed)  # fmt: skip
+    return layouts_side_by_side(canonical, mesh)
+
+
+def verdict_changes(canonical: pd.DataFrame, mesh: pd.DataFrame) -> pd.DataFrame:
+    """The claims (:func:`~emonb.metrics.regions.claims_table` rows, the same claims and
+    evidence on the same faces) whose verdict differs between the canonical boxes and each
+    face's own regions: claim, evidence, faces, both verdicts and both differences."""
+    both = layouts_side_by_side(canonical, mesh)
+    return both[both["changed"]].drop(columns="changed").reset_index(drop=True)
+
+
+def layouts_side_by_side(canonical: pd.DataFrame, mesh: pd.DataFrame) -> pd.DataFrame:
+    """Both claims tables (the same claims and evidence on the same faces) merged: claim,
+    evidence, faces, the canonical and mesh verdicts and differences, and ``changed``."""
     keys = ["claim", "evidence"]
     both = canonical.merge(mesh, on=keys, suffixes=(" canonical", " mesh"))
     both["changed"] = both["verdict canonical"] != both["verdict mesh"]
@@ -427,22 +442,6 @@ def compare_layouts(net: EmotionModel, images, landmarks: Landmarks, *, method: 
                                 "difference mesh": "mesh difference"})  # fmt: skip
     return both[[*keys, "faces", "canonical verdict", "mesh verdict", "canonical difference",
                  "mesh difference", "changed"]].reset_index(drop=True)  # fmt: skip
-
-
-def verdict_changes(canonical: pd.DataFrame, mesh: pd.DataFrame) -> pd.DataFrame:
-    """The claims (:func:`~emonb.metrics.regions.claims_table` rows, the same claims and
-    evidence on the same faces) whose verdict differs between the canonical boxes and each
-    face's own regions: claim, evidence, faces, both verdicts and both differences."""
-    keys = ["claim", "evidence"]
-    both = canonical.merge(mesh, on=keys, suffixes=(" canonical", " mesh"))
-    both = both[both["verdict canonical"] != both["verdict mesh"]]
-    return both.rename(columns={"faces canonical": "faces",
-                                "verdict canonical": "canonical verdict",
-                                "verdict mesh": "mesh verdict",
-                                "difference canonical": "canonical difference",
-                                "difference mesh": "mesh difference"})[
-        [*keys, "faces", "canonical verdict", "mesh verdict", "canonical difference",
-         "mesh difference"]].reset_index(drop=True)  # fmt: skip
 
 
 def _reusing(net: EmotionModel, factory: Callable[[EmotionModel], object]):
