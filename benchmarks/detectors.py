@@ -26,8 +26,6 @@ It measures, for each detector:
 from __future__ import annotations
 
 import argparse
-import json
-import os
 import sys
 import time
 from importlib import metadata
@@ -39,6 +37,7 @@ import numpy as np
 import emonb  # noqa: F401  (the TensorFlow guard first)
 from emonb.anatomy.blazeface import HAAR_SCALE, HAAR_SHIFT, BlazeFace
 from emonb.bench import provenance as bench_provenance
+from emonb.bench import save
 from emonb.data.images import read_image
 from emonb.data.manifest import image_path
 from emonb.faces import Box, detect_faces
@@ -243,15 +242,6 @@ def small_faces(threads: int, canvas: tuple[int, int] = (1280, 720)) -> dict:
     return out
 
 
-def write_json(result: dict, path: Path) -> Path:
-    """Write ``result`` whole: to a temporary file beside ``path``, then renamed over it."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
-    return path
-
-
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -273,7 +263,7 @@ def main(argv: list[str] | None = None) -> int:
               f"{v['ms_per_frame']['p90']:.2f})  one face {v['exactly_one_face']}/{v['frames']}  "
               f"misses {v['misses']}  extra faces {v['extra_faces']}  photos "
               + " ".join(f"{k}={r[name]['faces']}" for k, r in result["photos"].items()))  # fmt: skip
-    print(f"wrote {write_json(result, args.out)}")
+    print(f"wrote {save(result, args.out)}")
     return 0
 
 

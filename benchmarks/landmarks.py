@@ -29,7 +29,7 @@ import cv2
 import numpy as np
 
 from emonb.anatomy.mesh import FaceMesh
-from emonb.bench import provenance
+from emonb.bench import provenance, save
 from emonb.data.fer2013 import load_faces
 
 #: MediaPipe vertices around each eye (corners, upper and lower lid) and the inner lips.
@@ -113,10 +113,7 @@ def main(argv: list[str] | None = None) -> int:
     result = {"provenance": provenance([Path(sys.argv[0]).as_posix(), *sys.argv[1:]]),
               **run(args.threads, args.limit)}  # fmt: skip
     if args.json:
-        tmp = args.json.with_name(args.json.name + ".tmp")
-        tmp.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
-        os.replace(tmp, args.json)
-        print(f"wrote {args.json}")
+        print(f"wrote {save(result, args.json)}")
     return 0
 
 

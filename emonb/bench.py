@@ -263,9 +263,13 @@ def format_table(result: dict) -> str:
 
 
 def save(result: dict, path: str | os.PathLike[str]) -> Path:
+    """Write ``result`` as JSON, whole: to a temporary file beside ``path``, then renamed
+    over it (an interrupted run leaves the old file, never half a new one)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    os.replace(tmp, path)
     return path
 
 
