@@ -76,62 +76,69 @@ def test_au_map_as_read():
         regions.NO_SUCH_NAME  # noqa: B018
 
 
+class _Artifacts:
+    """Swaps the files :func:`region_map` reads (the map is re-read on the next call);
+    :meth:`restore` puts the real ones back."""
+
+    def __init__(self, monkeypatch):
+        self._monkeypatch = monkeypatch
+        self._real = regions.manifest.artifact_path
+
+    def use(self, files: dict | None = None, *, reader=None) -> None:
+        """``files``: artifact name -> file to read instead; or ``reader`` replaces
+        ``artifact_path`` whole."""
+        real = self._real
+        reader = reader or (lambda name, **kw: files[name] if name in files else real(name, **kw))
+        self._monkeypatch.setattr(regions.manifest, "artifact_path", reader)
+        region_map.cache_clear()
+
+    def restore(self) -> None:
+        self._monkeypatch.undo()
+        region_map.cache_clear()
+
+
+@pytest.fixture
+def artifacts(monkeypatch):
+    swap = _Artifacts(monkeypatch)
+    yield swap
+    swap.restore()
+
+
 @pytest.mark.parametrize("artifact, content, message", [
     ("au-regions", "{not json", "unreadable"),
     ("au-regions", json.dumps({"regions": {"AU01": {"muscles": [], "triangles": [0]}}}),
      "expected the regions"),
     ("face-tessellation", json.dumps({"triangles": [[0, 1, 2]]}), "expected 898 triangles"),
 ])  # fmt: skip
-def test_bad_artifact_is_one_clear_error(tmp_path, monkeypatch, artifact, content, message):
+def test_bad_artifact_is_one_clear_error(tmp_path, artifacts, artifact, content, message):
     bad = tmp_path / "bad.json"
     bad.write_text(content)
-    real = regions.manifest.artifact_path
-    monkeypatch.setattr(regions.manifest, "artifact_path",
-                        lambda name, **kw: bad if name == artifact else real(name, **kw))  # fmt: skip
-    region_map.cache_clear()
-    try:
-        with pytest.raises(EmonbError, match=message) as err:
-            region_map()
-        assert f"emonb fetch {artifact}" in str(err.value)
-    finally:
-        monkeypatch.undo()
-        region_map.cache_clear()
+    artifacts.use({artifact: bad})
+    with pytest.raises(EmonbError, match=message) as err:
+        region_map()
+    assert f"emonb fetch {artifact}" in str(err.value)
+    artifacts.restore()
     assert region_map().au.shape == (898,)
 
 
-def test_a_corrupt_cache_says_which_fetch_repairs_it(monkeypatch):
+def test_a_corrupt_cache_says_which_fetch_repairs_it(artifacts):
     from emonb.errors import ChecksumError
 
     def corrupt(name, **kw):
         raise ChecksumError(f"{name}: sha256 mismatch")
 
-    monkeypatch.setattr(regions.manifest, "artifact_path", corrupt)
-    region_map.cache_clear()
-    try:
-        with pytest.raises(EmonbError, match="mismatch; run `emonb fetch face-tessellation`"):
-            region_map()
-    finally:
-        monkeypatch.undo()
-        region_map.cache_clear()
+    artifacts.use(reader=corrupt)
+    with pytest.raises(EmonbError, match="mismatch; run `emonb fetch face-tessellation`"):
+        region_map()
 
 
-def test_overlapping_au_triangles_are_an_error(tmp_path, monkeypatch):
+def test_overlapping_au_triangles_are_an_error(tmp_path, artifacts):
     data = {"regions": {a: {"muscles": ["m"], "triangles": [7]} for a in AU_NAMES}}
     bad = tmp_path / "au.json"
     bad.write_text(json.dumps(data))
-    real = regions.manifest.artifact_path
-    monkeypatch.setattr(
-        regions.manifest,
-        "artifact_path",
-        lambda name, **kw: bad if name == "au-regions" else real(name, **kw),
-    )
-    region_map.cache_clear()
-    try:
-        with pytest.raises(EmonbError, match="overlap"):
-            region_map()
-    finally:
-        monkeypatch.undo()
-        region_map.cache_clear()
+    artifacts.use({"au-regions": bad})
+    with pytest.raises(EmonbError, match="overlap"):
+        region_map()
 
 
 def test_region_names_and_bad_arguments():
