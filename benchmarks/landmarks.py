@@ -28,13 +28,12 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from emonb.anatomy.mesh import EYE_POINTS as EYES
+from emonb.anatomy.mesh import MOUTH_POINTS as MOUTH
 from emonb.anatomy.mesh import FaceMesh
 from emonb.bench import provenance, save
 from emonb.data.fer2013 import load_faces
 
-#: MediaPipe vertices around each eye (corners, upper and lower lid) and the inner lips.
-EYES = {"left": (33, 133, 159, 145), "right": (263, 362, 386, 374)}
-MOUTH = (13, 14, 78, 308)
 SETTINGS = ((1.0, False), (1.3, False), (1.6, False), (1.0, True), (1.3, True), (1.6, True))
 
 

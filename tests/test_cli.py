@@ -7,6 +7,7 @@ import cv2
 import numpy as np
 import pytest
 
+from emonb.anatomy.mesh import EYE_POINTS
 from emonb.cli import main
 from emonb.config import CLASS_NAMES
 
@@ -142,7 +143,7 @@ def test_video_errors(capsys):
 
 
 # ---- landmarks ------------------------------------------------------------------------------
-EYES = ((33, 133, 159, 145), (263, 362, 386, 374))  # MediaPipe's corners and lid midpoints
+EYES = tuple(EYE_POINTS.values())  # MediaPipe's corners and lid midpoints, per eye
 
 
 @pytest.fixture(scope="module")

@@ -29,11 +29,15 @@ import numpy as np
 from emonb.anatomy.lite import LiteModel
 from emonb.faces import Box
 
-__all__ = ["EYE_CORNERS", "N_POINTS", "FaceMesh", "Landmarks"]
+__all__ = ["EYE_CORNERS", "EYE_POINTS", "MOUTH_POINTS", "N_POINTS", "FaceMesh", "Landmarks"]
 
 N_POINTS = 468
 #: Outer eye corners in MediaPipe's vertex order (image left, image right on a frontal face).
 EYE_CORNERS = (33, 263)
+#: Each eye's corners and lid midpoints (their mean is the eye's centre), by image side.
+EYE_POINTS = {"left": (33, 133, 159, 145), "right": (263, 362, 386, 374)}
+#: The inner-lip midpoints and the mouth corners (their mean is the mouth's centre).
+MOUTH_POINTS = (13, 14, 78, 308)
 _SIDE = 192
 
 

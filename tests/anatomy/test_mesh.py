@@ -7,14 +7,13 @@ import cv2
 import numpy as np
 import pytest
 
-from emonb.anatomy.mesh import FaceMesh, Landmarks
+from emonb.anatomy.mesh import EYE_POINTS, MOUTH_POINTS, FaceMesh, Landmarks
 from emonb.data.images import read_image, to_grey
 from emonb.data.manifest import image_path
 from emonb.errors import EmonbError
 from emonb.faces import crop, detect_faces
 
-EYES = {"left": (33, 133, 159, 145), "right": (263, 362, 386, 374)}
-MOUTH = (13, 14, 78, 308)
+EYES, MOUTH = EYE_POINTS, MOUTH_POINTS
 
 
 @pytest.fixture(scope="module")

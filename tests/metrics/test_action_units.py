@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from emonb._tf import keras
+from emonb.anatomy.mesh import EYE_POINTS, MOUTH_POINTS
 from emonb.anatomy.regions import ANATOMY_NAMES, AU_NAMES
 from emonb.errors import EmonbError
 from emonb.metrics.action_units import GROUPINGS, OCCLUSION, anatomy_masks, au_evidence
@@ -19,7 +20,7 @@ from emonb.models.zoo import EmotionModel
 #: emonb.anatomy.regions.ANATOMY_OF_AU), and of the brows.
 MOUTH_AUS = {"AU10", "AU12", "AU15", "AU16", "AU20", "AU24", "AU26"}
 BROW_AUS = ["AU01", "AU02", "AU04"]
-LIPS = (13, 14, 78, 308)  # MediaPipe's inner-lip midpoints and mouth corners
+LIPS = MOUTH_POINTS  # MediaPipe's inner-lip midpoints and mouth corners
 
 
 def real_face_crops() -> np.ndarray:
@@ -156,7 +157,7 @@ def test_anatomy_masks_are_disjoint_and_hold_the_eyes(crops):
     total = np.sum(list(masks.values()), axis=0)
     assert masks["eyes"].shape == (4, 96, 96) and total.max() <= 1 + 1e-6
     for face in range(4):  # the centre of each eye (mesh points) lies in the eye region
-        for idx in ((33, 133, 159, 145), (263, 362, 386, 374)):
+        for idx in EYE_POINTS.values():
             x, y = marks.xy[face, list(idx)].mean(axis=0) * 2
             assert masks["eyes"][face, int(y), int(x)] > 0.5
 
