@@ -11,7 +11,7 @@ from collections.abc import Sequence
 import cv2
 import numpy as np
 
-__all__ = ["minmax", "resize_maps"]
+__all__ = ["minmax", "resize_fractions", "resize_maps"]
 
 
 def minmax(values: np.ndarray, axes: int | Sequence[int] = (1, 2)) -> np.ndarray:
@@ -42,3 +42,14 @@ def resize_maps(maps: np.ndarray, size: tuple[int, int],
     for i, m in enumerate(maps):
         out[i] = cv2.resize(np.ascontiguousarray(m), (w, h), interpolation=interpolation)
     return out
+
+
+def resize_fractions(masks: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """Soft masks (N, h, w) of fractions in [0, 1] resized to ``size`` = (H, W): area-
+    averaged when shrinking (a region keeps its area), bilinear when enlarging, clipped
+    to [0, 1]."""
+    masks = np.asarray(masks, dtype=np.float32)
+    h, w = (int(s) for s in size)
+    shrink = masks.shape[1] >= h and masks.shape[2] >= w
+    out = resize_maps(masks, (h, w), cv2.INTER_AREA if shrink else cv2.INTER_LINEAR)
+    return np.clip(out, 0.0, 1.0)

@@ -91,3 +91,15 @@ def test_resize_maps_each_map_alone(size):
     out = resize_maps(maps, size)
     np.testing.assert_allclose(out[1], 1.0, atol=1e-6)
     assert out[0, 0, 0] == pytest.approx(8.0) and out[0, -1, -1] == pytest.approx(0.0)
+
+
+def test_resize_fractions_keeps_area_when_shrinking_and_stays_in_range():
+    from emonb.arrays import resize_fractions
+
+    m = np.zeros((1, 4, 4), np.float32)
+    m[0, :2, :3] = 1.0
+    small = resize_fractions(m, (2, 2))
+    np.testing.assert_allclose(small[0], [[1.0, 0.5], [0.0, 0.0]])  # area-averaged by hand
+    assert small.sum() * 4 == m.sum()  # each small pixel covers 4: the area is kept
+    big = resize_fractions(small, (4, 4))
+    assert big.min() >= 0.0 and big.max() <= 1.0 and big[0, 0, 0] == 1.0

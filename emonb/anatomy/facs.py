@@ -21,11 +21,10 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING
 
-import cv2
 import numpy as np
 
 from emonb.anatomy.regions import AU_NAMES
-from emonb.arrays import resize_maps
+from emonb.arrays import resize_fractions
 from emonb.errors import EmonbError
 
 if TYPE_CHECKING:
@@ -106,9 +105,7 @@ def _at_size(masks: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     n, r, h, w = masks.shape
     if (h, w) == size:
         return masks
-    flag = cv2.INTER_AREA if h >= size[0] and w >= size[1] else cv2.INTER_LINEAR
-    out = resize_maps(masks.reshape(n * r, h, w), size, flag)
-    return np.clip(out, 0.0, 1.0).reshape(n, r, *size)
+    return resize_fractions(masks.reshape(n * r, h, w), size).reshape(n, r, *size)
 
 
 def _score_fn(runner_or_score) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:

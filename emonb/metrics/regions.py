@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 import cv2
 import numpy as np
 
-from emonb.arrays import resize_maps
+from emonb.arrays import resize_fractions, resize_maps
 from emonb.faces import LAYOUT_SIZE, region_masks
 from emonb.metrics.perturbation import baseline_images, class_probability
 from emonb.metrics.stats import bootstrap_ci
@@ -149,9 +149,7 @@ def _blend(x: np.ndarray, base: np.ndarray, masks: np.ndarray) -> np.ndarray:
     if masks.dtype == bool:
         mm = resize_maps(masks.astype(np.float32), (h, w), cv2.INTER_NEAREST) > 0.5
         return np.where(mm[..., None], base, x)
-    shrink = masks.shape[1] >= h and masks.shape[2] >= w
-    mm = resize_maps(masks.astype(np.float32), (h, w), cv2.INTER_AREA if shrink else cv2.INTER_LINEAR)
-    mm = np.clip(mm, 0, 1)[..., None]
+    mm = resize_fractions(masks, (h, w))[..., None]
     return (x * (1 - mm) + base * mm).astype(x.dtype)
 
 
