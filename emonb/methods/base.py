@@ -95,6 +95,13 @@ class Explainer(ABC):
     def class_names(self) -> tuple[str, ...]:
         return self.net.class_names
 
+    @property
+    def forward_passes(self) -> int:
+        """Forward passes of the model per explained image (a gradient method's backward
+        pass is not counted): with the forward throughput, the speed limit ``emonb bench``
+        compares the method with (forward img/s / forward passes)."""
+        return 1
+
     def explain(self, images, targets: Targets = "predicted") -> np.ndarray:
         """Maps (N, H, W) float32 in [0, 1] at the model's input size, one per image."""
         return self.explain_inputs(self.net.preprocess(images), targets)

@@ -25,6 +25,7 @@ __all__ = [
     "CAM",
     "ActivationMap",
     "BaseCAM",
+    "ChannelCAM",
     "GradCAM",
     "GradCAMPlusPlus",
     "GuidedGradCAM",
@@ -161,7 +162,24 @@ class LayerCAM(BaseCAM):
         return np.maximum((np.maximum(grads, 0.0) * acts).sum(axis=-1), 0.0)
 
 
-class ScoreCAM(BaseCAM):
+class ChannelCAM(BaseCAM):
+    """A CAM that runs the model once per channel of the layer (Score-CAM, Ablation-CAM):
+    ``max_channels`` limits it to the channels with the largest mean activation per image,
+    and ``chunk`` is the batch of those extra forward passes."""
+
+    def __init__(self, model, *, max_channels: int | None = None, chunk: int = 512, **kwargs):
+        super().__init__(model, **kwargs)
+        self.max_channels = None if max_channels is None else _count("max_channels", max_channels)
+        self.chunk = _count("chunk", chunk)
+
+    @property
+    def channels_used(self) -> int:
+        """Channels of the layer the method runs the model for."""
+        k = self.runner.output_shape(self.layer)[-1]
+        return k if self.max_channels is None else min(k, self.max_channels)
+
+
+class ScoreCAM(ChannelCAM):
     """Score-CAM: each channel, upsampled and min-max normalised, masks the input; its weight
     is the softmax probability of the class on the masked input. No gradients.
 
@@ -176,10 +194,9 @@ class ScoreCAM(BaseCAM):
     name = "scorecam"
     needs_gradients = False
 
-    def __init__(self, model, *, max_channels: int | None = None, chunk: int = 512, **kwargs):
-        super().__init__(model, **kwargs)
-        self.max_channels = None if max_channels is None else _count("max_channels", max_channels)
-        self.chunk = _count("chunk", chunk)
+    @property
+    def forward_passes(self) -> int:
+        return 1 + self.channels_used
 
     def _channel_masks(self, acts: np.ndarray) -> np.ndarray:
         """(n, k, H, W) masks: each channel upsampled to the input, min-max normalised."""
@@ -285,6 +302,10 @@ class GuidedGradCAM(Explainer):
         self.gradcam = GradCAM(self.net, layer=layer, score=self.score, batch_size=self.batch_size)
         self.guided = GuidedBackprop(self.net, score=self.score, batch_size=self.batch_size)
         self.layer = self.gradcam.layer
+
+    @property
+    def forward_passes(self) -> int:
+        return 2  # Grad-CAM's and guided backprop's
 
     def _attribute(self, x, idx):
         cam = self.gradcam._resize(self.gradcam._attribute(x, idx))

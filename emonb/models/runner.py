@@ -11,8 +11,9 @@ comes here (as pytorch-grad-cam's ``ActivationsAndGradients`` and captum's
   logits, not probabilities), BatchNorm folding (a convolution and the inference-mode
   BatchNorm after it computed as one convolution) and ReLU backward rules (deconvnet,
   guided backprop);
-- :class:`Runner`: compiled scores and probabilities in batches, input and layer
-  gradients, and :func:`resolve_targets`, the one parser of class targets.
+- :class:`Runner`: compiled scores and probabilities in batches (also with one layer's
+  channels scaled per image, for ablations), input and layer gradients, and
+  :func:`resolve_targets`, the one parser of class targets.
 
 This is the only module that touches private Keras APIs (:data:`PRIVATE_KERAS_API`);
 :func:`check_keras_api` fails loudly, naming the API, when a Keras release changes them.
@@ -411,6 +412,7 @@ class Runner:
         self._softmax_name = last_name if graph.is_softmax(last) else None
         self._copies: dict[str, keras.layers.Layer] = {}
         self._scores_fn: Callable | None = None
+        self._ablated_fns: dict[str, Callable] = {}
 
     @property
     def class_names(self) -> tuple[str, ...]:
@@ -485,6 +487,43 @@ class Runner:
         z = np.exp(z - z.max(axis=1, keepdims=True))
         return (z / z.sum(axis=1, keepdims=True)).astype(np.float32)
 
+    def ablated_scores(self, x: np.ndarray, layer: str, channel_scale: np.ndarray,
+                       batch_size: int | None = None) -> np.ndarray:  # fmt: skip
+        """Class scores (N, n_classes), as :meth:`scores`, with ``layer``'s output multiplied
+        channel by channel by ``channel_scale`` (N, k), one row per image (zeros ablate a
+        channel, as Ablation-CAM does).
+
+        ``layer`` is a leaf layer's qualified name; it is computed on its own (never folded
+        into a BatchNorm), and everything above it sees the scaled output. One compiled pass
+        per batch of ``batch_size`` images.
+        """
+        if layer not in self._flow:
+            raise EmonbError(f"unknown layer {layer!r}; choose one of: {', '.join(self._flow)}")
+        k = self.output_shape(layer)[-1]
+        scale = np.asarray(channel_scale, dtype=np.float32)
+        if scale.shape != (len(x), k):
+            raise EmonbError(
+                f"channel_scale must have shape {(len(x), k)} (images, channels of {layer!r}), "
+                f"not {scale.shape}"
+            )
+        if layer not in self._ablated_fns:
+            prebuild = self._scaled(layer, None)
+            for name, lyr in self._layers.items():  # stand-ins made now: no retrace for them
+                prebuild(name, lyr)
+            h, w = self.net.spec.input_size
+            sig = [tf.TensorSpec((None, h, w, self.net.spec.channels), tf.float32),
+                   tf.TensorSpec((None, k), tf.float32)]  # fmt: skip
+            self._ablated_fns[layer] = tf.function(
+                lambda z, s: run(self.net.model, z, replace=self._scaled(layer, s))[0],
+                input_signature=sig,
+            )
+        fn, b = self._ablated_fns[layer], batch_size or self.batch_size
+        out = [
+            fn(tf.constant(x[s : s + b], tf.float32), tf.constant(scale[s : s + b])).numpy()
+            for s in range(0, len(x), b)
+        ]
+        return np.concatenate(out) if out else np.zeros((0, len(self.class_names)), np.float32)
+
     def predict(self, x: np.ndarray) -> np.ndarray:
         """Predicted class indices of preprocessed images (:meth:`scores`' argmax)."""
         return self.scores(x).argmax(axis=1)
@@ -520,6 +559,27 @@ class Runner:
                 linear = self._linear(name, layer)
                 return lambda x, **_: modified(linear(x))
             return None
+
+        return replace
+
+    def _scaled(self, layer: str, scale) -> Replace:
+        """The plain substitutions with ``layer`` kept out of folding and its output
+        multiplied per sample and channel by ``scale`` (n, k)."""
+        base = self._replacement("none", {layer})
+
+        def replace(name: str, lyr: keras.layers.Layer):
+            if name != layer:
+                return base(name, lyr)
+            inner = base(name, lyr)
+
+            def call(*args, **kwargs):
+                if inner is None:
+                    kwargs.setdefault("training", False)
+                out = inner(*args, **kwargs) if inner is not None else lyr(*args, **kwargs)
+                shape = [-1] + [1] * (len(out.shape) - 2) + [out.shape[-1]]
+                return out * tf.reshape(tf.cast(scale, out.dtype), shape)
+
+            return call
 
         return replace
 

@@ -393,6 +393,52 @@ def test_layer_gradients_inside_a_nested_model(nested_models):
     np.testing.assert_allclose(g, ref, rtol=1e-5, atol=1e-7)
 
 
+BN_CHAIN = ("conv", "bn", "relu", "sep", "bn2", "conv2", "gap", "logits", "softmax")
+
+
+@pytest.mark.parametrize(
+    ("layer", "score"),
+    [("conv", "logit"), ("bn2", "logit"), ("relu", "logit"), ("sep", "probability")],
+)
+def test_ablated_scores_equal_a_naive_computation(layer, score, snapshot):
+    """``layer``'s output times a per-image channel scale (zeros included), then the layers
+    above it called one by one; "conv" and "sep" are folded into their BatchNorm elsewhere,
+    "bn2" is the BatchNorm of a folded pair."""
+    model = bn_model(seed=4)
+    before, nodes = snapshot(model), _inbound(model)
+    x = _x(5, (12, 12, 1), seed=7)
+    k = model.get_layer(layer).output.shape[-1]
+    scale = np.random.default_rng(3).uniform(0.0, 2.0, (5, k)).astype(np.float32)
+    scale[:, 1] = 0.0
+    scale[2] = 1.0  # one image unablated
+    run = Runner(as_emotion_model(model), score=score, batch_size=2)  # 2 + 2 + 1
+    ours = run.ablated_scores(x, layer, scale)
+    assert run._ablated_fns[layer].experimental_get_tracing_count() == 1
+    _unchanged(snapshot, model, before)
+    assert _inbound(model) == nodes
+    z = keras.Model(model.inputs, model.get_layer(layer).output)(x).numpy() * scale[:, None, None]
+    top = BN_CHAIN.index("softmax" if score == "probability" else "logits")
+    for name in BN_CHAIN[BN_CHAIN.index(layer) + 1 : top + 1]:
+        z = model.get_layer(name)(z, training=False)
+    np.testing.assert_allclose(ours, z, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(ours[2], run.scores(x[2:3])[0], rtol=1e-5, atol=1e-5)
+    assert np.abs(ours - run.scores(x)).max() > 1e-3  # the scales changed the other scores
+    with pytest.raises(EmonbError, match=r"channel_scale must have shape \(5, "):
+        run.ablated_scores(x, layer, scale[:, :-1])
+    with pytest.raises(EmonbError, match="unknown layer 'nope'; choose one of: conv, bn"):
+        run.ablated_scores(x, "nope", scale)
+
+
+def test_ablated_scores_inside_a_nested_model(nested_models):
+    model, inner, block = nested_models
+    x = _x(3, (20, 20, 1), seed=8)
+    scale = np.eye(5, dtype=np.float32)[[0, 2, 4]] * 2.0  # keep one channel, doubled
+    kernel, bias = model.get_layer("head").get_weights()
+    pooled = model.get_layer("gap")(block(inner(x))).numpy() * scale
+    ours = Runner(as_emotion_model(model)).ablated_scores(x, "block/bc1", scale, batch_size=2)
+    np.testing.assert_allclose(ours, pooled @ kernel + bias, rtol=1e-5, atol=1e-6)
+
+
 def test_compile_traces_once_for_any_batch_size(toy_models):
     run = Runner(as_emotion_model(toy_models["nested"]()))
     fn = run.compile(lambda x, idx: run.input_gradients(x, idx))
