@@ -1,7 +1,8 @@
-"""Gradient methods: vanilla saliency, deconvnet, guided backprop, SmoothGrad, Integrated Gradients.
+"""Gradient methods: vanilla saliency, deconvnet, guided backprop, gradient x input, the
+noise tunnel (SmoothGrad, SquareGrad, VarGrad) and Integrated Gradients.
 
 All differentiate the class score (the logit by default) with respect to the input
-pixels. Maps are ``max_c |g|`` over input channels, like the seed paper's saliency
+pixels. Maps are ``max_c |.|`` over input channels, like the seed paper's saliency
 maps (and tf-keras-vis / keras-vis); the base class normalises them to [0, 1].
 """
 
@@ -10,16 +11,20 @@ from __future__ import annotations
 import numpy as np
 
 from emonb._tf import tf
-from emonb.errors import EmonbError
 from emonb.methods.base import Explainer, _count
+from emonb.methods.perturbation import _level
 
 __all__ = [
     "Deconvnet",
     "GradientExplainer",
+    "GradientInput",
     "GuidedBackprop",
     "IntegratedGradients",
+    "NoiseTunnel",
     "Saliency",
     "SmoothGrad",
+    "SquareGrad",
+    "VarGrad",
 ]
 
 
@@ -87,7 +92,76 @@ class GuidedBackprop(GradientExplainer):
     relu_rule = "guided"
 
 
-class SmoothGrad(GradientExplainer):
+class GradientInput(GradientExplainer):
+    """Gradient x input: ``max_c |x * d score / d x|``, the first-order Taylor share of each
+    pixel in the score (relative to an all-zero input).
+
+    Caveat: it depends on where the preprocessed input's zero is. With the mini-Xception's
+    symmetric [-1, 1] scaling zero is mid-grey, so grey pixels get no attribution whatever
+    the gradient, and a map of the same face differs under [0, 1] scaling (where black
+    pixels get none).
+
+    References: Shrikumar, Greenside, Shcherbina & Kundaje, "Not Just a Black Box: Learning
+    Important Features Through Propagating Activation Differences", arXiv 1605.01713, 2016.
+    """
+
+    name = "gradient_input"
+
+    def attributions(self, x: np.ndarray, idx: np.ndarray) -> np.ndarray:
+        """Signed ``x * gradient``, (n, H, W, C)."""
+        return x * self.gradients(x, idx)
+
+    def _attribute(self, x, idx):
+        return np.abs(self.attributions(x, idx)).max(axis=-1)
+
+
+class NoiseTunnel(GradientExplainer):
+    """Shared machinery of SmoothGrad and its variants: gradients at ``samples`` noisy
+    copies of the input, accumulated as running sums of ``g`` and ``g**2``; a method
+    overrides :meth:`aggregate`, which turns the sums into per-pixel values (n, H, W, C),
+    and the map is ``max_c |.|`` of them.
+
+    Noise is Gaussian with sd ``noise`` x the input's value range, one pattern per sample
+    shared by the images of a batch (so a map does not depend on its batch neighbours),
+    drawn from ``numpy.random.default_rng(seed)``: the same seed gives the same maps.
+    """
+
+    def __init__(self, model, *, samples: int = 20, noise: float = 0.2, seed: int = 0, **kwargs):
+        super().__init__(model, **kwargs)
+        self.samples = _count("samples", samples)
+        self.noise = float(noise)
+        self.seed = int(seed)
+
+    @property
+    def forward_passes(self) -> int:
+        return self.samples
+
+    def noisy_sums(self, x: np.ndarray, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``(sum g, sum g**2)`` over the noisy samples, each (n, H, W, C): float32 and
+        float64 (the squares' sum is kept in double so a variance does not cancel)."""
+        lo, hi = self.net.spec.value_range
+        rng = np.random.default_rng(self.seed)
+        total = np.zeros_like(x)
+        squares = np.zeros(x.shape, np.float64)
+        for _ in range(self.samples):
+            noise = rng.normal(0.0, self.noise * (hi - lo), size=(1, *x.shape[1:])).astype(
+                np.float32
+            )
+            g = self.gradients(x + noise, idx)
+            total += g
+            squares += np.square(g, dtype=np.float64)
+        return total, squares
+
+    def aggregate(self, total: np.ndarray, squares: np.ndarray) -> np.ndarray:
+        """Per-pixel values (n, H, W, C) from the sums of :meth:`noisy_sums` (the hook).
+        SmoothGrad: the mean gradient."""
+        return total / self.samples
+
+    def _attribute(self, x, idx):
+        return np.abs(self.aggregate(*self.noisy_sums(x, idx))).max(axis=-1)
+
+
+class SmoothGrad(NoiseTunnel):
     """SmoothGrad: gradients averaged over ``samples`` noisy copies of the input, then
     ``max_c |.|``. Noise is Gaussian with sd ``noise`` x the input's value range, drawn
     from ``numpy.random.default_rng(seed)`` (the same seed gives the same maps).
@@ -98,22 +172,41 @@ class SmoothGrad(GradientExplainer):
 
     name = "smoothgrad"
 
-    def __init__(self, model, *, samples: int = 20, noise: float = 0.2, seed: int = 0, **kwargs):
-        super().__init__(model, **kwargs)
-        self.samples = _count("samples", samples)
-        self.noise = float(noise)
-        self.seed = int(seed)
 
-    def _attribute(self, x, idx):
-        lo, hi = self.net.spec.value_range
-        rng = np.random.default_rng(self.seed)  # one noise pattern per sample, shared by the
-        total = np.zeros_like(x)  # images, so a map does not depend on its batch neighbours
-        for _ in range(self.samples):
-            noise = rng.normal(0.0, self.noise * (hi - lo), size=(1, *x.shape[1:])).astype(
-                np.float32
-            )
-            total += self.gradients(x + noise, idx)
-        return np.abs(total / self.samples).max(axis=-1)
+class SquareGrad(NoiseTunnel):
+    """SquareGrad: the mean squared gradient over ``samples`` noisy copies of the input
+    (SmoothGrad's noise and settings), then ``max_c``. Squaring keeps gradients of either
+    sign from cancelling.
+
+    References: Hooker, Erhan, Kindermans & Kim, "A Benchmark for Interpretability Methods
+    in Deep Neural Networks", NeurIPS 2019.
+    """
+
+    name = "squaregrad"
+
+    def aggregate(self, total, squares):
+        return (squares / self.samples).astype(np.float32)
+
+
+class VarGrad(NoiseTunnel):
+    """VarGrad: the variance of the gradient over ``samples`` noisy copies of the input
+    (population variance, mean of ``(g - mean g)**2``; SmoothGrad's noise and settings),
+    then ``max_c``. One sample gives a zero map.
+
+    Caveat: the variance of the gradient is not the gradient's sign or size: a pixel whose
+    gradient is large but steady under noise gets little attribution.
+
+    References: Hooker, Erhan, Kindermans & Kim, "A Benchmark for Interpretability Methods
+    in Deep Neural Networks", NeurIPS 2019; Adebayo, Gilmer, Goodfellow & Kim, "Local
+    Explanation Methods for Deep Neural Networks Lack Sensitivity to Parameter Values",
+    ICLR workshop 2018.
+    """
+
+    name = "vargrad"
+
+    def aggregate(self, total, squares):
+        mean = total.astype(np.float64) / self.samples
+        return np.maximum(squares / self.samples - mean**2, 0.0).astype(np.float32)
 
 
 class IntegratedGradients(GradientExplainer):
@@ -130,15 +223,11 @@ class IntegratedGradients(GradientExplainer):
     def __init__(self, model, *, steps: int = 32, baseline: str | float = "black", **kwargs):
         super().__init__(model, **kwargs)
         self.steps = _count("steps", steps)
-        lo, hi = self.net.spec.value_range
-        if baseline == "black":
-            self.baseline = lo
-        elif baseline == "grey":
-            self.baseline = (lo + hi) / 2
-        elif isinstance(baseline, (int, float)):
-            self.baseline = float(baseline)
-        else:
-            raise EmonbError(f"baseline must be 'black', 'grey' or a number, not {baseline!r}")
+        self.baseline = _level("baseline", baseline, self.net.spec.value_range)
+
+    @property
+    def forward_passes(self) -> int:
+        return self.steps + 1
 
     def attributions(self, x: np.ndarray, idx: np.ndarray) -> np.ndarray:
         """Signed attributions (n, H, W, C); they sum to about ``score(x) - score(x0)``."""

@@ -5,6 +5,7 @@ import pytest
 
 from emonb._tf import keras, tf
 from emonb.methods import Deconvnet, GuidedBackprop, IntegratedGradients, Saliency, SmoothGrad
+from emonb.methods.gradients import GradientInput, SquareGrad, VarGrad
 from emonb.models.preprocessing import ModelSpec
 from emonb.models.zoo import EmotionModel
 
@@ -143,3 +144,88 @@ def test_integrated_gradients_trapezoid_by_hand():
     grads = [plain.gradients(np.float32(0.25 + a * (x - 0.25)), idx) for a in (0.0, 0.5, 1.0)]
     expected = (x - 0.25) * (grads[0] / 4 + grads[1] / 2 + grads[2] / 4)
     np.testing.assert_allclose(ig.attributions(x, idx), expected, rtol=1e-5, atol=1e-8)
+
+
+def test_gradient_input_is_x_times_w_on_a_linear_model(unchanged):
+    """On score_c = b_c + sum_p w_pc x_p the gradient is w_c, so gradient x input is x * w_c;
+    with symmetric scaling mid-grey is x = 0 and gets nothing."""
+    keras.utils.set_random_seed(6)
+    inp = keras.Input((5, 4, 1))
+    model = keras.Model(inp, keras.layers.Dense(7)(keras.layers.Flatten()(inp)))
+    check = unchanged(model)
+    net = EmotionModel(model, ModelSpec(input_size=(5, 4), preprocessing="symmetric"), "linear")
+    x = np.random.default_rng(5).uniform(-1, 1, (2, 5, 4, 1)).astype(np.float32)
+    x[0, 2, 1, 0] = 0.0  # a mid-grey pixel
+    idx = np.array([1, 6])
+    kernel = model.layers[-1].get_weights()[0]
+    by_hand = np.stack([x[i, ..., 0] * kernel[:, c].reshape(5, 4) for i, c in enumerate(idx)])
+    gi = GradientInput(net)
+    np.testing.assert_allclose(gi.attributions(x, idx)[..., 0], by_hand, rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(gi._attribute(x, idx), np.abs(by_hand), rtol=1e-5, atol=1e-7)
+    assert gi._attribute(x, idx)[0, 2, 1] == 0.0
+    check()
+
+
+def _smooth_net():
+    return EmotionModel(smooth_model(), ModelSpec(input_size=(6, 6), preprocessing="unit"), "tiny")
+
+
+def test_smoothgrad_is_bit_identical_to_the_old_loop():
+    """The noise-tunnel refactor keeps SmoothGrad's draws, sums and maps exactly."""
+    sg = SmoothGrad(_smooth_net(), samples=4, noise=0.15, seed=11)
+    x = np.random.default_rng(8).random((3, 6, 6, 1)).astype(np.float32)
+    idx = np.array([0, 3, 6])
+    rng = np.random.default_rng(11)  # the code before the refactor, line by line
+    total = np.zeros_like(x)
+    for _ in range(4):
+        noise = rng.normal(0.0, 0.15 * 1.0, size=(1, *x.shape[1:])).astype(np.float32)
+        total += sg.gradients(x + noise, idx)
+    np.testing.assert_array_equal(sg._attribute(x, idx), np.abs(total / 4).max(axis=-1))
+    assert sg.forward_passes == 4
+
+
+def _noisy_gradients(net, x, idx, samples, noise, seed):
+    """Every sample's gradient (samples, n, H, W, C): SmoothGrad's noise, drawn by hand."""
+    rng = np.random.default_rng(seed)
+    plain = Saliency(net)
+    return np.stack([
+        plain.gradients(x + rng.normal(0.0, noise, size=(1, *x.shape[1:])).astype(np.float32), idx)
+        for _ in range(samples)
+    ]).astype(np.float64)  # fmt: skip
+
+
+def test_squaregrad_and_vargrad_by_hand(unchanged):
+    """Hooker et al.: SquareGrad = mean g^2, VarGrad = population variance of g over the
+    noisy samples, so VarGrad = SquareGrad - SmoothGrad^2 on the raw values."""
+    net = _smooth_net()
+    check = unchanged(net.model)
+    x = np.random.default_rng(9).random((2, 6, 6, 1)).astype(np.float32)
+    idx = np.array([2, 4])
+    g = _noisy_gradients(net, x, idx, samples=6, noise=0.3, seed=3)
+    settings = {"samples": 6, "noise": 0.3, "seed": 3}
+    sq, var = SquareGrad(net, **settings), VarGrad(net, **settings)
+    assert sq.forward_passes == var.forward_passes == 6
+    total, squares = sq.noisy_sums(x, idx)
+    np.testing.assert_allclose(total, g.sum(axis=0), rtol=1e-5, atol=1e-9)
+    np.testing.assert_allclose(squares, (g**2).sum(axis=0), rtol=1e-5, atol=1e-12)
+    mean_sq = sq.aggregate(total, squares)
+    smooth = SmoothGrad(net, **settings).aggregate(total, squares)
+    np.testing.assert_allclose(var.aggregate(total, squares), mean_sq - smooth.astype(np.float64) ** 2,
+                               rtol=1e-4, atol=1e-10)  # fmt: skip
+    np.testing.assert_allclose(sq._attribute(x, idx), (g**2).mean(axis=0).max(axis=-1), rtol=1e-5)
+    np.testing.assert_allclose(var._attribute(x, idx), g.var(axis=0).max(axis=-1), rtol=1e-4,
+                               atol=1e-10)  # fmt: skip
+    assert np.abs(var._attribute(x, idx) - sq._attribute(x, idx)).max() > 1e-6
+    np.testing.assert_array_equal(var._attribute(x, idx), var._attribute(x, idx))  # seeded
+    other = VarGrad(net, samples=6, noise=0.3, seed=4)._attribute(x, idx)
+    assert np.abs(other - var._attribute(x, idx)).max() > 1e-6
+    check()
+
+
+def test_vargrad_of_one_sample_is_zero():
+    net = _smooth_net()
+    x = np.random.default_rng(10).random((2, 6, 6, 1)).astype(np.float32)
+    vg = VarGrad(net, samples=1)
+    assert (vg._attribute(x, np.array([1, 2])) == 0.0).all()
+    assert (vg.explain_inputs(x, 1) == 0.0).all()
+    assert (SquareGrad(net, samples=1)._attribute(x, np.array([1, 2])) > 0).any()
