@@ -21,6 +21,10 @@ are given, by their true label (``"true"``); each action unit's mean comes with 
 bootstrap interval (:func:`emonb.anatomy.facs.au_table`), and the ranking of the action
 units is compared with the emotion's EMFACS prototype (:func:`emonb.anatomy.facs.agreement`).
 
+A third kind, the **Shapley value** of each action unit (:class:`emonb.methods.shapley.AUShapley`:
+the regions as players of a game whose value is the class probability, the others
+blurred), is tabulated per emotion by :func:`au_shapley_table` and :func:`au_shapley_wide`.
+
 References: Ekman & Friesen (1978), *Facial Action Coding System*; Friesen & Ekman (1983),
 EMFACS-7 (the prototypes); Zeiler & Fergus (2014) (occlusion); Efron & Tibshirani (1993)
 (the bootstrap).
@@ -44,8 +48,17 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from emonb.anatomy.mesh import FaceMesh, Landmarks
+    from emonb.methods.shapley import ShapleyValues
 
-__all__ = ["GROUPINGS", "OCCLUSION", "AUEvidence", "anatomy_masks", "au_evidence"]
+__all__ = [
+    "GROUPINGS",
+    "OCCLUSION",
+    "AUEvidence",
+    "anatomy_masks",
+    "au_evidence",
+    "au_shapley_table",
+    "au_shapley_wide",
+]
 
 #: How faces are grouped into emotions: by the model's prediction, by the true label.
 GROUPINGS = ("predicted", "true")
@@ -271,3 +284,67 @@ def _tables(values: Mapping[str, pd.DataFrame], groupings: Mapping[str, np.ndarr
             a = facs.agreement(v, g, class_names, n_boot=n_boot, seed=seed)
             agreements.append(a.assign(**key)[["evidence", "grouping", *a.columns]])
     return pd.concat(tables, ignore_index=True), pd.concat(agreements, ignore_index=True)
+
+
+def au_shapley_table(values: ShapleyValues | pd.DataFrame | np.ndarray, groups,
+                     class_names, *, n_boot: int = 1000, seed: int = 0,
+                     accepted_only: bool = True,
+                     prototypes: Mapping[str, tuple[str, ...]] | None = None
+                     ) -> pd.DataFrame:  # fmt: skip
+    """Per emotion and player, the mean Shapley value over the emotion's faces with its 95%
+    bootstrap interval (:func:`emonb.metrics.stats.by_group`): long DataFrame ``group, AU,
+    n, mean, lo, hi, prototype`` (``n`` the group's faces; ``prototype`` whether the action
+    unit is in the emotion's EMFACS prototype, :data:`emonb.anatomy.facs.EMFACS` unless
+    ``prototypes`` is given; always False for the rest of the face).
+
+    ``values``: :class:`~emonb.methods.shapley.ShapleyValues` (its players are the
+    columns; with ``accepted_only`` the faces the mesh rejected are left out, of ``groups``
+    too), or a DataFrame (N, players) or an array (N, 19 or 20) in the order of
+    :data:`AU_NAMES` (+ "rest of face"); ``groups``: (N,) class index per face into
+    ``class_names`` (e.g. the explained targets, or the true labels).
+
+    References: Efron & Tibshirani (1993), *An Introduction to the Bootstrap*.
+    """
+    import pandas as pd
+
+    from emonb.anatomy.facs import EMFACS
+    from emonb.metrics.stats import by_group
+
+    groups = np.asarray(groups).reshape(-1)
+    if isinstance(values, pd.DataFrame):
+        frame = values.astype(float).reset_index(drop=True)
+    elif hasattr(values, "phi") and hasattr(values, "players"):
+        frame = pd.DataFrame(np.asarray(values.phi, np.float64), columns=list(values.players))
+        if accepted_only:
+            keep = np.asarray(values.accepted, bool)
+            if len(groups) != len(keep):
+                raise EmonbError(f"{len(groups)} groups for {len(keep)} faces")
+            frame, groups = frame[keep].reset_index(drop=True), groups[keep]
+    else:
+        from emonb.methods.shapley import REST
+
+        v = np.asarray(values, np.float64)
+        names = list(AU_NAMES) + ([REST] if v.ndim == 2 and v.shape[1] == len(AU_NAMES) + 1 else [])
+        if v.ndim != 2 or v.shape[1] != len(names):
+            raise EmonbError(f"expected Shapley values (N, 19 or 20), got shape {v.shape}")
+        frame = pd.DataFrame(v, columns=names)
+    if len(groups) != len(frame):
+        raise EmonbError(f"{len(groups)} groups for {len(frame)} faces")
+    protos = EMFACS if prototypes is None else prototypes
+    table = by_group(frame, groups, list(class_names), n_boot=n_boot, seed=seed)
+    table = table.rename(columns={"column": "AU"})
+    table["prototype"] = [au in protos.get(g, ()) for g, au in zip(table["group"], table["AU"],
+                                                                   strict=True)]  # fmt: skip
+    return table[["group", "AU", "n", "mean", "lo", "hi", "prototype"]]
+
+
+def au_shapley_wide(table: pd.DataFrame, *, rest: bool = True) -> pd.DataFrame:
+    """:func:`au_shapley_table` as an emotion x player matrix of mean Shapley values (rows
+    and columns in the table's order; NaN for an emotion without faces), for
+    :func:`emonb.plotting.anatomy.plot_au_heatmap` (``centre=0``); ``rest=False`` drops the
+    rest-of-face column."""
+    wide = table.pivot(index="group", columns="AU", values="mean")
+    cols = [c for c in dict.fromkeys(table["AU"]) if rest or c in AU_NAMES]
+    wide = wide.loc[list(dict.fromkeys(table["group"])), cols].astype(float)
+    wide.index.name, wide.columns.name = "emotion", None
+    return wide

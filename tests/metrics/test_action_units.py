@@ -174,3 +174,65 @@ def test_errors(mouth_net, crops):
         au_evidence(mouth_net, crops, occlusion=False)
     with pytest.raises(EmonbError, match="2 labels for 33 faces"):
         au_evidence(mouth_net, crops, labels=[0, 1])
+
+
+# ---- Shapley values per emotion ----------------------------------------------------------------
+def shapley_values():
+    """Five faces' made-up Shapley values (20 players): faces 0, 1, 4 explained as happy
+    (3), faces 2, 3 as sad (4); face 4 rejected by the mesh."""
+    from emonb.methods.shapley import REST, ShapleyValues
+
+    phi = np.zeros((5, 20))
+    phi[:, AU_NAMES.index("AU12")] = [0.30, 0.10, -0.05, 0.00, 9.0]
+    phi[:, AU_NAMES.index("AU04")] = [0.00, 0.02, 0.20, 0.40, 9.0]
+    phi[:, 19] = [0.05, 0.01, 0.02, -0.02, 9.0]
+    return ShapleyValues(phi=phi, players=(*AU_NAMES, REST), v_full=phi.sum(1),
+                         v_empty=np.zeros(5), accepted=np.array([1, 1, 1, 1, 0], bool),
+                         targets=np.array([3, 3, 4, 4, 3]))  # fmt: skip
+
+
+def test_au_shapley_table_holds_the_means_per_emotion():
+    from emonb.metrics.action_units import au_shapley_table, au_shapley_wide
+
+    sv = shapley_values()
+    names = ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral")
+    table = au_shapley_table(sv, sv.targets, names, n_boot=200)
+    assert table.columns.tolist() == ["group", "AU", "n", "mean", "lo", "hi", "prototype"]
+    assert len(table) == 7 * 20
+    row = table.set_index(["group", "AU"])
+    # by hand, the rejected face (values 9.0) left out: happy = faces 0, 1; sad = faces 2, 3
+    assert row.loc[("happy", "AU12"), "mean"] == pytest.approx((0.30 + 0.10) / 2)
+    assert row.loc[("happy", "AU04"), "mean"] == pytest.approx(0.01)
+    assert row.loc[("sad", "AU04"), "mean"] == pytest.approx(0.30)
+    assert row.loc[("sad", "rest of face"), "mean"] == pytest.approx(0.0)
+    assert row.loc[("happy", "AU12"), "n"] == 2 and row.loc[("sad", "AU12"), "n"] == 2
+    assert row.loc[("angry", "AU12"), "n"] == 0 and np.isnan(row.loc[("angry", "AU12"), "mean"])
+    # resampling two values draws their mean 0.2 half the time, 0.1 or 0.3 a quarter each:
+    # the 2.5% and 97.5% quantiles of 200 draws are 0.1 and 0.3
+    assert row.loc[("happy", "AU12"), "lo"] == pytest.approx(0.1)
+    assert row.loc[("happy", "AU12"), "hi"] == pytest.approx(0.3)
+    # EMFACS: happy = AU06 + AU12, sad = AU01 + AU04 + AU15; neutral and the rest: none
+    assert sorted(table[table["prototype"] & (table["group"] == "happy")]["AU"]) == ["AU06", "AU12"]
+    assert sorted(table[table["prototype"] & (table["group"] == "sad")]["AU"]) == [
+        "AU01", "AU04", "AU15"]  # fmt: skip
+    assert not table[table["AU"] == "rest of face"]["prototype"].any()
+    assert not table[table["group"] == "neutral"]["prototype"].any()
+    # with the rejected face kept, happy's AU12 mean moves to (0.3 + 0.1 + 9) / 3
+    kept = au_shapley_table(sv, sv.targets, names, n_boot=50, accepted_only=False)
+    assert kept.set_index(["group", "AU"]).loc[("happy", "AU12"), "mean"] == pytest.approx(9.4 / 3)
+    # the same numbers from a plain array of the accepted faces
+    plain = au_shapley_table(sv.phi[:4], sv.targets[:4], names, n_boot=200)
+    assert plain.equals(table)
+    wide = au_shapley_wide(table)
+    assert wide.shape == (7, 20) and wide.loc["sad", "AU04"] == pytest.approx(0.30)
+    assert au_shapley_wide(table, rest=False).columns.tolist() == list(AU_NAMES)
+
+
+def test_au_shapley_table_errors():
+    from emonb.metrics.action_units import au_shapley_table
+
+    sv = shapley_values()
+    with pytest.raises(EmonbError, match="3 groups for 5 faces"):
+        au_shapley_table(sv, [0, 1, 2], ["a"] * 7, n_boot=10)
+    with pytest.raises(EmonbError, match=r"expected Shapley values \(N, 19 or 20\)"):
+        au_shapley_table(np.zeros((2, 5)), [0, 1], ["a"] * 7, n_boot=10)
