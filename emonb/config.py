@@ -96,7 +96,9 @@ def fer2013_path() -> Path | None:
 QUICK: dict[str, int] = {
     "samples": 3,  # SmoothGrad noisy copies
     "steps": 3,  # Integrated Gradients path steps, activation-maximisation steps
-    "channels": 8,  # Score-CAM channels
+    "channels": 8,  # Score-CAM and Ablation-CAM channels
+    "masks": 64,  # RISE random masks
+    "coalitions": 64,  # coalitions of the action-unit Shapley values (au_shap)
     "epochs": 2,  # training epochs
     "train_faces": 2000,  # training faces
     "faces": 48,  # faces whose maps are evaluated (evaluate-maps, chapter 08)
@@ -106,7 +108,8 @@ QUICK: dict[str, int] = {
     "frames": 48,  # video frames
 }
 #: The settings that count iterations: ``$EMONB_MAX_STEPS`` caps these too.
-ITERATIVE = frozenset({"samples", "steps", "channels", "epochs", "frames"})
+ITERATIVE = frozenset({"samples", "steps", "channels", "masks", "coalitions", "epochs",
+                       "frames"})
 
 
 def is_quick() -> bool:

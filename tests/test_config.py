@@ -75,11 +75,13 @@ def clean_env(monkeypatch):
 
 
 def test_quick_table_has_the_documented_settings():
-    assert config.QUICK == {"samples": 3, "steps": 3, "channels": 8, "epochs": 2,
+    assert config.QUICK == {"samples": 3, "steps": 3, "channels": 8, "masks": 64,
+                            "coalitions": 64, "epochs": 2,
                             "train_faces": 2000, "faces": 48, "region_faces": 96, "per_class": 14,
                             "stages": 2,
                             "frames": 48}  # fmt: skip
-    assert config.ITERATIVE == {"samples", "steps", "channels", "epochs", "frames"}
+    assert config.ITERATIVE == {"samples", "steps", "channels", "masks", "coalitions", "epochs",
+                                "frames"}
 
 
 @pytest.mark.parametrize(("value", "truth"), [("1", True), ("true", True), (" Yes ", True),

@@ -21,15 +21,32 @@ from emonb.methods.cam import (
     LayerCAM,
     ScoreCAM,
 )
+from emonb.methods.cam_variants import AblationCAM, EigenCAM, EigenGradCAM, HiResCAM, XGradCAM
 from emonb.methods.gradients import (
     Deconvnet,
+    GradientInput,
     GuidedBackprop,
     IntegratedGradients,
     Saliency,
     SmoothGrad,
+    SquareGrad,
+    VarGrad,
 )
+from emonb.methods.perturbation import RISE, Occlusion
+from emonb.methods.shapley import AUShapley
 
 __all__ = [
+    "RISE",
+    "AUShapley",
+    "AblationCAM",
+    "EigenCAM",
+    "EigenGradCAM",
+    "GradientInput",
+    "HiResCAM",
+    "Occlusion",
+    "SquareGrad",
+    "VarGrad",
+    "XGradCAM",
     "CAM",
     "METHODS",
     "ActivationMap",
@@ -58,17 +75,28 @@ METHODS: dict[str, type[Explainer]] = {
         Saliency,
         Deconvnet,
         GuidedBackprop,
+        GradientInput,
         SmoothGrad,
+        SquareGrad,
+        VarGrad,
         IntegratedGradients,
         CAM,
         GradCAM,
         GradCAMRelu,
         GradCAMGuided,
         GradCAMPlusPlus,
+        XGradCAM,
+        HiResCAM,
         LayerCAM,
+        EigenCAM,
+        EigenGradCAM,
         ScoreCAM,
+        AblationCAM,
         GuidedGradCAM,
         ActivationMap,
+        Occlusion,
+        RISE,
+        AUShapley,
     )
 }
 
@@ -87,6 +115,11 @@ ITERATION_SETTINGS: dict[str, tuple[str, int | None, str]] = {
     "smoothgrad": ("samples", 20, "samples"),
     "integrated_gradients": ("steps", 32, "steps"),
     "scorecam": ("max_channels", None, "channels"),
+    "ablationcam": ("max_channels", None, "channels"),
+    "squaregrad": ("samples", 20, "samples"),
+    "vargrad": ("samples", 20, "samples"),
+    "rise": ("masks", 500, "masks"),
+    "au_shap": ("coalitions", 256, "coalitions"),
 }
 
 
