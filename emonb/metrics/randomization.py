@@ -5,6 +5,10 @@ maps"): the weights of the layers are re-drawn from the top layer down, one stag
 time, on a *copy* of the model; a map that stays similar (Spearman rank correlation,
 SSIM: :mod:`emonb.metrics.stats`) to the map of the trained model does not depend on
 what the model learned.
+
+**Random logit** (Sixt et al. 2020): the map for the target class against the map for a
+random other class of the same image; a map that stays similar does not depend on the
+class it is said to explain.
 """
 
 from __future__ import annotations
@@ -25,7 +29,13 @@ from emonb.models.zoo import EmotionModel
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["Randomization", "cascading_randomization", "randomization_stages", "randomized_copy"]
+__all__ = [
+    "Randomization",
+    "cascading_randomization",
+    "random_logit",
+    "randomization_stages",
+    "randomized_copy",
+]
 
 _WEIGHTED = (keras.layers.Conv2D, keras.layers.SeparableConv2D, keras.layers.DepthwiseConv2D,
              keras.layers.Dense)  # fmt: skip
@@ -165,3 +175,54 @@ def cascading_randomization(
         ssim=pd.DataFrame(rows_ssim, index=index),
         maps=kept,
     )
+
+
+#: How :func:`random_logit` compares two maps.
+SIMILARITIES = {"ssim": ssim, "spearman": spearman}
+
+
+def random_logit(
+    explain: Callable[[np.ndarray, np.ndarray], np.ndarray],
+    x: np.ndarray,
+    targets: np.ndarray,
+    n_classes: int,
+    *,
+    seed: int = 0,
+    maps: np.ndarray | None = None,
+    similarity: str = "ssim",
+) -> np.ndarray:
+    """Per image (N,), the similarity between its map for ``targets`` and its map for a
+    random other class: lower = the map depends on the class.
+
+    ``explain(x, classes) -> (N, H, W)`` takes preprocessed images (an explainer's
+    ``explain_inputs``); ``maps`` = the maps for ``targets`` if already computed (then
+    ``explain`` is called once, on the other classes). The other class of each image is
+    drawn uniformly from the ``n_classes - 1`` classes that are not its target, seeded.
+    ``similarity`` is ``"ssim"`` (:func:`~emonb.metrics.stats.ssim`, data range 1: the
+    methods' maps are in [0, 1]) or ``"spearman"`` (:func:`~emonb.metrics.stats.spearman`).
+
+    Quantus's ``RandomLogit`` also defaults to SSIM, computed by scikit-image on the
+    flattened maps with the data range of each pair; emonb keeps the maps 2-D, so the
+    SSIM window looks at neighbourhoods of the face, and uses the fixed range of the
+    maps.
+
+    References: Sixt, Granz & Landgraf, "When Explanations Lie: Why Many Modified BP
+    Attributions Fail", ICML 2020.
+    """
+    from emonb.methods.base import _count
+
+    n_classes = _count("n_classes", n_classes, minimum=2)
+    if similarity not in SIMILARITIES:
+        raise EmonbError(f"unknown similarity {similarity!r}; choose one of "
+                         f"{', '.join(SIMILARITIES)}")  # fmt: skip
+    x = np.asarray(x, dtype=np.float32)
+    targets = np.asarray(targets).astype(int).reshape(-1)
+    if len(targets) != len(x) or ((targets < 0) | (targets >= n_classes)).any():
+        raise EmonbError(f"targets must be {len(x)} class indices in [0, {n_classes})")
+    draw = np.random.default_rng(seed).integers(0, n_classes - 1, size=len(x))
+    others = draw + (draw >= targets)  # skips each image's own target
+    ref = np.asarray(explain(x, targets) if maps is None else maps, dtype=np.float32)
+    off = np.asarray(explain(x, others), dtype=np.float32)
+    if ref.shape != off.shape or ref.shape != x.shape[:3]:
+        raise EmonbError(f"maps {ref.shape} do not match the images {x.shape[:3]}")
+    return SIMILARITIES[similarity](ref, off).astype(np.float32)

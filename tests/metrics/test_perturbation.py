@@ -7,6 +7,7 @@ from emonb._tf import keras
 from emonb.metrics.perturbation import (
     baseline_images,
     class_probability,
+    faithfulness_correlation,
     perturbation_curves,
 )
 from emonb.models.preprocessing import ModelSpec
@@ -103,3 +104,56 @@ def test_class_probability_is_the_softmax_of_known_logits():
     score = class_probability(Runner(net))
     x = np.random.default_rng(0).random((3, 8, 8, 1)).astype(np.float32)
     np.testing.assert_allclose(score(x, np.array([1, 0, 6])), [0.25, 0.125, 0.125], rtol=1e-6)
+
+
+def _linear_case(n=6, size=16, channels=1, seed=0):
+    """score = sum(w * image): replacing a subset S by the baseline drops the score by
+    exactly the sum over S of the contributions w * (x - baseline)."""
+    rng = np.random.default_rng(seed)
+    x = rng.random((n, size, size, channels)).astype(np.float32)
+    w = rng.normal(size=(n, size, size, channels)).astype(np.float32)
+    seen = []
+
+    def score(img, targets):
+        seen.append(len(img))
+        reps = len(img) // n
+        return (img.astype(np.float64) * np.tile(w, (reps, 1, 1, 1))).sum(axis=(1, 2, 3))
+
+    contrib = (w * (x - baseline_images(x, "mean"))).sum(axis=3)
+    return x, contrib, score, seen
+
+
+def test_faithfulness_correlation_of_exact_negated_and_partly_right_maps():
+    x, contrib, score, seen = _linear_case()
+    rng = np.random.default_rng(1)
+    z = rng.normal(size=contrib.shape)
+    sd = lambda a: a.std(axis=(1, 2), keepdims=True)  # noqa: E731
+    half = contrib / sd(contrib) + z / sd(z)  # pixel correlation with contrib near 1/sqrt(2)
+    maps = {"exact": contrib, "negated": -contrib, "half": half,
+            "flat": np.ones_like(contrib)}  # fmt: skip
+    t = np.zeros(len(x), int)
+    out = faithfulness_correlation(score, x, maps, t, subset=0.1, runs=300, baseline="mean")
+    np.testing.assert_allclose(out["exact"], 1.0, atol=1e-5)
+    np.testing.assert_allclose(out["negated"], -1.0, atol=1e-5)
+    np.testing.assert_array_equal(out["flat"], 0.0)  # a constant sum: 0, not NaN
+    # the correlation of subset sums is the maps' pixel correlation, up to sampling (sd ~0.03)
+    pixel = [np.corrcoef(h.ravel(), c.ravel())[0, 1] for h, c in zip(half, contrib, strict=True)]
+    np.testing.assert_allclose(out["half"], pixel, atol=0.12)
+    # one scoring for all methods: the intact images, then runs x N perturbed images
+    assert sum(seen) == len(x) * (1 + 300) and max(seen) <= 1024
+    again = faithfulness_correlation(score, x, {"half": half}, t, subset=0.1, runs=300,
+                                     baseline="mean")  # fmt: skip
+    np.testing.assert_array_equal(again["half"], out["half"])  # seeded subsets
+
+
+def test_faithfulness_correlation_with_two_channels_and_errors():
+    x, contrib, score, _ = _linear_case(n=3, size=8, channels=2)
+    t = np.zeros(3, int)
+    out = faithfulness_correlation(score, x, {"exact": contrib}, t, runs=40, baseline="mean")
+    np.testing.assert_allclose(out["exact"], 1.0, atol=1e-5)
+    with pytest.raises(Exception, match="do not match"):
+        faithfulness_correlation(score, x, {"m": contrib[:, :4]}, t)
+    with pytest.raises(Exception, match="subset"):
+        faithfulness_correlation(score, x, {"m": contrib}, t, subset=0.0)
+    with pytest.raises(Exception, match="runs"):
+        faithfulness_correlation(score, x, {"m": contrib}, t, runs=0)

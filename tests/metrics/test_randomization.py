@@ -9,6 +9,7 @@ from emonb.methods import Saliency
 from emonb.metrics.randomization import (
     Randomization,
     cascading_randomization,
+    random_logit,
     randomization_stages,
     randomized_copy,
 )
@@ -111,3 +112,54 @@ def test_summary_reads_top_mean_and_final_stages():
     assert s["spearman top"] == 0.8 and s["spearman final"] == 0.0
     assert s["spearman mean"] == pytest.approx(0.4) and s["ssim mean"] == pytest.approx(0.6)
     assert s["ssim top"] == 0.9 and s["ssim final"] == 0.3
+
+
+def test_random_logit_of_a_class_blind_map_is_one():
+    x = np.random.default_rng(0).random((5, 16, 16, 1)).astype(np.float32)
+    seen = []
+
+    def blind(x, classes):
+        seen.append(np.asarray(classes).copy())
+        return x[..., 0]
+
+    t = np.array([0, 1, 2, 3, 6])
+    np.testing.assert_allclose(random_logit(blind, x, t, 7), 1.0, atol=1e-6)
+    np.testing.assert_allclose(random_logit(blind, x, t, 7, similarity="spearman"), 1.0,
+                               atol=1e-6)  # fmt: skip
+    others = seen[1]
+    assert np.array_equal(seen[0], t) and (others != t).all() and others.max() < 7
+    seen.clear()
+    random_logit(blind, x, t, 7, maps=x[..., 0])
+    assert len(seen) == 1 and np.array_equal(seen[0], others)  # seeded, explain called once
+
+
+def test_random_logit_of_class_patterns_computed_by_hand():
+    """Flat maps of value c / 6 for class c: every local mean is a = t / 6 or b = o / 6 and
+    every variance 0, so SSIM = (2ab + C1) / (a^2 + b^2 + C1) with C1 = 0.01^2. One-hot
+    blocks of k pixels for class c: Spearman of two disjoint indicators = -k / (n - k)."""
+    x = np.zeros((40, 14, 14, 1), np.float32)
+    t = np.arange(40) % 7
+    asked = []
+
+    def flat(x, classes):
+        asked.append(np.asarray(classes))
+        return np.broadcast_to(np.asarray(classes, np.float64)[:, None, None] / 6, x.shape[:3])
+
+    s = random_logit(flat, x, t, 7, seed=3)
+    a, b, c1 = t / 6, asked[1] / 6, 1e-4
+    np.testing.assert_allclose(s, (2 * a * b + c1) / (a * a + b * b + c1), rtol=1e-5)
+    assert len(set(asked[1].tolist())) == 7  # the other classes vary
+
+    def blocks(x, classes):
+        out = np.zeros(x.shape[:3], np.float32)
+        for i, c in enumerate(np.asarray(classes)):
+            out[i, 2 * c : 2 * c + 2, :] = 1.0  # k = 2 rows of 14 pixels
+        return out
+
+    k, n = 28, 196
+    sp = random_logit(blocks, x, t, 7, similarity="spearman")
+    np.testing.assert_allclose(sp, -k / (n - k), rtol=1e-5)
+    with pytest.raises(Exception, match="unknown similarity"):
+        random_logit(blocks, x, t, 7, similarity="pearson")
+    with pytest.raises(Exception, match="class indices"):
+        random_logit(blocks, x, t + 1, 7)
