@@ -240,7 +240,7 @@ def _json_writer(doc: dict, path: Path | None) -> Iterator[Callable[[], None]]:
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
-    from emonb.bench import format_table, run_benchmark, save
+    from emonb.bench import format_table, provenance, run_benchmark, save
     from emonb.data.fer2013 import load_faces
     from emonb.models.zoo import load_model
 
@@ -255,6 +255,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
     result = run_benchmark(net, images, methods=methods, repeat=args.repeat,
                            compare=not args.no_compare, settings=settings)  # fmt: skip
     result["data"] = faces.name
+    result["provenance"] = provenance()
     print()
     print(format_table(result))
     if args.json:
@@ -317,6 +318,7 @@ def cmd_evaluate_maps(args: argparse.Namespace) -> int:
         evaluate_maps,
         method_factory,
     )
+    from emonb.metrics.ranking import metric_columns
     from emonb.models.train import book_model
     from emonb.models.zoo import load_model
 
@@ -340,7 +342,9 @@ def cmd_evaluate_maps(args: argparse.Namespace) -> int:
         net, faces, methods=methods or DEFAULT_METHODS, method_settings=settings, n=n,
         split=args.split, pointing_net=pointing_net, pointing_faces=pointing_faces,
         steps=args.steps, baseline=args.baseline, stages=stages, n_random=args.n_random,
-        n_regions=n_regions, seed=args.seed, regions=args.regions,
+        n_regions=n_regions, seed=args.seed, regions=args.regions, n_robust=args.n_robust,
+        sensitivity_samples=args.sensitivity_samples, correlation_runs=args.correlation_runs,
+        n_pointing=args.n_pointing, n_road=args.n_road,
     )  # fmt: skip
     seconds = time.perf_counter() - t0
     s = result.settings
@@ -350,6 +354,11 @@ def cmd_evaluate_maps(args: argparse.Namespace) -> int:
             "randomization spearman (top)", "randomization spearman (mean)",
             "randomization ssim (mean)", "pointing game (synthetic)"]  # fmt: skip
     print(result.table[[c for c in cols if c in result.table]].round(3).to_string())
+    print("\nmore metrics (mean [95% interval]; higher is better for ROAD, faithfulness correlation "
+          "and sparseness, lower for max-sensitivity, random-logit and complexity):")
+    print(metric_columns(result.table).to_string())
+    print("\nagreement of the metrics' rankings (Spearman over methods, higher-is-better oriented):")
+    print(result.agreement.round(2).to_string())
     if pointing_net is not None:
         print(f"pointing game: {pointing_net.name} on the synthetic stand-in's PublicTest faces "
               f"(accuracy {s['pointing_accuracy']:.3f}; the cue covers "
@@ -370,10 +379,11 @@ def cmd_evaluate_maps(args: argparse.Namespace) -> int:
         print(f"\nFACS agreement ({result.au.summary()}; by prediction):")
         print(a[keep].round(3).to_string(index=False))
     if args.json:
-        doc = dict(result.to_json(), wall_seconds=seconds)
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(doc, indent=1, allow_nan=False), encoding="utf-8")
-        print(f"wrote {args.json}")
+        from emonb.bench import provenance, save
+
+        doc = dict(result.to_json(), wall_seconds=seconds, provenance=provenance())
+        json.dumps(doc, allow_nan=False)  # every NaN was turned into null
+        print(f"wrote {save(doc, args.json)}")
     return 0
 
 
@@ -553,8 +563,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_evaluate)
 
     p = sub.add_parser("evaluate-maps",
-                       help="faithfulness of explanation maps: deletion/insertion, randomization, "
-                            "pointing game, face regions")  # fmt: skip
+                       help="score explanation maps: deletion/insertion, ROAD, faithfulness "
+                            "correlation, max-sensitivity, random-logit, sparseness, complexity, "
+                            "randomization, pointing game, face regions")  # fmt: skip
     _add_data(p)
     _add_model(p)
     p.add_argument("--methods", default=None,
@@ -574,6 +585,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--pointing-model", default=None,
                    help="model trained on the synthetic stand-in for the pointing game (default: "
                         "chapter 01's, trained if missing; 'none' skips the pointing game)")  # fmt: skip
+    p.add_argument("--n-road", type=int, default=100,
+                   help="faces of the sample scored by ROAD (default 100)")  # fmt: skip
+    p.add_argument("--n-robust", type=int, default=16,
+                   help="faces explained again for max-sensitivity and random-logit (default 16)")  # fmt: skip
+    p.add_argument("--sensitivity-samples", type=int, default=5,
+                   help="noisy copies per face for max-sensitivity (default 5)")  # fmt: skip
+    p.add_argument("--correlation-runs", type=int, default=50,
+                   help="random pixel subsets for faithfulness correlation (default 50)")  # fmt: skip
+    p.add_argument("--n-pointing", type=int, default=100,
+                   help="stand-in faces in the pointing game (default 100, at most --n)")  # fmt: skip
     p.add_argument("--regions", choices=("mesh", "canonical"), default="mesh",
                    help="face regions: each face's own, from the face mesh (default; with the "
                         "canonical boxes as a comparison, and evidence per FACS action unit), or "

@@ -9,9 +9,16 @@ from the modules:
 module                                     what it tests
 =========================================  ==============================================
 :mod:`emonb.metrics.perturbation`          faithfulness: deletion and insertion curves
-                                           (Petsiuk et al. 2018)
+                                           (Petsiuk et al. 2018), faithfulness
+                                           correlation (Bhatt et al. 2020)
+:mod:`emonb.metrics.road`                  faithfulness without blur leakage: ROAD, noisy
+                                           linear imputation (Rong et al. 2022)
+:mod:`emonb.metrics.robustness`            robustness: max-sensitivity (Yeh et al. 2019)
+:mod:`emonb.metrics.complexity`            complexity: sparseness (Gini; Chalasani et al.
+                                           2020), entropy (Bhatt et al. 2020)
 :mod:`emonb.metrics.randomization`         randomisation: cascading model randomization
-                                           (Adebayo et al. 2018)
+                                           (Adebayo et al. 2018), random logit (Sixt et
+                                           al. 2020)
 :mod:`emonb.metrics.localisation`          localisation: pointing game (Zhang et al. 2016),
                                            energy share (Wang et al. 2020)
 :mod:`emonb.metrics.regions`               face regions: map mass and occlusion per region

@@ -19,16 +19,26 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from emonb.arrays import minmax, resize_maps
+from emonb.arrays import minmax
 from emonb.errors import EmonbError
-from emonb.faces import LAYOUT_SIZE, region_masks
+from emonb.faces import LAYOUT_SIZE
 from emonb.methods import get_method
 from emonb.metrics.action_units import AUEvidence, anatomy_masks, au_evidence
+from emonb.metrics.complexity import complexity, sparseness
+from emonb.metrics.layouts import region_analysis, verdict_changes
 from emonb.metrics.localisation import energy_share, pointing_game
-from emonb.metrics.perturbation import Curves, class_probability, perturbation_curves
-from emonb.metrics.randomization import Randomization, cascading_randomization
-from emonb.metrics.regions import claims_table, focus_table, occlusion_drops, region_shares
-from emonb.metrics.stats import bootstrap_ci, by_group
+from emonb.metrics.perturbation import (
+    Curves,
+    class_probability,
+    faithfulness_correlation,
+    perturbation_curves,
+)
+from emonb.metrics.randomization import Randomization, cascading_randomization, random_logit
+from emonb.metrics.ranking import metric_agreement, summary_table
+from emonb.metrics.regions import focus_table
+from emonb.metrics.road import road_curves, road_gap
+from emonb.metrics.robustness import max_sensitivity
+from emonb.metrics.stats import bootstrap_ci
 from emonb.models.preprocessing import as_image_list
 from emonb.models.runner import Runner
 from emonb.models.zoo import EmotionModel
@@ -39,6 +49,7 @@ if TYPE_CHECKING:
     from emonb.anatomy.mesh import Landmarks
 
 __all__ = [
+    "ANATOMY_METHODS",
     "DEFAULT_METHODS",
     "POINTING_FACES",
     "REFERENCES",
@@ -47,16 +58,19 @@ __all__ = [
     "evaluate_maps",
     "json_safe",
     "method_factory",
-    "verdict_changes",
-    "compare_layouts",
-    "layouts_side_by_side",
 ]
 
-#: The methods evaluated by default (every class-specific method of the registry but CAM,
-#: which needs a global-pooling head).
-DEFAULT_METHODS = ("saliency", "deconvnet", "guided_backprop", "smoothgrad",
-                   "integrated_gradients", "gradcam", "gradcam_plus_plus", "layercam",
-                   "scorecam", "guided_gradcam")  # fmt: skip
+#: The methods evaluated by default: the registry's attributions but CAM (it needs a
+#: global-pooling head), the two Grad-CAM ablations of chapter 05 and the raw activation
+#: map. Eigen-CAM stays although it ignores the target class: random-logit should show it.
+DEFAULT_METHODS = ("saliency", "deconvnet", "guided_backprop", "gradient_input", "smoothgrad",
+                   "squaregrad", "vargrad", "integrated_gradients", "gradcam",
+                   "gradcam_plus_plus", "xgradcam", "hirescam", "layercam", "eigencam",
+                   "eigengradcam", "scorecam", "ablationcam", "guided_gradcam", "occlusion",
+                   "rise", "au_shap")  # fmt: skip
+#: Methods that need each face's anatomy (the face mesh): left out on the synthetic
+#: stand-in, whose drawn faces have none (and so out of the pointing game).
+ANATOMY_METHODS = ("au_shap",)
 #: Synthetic stand-in faces behind the pointing game (the chapters' stand-in size, so the
 #: seed CNN chapter 01 trains on it is reused).
 POINTING_FACES = 2100
@@ -66,8 +80,6 @@ REFERENCES = ("random", "centre")
 #: Where the face regions come from: each face's own mesh (``"mesh"``), or the canonical
 #: 48x48 boxes of :data:`emonb.faces.FACE_REGIONS` (``"canonical"``).
 REGION_KINDS = ("mesh", "canonical")
-#: The regions the claims compare (:data:`emonb.metrics.regions.CLAIMS`).
-_CLAIM_REGIONS = ("eyes", "mouth")
 
 
 class _Reference:
@@ -79,7 +91,12 @@ class _Reference:
         self.kind, self.net, self.seed = kind, net, seed
 
     def explain(self, images, targets=None) -> np.ndarray:
-        n = len(as_image_list(images))
+        return self._maps(len(as_image_list(images)))
+
+    def explain_inputs(self, x: np.ndarray, targets=None) -> np.ndarray:
+        return self._maps(len(x))
+
+    def _maps(self, n: int) -> np.ndarray:
         h, w = self.net.spec.input_size
         if self.kind == "random":
             return np.random.default_rng(self.seed).random((n, h, w), dtype=np.float32)
@@ -126,6 +143,7 @@ class MapEvaluation:
     claims_canonical: pd.DataFrame | None = None
     changes: pd.DataFrame | None = None
     au: AUEvidence | None = None
+    agreement: pd.DataFrame | None = None
 
     def to_json(self) -> dict:
         """Plain-JSON form (tables as records, mean curves, settings and timings)."""
@@ -150,6 +168,7 @@ class MapEvaluation:
             "claims_canonical": records(self.claims_canonical),
             "changes": records(self.changes),
             "action_units": None if self.au is None else self.au.to_json(),
+            "metric_agreement": records(self.agreement),
         }
 
 
@@ -185,6 +204,15 @@ def evaluate_maps(
     region_method: str = "gradcam",
     n_regions: int | None = None,
     regions: str = "mesh",
+    road_fractions: Sequence[float] = (0.1, 0.3, 0.5, 0.7, 0.9),
+    road_noise: float = 0.01,
+    correlation_runs: int = 50,
+    correlation_subset: float = 0.1,
+    n_road: int = 100,
+    n_robust: int = 16,
+    sensitivity_samples: int = 5,
+    sensitivity_radius: float = 0.05,
+    n_pointing: int | None = 100,
     seed: int = 0,
     log: Callable[[str], None] | None = print,
 ) -> MapEvaluation:
@@ -192,10 +220,22 @@ def evaluate_maps(
 
     * ``n`` faces of ``split`` (a stratified, seeded sample) are explained for their
       predicted class; deletion and insertion AUCs use ``steps`` steps and ``baseline``;
-    * cascading randomization runs on the first ``n_random`` of them over ``stages`` stages;
+      ROAD (:mod:`~emonb.metrics.road`) removes ``road_fractions`` of the pixels, most and
+      least relevant first, imputed by noisy linear imputation (``road_noise``), on
+      ``n_road`` faces of the sample (stratified: the imputation is the costliest step);
+      faithfulness correlation uses ``correlation_runs`` random subsets of
+      ``correlation_subset`` of the pixels, shared by all methods; sparseness and
+      complexity (:mod:`~emonb.metrics.complexity`) are read off the maps;
+    * max-sensitivity (``sensitivity_samples`` noisy copies, radius ``sensitivity_radius``
+      of the value range) and random-logit (:mod:`~emonb.metrics.robustness`,
+      :func:`~emonb.metrics.randomization.random_logit`) explain again ``n_robust`` faces of
+      the sample (stratified); cascading randomization runs on the first ``n_random`` of
+      them over ``stages`` stages;
     * the pointing game and mask-energy share run on ``pointing_faces`` (a synthetic
-      FaceDataset with ``cue_masks``; up to ``n`` faces of its PublicTest rows) with
-      ``pointing_net`` (a model trained on them), explaining each face's label;
+      FaceDataset with ``cue_masks``; ``n_pointing`` faces of its PublicTest rows, at most
+      ``n``; None: ``n``) with ``pointing_net`` (a model trained on them), explaining each
+      face's label; :data:`ANATOMY_METHODS` are left out of it (the drawn faces have no
+      anatomy), as they are out of everything when ``faces`` is the stand-in;
     * face regions (shares of ``region_method``'s maps, occlusion drops) are measured on
       ``n_regions`` faces of ``split`` (default: all of them; they are cheap, and rare
       classes such as disgust need many faces), grouped by predicted class, and
@@ -218,26 +258,39 @@ def evaluate_maps(
     "scorecam": {"max_channels": None}}`` (the methods' defaults, used for a method not
     listed); :func:`emonb.methods.method_settings` gives them capped for quick mode.
 
-    The methods' and references' rows of ``table`` are ranked by insertion AUC minus
-    deletion AUC (higher is better), each with a 95% bootstrap interval over faces; the
-    randomization columns are the maps' similarity to the trained model's after re-drawing
-    the top layer only, and averaged over the cascade (lower: the maps depend on the
-    weights, as they should).
+    The methods' and references' rows of ``table`` (:func:`~emonb.metrics.ranking.summary_table`)
+    are ranked by insertion AUC minus deletion AUC (higher is better); every per-face
+    metric of :data:`~emonb.metrics.ranking.METRICS` has its mean and 95% bootstrap interval
+    over faces; the randomization columns are the maps' similarity to the trained model's
+    after re-drawing the top layer only, and averaged over the cascade (lower: the maps
+    depend on the weights, as they should). ``agreement`` holds the rank correlations
+    between the rankings of every pair of metrics (:func:`~emonb.metrics.ranking.metric_agreement`).
 
-    References: Petsiuk et al. (2018) (deletion, insertion); Adebayo et al. (2018)
-    (randomization); Zhang et al. (2016) (pointing game); Wang et al. (2020) (energy share).
+    References: Petsiuk et al. (2018) (deletion, insertion); Rong et al. (2022) (ROAD);
+    Bhatt et al. (2020) (faithfulness correlation, complexity); Yeh et al. (2019)
+    (max-sensitivity); Chalasani et al. (2020) (sparseness); Sixt et al. (2020)
+    (random-logit); Adebayo et al. (2018) (randomization); Zhang et al. (2016) (pointing
+    game); Wang et al. (2020) (energy share).
     """
     if regions not in REGION_KINDS:
         raise EmonbError(f"unknown face regions {regions!r}; choose one of "
                          f"{', '.join(REGION_KINDS)}")  # fmt: skip
     sizes = (("n", n, 1), ("steps", steps, 2), ("stages", stages, 1), ("n_random", n_random, 1),
-             ("n_regions", n_regions or 1, 1))  # fmt: skip
+             ("n_regions", n_regions or 1, 1), ("correlation_runs", correlation_runs, 2),
+             ("n_robust", n_robust, 1), ("n_road", n_road, 1),
+             ("sensitivity_samples", sensitivity_samples, 1), ("n_pointing", n_pointing or 1, 1))  # fmt: skip
     for name, value, least in sizes:
         if int(value) < least:
             raise EmonbError(f"{name} must be at least {least}, got {value}")
+    if not 0 < correlation_subset < 1 or not all(0 < f < 1 for f in road_fractions):
+        raise EmonbError("correlation_subset and road_fractions must lie strictly between 0 and 1")
     say = log or (lambda _msg: None)
     settings_of = dict(method_settings or {})
     names = list(methods) + [r for r in REFERENCES if r not in methods]
+    skipped = [m for m in names if m in ANATOMY_METHODS] if faces.synthetic else []
+    if skipped:
+        say(f"  {', '.join(skipped)}: left out, the synthetic stand-in has no anatomy to mesh")
+        names = [m for m in names if m not in skipped]
     factories = {m: _reusing(net, method_factory(m, seed, settings_of.get(m))) for m in names}
     pool = faces.split(split) if split else faces
     if len(pool) == 0:
@@ -264,15 +317,52 @@ def evaluate_maps(
     maps: dict[str, np.ndarray] = {}
     say(f"explaining {len(images)} {faces.name} faces ({split or 'all rows'}) with "
         f"{len(names)} methods; {steps} deletion/insertion steps, baseline {baseline}")  # fmt: skip
+    values: dict[str, dict[str, np.ndarray]] = {}
+    robust = _sample(data.labels, n_robust, seed)
+    road = _sample(data.labels, n_road, seed)
     for m in names:
         t0 = time.perf_counter()
-        maps[m] = np.asarray(factories[m](net).explain(images, predicted), dtype=np.float32)
+        explainer = factories[m](net)
+        maps[m] = np.asarray(explainer.explain(images, predicted), dtype=np.float32)
         t1 = time.perf_counter()
         curves[m] = {mode: perturbation_curves(score, x, maps[m], predicted, mode=mode,
                                                steps=steps, baseline=baseline, seed=seed)
                      for mode in ("deletion", "insertion")}  # fmt: skip
-        seconds[m] = {"maps": t1 - t0, "curves": time.perf_counter() - t1}
-        say(f"  {m}: maps {t1 - t0:.1f} s, curves {seconds[m]['curves']:.1f} s")
+        t2 = time.perf_counter()
+        for order in ("morf", "lerf"):
+            curves[m][f"road-{order}"] = road_curves(score, x[road], maps[m][road],
+                                                     predicted[road], order=order,
+                                                     fractions=road_fractions, noise=road_noise,
+                                                     seed=seed)  # fmt: skip
+        t3 = time.perf_counter()
+        explain = explainer.explain_inputs
+        xr, tr = x[robust], predicted[robust]
+        values[m] = {
+            "deletion AUC": curves[m]["deletion"].auc,
+            "insertion AUC": curves[m]["insertion"].auc,
+            "insertion - deletion": curves[m]["insertion"].auc - curves[m]["deletion"].auc,
+            "ROAD (LeRF - MoRF)": road_gap(curves[m]["road-morf"], curves[m]["road-lerf"]),
+            "sparseness": sparseness(maps[m]),
+            "complexity": complexity(maps[m]),
+            "max-sensitivity": max_sensitivity(explain, xr, tr, radius=sensitivity_radius,
+                                               value_range=net.spec.value_range,
+                                               samples=sensitivity_samples, seed=seed,
+                                               maps=maps[m][robust]),
+            "random-logit SSIM": random_logit(explain, xr, tr, len(net.class_names), seed=seed,
+                                              maps=maps[m][robust]),
+        }  # fmt: skip
+        t4 = time.perf_counter()
+        seconds[m] = {"maps": t1 - t0, "curves": t2 - t1, "road": t3 - t2, "robustness": t4 - t3}
+        say(f"  {m}: maps {t1 - t0:.1f} s, deletion/insertion {t2 - t1:.1f} s, ROAD {t3 - t2:.1f} s, "
+            f"max-sensitivity and random-logit {t4 - t3:.1f} s")  # fmt: skip
+    t0 = time.perf_counter()
+    correlation = faithfulness_correlation(score, x, maps, predicted, subset=correlation_subset,
+                                           runs=correlation_runs, baseline=baseline, seed=seed)  # fmt: skip
+    for m in names:
+        values[m]["faithfulness correlation"] = correlation[m]
+    seconds["faithfulness correlation"] = time.perf_counter() - t0
+    say(f"  faithfulness correlation: {correlation_runs} shared subsets, "
+        f"{seconds['faithfulness correlation']:.1f} s")  # fmt: skip
 
     t0 = time.perf_counter()
     rand = cascading_randomization(net, images[:n_random], factories, targets=predicted[:n_random],
@@ -284,7 +374,9 @@ def evaluate_maps(
     pointing = None
     if pointing_net is not None and pointing_faces is not None:
         t0 = time.perf_counter()
-        pointing = _pointing(pointing_net, pointing_faces, names, n, seed, settings_of)
+        shown = [m for m in names if m not in ANATOMY_METHODS]
+        pointing = _pointing(pointing_net, pointing_faces, shown, min(n, n_pointing or n), seed,
+                             settings_of)  # fmt: skip
         seconds["pointing"] = time.perf_counter() - t0
         say(f"  pointing game: {seconds['pointing']:.1f} s")
 
@@ -295,7 +387,7 @@ def evaluate_maps(
         region_marks = region_marks.subset(region_marks.accepted)
     make = factories.get(region_method)
     make = make or method_factory(region_method, seed, settings_of.get(region_method))
-    region_table, claims, claims_canonical = _region_analysis(
+    region_table, claims, claims_canonical = region_analysis(
         net, region_faces.images, make(net), runner, region_marks, region_method, seed)
     changes = au = None
     if region_marks is None:
@@ -314,11 +406,18 @@ def evaluate_maps(
         seconds["action_units"] = time.perf_counter() - t0
         say(f"  {au.summary()}, {seconds['action_units']:.1f} s")
 
-    table = _summary(curves, rand, pointing, names, seed)
+    table = _summary(values, rand, pointing, names, seed)
+    agreement = metric_agreement(table, exclude=REFERENCES)
     used = {m: dict(settings_of[m]) for m in [*names, region_method] if settings_of.get(m)}
     settings = {"model": net.name, "data": faces.name, "split": split, "n": len(images),
                 "accuracy": float(np.mean(predicted == data.labels)),
                 "methods": names, "method_settings": used, "steps": steps, "baseline": baseline,
+                "left_out": skipped, "road_fractions": list(road_fractions),
+                "road_noise": road_noise, "correlation_runs": correlation_runs,
+                "correlation_subset": correlation_subset, "road_faces": len(road),
+                "robustness_faces": len(robust),
+                "sensitivity_samples": sensitivity_samples,
+                "sensitivity_radius": sensitivity_radius,
                 "randomization_faces": min(n_random, len(images)),
                 "randomization_stages": rand.stages[1:], "region_method": region_method,
                 "region_faces": len(region_faces),
@@ -330,11 +429,12 @@ def evaluate_maps(
         settings["au_faces"] = int(marks.accepted.sum())
     if pointing is not None:
         settings["pointing_model"] = pointing_net.name
+        settings["pointing_faces"] = pointing.attrs["faces"]
         settings["pointing_accuracy"] = pointing.attrs["accuracy"]
     return MapEvaluation(table=table, curves=curves, randomization=rand, regions=region_table,
                          claims=claims, focus=focus, pointing=pointing, settings=settings,
                          seconds=json_safe(seconds), claims_canonical=claims_canonical,
-                         changes=changes, au=au)  # fmt: skip
+                         changes=changes, au=au, agreement=agreement)  # fmt: skip
 
 
 def _mesh(pool, rows: np.ndarray, region_rows: np.ndarray) -> tuple[Landmarks, Landmarks, Landmarks]:
@@ -346,102 +446,6 @@ def _mesh(pool, rows: np.ndarray, region_rows: np.ndarray) -> tuple[Landmarks, L
     meshed = FaceMesh().landmarks(pool.images[union])
     return (meshed.subset(np.searchsorted(union, rows)),
             meshed.subset(np.searchsorted(union, region_rows)), meshed)  # fmt: skip
-
-
-def _region_analysis(net: EmotionModel, images: np.ndarray, explainer, runner: Runner,
-                     marks: Landmarks | None, method: str, seed: int):  # fmt: skip
-    """The face regions of ``images`` (grouped by predicted class): the long table of
-    occlusion drops and ``method``'s mass shares, the claims, and (with ``marks``, each
-    face's mesh) the claims with the canonical boxes on the same faces (else None)."""
-    import pandas as pd
-
-    predicted = runner.probabilities(net.preprocess(images)).argmax(axis=1)
-    maps = explainer.explain(images, predicted)
-    mass = f"{method} mass share"
-    drops, shares = _region_values(net, images, predicted, maps, runner, marks)
-    table = pd.concat([
-        by_group(drops, predicted, net.class_names, seed=seed).assign(measure="occlusion drop"),
-        by_group(shares, predicted, net.class_names, seed=seed).assign(measure=mass),
-    ], ignore_index=True)  # fmt: skip
-    table.attrs["area"] = shares.attrs["area"]
-    claims = _claims(drops, shares, predicted, net.class_names, mass, seed)
-    if marks is None:
-        return table, claims, None
-    drops, shares = _region_values(net, images, predicted, maps, runner, None, _CLAIM_REGIONS)
-    return table, claims, _claims(drops, shares, predicted, net.class_names, mass, seed)
-
-
-def _region_values(net: EmotionModel, images: np.ndarray, predicted: np.ndarray,
-                   maps: np.ndarray, runner: Runner, marks: Landmarks | None,
-                   names: Sequence[str] | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:  # fmt: skip
-    """Occlusion drops and map shares per face and region: each face's own anatomy
-    (``marks``: its mesh, in the pixels of ``images``), or the canonical boxes (``marks``
-    None; ``names`` picks them, default all, at the sizes used before the mesh existed)."""
-    if marks is not None:
-        crop, size = images.shape[1:3], tuple(net.spec.input_size)
-        own = anatomy_masks(marks.xy, crop, size)
-        at_maps = own if maps.shape[1:] == size else anatomy_masks(marks.xy, crop, maps.shape[1:])
-        shares = region_shares(maps, at_maps)
-        return occlusion_drops(net, images, predicted, own, runner=runner), shares
-    shares = region_shares(resize_maps(maps, (LAYOUT_SIZE, LAYOUT_SIZE)),
-                           None if names is None else region_masks(LAYOUT_SIZE, names))  # fmt: skip
-    boxes = None if names is None else region_masks(tuple(net.spec.input_size), names)
-    return occlusion_drops(net, images, predicted, boxes, runner=runner), shares
-
-
-def _claims(drops: pd.DataFrame, shares: pd.DataFrame, groups: np.ndarray, class_names,
-            mass: str, seed: int) -> pd.DataFrame:  # fmt: skip
-    """:func:`~emonb.metrics.regions.claims_table` on occlusion drops and on map shares."""
-    import pandas as pd
-
-    return pd.concat([
-        claims_table(drops, groups, class_names, evidence="occlusion drop", seed=seed),
-        claims_table(shares, groups, class_names, evidence=mass, seed=seed),
-    ], ignore_index=True)  # fmt: skip
-
-
-def compare_layouts(net: EmotionModel, images, landmarks: Landmarks, *, method: str = "gradcam",
-                    method_settings: Mapping[str, object] | None = None, seed: int = 0,
-                    runner: Runner | None = None) -> pd.DataFrame:  # fmt: skip
-    """The region claims (:data:`~emonb.metrics.regions.CLAIMS`) tested twice on the same
-    faces, the ones ``landmarks`` (their mesh) accepts: with each face's own anatomical
-    regions and with the canonical boxes. Returns both claims tables side by side (claim,
-    evidence, faces, canonical and mesh verdicts and differences) with a ``changed``
-    column; occlusion drops and ``method``'s mass shares, for the predicted class.
-    """
-    images = np.asarray(images)
-    if len(landmarks) != len(images):
-        raise EmonbError(f"landmarks of {len(landmarks)} faces for {len(images)} images")
-    ok = np.asarray(landmarks.accepted, dtype=bool)
-    if not ok.any():
-        raise EmonbError("the mesh accepted none of these faces")
-    explainer = method_factory(method, seed, method_settings)(net)
-    _, mesh, canonical = _region_analysis(net, images[ok], explainer,
-                                          runner or Runner(net, batch_size=256),
-                                          landmarks.subset(ok), method, seed)  # fmt: skip
-    return layouts_side_by_side(canonical, mesh)
-
-
-def verdict_changes(canonical: pd.DataFrame, mesh: pd.DataFrame) -> pd.DataFrame:
-    """The claims (:func:`~emonb.metrics.regions.claims_table` rows, the same claims and
-    evidence on the same faces) whose verdict differs between the canonical boxes and each
-    face's own regions: claim, evidence, faces, both verdicts and both differences."""
-    both = layouts_side_by_side(canonical, mesh)
-    return both[both["changed"]].drop(columns="changed").reset_index(drop=True)
-
-
-def layouts_side_by_side(canonical: pd.DataFrame, mesh: pd.DataFrame) -> pd.DataFrame:
-    """Both claims tables (the same claims and evidence on the same faces) merged: claim,
-    evidence, faces, the canonical and mesh verdicts and differences, and ``changed``."""
-    keys = ["claim", "evidence"]
-    both = canonical.merge(mesh, on=keys, suffixes=(" canonical", " mesh"))
-    both["changed"] = both["verdict canonical"] != both["verdict mesh"]
-    both = both.rename(columns={"faces canonical": "faces", "verdict canonical": "canonical verdict",
-                                "verdict mesh": "mesh verdict",
-                                "difference canonical": "canonical difference",
-                                "difference mesh": "mesh difference"})  # fmt: skip
-    return both[[*keys, "faces", "canonical verdict", "mesh verdict", "canonical difference",
-                 "mesh difference", "changed"]].reset_index(drop=True)  # fmt: skip
 
 
 def _reusing(net: EmotionModel, factory: Callable[[EmotionModel], object]):
@@ -490,29 +494,22 @@ def _pointing(net: EmotionModel, faces, names: Sequence[str], n: int, seed: int,
                   "energy share": float(share.mean())}  # fmt: skip
     df = pd.DataFrame(out).T
     df.attrs["accuracy"] = float(np.mean(predicted == data.labels))
+    df.attrs["faces"] = len(data)
     df.attrs["cue area"] = float(np.asarray(data.cue_masks).mean())
     return df
 
 
-def _summary(curves, rand: Randomization, pointing, names: Sequence[str],
-             seed: int) -> pd.DataFrame:  # fmt: skip
-    """The ranked table: insertion - deletion with its interval, AUCs, randomization and
-    pointing columns, one row per method."""
-    import pandas as pd
-
-    rows = {}
+def _summary(values: Mapping[str, Mapping[str, np.ndarray]], rand: Randomization, pointing,
+             names: Sequence[str], seed: int) -> pd.DataFrame:  # fmt: skip
+    """The ranked table (:func:`~emonb.metrics.ranking.summary_table`): every per-face
+    metric with its interval, then the randomization and pointing columns."""
     summary = rand.summary()
-    for k, m in enumerate(names):
-        d, i = curves[m]["deletion"].auc, curves[m]["insertion"].auc
-        score, lo, hi = bootstrap_ci(i - d, seed=seed + k)
-        row = {"insertion - deletion": score, "lo": lo, "hi": hi,
-               "deletion AUC": float(d.mean()), "insertion AUC": float(i.mean()),
-               "randomization spearman (top)": float(summary.loc[m, "spearman top"]),
-               "randomization spearman (mean)": float(summary.loc[m, "spearman mean"]),
-               "randomization ssim (mean)": float(summary.loc[m, "ssim mean"])}  # fmt: skip
+    extra = {}
+    for m in names:
+        extra[m] = {"randomization spearman (top)": float(summary.loc[m, "spearman top"]),
+                    "randomization spearman (mean)": float(summary.loc[m, "spearman mean"]),
+                    "randomization ssim (mean)": float(summary.loc[m, "ssim mean"])}  # fmt: skip
         if pointing is not None:
-            row["pointing game (synthetic)"] = float(pointing.loc[m, "pointing game"])
-        rows[m] = row
-    table = pd.DataFrame(rows).T.sort_values("insertion - deletion", ascending=False, kind="stable")
-    table.index.name = "method"
-    return table
+            extra[m]["pointing game (synthetic)"] = (float(pointing.loc[m, "pointing game"])
+                                                     if m in pointing.index else float("nan"))  # fmt: skip
+    return summary_table({m: values[m] for m in names}, extra=extra, seed=seed)

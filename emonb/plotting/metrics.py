@@ -16,6 +16,7 @@ from emonb.plotting.images import _show, overlay
 
 __all__ = [
     "plot_face_regions",
+    "plot_metric_agreement",
     "plot_perturbation_curves",
     "plot_randomization",
     "plot_randomization_similarity",
@@ -47,6 +48,27 @@ def plot_ranking(table, ax: Axes | None = None, *, column: str = "insertion - de
     ax.invert_yaxis()
     ax.axvline(0, color="0.7", lw=0.8)
     ax.set_xlabel(f"{column} AUC (95% bootstrap interval; grey: model-free references)", fontsize=8)
+    return ax
+
+
+def plot_metric_agreement(agreement, ax: Axes | None = None) -> Axes:
+    """The rank correlations between metrics' rankings of the methods
+    (:func:`emonb.metrics.ranking.metric_agreement`) as a heatmap from -1 (opposite
+    rankings, red) through 0 to 1 (the same ranking, blue), each cell labelled."""
+    names = list(agreement.index)
+    if ax is None:
+        _, ax = plt.subplots(figsize=(0.75 * len(names) + 2.2, 0.6 * len(names) + 1.2))
+    v = agreement.to_numpy(dtype=float)
+    im = ax.imshow(v, cmap="RdBu", vmin=-1, vmax=1)
+    for i in range(len(names)):
+        for j in range(len(names)):
+            if np.isfinite(v[i, j]):
+                ax.text(j, i, f"{v[i, j]:+.2f}", ha="center", va="center", fontsize=7,
+                        color="white" if abs(v[i, j]) > 0.6 else "black")  # fmt: skip
+    ax.set_xticks(range(len(names)), labels=names, rotation=35, ha="right", fontsize=8)
+    ax.set_yticks(range(len(names)), labels=names, fontsize=8)
+    ax.figure.colorbar(im, ax=ax, shrink=0.8, label="Spearman ρ between rankings")
+    ax.set_title("Do the metrics rank the methods alike? (higher-is-better oriented)", fontsize=9)
     return ax
 
 

@@ -129,7 +129,7 @@ def test_evaluate_maps_on_each_face_own_regions(mini_xception):
     assert list(au["occlusion"]) == ["occlusion"] and au["agreement"][0]["prototype"]
     assert len(doc["claims_canonical"]) == len(doc["claims"]) == 12
     # the same two tests on the same faces, through the chapter's entry point
-    from emonb.metrics.evaluate import compare_layouts
+    from emonb.metrics.layouts import compare_layouts
 
     layouts = compare_layouts(mini_xception, images, FaceMesh().landmarks(images))
     assert layouts["mesh verdict"].tolist() == ev.claims["verdict"].tolist()
