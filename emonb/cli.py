@@ -357,8 +357,10 @@ def cmd_evaluate_maps(args: argparse.Namespace) -> int:
     print("\nmore metrics (mean [95% interval]; higher is better for ROAD, faithfulness correlation "
           "and sparseness, lower for max-sensitivity, random-logit and complexity):")
     print(metric_columns(result.table).to_string())
-    print("\nagreement of the metrics' rankings (Spearman over methods, higher-is-better oriented):")
-    print(result.agreement.round(2).to_string())
+    if result.agreement is not None:
+        print("\nagreement of the metrics' rankings (Spearman over methods, higher-is-better "
+              "oriented):")  # fmt: skip
+        print(result.agreement.round(2).to_string())
     if pointing_net is not None:
         print(f"pointing game: {pointing_net.name} on the synthetic stand-in's PublicTest faces "
               f"(accuracy {s['pointing_accuracy']:.3f}; the cue covers "

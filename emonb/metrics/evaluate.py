@@ -23,7 +23,7 @@ from emonb.arrays import minmax
 from emonb.errors import EmonbError
 from emonb.faces import LAYOUT_SIZE
 from emonb.methods import get_method
-from emonb.metrics.action_units import AUEvidence, anatomy_masks, au_evidence
+from emonb.metrics.action_units import OCCLUSION, AUEvidence, anatomy_masks, au_evidence
 from emonb.metrics.complexity import complexity, sparseness
 from emonb.metrics.layouts import region_analysis, verdict_changes
 from emonb.metrics.localisation import energy_share, pointing_game
@@ -264,7 +264,8 @@ def evaluate_maps(
     over faces; the randomization columns are the maps' similarity to the trained model's
     after re-drawing the top layer only, and averaged over the cascade (lower: the maps
     depend on the weights, as they should). ``agreement`` holds the rank correlations
-    between the rankings of every pair of metrics (:func:`~emonb.metrics.ranking.metric_agreement`).
+    between the rankings of every pair of metrics (:func:`~emonb.metrics.ranking.metric_agreement`;
+    None with fewer than three methods).
 
     References: Petsiuk et al. (2018) (deletion, insertion); Rong et al. (2022) (ROAD);
     Bhatt et al. (2020) (faithfulness correlation, complexity); Yeh et al. (2019)
@@ -401,13 +402,18 @@ def evaluate_maps(
     say(f"  regions: {len(region_faces)} faces, {seconds['regions']:.1f} s")
     if marks is not None:
         t0 = time.perf_counter()
-        au = au_evidence(net, images, labels=data.labels, maps=maps, landmarks=marks,
+        # the occlusion *method*'s maps are not the per-region occlusion evidence of the
+        # action units: they enter its tables as "occlusion map"
+        au_maps = {("occlusion map" if m == OCCLUSION else m): mp for m, mp in maps.items()}
+        au = au_evidence(net, images, labels=data.labels, maps=au_maps, landmarks=marks,
                          runner=runner, seed=seed)  # fmt: skip
         seconds["action_units"] = time.perf_counter() - t0
         say(f"  {au.summary()}, {seconds['action_units']:.1f} s")
 
     table = _summary(values, rand, pointing, names, seed)
-    agreement = metric_agreement(table, exclude=REFERENCES)
+    # rankings of fewer than three methods cannot disagree in any informative way
+    ranked = [m for m in table.index if m not in REFERENCES]
+    agreement = metric_agreement(table, exclude=REFERENCES) if len(ranked) >= 3 else None
     used = {m: dict(settings_of[m]) for m in [*names, region_method] if settings_of.get(m)}
     settings = {"model": net.name, "data": faces.name, "split": split, "n": len(images),
                 "accuracy": float(np.mean(predicted == data.labels)),

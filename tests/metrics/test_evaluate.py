@@ -61,6 +61,7 @@ def test_evaluate_maps_end_to_end(mini_xception):
     s = ev.settings
     assert s["n"] == 14 and s["region_faces"] == 12 and s["randomization_faces"] == 3
     assert s["method_settings"] == {}  # smoothgrad is not evaluated: its settings are unused
+    assert ev.agreement is None  # two methods: no ranking agreement to report
     assert list(ev.table.index).count("random") == 1 and "centre" in ev.table.index
     score = ev.table["insertion - deletion"].to_numpy()
     assert (np.diff(score) <= 0).all()  # ranked
@@ -102,15 +103,17 @@ def test_evaluate_maps_on_each_face_own_regions(mini_xception):
     faces = FaceDataset(images, np.arange(n) % 7, np.full(n, "PublicTest"), source="test")
     ok = FaceMesh().landmarks(images).accepted
     assert not ok[-1]
-    kw = {"methods": ["gradcam"], "n": n, "steps": 2, "stages": 1, "n_random": 2, "log": None}
+    kw = {"methods": ["gradcam", "occlusion"], "n": n, "steps": 2, "stages": 1, "n_random": 2,
+          "n_robust": 2, "n_road": 3, "log": None}
     ev = evaluate_maps(mini_xception, faces, **kw)
     s = ev.settings
     assert s["regions"] == "mesh" and s["mesh_faces"] == n and s["mesh_rejected"] == (~ok).sum()
     assert s["region_faces"] == s["au_faces"] == ok.sum()
     assert set(ev.regions["column"]) == set(ANATOMY_NAMES)
     assert ev.regions.groupby(["measure", "column"])["n"].sum().eq(ok.sum()).all()
-    assert ev.au.rejected == (~ok).sum() and set(ev.au.values) == {"gradcam", "random", "centre",
-                                                                   "occlusion"}  # fmt: skip
+    # the occlusion method's maps do not clash with the per-region occlusion evidence
+    assert ev.au.rejected == (~ok).sum() and set(ev.au.values) == {"gradcam", "occlusion map",
+                                                                   "random", "centre", "occlusion"}  # fmt: skip
     canonical = evaluate_maps(mini_xception, faces.subset(ok), regions="canonical", **kw)
     assert canonical.au is None and canonical.claims_canonical is None
     assert canonical.settings["regions"] == "canonical"
