@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 
 import emonb  # noqa: F401  (the TensorFlow guard first)
-from emonb.bench import machine_info, save
+from emonb.bench import machine_info, provenance, save
 from emonb.book.params import check_images
 from emonb.book.widgets import FeatureMapExplorer, MapExplorer
 from emonb.explain import face_from_file
@@ -109,6 +109,7 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     result = run(args.model)
     result["in_a_kernel"] = {k: v for k, v in run_in_kernel(args.model).items() if k != "machine"}
+    result["provenance"] = provenance()  # command, commit, date, machine
     print(json.dumps({k: v for k, v in result.items() if k != "machine"}, indent=1))
     if args.json:
         print(f"wrote {save(result, args.json)}")
