@@ -137,3 +137,16 @@ def _count(name: str, value: object, minimum: int = 1) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
         raise EmonbError(f"{name} must be an integer >= {minimum}, not {value!r}")
     return int(value)
+
+
+def _level(name: str, value: str | float, value_range: tuple[float, float]) -> float:
+    """A grey level in model-input units: ``"black"`` (value-range low), ``"grey"``
+    (mid-range) or a number as it is."""
+    lo, hi = value_range
+    if isinstance(value, str) and value == "black":
+        return float(lo)
+    if isinstance(value, str) and value == "grey":
+        return (lo + hi) / 2
+    if isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool):
+        return float(value)
+    raise EmonbError(f"{name} must be 'black', 'grey' or a number, not {value!r}")

@@ -11,8 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from emonb._tf import tf
-from emonb.methods.base import Explainer, _count
-from emonb.methods.perturbation import _level
+from emonb.methods.base import Explainer, _count, _level
 
 __all__ = [
     "Deconvnet",

@@ -16,22 +16,9 @@ import numpy as np
 
 from emonb.arrays import resize_maps
 from emonb.errors import EmonbError
-from emonb.methods.base import Explainer, _count
+from emonb.methods.base import Explainer, _count, _level
 
 __all__ = ["RISE", "Occlusion", "PerturbationExplainer", "window_starts"]
-
-
-def _level(name: str, value: str | float, value_range: tuple[float, float]) -> float:
-    """A grey level in model-input units: ``"black"`` (value-range low), ``"grey"``
-    (mid-range) or a number as it is."""
-    lo, hi = value_range
-    if isinstance(value, str) and value == "black":
-        return float(lo)
-    if isinstance(value, str) and value == "grey":
-        return (lo + hi) / 2
-    if isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool):
-        return float(value)
-    raise EmonbError(f"{name} must be 'black', 'grey' or a number, not {value!r}")
 
 
 def window_starts(size: int, window: int, stride: int) -> list[int]:
