@@ -22,6 +22,7 @@ import cv2
 import numpy as np
 
 from emonb.errors import EmonbError
+from emonb.metrics.stats import pearson
 from emonb.models.runner import Runner
 
 __all__ = [
@@ -147,16 +148,6 @@ def perturbation_curves(
 _CHUNK = 1024
 
 
-def _pearson_rows(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Pearson correlation of each row of ``a`` with the same row of ``b``; a constant
-    row gives 0."""
-    a = a - a.mean(axis=-1, keepdims=True)
-    b = b - b.mean(axis=-1, keepdims=True)
-    den = np.sqrt((a * a).sum(axis=-1) * (b * b).sum(axis=-1))
-    num = (a * b).sum(axis=-1)
-    return np.where(den > 0, num / np.where(den > 0, den, 1.0), 0.0).astype(np.float32)
-
-
 def faithfulness_correlation(
     score: Score,
     x: np.ndarray,
@@ -223,5 +214,5 @@ def faithfulness_correlation(
     result = {}
     for name, m in flat.items():
         sums = m[rows, chosen].sum(axis=2, dtype=np.float64)  # (runs, N)
-        result[name] = _pearson_rows(sums.T, drops.T.astype(np.float64))
+        result[name] = pearson(sums.T, drops.T)
     return result

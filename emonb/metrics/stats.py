@@ -20,7 +20,7 @@ import numpy as np
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["bootstrap_ci", "by_group", "spearman", "ssim"]
+__all__ = ["bootstrap_ci", "by_group", "pearson", "spearman", "ssim"]
 
 
 def bootstrap_ci(
@@ -68,8 +68,21 @@ def _average_ranks(v: np.ndarray) -> np.ndarray:
     return (ends - (counts - 1) / 2.0)[inverse]
 
 
+def pearson(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Pearson correlation of each row of ``a`` with the same row of ``b`` (..., K) ->
+    (...,) float32, in float64 arithmetic. A constant row carries no correlation: 0."""
+    a = np.asarray(a, dtype=np.float64)
+    b = np.asarray(b, dtype=np.float64)
+    a = a - a.mean(axis=-1, keepdims=True)
+    b = b - b.mean(axis=-1, keepdims=True)
+    den = np.sqrt((a * a).sum(axis=-1) * (b * b).sum(axis=-1))
+    num = (a * b).sum(axis=-1)
+    return np.where(den > 0, num / np.where(den > 0, den, 1.0), 0.0).astype(np.float32)
+
+
 def spearman(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Spearman rank correlation (ties averaged) between paired maps (N, H, W) -> (N,).
+    """Spearman rank correlation (ties averaged) between paired maps (N, H, W) -> (N,):
+    :func:`pearson` of their ranks.
 
     A constant map carries no ranking: its correlation is 0.
     References: Spearman (1904); used on maps by Adebayo et al. (2018), "Sanity checks
@@ -77,14 +90,11 @@ def spearman(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """
     a = np.asarray(a, dtype=np.float64).reshape(len(a), -1)
     b = np.asarray(b, dtype=np.float64).reshape(len(b), -1)
-    out = np.zeros(len(a), dtype=np.float32)
-    for i in range(len(a)):
-        ra, rb = _average_ranks(a[i]), _average_ranks(b[i])
-        ra -= ra.mean()
-        rb -= rb.mean()
-        den = np.sqrt((ra * ra).sum() * (rb * rb).sum())
-        out[i] = (ra * rb).sum() / den if den > 0 else 0.0
-    return out
+    if not len(a):
+        return np.zeros(0, dtype=np.float32)
+    ra = np.stack([_average_ranks(row) for row in a])
+    rb = np.stack([_average_ranks(row) for row in b])
+    return pearson(ra, rb)
 
 
 def ssim(a: np.ndarray, b: np.ndarray, *, data_range: float = 1.0) -> np.ndarray:
