@@ -204,7 +204,7 @@ def machine_info() -> dict:
         "processor": platform.processor() or platform.machine(),
         "cpus": os.cpu_count(),
         "python": platform.python_version(),
-        "tensorflow": tf.__version__,
+        "tensorflow": None if tf is None else tf.__version__,  # None on another Keras backend
         "onednn_max_cpu_isa": os.environ.get("ONEDNN_MAX_CPU_ISA", ""),
     }
 

@@ -302,6 +302,13 @@ def _machine() -> dict:
     }
 
 
+def _provenance() -> dict:
+    """The command, commit, date and machine that wrote a history (:func:`emonb.bench.provenance`)."""
+    from emonb.bench import provenance
+
+    return provenance()
+
+
 # ---------------------------------------------------------------- training
 
 
@@ -561,6 +568,7 @@ def train(
         "resumed_at": state.resumed_at,
         "seconds": round(state.seconds, 1),
         "machine": _machine(),
+        "provenance": _provenance(),
         "epochs": state.history,
     }
     if finished:

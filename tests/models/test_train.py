@@ -50,6 +50,7 @@ def test_outputs_beside_the_model(runs):
     assert T.history_path(path).name == "a.history.json"
     assert hist["finished"] and hist["epochs_run"] == 3 and len(hist["epochs"]) == 3
     assert hist["config"]["seed"] == 3 and hist["machine"]["backend"] == "tensorflow"
+    assert set(hist["provenance"]) >= {"command", "commit", "date", "machine"}
     assert 1 <= hist["best_epoch"] <= 3
     assert hist["best_val_accuracy"] == max(r["val_accuracy"] for r in hist["epochs"])
     assert {"loss", "accuracy", "val_loss", "val_accuracy", "val_macro_f1", "lr", "seconds"} <= set(
