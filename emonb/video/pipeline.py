@@ -207,6 +207,8 @@ class VideoPipeline:
         clock.append(time.perf_counter())
         for stage, t0, t1 in zip(("detect", "model", "mesh", "regions", "draw"), clock[:-1],
                                  clock[1:], strict=True):  # fmt: skip
+            if stage == "mesh" and self.mesh is None:
+                continue  # no mesh stage: its no-op call is not time spent meshing
             self.seconds[stage] += t1 - t0
         return out, faces, smoothed
 
