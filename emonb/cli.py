@@ -392,10 +392,12 @@ def cmd_evaluate_maps(args: argparse.Namespace) -> int:
 def cmd_video(args: argparse.Namespace) -> int:
     from emonb import config
     from emonb.models.zoo import load_model
-    from emonb.video.io import open_video, write_json
+    from emonb.video.io import encoder_for, open_video, write_json
     from emonb.video.pipeline import analyse_video
 
     open_video(args.input)[0].release()  # a bad input fails before the model loads
+    if args.out is not None:
+        encoder_for(args.out)  # so does an --out suffix with no video codec
     net = load_model(args.model)
     max_frames = config.capped("frames", args.max_frames)
     result = analyse_video(
@@ -610,7 +612,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("video", help="detect, classify and explain the faces of a video or camera")
     p.add_argument("input", metavar="INPUT",
                    help="video file, manifest video name (pexels-video) or camera index (0)")  # fmt: skip
-    p.add_argument("--out", type=Path, default=None, help="annotated video to write (.mp4)")
+    p.add_argument("--out", type=Path, default=None,
+                   help="annotated video to write (.mp4: H.264, .webm: VP9)")  # fmt: skip
     _add_model(p)
     p.add_argument("--method", default="gradcam",
                    help="map overlaid on each face (default gradcam; 'none' for boxes only)")  # fmt: skip

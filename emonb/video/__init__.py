@@ -20,7 +20,9 @@ read video, write results              :mod:`emonb.video.io`: :func:`open_video`
                                        :func:`iter_frames`, :func:`read_frames`,
                                        :class:`FaceExporter` (the auto-annotated patches),
                                        :func:`exported_patches`, :func:`write_animation`,
-                                       :func:`write_json`
+                                       :func:`write_json`; :func:`open_writer` (H.264 /
+                                       VP9 by suffix, mp4v fallback), :func:`web_videos`,
+                                       :func:`video_html` (a page's ``<video>``)
 =====================================  ===================================================
 
 For example::

@@ -35,7 +35,7 @@ from emonb.faces import DEFAULT_DETECTOR, DETECTORS, Box, find_faces
 from emonb.models.runner import Runner
 from emonb.models.zoo import EmotionModel
 from emonb.video.draw import OVERLAYS, annotate_frame
-from emonb.video.io import FaceExporter, iter_frames, open_video
+from emonb.video.io import FaceExporter, iter_frames, open_video, open_writer
 from emonb.video.tracking import EmotionSmoother, FaceTracker, TrackedFace
 
 __all__ = ["AU_SUPERSAMPLE", "STAGES", "VideoPipeline", "VideoResult", "action_units",
@@ -387,7 +387,6 @@ class VideoResult:
         }  # fmt: skip
 
 
-
 def analyse_video(
     source: str | int | os.PathLike[str],
     net: EmotionModel,
@@ -403,8 +402,9 @@ def analyse_video(
 ) -> VideoResult:
     """Run :class:`VideoPipeline` over a video file or camera.
 
-    ``out`` writes the annotated video (MP4, MPEG-4 part 2, the source's size and frame
-    rate); ``export_faces`` saves the auto-annotated patches
+    ``out`` writes the annotated video at the source's size and frame rate, in the codec
+    its suffix asks for (:func:`~emonb.video.io.open_writer`: ``.mp4`` H.264, ``.webm``
+    VP9); ``export_faces`` saves the auto-annotated patches
     (:class:`~emonb.video.io.FaceExporter`, one frame in ``export_every``); ``max_frames``
     stops early (a camera runs until it or Ctrl-C); ``keep_faces`` keeps every face's model
     input and map (``result.inputs``, ``result.maps``); ``progress`` shows a progress bar on
@@ -422,11 +422,7 @@ def analyse_video(
     writer = exporter = bar = None
     try:
         if out is not None:
-            Path(out).parent.mkdir(parents=True, exist_ok=True)
-            writer = cv2.VideoWriter(str(out), cv2.VideoWriter_fourcc(*"mp4v"),
-                                     fps_src if fps_src > 0 else 24.0, (width, height))  # fmt: skip
-            if not writer.isOpened():
-                raise EmonbError(f"{out}: OpenCV cannot write an MP4 video there")
+            writer = open_writer(out, fps_src if fps_src > 0 else 24.0, (width, height))
         if export_faces is not None:
             exporter = FaceExporter(export_faces, net.class_names, every=export_every)
         total = int(cap.get(cv2.CAP_PROP_FRAME_COUNT) or 0) or None
@@ -463,7 +459,7 @@ def analyse_video(
     finally:
         cap.release()
         if writer is not None:
-            writer.release()
+            writer.close()  # also after an error: the file plays the frames written
         if exporter is not None:
             exporter.close()
             result.exported = exporter.count
