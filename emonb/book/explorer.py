@@ -266,8 +266,9 @@ def explanation_maps(net: EmotionModel, faces, methods: Sequence[str] = DEFAULT_
     Batched through the :class:`~emonb.methods.Explainer` API: one
     ``explain_inputs`` call per method and layer, for every face and every emotion at once;
     a method without a layer is computed once. ``options`` holds further keyword arguments
-    per method (e.g. ``{"smoothgrad": method_settings("smoothgrad")}``). Pure: settings
-    are arguments, and the model is never modified.
+    per registered method name (e.g. ``{"smoothgrad": method_settings("smoothgrad")}``;
+    those of methods not in ``methods`` are unused). Pure: settings are arguments, and the
+    model is never modified.
     """
     from emonb.explain import model_view
     from emonb.methods import get_method
@@ -280,8 +281,8 @@ def explanation_maps(net: EmotionModel, faces, methods: Sequence[str] = DEFAULT_
         raise EmonbError(f"methods repeat: {methods}")
     classes = {m: get_method(m) for m in methods}  # unknown names fail here, listing all
     options = dict(options or {})
-    if unused := set(options) - set(methods):
-        raise EmonbError(f"options for methods not asked for: {', '.join(sorted(unused))}")
+    for name in options:
+        get_method(name)  # a typo fails; options of registered methods not asked for are unused
     runner = Runner(net)
     valid = spatial_conv_layers(net.model, runner.output_shapes)
     layers = [last_conv_layer(net.model, runner.output_shapes)] if layers is None else list(layers)
@@ -327,11 +328,11 @@ def static_map_explorer(maps: ExplanationMaps, *, size: int = 256, alpha: float 
                         uid: str = "emonb-map-explorer") -> str:  # fmt: skip
     """The explanation-map explorer's HTML (``data-kind="maps"``) for :func:`explanation_maps`:
     face, method, emotion and layer controls (the layer control is disabled for a method
-    without a layer, whose ``data-shown`` layer is ``-``); the map drawn over the face as
-    :func:`emonb.plotting.images.overlay` draws it (``cmap``, ``alpha``; up to rounding);
-    the caption gives the model's probability of the chosen emotion. ``emotion`` is the one
-    shown first (default: the model's prediction for the first face); ``uid`` must be
-    unique on the page."""
+    without a layer, whose ``data-shown`` layer is ``-``, and hidden when no method has
+    one); the map drawn over the face as :func:`emonb.plotting.images.overlay` draws it
+    (``cmap``, ``alpha``; up to rounding); the caption gives the model's probability of the
+    chosen emotion. ``emotion`` is the one shown first (default: the model's prediction for
+    the first face); ``uid`` must be unique on the page."""
     if not isinstance(maps, ExplanationMaps):
         raise TypeError(f"expected ExplanationMaps (from explanation_maps), got {type(maps)}")
     if not 0.0 <= float(alpha) <= 1.0:
@@ -360,10 +361,11 @@ def static_map_explorer(maps: ExplanationMaps, *, size: int = 256, alpha: float 
     payload = {"methods": methods, "layers": list(maps.layers), "emotions": list(maps.class_names),
                "faces": [_data_uri(f) for f in faces], "h": h, "w": w, "alpha": float(alpha),
                "proba": np.round(maps.proba.astype(float), 4).tolist(), "lut": _lut(cmap)}  # fmt: skip
+    layer = _select("emonb-layer", maps.layers, n_layers - 1)
     controls = f"""<div style="display:flex;gap:1em;align-items:center;flex-wrap:wrap">
 <label>face {_slider("emonb-face", n - 1)}</label>
 <label>method {_select("emonb-method", maps.methods)}</label>
 <label>emotion {_select("emonb-emotion", maps.class_names, first)}</label>
-<label>layer {_select("emonb-layer", maps.layers, n_layers - 1)}</label>
+<label{"" if any(maps.layered) else " hidden"}>layer {layer}</label>
 </div>"""
     return _explorer("maps", uid, controls, size, payload, _MAPS_SCRIPT)

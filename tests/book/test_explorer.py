@@ -61,9 +61,8 @@ def _png(uri: str) -> np.ndarray:
 @pytest.fixture(scope="module")
 def toy():
     """A tiny GAP model (20x20 grey in, convolutions c1 and c2) and two random faces."""
-    from tests.conftest import TOY_MODELS
-
     from emonb.models.zoo import as_emotion_model
+    from tests.conftest import TOY_MODELS
 
     net = as_emotion_model(TOY_MODELS["sequential_no_input"]())
     faces = np.random.default_rng(3).integers(0, 256, (2, 20, 20), dtype=np.uint8)
@@ -139,6 +138,9 @@ def test_map_explorer_markup(toy_maps):
     default = static_map_explorer(toy_maps)
     predicted = toy_maps.class_names[int(toy_maps.proba[0].argmax())]
     assert f"selected>{predicted}</option>" in default  # default: the model's prediction
+    assert "<label>layer <select" in page
+    layerless = dataclasses.replace(toy_maps, layered=(False,) * 3)
+    assert "<label hidden>layer <select" in static_map_explorer(layerless)
     features = static_explorer({"a": np.zeros((1, 2, 2, 1))}, np.zeros((1, 4, 4), np.uint8))
     assert 'class="emonb-explorer" data-kind="features"' in features
 
@@ -174,8 +176,8 @@ def test_map_explorer_errors_name_the_valid_choices(toy, toy_maps):
         explanation_maps(net, faces, ("gradcam",), [])
     with pytest.raises(EmonbError, match="repeat"):
         explanation_maps(net, faces, ("gradcam", "gradcam"))
-    with pytest.raises(EmonbError, match="options for methods not asked for: smoothgrad"):
-        explanation_maps(net, faces, ("gradcam",), options={"smoothgrad": {"samples": 2}})
+    with pytest.raises(EmonbError, match="unknown method 'smothgrad'"):
+        explanation_maps(net, faces, ("gradcam",), options={"smothgrad": {"samples": 2}})
     with pytest.raises(ValueError, match="unknown emotion 'bored'; choose one of angry"):
         static_map_explorer(toy_maps, emotion="bored")
     with pytest.raises(ValueError, match="out of range 0..6"):
