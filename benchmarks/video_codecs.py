@@ -8,10 +8,13 @@ The manifest's ``pexels-video`` (640x360, 472 frames at 23.976 frames/s) is deco
 memory; then every encoder of :data:`emonb.video.io.ENCODERS` writes those frames through
 :func:`~emonb.video.io.open_writer`, ``--repeat`` times or until ``--budget`` seconds were spent
 on it (at least once; VP9 through OpenCV takes minutes). Per run: wall time from opening to
-closing the file (ffmpeg's encoders run in a process of their own, so ``write`` blocks only
-for the pipe; closing waits for the encoder to finish), the time ``write`` calls block, and
-the CPU time of this process and its children (the ffmpeg encoder). The median run is
-reported, with the file size, the bit rate and the frames OpenCV reads back.
+closing the file (closing waits for the encoder to finish), the time ``write`` calls block,
+and the CPU time of this process and its children (the ffmpeg encoder). Here frames come
+faster than any encoder takes them, so ``write`` blocks for nearly all of it; in
+``emonb video`` ffmpeg's encoders run in a process of their own and encode one frame while
+the pipeline analyses the next. The median run is reported, with the file size, the bit
+rate and the frames OpenCV reads back. Other processes' load skews the figures: the load
+average at start and end is recorded.
 """
 
 from __future__ import annotations
