@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import csv
 import os
+import zipfile
+import zlib
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -24,6 +26,7 @@ import numpy as np
 
 from emonb import config
 from emonb.config import CLASS_NAMES
+from emonb.data.images import decode_image
 from emonb.errors import DataError
 
 __all__ = ["FaceDataset", "load_faces", "load_fer2013", "resolve_fer2013"]
@@ -69,9 +72,15 @@ class FaceDataset:
         return replace(self, images=self.images[index], labels=self.labels[index],
                        usage=self.usage[index], cue_masks=masks)  # fmt: skip
 
+    @property
+    def usages(self) -> list[str]:
+        """The usages (splits) present, FER-2013's in its order first, then any others."""
+        have = set(self.usage.tolist())
+        return [u for u in USAGES if u in have] + sorted(have - set(USAGES))
+
     def split(self, usage: str) -> FaceDataset:
         """Rows of one usage (``Training``, ``PublicTest``...); error lists what exists."""
-        have = sorted(set(self.usage.tolist()))
+        have = self.usages
         if usage not in have:
             raise DataError(
                 f"{self.source}: no rows with usage {usage!r}; it has {', '.join(have)}"
@@ -120,53 +129,136 @@ def _validate(images: np.ndarray, labels: np.ndarray, usage: np.ndarray, where: 
 
 def _read_csv(path: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     labels, pixels, usage = [], [], []
-    with open(path, newline="", encoding="utf-8") as fh:
-        reader = csv.DictReader(fh)
-        fields = reader.fieldnames or []
-        missing = [c for c in ("emotion", "pixels") if c not in fields]
-        if missing:
-            raise DataError(
-                f"{path}: CSV lacks column(s) {', '.join(missing)}; has {', '.join(fields) or 'none'}"
-            )
-        for row_no, row in enumerate(reader, start=2):
-            px = row["pixels"] or ""
-            if px.count(" ") != SIDE * SIDE - 1:
-                raise DataError(
-                    f"{path}, line {row_no}: 'pixels' must hold 2304 values, got {len(px.split())}"
-                )
-            try:
-                labels.append(int(row["emotion"]))
-            except (TypeError, ValueError):
-                raise DataError(
-                    f"{path}, line {row_no}: bad emotion code {row['emotion']!r}"
-                ) from None
-            pixels.append(px)
-            usage.append((row.get("Usage") or "Training").strip())
-    flat = np.array(" ".join(pixels).split(), dtype=np.int64) if pixels else np.zeros(0, np.int64)
+    row_no = 0  # the line last read (the header is line 1)
+    try:
+        with open(path, newline="", encoding="utf-8") as fh:
+            reader = csv.DictReader(fh)
+            fields = reader.fieldnames or []
+            missing = [c for c in ("emotion", "pixels") if c not in fields]
+            if missing:
+                raise DataError(f"{path}: CSV lacks column(s) {', '.join(missing)}; has "
+                                f"{', '.join(map(repr, fields)) or 'none'}")  # fmt: skip
+            for row_no, row in enumerate(reader, start=2):
+                px = row["pixels"] or ""
+                if not isinstance(px, str) or len(px.split()) != SIDE * SIDE:
+                    n = len(px.split()) if isinstance(px, str) else 0
+                    raise DataError(
+                        f"{path}, line {row_no}: 'pixels' must hold 2304 values, got {n}"
+                    )
+                try:
+                    code = int(row["emotion"])
+                except (TypeError, ValueError):
+                    raise DataError(
+                        f"{path}, line {row_no}: bad emotion code {row['emotion']!r}"
+                    ) from None
+                if not 0 <= code < len(CLASS_NAMES):
+                    raise DataError(f"{path}, line {row_no}: labels must be FER-2013 codes "
+                                    f"0..6, found {code}")  # fmt: skip
+                labels.append(code)
+                pixels.append(px)
+                use = row.get("Usage")
+                usage.append((use if isinstance(use, str) else "").strip() or "Training")
+    except UnicodeDecodeError as err:
+        raise DataError(f"{path}, line {row_no + 1}: not a UTF-8 text CSV ({err.reason} at "
+                        f"byte {err.start})") from None  # fmt: skip
+    except csv.Error as err:
+        raise DataError(f"{path}, line {row_no + 1}: not a readable CSV ({err})") from None
+    try:
+        flat = np.array(" ".join(pixels).split(), dtype=np.int64) if pixels else np.zeros(0, np.int64)
+    except (ValueError, OverflowError):
+        for row_no, px in enumerate(pixels, start=2):
+            bad = next((v for v in px.split()
+                        if not (v.isascii() and v.isdigit() and int(v) <= 255)), None)
+            if bad is not None:
+                raise DataError(f"{path}, line {row_no}: 'pixels' must be whole numbers "
+                                f"0..255, found {bad[:20]!r}") from None  # fmt: skip
+        raise
     if flat.size and (flat.min() < 0 or flat.max() > 255):
         raise DataError(f"{path}: pixel values must be 0..255, found {flat.min()}..{flat.max()}")
     images = flat.astype(np.uint8).reshape(-1, SIDE, SIDE)
     return images, np.asarray(labels, dtype=np.int64), np.asarray(usage, dtype=str)
 
 
+#: What each array of a FER-2013 ``.npz`` must be: its number of dimensions and the dtype
+#: kinds accepted (NumPy ``dtype.kind``: u/i integers, f floats, U/S strings).
+_NPZ_ARRAYS = {"images": (3, "u"), "labels": (1, "uif"), "usage": (1, "US")}
+
+
+def _npz_header(zf: zipfile.ZipFile, key: str, path: Path) -> tuple[tuple[int, ...], np.dtype]:
+    """Shape and dtype of ``key`` in an open ``.npz``, read from its header only (no data),
+    checked against what :data:`_NPZ_ARRAYS` allows and against the bytes stored: a header
+    that claims more than the file holds is refused before anything is allocated."""
+    info = zf.getinfo(f"{key}.npy")
+    with zf.open(info) as fh:
+        version = np.lib.format.read_magic(fh)
+        if version == (1, 0):
+            shape, _, dtype = np.lib.format.read_array_header_1_0(fh)
+        elif version in ((2, 0), (3, 0)):
+            shape, _, dtype = np.lib.format.read_array_header_2_0(fh)
+        else:
+            raise ValueError(f"unsupported .npy version {version}")
+        offset = fh.tell()
+    ndim, kinds = _NPZ_ARRAYS[key]
+    if dtype.hasobject or dtype.kind not in kinds:
+        raise DataError(f"{path}: '{key}' has dtype {dtype}; expected "
+                        f"{'uint8' if key == 'images' else 'integers' if key == 'labels' else 'strings'}")  # fmt: skip
+    if len(shape) != ndim or (key == "images" and tuple(shape[1:]) != (SIDE, SIDE)):
+        want = "(N, 48, 48)" if key == "images" else "(N,)"
+        raise DataError(f"{path}: {key} must be {want}, got {tuple(shape)}")
+    if any(side < 0 for side in shape):
+        raise DataError(f"{path}: '{key}' claims a negative shape {tuple(shape)}")
+    nbytes = int(np.prod(shape, dtype=object)) * dtype.itemsize
+    if nbytes != info.file_size - offset:
+        raise DataError(f"{path}: '{key}' claims shape {tuple(shape)} ({nbytes:,} bytes) but "
+                        f"holds {max(info.file_size - offset, 0):,} bytes (damaged or truncated)")  # fmt: skip
+    return tuple(shape), dtype
+
+
 def _read_npz(path: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     try:
-        with np.load(path, allow_pickle=False) as data:
-            missing = [k for k in ("images", "labels") if k not in data.files]
+        with open(path, "rb") as fh:
+            magic = fh.read(4)
+        if magic != b"PK\x03\x04":
+            what = "one .npy array, not" if magic == b"\x93NUM" else "not"
+            raise DataError(f"{path}: not a readable .npz (it is {what} a zip archive of arrays)")
+        with zipfile.ZipFile(path) as zf:
+            keys = [n[:-4] for n in zf.namelist() if n.endswith(".npy")]
+            missing = [k for k in ("images", "labels") if k not in keys]
             if missing:
                 raise DataError(
-                    f"{path}: .npz lacks key(s) {', '.join(missing)}; has {', '.join(data.files)}"
+                    f"{path}: .npz lacks key(s) {', '.join(missing)}; has {', '.join(keys) or 'none'}"
                 )
+            shapes = {k: _npz_header(zf, k, path)[0] for k in _NPZ_ARRAYS if k in keys}
+            n = shapes["images"][0]
+            if any(shape[0] != n for shape in shapes.values()):
+                raise DataError(f"{path}: {n} images but "
+                                + " and ".join(f"{shapes[k][0]} {k}" for k in shapes if k != "images"))  # fmt: skip
+        with np.load(path, allow_pickle=False) as data:
             images = np.asarray(data["images"])
-            labels = np.asarray(data["labels"]).astype(np.int64)
-            usage = np.asarray(data["usage"]).astype(str) if "usage" in data.files else None
-    except (OSError, ValueError) as err:
-        if isinstance(err, DataError):
-            raise
-        raise DataError(f"{path}: not a readable .npz ({err})") from None
+            labels = np.asarray(data["labels"])
+            usage = np.asarray(data["usage"]).astype(str) if "usage" in shapes else None
+    except DataError:
+        raise
+    except (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile, zlib.error) as err:
+        raise DataError(f"{path}: not a readable .npz ({_first_line(err)})") from None
+    if labels.dtype.kind == "f":
+        if not np.isfinite(labels).all() or (labels != np.round(labels)).any():
+            raise DataError(f"{path}: labels must be whole FER-2013 codes 0..6, found "
+                            f"{labels[~np.isfinite(labels) | (labels != np.round(labels))][0]}")  # fmt: skip
+        if labels.size and (labels.min() < 0 or labels.max() >= len(CLASS_NAMES)):
+            raise DataError(f"{path}: labels must be FER-2013 codes 0..6, found "
+                            f"{labels.min():g}..{labels.max():g}")  # fmt: skip
+    elif labels.dtype.kind == "u" and labels.size and labels.max() >= len(CLASS_NAMES):
+        raise DataError(f"{path}: labels must be FER-2013 codes 0..6, found 0..{labels.max()}")
+    labels = labels.astype(np.int64)
     if usage is None:
         usage = np.full(labels.shape, "Training")
     return images, labels, usage
+
+
+def _first_line(err: BaseException) -> str:
+    text = str(err).strip()
+    return text.splitlines()[0][:200] if text else type(err).__name__
 
 
 def _read_folders(root: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -187,9 +279,7 @@ def _read_folders(root: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
             for f in sorted(cls_dir.iterdir()):
                 if f.suffix.lower() not in _IMAGE_EXT:
                     continue
-                img = cv2.imdecode(np.fromfile(f, dtype=np.uint8), cv2.IMREAD_GRAYSCALE)
-                if img is None:
-                    raise DataError(f"{f}: not a readable image")
+                img = decode_image(np.fromfile(f, dtype=np.uint8), f, flags=cv2.IMREAD_GRAYSCALE)
                 if img.shape != (SIDE, SIDE):
                     raise DataError(
                         f"{f}: expected a 48x48 face, got {img.shape[1]}x{img.shape[0]}"
@@ -234,8 +324,13 @@ def load_fer2013(path: str | os.PathLike[str]) -> FaceDataset:
         raise DataError(
             f"{path}: unsupported file type; expected .csv, .npz or an image-folder tree"
         )
-    images, labels, usage = reader(target)
+    try:
+        images, labels, usage = reader(target)
+    except OSError as err:  # unreadable (permissions), a folder where a file should be...
+        raise DataError(f"{err.filename or target}: cannot read ({err.strerror or err})") from None
     _validate(images, labels, usage, str(target))
+    if len(labels) == 0:
+        raise DataError(f"{target}: holds no faces")
     return FaceDataset(images=images, labels=labels, usage=usage, source=str(target))
 
 

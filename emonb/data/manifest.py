@@ -162,6 +162,10 @@ class Manifest:
 
 
 def _parse_artifact(raw: dict[str, Any], where: str) -> Artifact:
+    if not isinstance(raw, dict):
+        raise EmonbError(f"{where}: an 'artifacts' entry is {type(raw).__name__} "
+                         f"{str(raw)[:40]!r}, not a mapping")  # fmt: skip
+
     def need(key: str, mapping: dict[str, Any] = raw, ctx: str = "") -> Any:
         if key not in mapping or mapping[key] in (None, ""):
             raise EmonbError(f"{where}: entry {raw.get('name', '?')!r} lacks {ctx}{key!r}")
@@ -174,6 +178,10 @@ def _parse_artifact(raw: dict[str, Any], where: str) -> Artifact:
             f"{where}: entry {name!r} has kind {kind!r}; expected one of {', '.join(KINDS)}"
         )
     src = need("source")
+    if not isinstance(src, dict):
+        raise EmonbError(f"{where}: entry {name!r} has a 'source' that is not a mapping")
+    if not isinstance(raw.get("model") or {}, dict):
+        raise EmonbError(f"{where}: entry {name!r} has a 'model' that is not a mapping")
     skind = need("kind", src, "source.")
     if skind == "package":
         member = str(need("member", src, "source."))
@@ -186,7 +194,10 @@ def _parse_artifact(raw: dict[str, Any], where: str) -> Artifact:
         sha = str(need("sha256")).lower()
         if len(sha) != 64 or any(c not in "0123456789abcdef" for c in sha):
             raise EmonbError(f"{where}: entry {name!r} has a malformed sha256 {sha!r}")
-        size = int(need("size"))
+        try:
+            size = int(need("size"))
+        except (TypeError, ValueError):
+            raise EmonbError(f"{where}: entry {name!r} has a malformed size {raw['size']!r}") from None
     elif skind == "env":
         source = Source("env", variable=str(need("variable", src, "source.")))
         sha, size = raw.get("sha256"), raw.get("size")
@@ -215,7 +226,10 @@ def load_manifest(path: str | os.PathLike[str] | None = None) -> Manifest:
     except FileNotFoundError:
         raise EmonbError(f"manifest not found: {path}") from None
     except yaml.YAMLError as err:
-        raise EmonbError(f"{path}: not valid YAML ({err})") from None
+        raise EmonbError(f"{path}: not valid YAML ({' '.join(str(err).split())})") from None
+    except (OSError, UnicodeDecodeError) as err:
+        why = err.strerror if isinstance(err, OSError) else f"not UTF-8 text: {err.reason}"
+        raise EmonbError(f"{path}: cannot read the manifest ({why or err})") from None
     if not isinstance(raw, dict) or not isinstance(raw.get("artifacts"), list):
         raise EmonbError(f"{path}: expected a mapping with an 'artifacts' list")
     return Manifest((_parse_artifact(a, str(path)) for a in raw["artifacts"]), path=path)
