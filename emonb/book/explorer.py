@@ -245,10 +245,13 @@ class ExplanationMaps:
 
 def deep_layers(net: EmotionModel, count: int = 3) -> list[str]:
     """The last spatial convolutional layer of each of the model's ``count`` deepest output
-    resolutions, shallow to deep (mini-Xception: ``separable_conv2d_6`` 15x15,
-    ``separable_conv2d_8`` 8x8, ``conv2d_7`` 4x4): layers whose class maps differ."""
+    resolutions, shallow to deep (mini-Xception, ``count=3``: ``separable_conv2d_6`` 15x15,
+    ``separable_conv2d_8`` 8x8, ``conv2d_7`` 4x4): a few layers for a CAM to read, one per
+    resolution, rather than neighbours that see the same grid."""
     from emonb.models.runner import Runner, spatial_conv_layers
 
+    if isinstance(count, bool) or not isinstance(count, int) or count < 1:
+        raise EmonbError(f"count must be an integer >= 1, not {count!r}")
     shapes = Runner(net).output_shapes
     last: dict[tuple, str] = {}
     for name in spatial_conv_layers(net.model, shapes):
@@ -273,7 +276,9 @@ def explanation_maps(net: EmotionModel, faces, methods: Sequence[str] = DEFAULT_
     from emonb.explain import model_view
     from emonb.methods import get_method
     from emonb.models.runner import Runner, last_conv_layer, spatial_conv_layers
+    from emonb.models.zoo import as_emotion_model
 
+    net = as_emotion_model(net)  # a bare Keras model gets spec_from_model's defaults
     methods = list(methods)
     if not methods:
         raise EmonbError("no method to explain with")

@@ -194,3 +194,17 @@ def test_map_explorer_errors_name_the_valid_choices(toy, toy_maps):
 def test_deep_layers_take_the_last_layer_of_each_resolution(toy):
     net, _ = toy  # c1 18x18, pool, c2 7x7
     assert deep_layers(net, 3) == ["c1", "c2"] and deep_layers(net, 1) == ["c2"]
+    with pytest.raises(EmonbError, match="count must be an integer >= 1"):
+        deep_layers(net, 0)
+
+
+def test_explanation_maps_take_a_bare_keras_model(toy, toy_maps, unchanged):
+    from emonb.book.explorer import explanation_maps
+    from tests.conftest import TOY_MODELS
+
+    model, (_, faces) = TOY_MODELS["sequential_no_input"](), toy
+    check = unchanged(model)
+    m = explanation_maps(model, faces, ("cam",))
+    assert m.layers == ("c2",) and m.layered == (False,)  # default: the last conv layer
+    np.testing.assert_allclose(m.maps[:, 0], toy_maps.maps[:, 2, :, :1], atol=1e-6)
+    check()
