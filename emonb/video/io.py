@@ -26,6 +26,7 @@ import tempfile
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from fractions import Fraction
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -320,7 +321,9 @@ class VideoWriter:
         """Finish the file (a second call does nothing)."""
         raise NotImplementedError
 
-    release = close  # cv2.VideoWriter's name
+    def release(self) -> None:
+        """:meth:`close`, by cv2.VideoWriter's name."""
+        self.close()
 
     def __enter__(self) -> VideoWriter:
         return self
@@ -368,8 +371,9 @@ class FFmpegWriter(VideoWriter):
         w, h = size
         # 4:2:0 needs an even width and height: an odd one gets a black last column / row
         even = ["-vf", "pad=ceil(iw/2)*2:ceil(ih/2)*2"] if w % 2 or h % 2 else []
+        rate = str(Fraction(self.fps).limit_denominator(1001))  # 23.976... -> 24000/1001
         cmd = [exe, "-hide_banner", "-loglevel", "error", "-y", "-f", "rawvideo",
-               "-pix_fmt", "bgr24", "-s", f"{w}x{h}", "-r", f"{self.fps:.6g}", "-i", "pipe:0",
+               "-pix_fmt", "bgr24", "-s", f"{w}x{h}", "-r", rate, "-i", "pipe:0",
                "-an", *even, "-c:v", *ENCODERS[encoder][1], str(path)]  # fmt: skip
         self._log = tempfile.TemporaryFile()
         self._proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,

@@ -109,7 +109,7 @@ def test_bad_frames_and_a_closed_writer_are_errors(tmp_path):
         writer.write(np.zeros((H + 1, W, 3), np.uint8))
     with pytest.raises(EmonbError, match="uint8"):
         writer.write(np.zeros((H, W, 3), np.float32))
-    writer.close()
+    writer.release()  # cv2.VideoWriter's name for close
     writer.close()  # a second close does nothing
     with pytest.raises(EmonbError, match="closed"):
         writer.write(frames(1)[0])
