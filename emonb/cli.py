@@ -2,7 +2,10 @@
 evaluate-maps, video, book.
 
 Every expected failure (bad input, missing file, checksum mismatch, failed chapter) is
-one line on stderr, ``emonb: error: ...``, and a non-zero exit status; no traceback.
+one line on stderr, ``emonb: error: ...``, and a non-zero exit status (2 for a bad
+argument, 1 for bad input); no traceback, and no output file left behind. Every command
+checks its arguments, its output paths and its data before any costly work (loading a
+model, training one): see ``tests/test_cli_fuzz.py``.
 """
 
 from __future__ import annotations
@@ -26,13 +29,172 @@ __all__ = ["main"]
 
 
 def _fail(message: str, code: int = 1) -> int:
-    print(f"emonb: error: {message}", file=sys.stderr)
+    print(f"emonb: error: {' '.join(message.split())}", file=sys.stderr)
     return code
+
+
+def _note(message: str) -> None:
+    """One line on stderr that says what emonb decided for the user (stdout may be JSON)."""
+    print(f"emonb: note: {message}", file=sys.stderr)
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with a usage error as one line, ``emonb: error: COMMAND: problem (see
+    `emonb COMMAND --help`)``, exit status 2 (argparse prints the usage and the error)."""
+
+    def error(self, message: str):
+        command = self.prog.removeprefix("emonb").strip()
+        where = f"{command}: " if command else ""
+        self.exit(2, f"emonb: error: {where}{' '.join(message.split())} "
+                     f"(see `emonb {command + ' ' if command else ''}--help`)\n")  # fmt: skip
+
+
+def _whole(least: int, most: int | None = None, zero: bool = False) -> Callable[[str], int]:
+    """An argparse type: a whole number >= ``least`` (and <= ``most``; 0 also allowed with
+    ``zero``), so ``--n -3``, ``--n abc`` or ``--batch 0`` fail before any work."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a whole number, got {text[:40]!r}") from None
+        if value < least and not (zero and value == 0):
+            raise argparse.ArgumentTypeError(
+                f"must be {'0 or ' if zero else ''}at least {least}, got {value}"
+            )
+        if most is not None and value > most:
+            raise argparse.ArgumentTypeError(f"must be at most {most}, got {value}")
+        return value
+
+    parse.__name__ = "whole number"
+    return parse
+
+
+def _check_output(path: Path | None, what: str, *, folder: bool = False) -> None:
+    """Fail now, before any work, if ``path`` (a file, or a ``folder``) cannot be written:
+    a folder where a file goes or the reverse, or a parent that is a file or read-only."""
+    if path is None:
+        return
+    if folder and path.exists() and not path.is_dir():
+        raise EmonbError(f"{path}: is a file; {what} needs a folder")
+    if not folder and (path.is_dir() or str(path).endswith(os.sep)):
+        raise EmonbError(f"{path}: is a folder; {what} needs a file name")
+    parent = path if folder else path.parent
+    while not parent.exists() and parent != parent.parent:
+        parent = parent.parent
+    if not parent.is_dir():
+        raise EmonbError(f"{parent}: is a file, so {path} cannot be written ({what})")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise EmonbError(f"{parent}: not writable, so {path} cannot be written ({what})")
+
+
+def _check_model(model: str) -> tuple[str, ...]:
+    """The class names of the model ``--model`` names, checked without loading it (no
+    TensorFlow): a manifest model, or a file whose sidecar, if any, is valid JSON. As
+    :func:`emonb.models.zoo.load_model` decides them: the manifest's or the sidecar's
+    ``class_names``, else FER-2013's (a model with another number of outputs then fails
+    to load)."""
+    from emonb.config import CLASS_NAMES
+    from emonb.data.manifest import load_manifest
+
+    manifest = load_manifest()
+    if model in manifest and manifest[model].kind == "model":
+        names = (manifest[model].model or {}).get("class_names")
+        return tuple(names) if names else CLASS_NAMES
+    path = Path(model).expanduser()
+    if not path.is_file():
+        valid = ", ".join(manifest.names("model"))
+        raise EmonbError(f"{path}: no such model file (or use a model name: {valid})")
+    side = path.with_name(path.name + ".emonb.json")  # emonb.models.zoo.SIDECAR_SUFFIX
+    if not side.exists():
+        return CLASS_NAMES
+    try:
+        meta = json.loads(side.read_text(encoding="utf-8"))
+        names = meta.get("class_names") if isinstance(meta, dict) else None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise EmonbError(f"{side}: not valid JSON ({err})") from None
+    if names is not None and (not isinstance(names, list) or not all(isinstance(n, str) for n in names)):
+        raise EmonbError(f"{side}: 'class_names' must be a list of names")
+    return tuple(names) if names else CLASS_NAMES
+
+
+def _check_target(target: str, class_names: Sequence[str]) -> None:
+    """``--target`` of ``emonb explain``: 'predicted', a class index or a class name (the
+    rule of :func:`emonb.models.runner.resolve_targets`, checked before the model loads)."""
+    last = len(class_names) - 1
+    if target == "predicted" or target in class_names:
+        return
+    if target.lstrip("-").isdigit():
+        if 0 <= int(target) <= last:
+            return
+        raise EmonbError(f"--target: class index {target} is out of range 0..{last}")
+    raise EmonbError(f"--target: unknown class {target[:40]!r}; use an index 0..{last}, "
+                     f"'predicted' or one of: {', '.join(class_names)}")  # fmt: skip
+
+
+def _check_methods(names: Sequence[str]) -> None:
+    """Every method name is registered (an error lists the valid ones)."""
+    from emonb.methods import get_method
+
+    for name in names:
+        get_method(name)
+
+
+def _method_list(text: str | None) -> list[str] | None:
+    """A ``--methods a,b`` list (None: the command's default); an empty list is an error."""
+    if text is None:
+        return None
+    names = [m.strip() for m in text.split(",") if m.strip()]
+    if not names:
+        raise EmonbError(f"--methods: no method names in {text!r}")
+    return names
+
+
+def _pick_split(faces, asked: str | None, default: str | None) -> str | None:
+    """The split a command uses: ``asked`` (it must exist), else ``default`` (None: every
+    row); data that holds a single split other than ``default`` uses that one, and says so."""
+    have = faces.usages
+    if asked is not None:
+        if asked not in have:
+            raise EmonbError(f"{faces.source}: no rows with usage {asked!r}; it has "
+                             f"{', '.join(have)} (--split)")  # fmt: skip
+        return asked
+    if default is None or default in have:
+        return default
+    if len(have) == 1:
+        _note(f"{faces.source} holds only {have[0]} faces: using them (--split {have[0]})")
+        return have[0]
+    raise EmonbError(f"{faces.source}: no {default} rows (the default --split); it has "
+                     f"{', '.join(have)}: choose one with --split")  # fmt: skip
+
+
+def _read_images(args_images: Sequence[str]) -> tuple[list, int]:
+    """``([(arg, path, image)...], errors)``: every image read (not yet searched for faces),
+    one error line per image that cannot be."""
+    from emonb.data.images import read_image
+    from emonb.data.manifest import image_path
+
+    items, errors = [], 0
+    for arg in args_images:
+        try:
+            path = image_path(arg)
+            items.append((arg, path, read_image(path)))
+        except EmonbError as err:
+            errors += 1
+            print(f"emonb: error: {' '.join(str(err).split())}", file=sys.stderr)
+    return items, errors
+
+
+def _crop_note(arg: str, image: np.ndarray, input_size: tuple[int, int]) -> None:
+    h, w = image.shape[:2]
+    _note(f"{arg}: {w}x{h}, about the model's input size ({input_size[1]}x{input_size[0]}): "
+          "used whole as a face crop, no face detection")  # fmt: skip
 
 
 def cmd_fetch(args: argparse.Namespace) -> int:
     from emonb.data.manifest import fetch
 
+    _check_output(args.cache, "--cache", folder=True)
     t0 = time.perf_counter()
     paths = fetch(args.names or None, cache=args.cache, repair=True)
     print(f"{len(paths)} artifact(s) verified in {time.perf_counter() - t0:.1f} s")
@@ -40,17 +202,19 @@ def cmd_fetch(args: argparse.Namespace) -> int:
 
 
 def cmd_predict(args: argparse.Namespace) -> int:
-    from emonb.data.images import read_image
-    from emonb.data.manifest import image_path
+    _check_model(args.model)
+    items, errors = _read_images(args.images)  # every file read before the model loads
+    if not items:
+        return 1
     from emonb.models.zoo import load_model
     from emonb.predict import classify_faces
 
     model = load_model(args.model)
-    results, errors = [], 0
-    for arg in args.images:
+    results = []
+    for arg, _, image in items:
         try:
-            preds = classify_faces(model, read_image(image_path(arg)), detect=not args.no_detect,
-                                   largest_only=True, detector=args.detector)  # fmt: skip
+            preds = classify_faces(model, image, detect=not args.no_detect, largest_only=True,
+                                   detector=args.detector)  # fmt: skip
             if not preds:
                 raise EmonbError(
                     f"{arg}: no face found by {args.detector} (use --no-detect to classify the "
@@ -60,6 +224,8 @@ def cmd_predict(args: argparse.Namespace) -> int:
             errors += 1
             print(f"emonb: error: {err}", file=sys.stderr)
             continue
+        if not args.no_detect and preds[0].box is None:
+            _crop_note(arg, image, model.spec.input_size)
         p = preds[0]
         results.append({
             "image": str(arg),
@@ -82,28 +248,42 @@ def cmd_predict(args: argparse.Namespace) -> int:
 
 
 def cmd_explain(args: argparse.Namespace) -> int:
-    from emonb.methods import METHODS
-
     if args.list:
+        from emonb.methods import METHODS
+
         print("\n".join(METHODS))
         return 0
     if not args.images:
         raise EmonbError("give at least one IMAGE (or --list)")
     if not args.method:
-        raise EmonbError(f"--method is required; choose one of: {', '.join(METHODS)}")
+        raise EmonbError("--method is required (`emonb explain --list` names them)")
     if args.out is None:
         raise EmonbError("--out DIR is required")
-    from emonb.data.manifest import image_path
-    from emonb.explain import explain_files, write_explanations
+    # every argument is checked before an image is read or the model loads
+    _check_output(args.out, "--out", folder=True)
+    _check_target(args.target, _check_model(args.model))
+    if args.filter is not None and args.method != "activation":
+        raise EmonbError("--filter applies to the 'activation' method only")
     from emonb.methods import get_method, method_settings
+
+    if args.layer is not None and not get_method(args.method).uses_layer:
+        raise EmonbError(f"method {args.method!r} does not take a layer (--layer)")
+    items, errors = _read_images(args.images)
+    if errors:
+        return 1
+    from emonb.explain import explain_files, write_explanations
+    from emonb.faces import is_face_crop
     from emonb.models.zoo import load_model
 
-    get_method(args.method)  # fail fast, before loading anything
     net = load_model(args.model)
-    paths = [image_path(a) for a in args.images]
-    results = explain_files(net, paths, args.method, target=args.target, layer=args.layer,
-                            filter=args.filter, detect=not args.no_detect,
-                            detector=args.detector, options=method_settings(args.method))  # fmt: skip
+    if not args.no_detect:
+        for arg, _, image in items:
+            if is_face_crop(image.shape, net.spec.input_size):
+                _crop_note(arg, image, net.spec.input_size)
+    results = explain_files(net, [path for _, path, _ in items], args.method,
+                            target=args.target, layer=args.layer, filter=args.filter,
+                            detect=not args.no_detect, detector=args.detector,
+                            options=method_settings(args.method))  # fmt: skip
     for path in write_explanations(results, args.method, args.out):
         print(path)
     return 0
@@ -119,6 +299,8 @@ def cmd_landmarks(args: argparse.Namespace) -> int:
     """
     from emonb.anatomy.mesh import FaceMesh
 
+    _check_output(args.json, "--json")
+    _check_output(args.out, "--out", folder=True)
     mesh = FaceMesh()  # a missing or corrupt model fails here, before any image
     items, errors = [], 0
     for arg in args.images:
@@ -240,17 +422,23 @@ def _json_writer(doc: dict, path: Path | None) -> Iterator[Callable[[], None]]:
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
-    from emonb.bench import format_table, provenance, run_benchmark, save
     from emonb.data.fer2013 import load_faces
+
+    _check_output(args.json, "--json")
+    _check_model(args.model)
+    methods = _method_list(args.methods)
+    faces = load_faces(args.data, n_synthetic=max(args.batch, 70), seed=0)
+    if args.batch > len(faces):
+        raise EmonbError(f"--batch {args.batch} is more than the {len(faces)} faces of "
+                         f"{faces.source}")  # fmt: skip
+    _check_methods(methods or ())
+    from emonb.bench import format_table, provenance, run_benchmark, save
+    from emonb.methods import METHODS, method_settings
     from emonb.models.zoo import load_model
 
     net = load_model(args.model)
-    faces = load_faces(args.data, n_synthetic=max(args.batch, 70), seed=0)
     images = faces.images[np.random.default_rng(0).choice(len(faces), args.batch, replace=False)]
-    methods = args.methods.split(",") if args.methods else None
     print(f"benchmark: {net.name}, batch {args.batch} of {faces.name} faces, best of {args.repeat}")
-    from emonb.methods import METHODS, method_settings
-
     settings = {m: method_settings(m) for m in METHODS}  # quick mode applies here
     result = run_benchmark(net, images, methods=methods, repeat=args.repeat,
                            compare=not args.no_compare, settings=settings)  # fmt: skip
@@ -266,11 +454,16 @@ def cmd_bench(args: argparse.Namespace) -> int:
 def cmd_train(args: argparse.Namespace) -> int:
     from emonb import config
     from emonb.data.fer2013 import load_faces
+
+    if args.out.suffix != ".keras":
+        raise EmonbError(f"{args.out}: the model file must end in .keras")
+    _check_output(args.out, "--out")
+    faces = load_faces(args.data)
+    faces.split("Training")  # the seed CNN trains on the Training rows
     from emonb.models.train import history_path, train, train_config
 
     cfg = train_config(args.epochs, quick=args.quick or config.is_quick(), seed=args.seed,
                        batch_size=args.batch_size, class_weight=args.class_weight)  # fmt: skip
-    faces = load_faces(args.data)
     if faces.synthetic:
         print("note: training on the synthetic stand-in, not FER-2013")
     try:
@@ -290,10 +483,14 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
     from emonb.data.fer2013 import load_faces
+
+    _check_output(args.json, "--json")
+    _check_model(args.model)
+    faces = load_faces(args.data)
+    _pick_split(faces, args.split, None)
     from emonb.models.evaluate import evaluate
     from emonb.models.zoo import load_model
 
-    faces = load_faces(args.data)
     net = load_model(args.model)
     result = evaluate(net, faces, split=args.split)
     rep = result.report
@@ -311,6 +508,15 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 def cmd_evaluate_maps(args: argparse.Namespace) -> int:
     from emonb import config
     from emonb.data.fer2013 import load_faces
+
+    # arguments, output path and data are all checked before a model loads or trains
+    _check_output(args.json, "--json")
+    _check_model(args.model)
+    if args.pointing_model not in (None, "none"):
+        _check_model(args.pointing_model)
+    methods = _method_list(args.methods)
+    faces = load_faces(args.data)
+    split = _pick_split(faces, args.split, "PublicTest")
     from emonb.methods import METHODS, method_settings
     from emonb.metrics.evaluate import (
         DEFAULT_METHODS,
@@ -322,15 +528,13 @@ def cmd_evaluate_maps(args: argparse.Namespace) -> int:
     from emonb.models.train import book_model
     from emonb.models.zoo import load_model
 
+    for m in methods or ():
+        method_factory(m)  # an unknown name is an error listing the valid ones
     quick = args.quick or config.is_quick()
     n = config.capped("faces", args.n, quick=quick)
     stages = config.capped("stages", args.stages, quick=quick)
     n_regions = config.capped("region_faces", args.n_regions, quick=quick)
     settings = {m: method_settings(m, quick=quick) for m in METHODS}  # samples, steps, channels
-    methods = [m.strip() for m in args.methods.split(",") if m.strip()] if args.methods else None
-    for m in methods or ():
-        method_factory(m)  # an unknown name is an error listing the valid ones
-    faces = load_faces(args.data)
     net = load_model(args.model)
     pointing_net = pointing_faces = None
     if args.pointing_model != "none":
@@ -340,7 +544,7 @@ def cmd_evaluate_maps(args: argparse.Namespace) -> int:
     t0 = time.perf_counter()
     result = evaluate_maps(
         net, faces, methods=methods or DEFAULT_METHODS, method_settings=settings, n=n,
-        split=args.split, pointing_net=pointing_net, pointing_faces=pointing_faces,
+        split=split, pointing_net=pointing_net, pointing_faces=pointing_faces,
         steps=args.steps, baseline=args.baseline, stages=stages, n_random=args.n_random,
         n_regions=n_regions, seed=args.seed, regions=args.regions, n_robust=args.n_robust,
         sensitivity_samples=args.sensitivity_samples, correlation_runs=args.correlation_runs,
@@ -391,13 +595,21 @@ def cmd_evaluate_maps(args: argparse.Namespace) -> int:
 
 def cmd_video(args: argparse.Namespace) -> int:
     from emonb import config
-    from emonb.models.zoo import load_model
+
+    _check_output(args.out, "--out")
+    _check_output(args.json, "--json")
+    _check_output(args.export_faces, "--export-faces", folder=True)
+    _check_model(args.model)
+    if args.method != "none":
+        _check_methods([args.method])
     from emonb.video.io import encoder_for, open_video, write_json
-    from emonb.video.pipeline import analyse_video
 
     open_video(args.input)[0].release()  # a bad input fails before the model loads
     if args.out is not None:
         encoder_for(args.out)  # so does an --out suffix with no video codec
+    from emonb.models.zoo import load_model
+    from emonb.video.pipeline import analyse_video
+
     net = load_model(args.model)
     max_frames = config.capped("frames", args.max_frames)
     result = analyse_video(
@@ -438,6 +650,8 @@ def _parse_value(text: str):
 def cmd_book(args: argparse.Namespace) -> int:
     from emonb.book.build import build_book
 
+    if args.root is not None and not args.root.is_dir():
+        raise EmonbError(f"{args.root}: no such folder (--root)")
     params = {k: _parse_value(v) for k, v in args.param}
     build_book(
         args.root, quick=args.quick, parameters=params, only=args.chapter, html=not args.no_html
@@ -478,7 +692,7 @@ def _add_inputs(p: argparse.ArgumentParser, verb: str, nargs: str = "+", model: 
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="emonb", description="What a facial-emotion CNN sees.")
+    parser = _Parser(prog="emonb", description="What a facial-emotion CNN sees.")
     parser.add_argument("--version", action="version", version=f"emonb {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -510,7 +724,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--layer", default=None, help="layer name for layer-based methods (default: last conv)"
     )
     p.add_argument(
-        "--filter", type=int, default=None, help="one filter of --layer (method 'activation')"
+        "--filter", type=_whole(0), default=None, help="one filter of --layer (method 'activation')"
     )
     p.add_argument("--out", type=Path, default=None, help="output folder")
     p.set_defaults(func=cmd_explain)
@@ -533,8 +747,9 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="faces to use (FER-2013 path; default $EMONB_FER2013 or stand-in)",
     )
-    p.add_argument("--batch", type=int, default=64, help="images per timed call (default 64)")
-    p.add_argument("--repeat", type=int, default=5, help="timed repeats, best kept (default 5)")
+    p.add_argument("--batch", type=_whole(1, 4096), default=64,
+                   help="images per timed call, at most 4096 (default 64)")  # fmt: skip
+    p.add_argument("--repeat", type=_whole(1), default=5, help="timed repeats, best kept (default 5)")
     p.add_argument("--methods", default=None, help="comma-separated method names (default: all)")
     p.add_argument("--no-compare", action="store_true", help="skip tf-keras-vis even if installed")
     p.add_argument("--json", type=Path, default=None, help="write the results as JSON")
@@ -546,13 +761,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--data", required=True,
                    help="FER-2013 .csv, image folder or .npz ('synthetic': the stand-in)")  # fmt: skip
     p.add_argument("--out", type=Path, required=True, help="model file to write (.keras)")
-    p.add_argument("--epochs", type=int, default=30, help="epochs (default 30)")
+    p.add_argument("--epochs", type=_whole(1), default=30, help="epochs (default 30)")
     p.add_argument("--quick", action="store_true",
                    help="at most 2 epochs on 2,000 faces (a pipeline check, as CI runs it)")  # fmt: skip
     p.add_argument(
-        "--seed", type=int, default=0, help="seed of weights, dropout, split, augmentation"
+        "--seed", type=_whole(0), default=0, help="seed of weights, dropout, split, augmentation"
     )
-    p.add_argument("--batch-size", type=int, default=64, help="batch size (default 64)")
+    p.add_argument("--batch-size", type=_whole(1), default=64, help="batch size (default 64)")
     p.add_argument("--class-weight", choices=("none", "sqrt", "balanced"), default="sqrt",
                    help="class weights in the loss (default sqrt; see chapter 01)")  # fmt: skip
     p.add_argument("--restart", action="store_true", help="discard an existing checkpoint")
@@ -575,35 +790,38 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--methods", default=None,
                    help="comma-separated method names (default: every class-specific method but cam; "
                         "'random' and 'centre' reference maps are always added)")  # fmt: skip
-    p.add_argument("--n", type=int, default=500, help="faces, a stratified sample (default 500)")
-    p.add_argument("--split", default="PublicTest", help="usage to sample (default PublicTest)")
-    p.add_argument("--steps", type=int, default=16, help="deletion/insertion steps (default 16)")
+    p.add_argument("--n", type=_whole(1), default=500,
+                   help="faces, a stratified sample (default 500)")  # fmt: skip
+    p.add_argument("--split", default=None,
+                   help="usage to sample (default PublicTest, or the data's only usage)")  # fmt: skip
+    p.add_argument("--steps", type=_whole(2), default=16,
+                   help="deletion/insertion steps (default 16)")  # fmt: skip
     p.add_argument("--baseline", choices=("blur", "mean"), default="blur",
                    help="what replaces a removed pixel (default blur)")  # fmt: skip
-    p.add_argument("--stages", type=int, default=6,
+    p.add_argument("--stages", type=_whole(1), default=6,
                    help="cascading randomization stages, top layer down (default 6)")  # fmt: skip
-    p.add_argument("--n-random", type=int, default=16,
+    p.add_argument("--n-random", type=_whole(1), default=16,
                    help="faces in the randomization check (default 16)")  # fmt: skip
-    p.add_argument("--n-regions", type=int, default=None,
+    p.add_argument("--n-regions", type=_whole(1), default=None,
                    help="faces in the face-region analysis (default: every face of --split)")  # fmt: skip
     p.add_argument("--pointing-model", default=None,
                    help="model trained on the synthetic stand-in for the pointing game (default: "
                         "chapter 01's, trained if missing; 'none' skips the pointing game)")  # fmt: skip
-    p.add_argument("--n-road", type=int, default=100,
+    p.add_argument("--n-road", type=_whole(1), default=100,
                    help="faces of the sample scored by ROAD (default 100)")  # fmt: skip
-    p.add_argument("--n-robust", type=int, default=16,
+    p.add_argument("--n-robust", type=_whole(1), default=16,
                    help="faces explained again for max-sensitivity and random-logit (default 16)")  # fmt: skip
-    p.add_argument("--sensitivity-samples", type=int, default=5,
+    p.add_argument("--sensitivity-samples", type=_whole(1), default=5,
                    help="noisy copies per face for max-sensitivity (default 5)")  # fmt: skip
-    p.add_argument("--correlation-runs", type=int, default=50,
+    p.add_argument("--correlation-runs", type=_whole(2), default=50,
                    help="random pixel subsets for faithfulness correlation (default 50)")  # fmt: skip
-    p.add_argument("--n-pointing", type=int, default=100,
+    p.add_argument("--n-pointing", type=_whole(1), default=100,
                    help="stand-in faces in the pointing game (default 100, at most --n)")  # fmt: skip
     p.add_argument("--regions", choices=("mesh", "canonical"), default="mesh",
                    help="face regions: each face's own, from the face mesh (default; with the "
                         "canonical boxes as a comparison, and evidence per FACS action unit), or "
                         "the canonical 48x48 boxes only")  # fmt: skip
-    p.add_argument("--seed", type=int, default=0, help="seed of the sample and the references")
+    p.add_argument("--seed", type=_whole(0), default=0, help="seed of the sample and the references")
     p.add_argument("--quick", action="store_true",
                    help="at most 48 faces (96 for regions), 2 stages and the methods' quick iterations (a pipeline check, as CI runs it)")  # fmt: skip
     p.add_argument("--json", type=Path, default=None, help="write every result as JSON")
@@ -619,19 +837,19 @@ def build_parser() -> argparse.ArgumentParser:
                    help="map overlaid on each face (default gradcam; 'none' for boxes only)")  # fmt: skip
     p.add_argument("--export-faces", type=Path, default=None, metavar="DIR",
                    help="save face patches as DIR/<emotion>/*.png with DIR/index.csv")  # fmt: skip
-    p.add_argument("--export-every", type=int, default=1, metavar="N",
+    p.add_argument("--export-every", type=_whole(1), default=1, metavar="N",
                    help="export every N-th frame's faces (default 1)")  # fmt: skip
     p.add_argument("--json", type=Path, default=None,
                    help="write per-frame detections, probabilities and timings as JSON")  # fmt: skip
-    p.add_argument("--max-frames", type=int, default=None, help="stop after this many frames")
+    p.add_argument("--max-frames", type=_whole(1), default=None, help="stop after this many frames")
     _add_detector(p)
-    p.add_argument("--detect-width", type=int, default=320,
+    p.add_argument("--detect-width", type=_whole(24, zero=True), default=320,
                    help="width at which Haar searches frames for faces (0: full size; default 320)")  # fmt: skip
-    p.add_argument("--min-face", type=int, default=60,
+    p.add_argument("--min-face", type=_whole(1), default=60,
                    help="smallest face side in frame pixels (default 60)")  # fmt: skip
-    p.add_argument("--window", type=int, default=5,
+    p.add_argument("--window", type=_whole(1), default=5,
                    help="frames averaged by the label smoothing (default 5)")  # fmt: skip
-    p.add_argument("--patience", type=int, default=6,
+    p.add_argument("--patience", type=_whole(0), default=6,
                    help="frames a new emotion must lead before the label switches (default 6)")  # fmt: skip
     p.add_argument("--no-landmarks", action="store_true",
                    help="no face mesh and no action-unit analysis (faster)")  # fmt: skip
@@ -667,6 +885,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(args.func(args))
     except EmonbError as err:
         return _fail(str(err))
+    except OSError as err:  # the machine's: permissions, a full disk, a vanished file
+        where = f"{err.filename}: " if err.filename else ""
+        return _fail(f"{where}{err.strerror or err}")
+    except MemoryError:
+        return _fail("out of memory")
     except KeyboardInterrupt:
         return _fail("interrupted", 130)
 
