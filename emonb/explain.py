@@ -13,7 +13,7 @@ import numpy as np
 
 from emonb.data.images import read_image
 from emonb.errors import EmonbError
-from emonb.faces import DEFAULT_DETECTOR, crop, find_faces
+from emonb.faces import DEFAULT_DETECTOR, crop, find_faces, is_face_crop
 from emonb.methods import METHODS, get_method
 from emonb.models.runner import resolve_targets
 from emonb.models.zoo import EmotionModel
@@ -49,11 +49,13 @@ class ExplainedImage:
 
 
 def face_from_file(path: str | os.PathLike[str], detect: bool = True,
-                   detector: str = DEFAULT_DETECTOR) -> np.ndarray:  # fmt: skip
+                   detector: str = DEFAULT_DETECTOR,
+                   input_size: tuple[int, int] | None = None) -> np.ndarray:  # fmt: skip
     """The image's largest face (found by ``detector``, :func:`emonb.faces.find_faces`), or
-    the whole image if ``detect=False``."""
+    the whole image if ``detect=False`` or it is already a face crop for a model that takes
+    ``input_size`` images (:func:`emonb.faces.is_face_crop`)."""
     image = read_image(path)
-    if not detect:
+    if not detect or (input_size is not None and is_face_crop(image.shape, input_size)):
         return image
     boxes = find_faces(image, detector=detector)
     if not boxes:
@@ -98,8 +100,8 @@ def explain_files(
     detector: str = DEFAULT_DETECTOR,
     options: Mapping | None = None,
 ) -> list[ExplainedImage]:
-    """Read every image (largest face found by ``detector`` unless ``detect=False``) and
-    explain it.
+    """Read every image (largest face found by ``detector`` unless ``detect=False`` or the
+    image is already a face crop, :func:`emonb.faces.is_face_crop`) and explain it.
 
     ``options`` are further keyword arguments of the method (e.g.
     :func:`emonb.methods.method_settings`). Everything is validated before any image is
@@ -109,7 +111,7 @@ def explain_files(
         target = int(target)
     resolve_targets(target, 1, net.class_names, predicted=lambda: [0])  # validate only
     explainer = _build(net, method, layer, filter, options)
-    images = [face_from_file(p, detect, detector) for p in paths]
+    images = [face_from_file(p, detect, detector, net.spec.input_size) for p in paths]
     x = net.preprocess(images)
     idx = explainer.runner.targets(target, x)
     maps = explainer.explain_inputs(x, idx)

@@ -15,8 +15,9 @@ import numpy as np
 from emonb.data.images import to_grey
 from emonb.errors import EmonbError
 
-__all__ = ["DEFAULT_DETECTOR", "DETECTORS", "FACE_REGIONS", "LAYOUT_SIZE", "Box", "crop",
-           "detect_faces", "find_faces", "largest_face", "region_masks"]  # fmt: skip
+__all__ = ["CROP_ASPECT", "CROP_SCALE", "DEFAULT_DETECTOR", "DETECTORS", "FACE_REGIONS",
+           "LAYOUT_SIZE", "Box", "crop", "detect_faces", "find_faces", "is_face_crop",
+           "largest_face", "region_masks"]  # fmt: skip
 
 #: Canonical regions of an aligned 48x48 FER-2013 face, as boxes ``(x0, y0, x1, y1)``
 #: (end exclusive), one per side for brows and eyes. FER-2013's faces are registered so
@@ -47,6 +48,28 @@ DETECTORS = ("blazeface", "haar")
 #: BlazeFace 2; BlazeFace misses faces narrower than about a tenth of the image's longer
 #: side), so pass ``detector="haar"`` for crowds and far scenes.
 DEFAULT_DETECTOR = "blazeface"
+
+
+#: An image whose sides are both within this factor of the model's input side (between
+#: 1/2 and 2 times it) ...
+CROP_SCALE = 2.0
+#: ... and whose longer side is at most this many times its shorter one is a face crop
+#: (:func:`is_face_crop`): a FER-2013 face (48x48) for a 64x64 model, say.
+CROP_ASPECT = 1.25
+
+
+def is_face_crop(shape: Sequence[int], input_size: Sequence[int]) -> bool:
+    """Whether an image of ``shape`` ((H, W), (H, W, C)) is already a face crop for a model
+    that takes ``input_size`` (H, W) images: both sides within a factor of
+    :data:`CROP_SCALE` of the model's and roughly square (:data:`CROP_ASPECT`).
+
+    Such an image is classified and explained whole, without face detection: a detector
+    finds no face in most 48x48 FER-2013 faces, and a box inside one would cut it again.
+    """
+    h, w = int(shape[0]), int(shape[1])
+    ih, iw = int(input_size[0]), int(input_size[1])
+    near = all(s / CROP_SCALE <= h_ <= s * CROP_SCALE for h_, s in ((h, ih), (w, iw)))
+    return near and max(h, w) <= CROP_ASPECT * min(h, w)
 
 
 @dataclass(frozen=True)

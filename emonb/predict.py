@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from emonb.faces import DEFAULT_DETECTOR, Box, crop, find_faces
+from emonb.faces import DEFAULT_DETECTOR, Box, crop, find_faces, is_face_crop
 from emonb.models.zoo import EmotionModel
 
 __all__ = ["FacePrediction", "classify_faces", "predictions_table"]
@@ -15,7 +15,8 @@ __all__ = ["FacePrediction", "classify_faces", "predictions_table"]
 
 @dataclass(frozen=True)
 class FacePrediction:
-    """One face's box (None = the whole image) and class probabilities."""
+    """One face's box (None = the whole image: ``--no-detect``, or an image that is
+    already a face crop, :func:`emonb.faces.is_face_crop`) and class probabilities."""
 
     box: Box | None
     proba: np.ndarray
@@ -36,9 +37,12 @@ def classify_faces(net: EmotionModel, image: np.ndarray, *, detect: bool = True,
     """Predictions for every face ``detector`` finds (:func:`emonb.faces.find_faces`),
     largest first (one batch through the model).
 
-    ``detect=False`` classifies the whole image; an image without a detected face gives [].
+    ``detect=False`` classifies the whole image, and so does an image that is already a
+    face crop at about the model's input size (:func:`emonb.faces.is_face_crop`, e.g. a
+    48x48 FER-2013 face): its prediction's ``box`` is None. An image without a detected
+    face gives [].
     """
-    if not detect:
+    if not detect or is_face_crop(np.shape(image), net.spec.input_size):
         return [FacePrediction(None, net.predict_proba(image)[0], net.class_names)]
     boxes = find_faces(image, detector=detector)
     if largest_only:

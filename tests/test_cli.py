@@ -37,16 +37,17 @@ def test_predict_file_text_and_no_detect(tmp_path, astronaut):
 def test_predict_bad_inputs_one_line_each(tmp_path):
     bad = tmp_path / "bad.jpg"
     bad.write_bytes(b"nope")
-    flat = tmp_path / "flat.png"
-    cv2.imwrite(str(flat), np.full((100, 100), 128, np.uint8))
+    flat = tmp_path / "flat.png"  # larger than a face crop (emonb.faces.is_face_crop): searched
+    cv2.imwrite(str(flat), np.full((150, 150), 128, np.uint8))
     proc = emonb("predict", str(bad), str(flat), str(tmp_path / "missing.png"))
     assert proc.returncode == 1
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 3 and all(ln.startswith("emonb: error: ") for ln in lines), proc.stderr
+    # every file is read before the model loads; faces are searched for after
     assert (
         "not a readable image" in lines[0]
-        and "no face found" in lines[1]
-        and "no such image" in lines[2]
+        and "no such image" in lines[1]
+        and "no face found" in lines[2]
     )
     assert "Traceback" not in proc.stderr
 
@@ -117,8 +118,10 @@ def test_evaluate_and_train_errors(capsys, tmp_path):
     assert "must end in .keras" in capsys.readouterr().err
     assert main(["evaluate-maps", "--data", "synthetic", "--methods", "saliency,nope"]) == 1
     assert "unknown method 'nope'" in capsys.readouterr().err
-    assert main(["evaluate-maps", "--data", "synthetic", "--n", "0", "--pointing-model", "none"]) == 1
-    assert "n must be at least 1, got 0" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as stop:  # a bad number is a usage error, before any work
+        main(["evaluate-maps", "--data", "synthetic", "--n", "0", "--pointing-model", "none"])
+    assert stop.value.code == 2
+    assert "argument --n: must be at least 1, got 0" in capsys.readouterr().err
 
 
 def test_video_writes_annotated_video_patches_and_json(tmp_path):
@@ -269,6 +272,82 @@ def test_corrupt_face_mesh_model_names_the_fetch(tmp_path, monkeypatch, capsys, 
     assert err.count("\n") == 1 and err.startswith("emonb: error: face-mesh: ")
     assert "mismatch" in err and err.rstrip().endswith("run `emonb fetch face-mesh`")
     assert not (tmp_path / "m.json").exists()
+
+
+def test_evaluate_maps_uses_the_only_split_of_a_file_and_says_so(tmp_path, capsys):
+    """A file with PrivateTest rows only: evaluate-maps samples them (the default split,
+    PublicTest, is absent), says so in one line, and checks --methods before any model
+    loads or trains (the unknown name stops it here)."""
+    rng = np.random.default_rng(0)
+    path = tmp_path / "private.npz"
+    np.savez(path, images=rng.integers(0, 256, (14, 48, 48), dtype=np.uint8),
+             labels=np.arange(14) % 7, usage=np.full(14, "PrivateTest"))  # fmt: skip
+    assert main(["evaluate-maps", "--data", str(path), "--methods", "nope"]) == 1
+    err = capsys.readouterr().err.splitlines()
+    assert err[0] == (f"emonb: note: {path} holds only PrivateTest faces: using them "
+                      "(--split PrivateTest)")  # fmt: skip
+    assert err[1].startswith("emonb: error: unknown method 'nope'") and len(err) == 2
+    assert main(["evaluate-maps", "--data", str(path), "--split", "PublicTest"]) == 1
+    err = capsys.readouterr().err
+    assert "no rows with usage 'PublicTest'; it has PrivateTest" in err and err.count("\n") == 1
+
+
+def test_usage_errors_are_one_line(capsys):
+    for argv, says in ((["evaluate-maps", "--n", "-3"], "evaluate-maps: argument --n: must be at "
+                        "least 1, got -3 (see `emonb evaluate-maps --help`)"),
+                       (["bench", "--batch", "abc"], "bench: argument --batch: expected a whole "
+                        "number, got 'abc'"), ([], "the following arguments are required: COMMAND")):  # fmt: skip
+        with pytest.raises(SystemExit) as stop:
+            main(argv)
+        err = capsys.readouterr().err
+        assert stop.value.code == 2 and err.count("\n") == 1
+        assert err.startswith("emonb: error: ") and says in err, err
+
+
+# ---- images at the model's input size are face crops --------------------------------------
+def test_face_crop_rule():
+    from emonb.faces import is_face_crop
+
+    assert is_face_crop((48, 48), (64, 64)) and is_face_crop((48, 48, 3), (48, 48))
+    assert is_face_crop((128, 128), (64, 64)) and is_face_crop((32, 40), (64, 64))
+    assert not is_face_crop((129, 128), (64, 64))  # more than twice the input side
+    assert not is_face_crop((31, 31), (64, 64))  # less than half of it
+    assert not is_face_crop((48, 64), (64, 64))  # not roughly square (1.33 > 1.25)
+    assert not is_face_crop((512, 512), (64, 64))
+
+
+def test_predict_and_explain_take_a_fer_face_whole(tmp_path, capsys, astronaut):
+    """A 48x48 grey face (FER-2013's format) is classified and explained whole, with one
+    note line on stderr, where detection used to find no face."""
+    from emonb.data.images import to_grey
+    from emonb.faces import find_faces
+
+    x, y, w, h = find_faces(astronaut)[0].as_tuple()
+    face = cv2.resize(to_grey(astronaut[y : y + h, x : x + w]), (48, 48), interpolation=cv2.INTER_AREA)
+    png = tmp_path / "fer_face.png"
+    cv2.imwrite(str(png), face)
+    note = (f"emonb: note: {png}: 48x48, about the model's input size (64x64): used whole as "
+            "a face crop, no face detection\n")  # fmt: skip
+    assert main(["predict", str(png), "--json"]) == 0
+    out, err = capsys.readouterr()
+    (result,) = json.loads(out)
+    assert result["face"] is None and result["emotion"] == "happy" and err == note
+    assert main(["explain", str(png), "--method", "gradcam", "--out", str(tmp_path / "maps")]) == 0
+    out, err = capsys.readouterr()
+    assert err == note and (tmp_path / "maps" / "fer_face_gradcam.npy").is_file()
+    assert main(["predict", str(png), "--no-detect"]) == 0  # asked for: no note
+    assert capsys.readouterr().err == ""
+
+
+def test_explain_checks_the_target_before_reading_images(tmp_path, capsys):
+    flat = tmp_path / "flat.png"
+    cv2.imwrite(str(flat), np.full((120, 120), 128, np.uint8))
+    for target, says in (("joy", "--target: unknown class 'joy'"), ("7", "out of range 0..6")):
+        assert main(["explain", str(flat), str(tmp_path / "missing.png"), "--method", "gradcam",
+                     "--target", target, "--out", str(tmp_path / "o")]) == 1  # fmt: skip
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and says in err and "no face" not in err
+    assert not (tmp_path / "o").exists()
 
 
 def test_evaluate_maps_regions_checked_before_any_work(capsys):
