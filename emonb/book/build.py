@@ -181,6 +181,30 @@ def _jupyter_book(root: Path) -> list[str]:
     ]
 
 
+#: Chapters that later chapters read from: every chapter after one of these in the TOC
+#: starts only when it has finished (01_train trains the seed CNN that 02, 08 and 09 load).
+PREREQUISITES = ("01_train",)
+
+
+def _run_chapter(name: str, source: Path, target: Path, parameters: Mapping[str, Any] | None,
+                 root: Path) -> tuple[float, int]:  # fmt: skip
+    """Execute one chapter of the build (in a worker process when chapters run side by
+    side); returns its seconds and the number of figures it saved."""
+    t0 = time.perf_counter()
+    figures = root / FIGURE_DIR / name
+    shutil.rmtree(figures, ignore_errors=True)
+    execute_chapter(source, target, parameters, cwd=root,
+                    failed_dir=root / OUTPUT_DIR / "_failed", figures=figures)  # fmt: skip
+    n_fig = len(list(figures.glob("*.png"))) if figures.is_dir() else 0
+    return time.perf_counter() - t0, n_fig
+
+
+def default_jobs() -> int:
+    """Chapters executed side by side: one per CPU core, at most 2 (each kernel runs its
+    TensorFlow on every core; a third kernel only adds memory)."""
+    return max(1, min(2, os.cpu_count() or 1))
+
+
 def build_book(
     root: Path | None = None,
     *,
@@ -188,12 +212,16 @@ def build_book(
     parameters: Mapping[str, Any] | None = None,
     only: list[str] | None = None,
     html: bool = True,
+    jobs: int | None = None,
     log: Callable[[str], None] = print,
 ) -> Path:
     """Execute the chapters (all, or those named in ``only``) and build the HTML book.
 
     ``quick`` sets ``EMONB_QUICK=1`` for the chapters' kernels, capping every iterative
-    step. Returns ``book/_build/html``.
+    step. ``jobs`` chapters run side by side, each in its own process and kernel (default
+    :func:`default_jobs`); a chapter after one of :data:`PREREQUISITES` waits for it. The
+    executed chapters are the same whatever ``jobs`` is: each is a pure function of its
+    parameters and of the chapters it waits for. Returns ``book/_build/html``.
     """
     root = find_root(root)
     todo = chapters(root)
@@ -205,17 +233,18 @@ def build_book(
                 f"unknown chapter(s) {', '.join(unknown)}; the TOC has {', '.join(known)}"
             )
         todo = [c for c in todo if c[0] in only]
+    jobs = default_jobs() if jobs is None else jobs
+    if jobs < 1:
+        raise EmonbError(f"jobs must be at least 1, got {jobs}")
     total = time.perf_counter()
     with _environ({config.ENV_QUICK: "1"} if quick else {}):
-        for name, source, target in todo:
-            t0 = time.perf_counter()
-            log(f"executing {name} ...")
-            figures = root / FIGURE_DIR / name
-            shutil.rmtree(figures, ignore_errors=True)
-            execute_chapter(source, target, parameters, cwd=root,
-                            failed_dir=root / OUTPUT_DIR / "_failed", figures=figures)  # fmt: skip
-            n_fig = len(list(figures.glob("*.png"))) if figures.is_dir() else 0
-            log(f"executed  {name} in {time.perf_counter() - t0:.1f} s ({n_fig} figures)")
+        if jobs == 1 or len(todo) == 1:
+            for name, source, target in todo:
+                log(f"executing {name} ...")
+                seconds, n_fig = _run_chapter(name, source, target, parameters, root)
+                log(f"executed  {name} in {seconds:.1f} s ({n_fig} figures)")
+        else:
+            _run_side_by_side(todo, parameters, root, jobs, log)
     out = root / OUTPUT_DIR / "_build" / "html"
     if html:
         t0 = time.perf_counter()
@@ -234,3 +263,39 @@ def build_book(
             f"{out / 'figures'})")
     log(f"book done in {time.perf_counter() - total:.1f} s")
     return out
+
+
+def _run_side_by_side(todo: list[tuple[str, Path, Path]], parameters: Mapping[str, Any] | None,
+                      root: Path, jobs: int, log: Callable[[str], None]) -> None:  # fmt: skip
+    """Execute ``todo`` in ``jobs`` worker processes (spawned: each has its own environment
+    for its kernel), in TOC order, holding back every chapter after a prerequisite until
+    that prerequisite is done; the first failure (in TOC order) stops the build."""
+    import multiprocessing
+    from concurrent.futures import Future, ProcessPoolExecutor
+
+    futures: dict[str, Future] = {}
+
+    def finish(name: str) -> None:
+        seconds, n_fig = futures[name].result()  # re-raises the chapter's EmonbError
+        log(f"executed  {name} in {seconds:.1f} s ({n_fig} figures)")
+
+    done: set[str] = set()
+    pool = ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn"))
+    try:
+        for name, source, target in todo:
+            for pre in PREREQUISITES:
+                if pre in futures and pre not in done:
+                    finish(pre)
+                    done.add(pre)
+            log(f"executing {name} ...")
+            futures[name] = pool.submit(_run_chapter, name, source, target, parameters, root)
+        for name, _, _ in todo:
+            if name not in done:
+                finish(name)
+                done.add(name)
+    except BaseException:
+        for f in futures.values():
+            f.cancel()
+        raise
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)

@@ -81,6 +81,26 @@ def test_parameters_reach_only_declaring_chapters_and_quick_flag(tmp_path):
     assert any(line.startswith("executed  00_p in") for line in logs)
 
 
+def test_chapters_run_side_by_side_but_wait_for_their_prerequisite(tmp_path):
+    """With two jobs a chapter after 01_train starts only once 01_train is done (it reads the
+    model 01_train writes); the executed chapters equal those of a one-job build."""
+    slow_writer = "import pathlib, time\ntime.sleep(3)\npathlib.Path('model.txt').write_text('m')"
+    reader = "import pathlib\nprint(pathlib.Path('model.txt').read_text())"
+    root = _project(tmp_path, {"00_a": ["print(0)"], "01_train": [slow_writer], "02_b": [reader]})
+    logs: list[str] = []
+    build_book(root, html=False, jobs=2, log=logs.append)
+    trained = next(i for i, line in enumerate(logs) if line.startswith("executed  01_train in"))
+    assert trained < logs.index("executing 02_b ...")
+    out = nbformat.read(root / "book" / "chapters" / "02_b.ipynb", as_version=4)
+    assert out.cells[0].outputs[0]["text"] == "m\n"
+    (root / "model.txt").unlink()
+    build_book(root, html=False, jobs=1, log=lambda _m: None)
+    again = nbformat.read(root / "book" / "chapters" / "02_b.ipynb", as_version=4)
+    assert again.cells[0].outputs == out.cells[0].outputs
+    with pytest.raises(EmonbError, match="jobs must be at least 1, got 0"):
+        build_book(root, html=False, jobs=0)
+
+
 def test_each_chapter_kernel_saves_its_figures_at_300_dpi(tmp_path, monkeypatch):
     """The figure saver is loaded into the chapters' kernels by the build, and only there."""
     from PIL import Image
