@@ -29,7 +29,7 @@ from emonb import config
 from emonb.book import figures as book_figures
 from emonb.errors import EmonbError
 
-__all__ = ["build_book", "chapters", "execute_chapter", "find_root"]
+__all__ = ["MATHJAX_KEEP", "build_book", "chapters", "execute_chapter", "find_root", "trim_mathjax"]
 
 CHAPTER_DIR = "book/chapters"
 OUTPUT_DIR = "book"  # jupyter-book writes book/_build/html
@@ -166,6 +166,38 @@ def _drop_live_widgets(path: Path) -> int:
     return dropped
 
 
+#: What the pages use of the MathJax that sphinx-mathjax-offline copies into _static (all of
+#: MathJax 3, 24 MB): the TeX-to-HTML bundle the pages load (_config.yml's mathjax_path),
+#: its web fonts, and the TeX extensions it loads on demand for a macro outside its core.
+#: The SVG and MathML bundles, the speech-rule engine and the accessibility extensions the
+#: menu could load (about 22 MB) are removed after the build.
+MATHJAX_KEEP = ("tex-chtml.js", "output/chtml/fonts/woff-v2", "input/tex/extensions")
+
+
+def trim_mathjax(folder: Path, keep: tuple[str, ...] = MATHJAX_KEEP) -> int:
+    """Remove from the built book's MathJax ``folder`` everything outside ``keep`` (paths
+    relative to it); returns the bytes removed. No folder, nothing to do."""
+    if not folder.is_dir():
+        return 0
+    kept = [folder / k for k in keep]
+    missing = [k for k, path in zip(keep, kept, strict=True) if not path.exists()]
+    if missing:
+        raise EmonbError(f"{folder}: MathJax lacks {', '.join(missing)}; is _config.yml's "
+                         "mathjax_path still tex-chtml.js?")  # fmt: skip
+    removed = 0
+    for path in sorted(folder.rglob("*"), reverse=True):  # files before their folders
+        inside = any(path == k or k in path.parents for k in kept)
+        above = any(path in k.parents for k in kept)
+        if inside or above:
+            continue
+        if path.is_file() or path.is_symlink():
+            removed += path.stat().st_size
+            path.unlink()
+        else:
+            path.rmdir()
+    return removed
+
+
 def _jupyter_book(root: Path) -> list[str]:
     exe = Path(sys.executable).with_name("jupyter-book")
     prog = [str(exe)] if exe.exists() else [shutil.which("jupyter-book") or "jupyter-book"]
@@ -257,10 +289,11 @@ def build_book(
             ]
             detail = "\n".join(lines[-15:]) or (proc.stdout + proc.stderr)[-2000:]
             raise EmonbError(f"jupyter-book build failed (warnings are errors):\n{detail}")
+        trimmed = trim_mathjax(out / "_static" / "mathjax")
         if (root / FIGURE_DIR).is_dir():
             shutil.copytree(root / FIGURE_DIR, out / "figures", dirs_exist_ok=True)
         log(f"built HTML in {time.perf_counter() - t0:.1f} s -> {out} (300-dpi figures in "
-            f"{out / 'figures'})")
+            f"{out / 'figures'}; MathJax trimmed by {trimmed / 1e6:.1f} MB)")
     log(f"book done in {time.perf_counter() - total:.1f} s")
     return out
 

@@ -222,3 +222,23 @@ def test_open_figures_are_saved_once_at_300_dpi(tmp_path):
     with Image.open(tmp_path / "fig01.png") as im:
         assert round(im.info["dpi"][0]) == 300 and im.size[0] > 400
     plt.close("all")
+
+
+def test_trim_mathjax_keeps_only_the_listed_paths(tmp_path):
+    from emonb.book.build import trim_mathjax
+
+    mj = tmp_path / "mathjax"
+    for rel, size in {"tex-chtml.js": 10, "tex-svg.js": 100, "sre/speech.js": 1000,
+                      "output/chtml/fonts/woff-v2/a.woff": 5, "output/svg.js": 50,
+                      "input/tex/extensions/bold.js": 3, "input/mml.js": 7}.items():  # fmt: skip
+        (mj / rel).parent.mkdir(parents=True, exist_ok=True)
+        (mj / rel).write_bytes(b"x" * size)
+    keep = ("tex-chtml.js", "output/chtml/fonts/woff-v2", "input/tex/extensions")
+    assert trim_mathjax(mj, keep) == 100 + 1000 + 50 + 7
+    left = sorted(p.relative_to(mj).as_posix() for p in mj.rglob("*") if p.is_file())
+    assert left == ["input/tex/extensions/bold.js", "output/chtml/fonts/woff-v2/a.woff",
+                    "tex-chtml.js"]  # fmt: skip
+    assert not (mj / "sre").exists() and trim_mathjax(tmp_path / "none") == 0
+    (mj / "tex-chtml.js").unlink()
+    with pytest.raises(EmonbError, match="MathJax lacks tex-chtml.js"):
+        trim_mathjax(mj, keep)
