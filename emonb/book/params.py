@@ -25,6 +25,7 @@ __all__ = [
     "check_model",
     "check_target",
     "check_video",
+    "recorded_default",
     "stand_in_note",
 ]
 
@@ -165,19 +166,42 @@ def check_file(name: str, value: object) -> Path:
     raise ParameterError(f"parameter {name!r}: no such file {value!r}")
 
 
-def stand_in_note(dataset) -> object | None:
-    """A visible note (IPython HTML) when ``dataset`` is the synthetic stand-in, else None."""
+def recorded_default(name: str, value: object, default: str) -> Path | None:
+    """An optional recorded file: ``value`` when given (it must exist, as for
+    :func:`check_file`); else ``default`` if it has been recorded, else None."""
+    if value is not None:
+        return check_file(name, value)
+    try:
+        return check_file(name, default)
+    except ParameterError:
+        return None
+
+
+def stand_in_note(dataset, *, recorded: str | None = None) -> object | None:
+    """A visible note (IPython HTML) when ``dataset`` is the synthetic stand-in, else None.
+
+    ``recorded`` names what the page also shows from FER-2013 runs recorded in
+    ``benchmarks/`` (e.g. "the GPU study's tables"): the note then says those are not the
+    stand-in's, so that its wording is true on a page that mixes both."""
     if not getattr(dataset, "synthetic", False):
         return None
     from IPython.display import HTML
 
+    scope = (
+        f"Numbers computed on this page describe the stand-in, not FER-2013; {html.escape(recorded)}, "
+        "each in a box marked <i>Recorded</i>, are FER-2013 results recorded in "
+        "<code>benchmarks/</code>, not the stand-in's."
+        if recorded
+        else "Numbers on this page describe the stand-in, not FER-2013."
+    )
     text = (
         "FER-2013 is not configured, so this page uses emonb's <b>synthetic stand-in</b>: "
         f"{len(dataset)} generated 48x48 faces whose expressions are drawn from facial action "
-        f"cues (<code>{html.escape(dataset.source)}</code>). Numbers on this page describe the "
-        "stand-in, not FER-2013. Set <code>EMONB_FER2013</code> (or the <code>data</code> "
-        "parameter) to the dataset's CSV, image folder or .npz to see the real thing."
+        f"cues (<code>{html.escape(dataset.source)}</code>). {scope} Set "
+        "<code>EMONB_FER2013</code> (or the <code>data</code> parameter) to the dataset's CSV, "
+        "image folder or .npz to see the real thing."
     )
     return HTML(
-        f'<div class="admonition note"><p class="admonition-title">Note</p><p>{text}</p></div>'
+        f'<div class="admonition note emonb-stand-in"><p class="admonition-title">Note</p>'
+        f"<p>{text}</p></div>"
     )

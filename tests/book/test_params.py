@@ -82,3 +82,22 @@ def test_stand_in_note_only_for_the_synthetic_stand_in():
     assert params.stand_in_note(_Faces(synthetic=False)) is None
     html = params.stand_in_note(_Faces(synthetic=True)).data
     assert "12 generated 48x48 faces" in html and "synthetic &lt;v1&gt;" in html  # escaped
+    assert "Numbers on this page describe the stand-in, not FER-2013." in html
+    assert 'class="admonition note emonb-stand-in"' in html
+
+
+def test_stand_in_note_on_a_page_that_also_shows_recorded_fer2013_results():
+    html = params.stand_in_note(_Faces(synthetic=True), recorded="the study <tables>").data
+    assert "Numbers on this page describe the stand-in" not in html  # it would be false here
+    assert "Numbers computed on this page describe the stand-in, not FER-2013" in html
+    assert "the study &lt;tables&gt;, each in a box marked <i>Recorded</i>, are FER-2013" in html
+
+
+def test_recorded_default_is_optional_only_when_not_given(tmp_path):
+    made = tmp_path / "made.json"
+    made.write_text("{}")
+    assert params.recorded_default("f", None, str(made)) == made
+    assert params.recorded_default("f", None, str(tmp_path / "not-yet.json")) is None
+    assert params.recorded_default("f", str(made), str(tmp_path / "other.json")) == made
+    with pytest.raises(params.ParameterError, match="parameter 'f': no such file"):
+        params.recorded_default("f", str(tmp_path / "typo.json"), str(made))

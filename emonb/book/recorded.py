@@ -1,0 +1,134 @@
+"""Recorded results: the files under ``benchmarks/`` that a page shows but does not compute.
+
+Most numbers in the book are computed while it builds. A few cost too much for a build (a
+one-hour training run, a GPU study, benchmarks that need an idle machine, a 20-minute
+evaluation on FER-2013): one committed command writes each of them whole into
+``benchmarks/``, stamped with its provenance (:func:`emonb.bench.provenance`: ``command``,
+``commit``, ``date``, ``machine``). :func:`load_recorded` reads such a file and
+:func:`recorded_note` is the box every page that shows one carries: which file, the command
+that makes it, the commit, date and machine. A file without a complete provenance is shown
+with a warning saying so, never as if it had one.
+
+:data:`RECORDED` lists every recorded file, the command that writes it and the pages that
+show it; the intro's table and the tests are checked against it.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from emonb.errors import EmonbError
+
+__all__ = ["PROVENANCE_KEYS", "RECORDED", "Recorded", "load_recorded", "provenance_of",
+           "recorded_note"]  # fmt: skip
+
+#: What a recorded file's ``provenance`` must hold.
+PROVENANCE_KEYS = ("command", "commit", "date", "machine")
+
+
+@dataclass(frozen=True)
+class Recorded:
+    """One recorded file: where it is, the command that writes it whole, the chapters that
+    show it, and what it is."""
+
+    path: str
+    command: str
+    chapters: tuple[str, ...]
+    what: str
+
+
+#: Every file under benchmarks/ that a page shows. Commands run from the project root.
+RECORDED: tuple[Recorded, ...] = (
+    Recorded("benchmarks/seed_cnn_cpu.history.json",
+             "emonb train --data FER2013 --epochs 28 --out benchmarks/seed_cnn_cpu.keras",
+             ("01_train",), "the seed CNN's full training run on the 2-core CPU"),
+    Recorded("benchmarks/seed_cnn_cpu.publictest.json",
+             "emonb evaluate --data FER2013 --model benchmarks/seed_cnn_cpu.keras "
+             "--split PublicTest --json benchmarks/seed_cnn_cpu.publictest.json",
+             ("01_train",), "that model's PublicTest accuracy, macro-F1 and per-class report"),
+    Recorded("benchmarks/seed_cnn_gpu_study.json",
+             "python benchmarks/train_study.py --data FER2013 --out study/ --epochs 100 "
+             "--settings all --json benchmarks/seed_cnn_gpu_study.json",
+             ("01_train",), "the GPU study of class weights, normalisation and schedules"),
+    Recorded("benchmarks/mini_xception_cpu.json",
+             "emonb bench --data FER2013 --json benchmarks/mini_xception_cpu.json",
+             ("90_performance",), "speed of every explanation method, next to tf-keras-vis"),
+    Recorded("benchmarks/video_pipeline_cpu.json",
+             "python benchmarks/video_pipeline.py --baseline --compare-detectors --repeat 5 "
+             "--json benchmarks/video_pipeline_cpu.json",
+             ("90_performance",), "frames per second of `emonb video`, per stage"),
+    Recorded("benchmarks/widgets_cpu.json",
+             "python benchmarks/widgets.py --json benchmarks/widgets_cpu.json",
+             ("90_performance",), "milliseconds per move of the live explorers"),
+    Recorded("benchmarks/detectors_cpu.json",
+             "python benchmarks/detectors.py --out benchmarks/detectors_cpu.json",
+             ("09_action_units",), "BlazeFace against Haar on the photos and the clip"),
+    Recorded("benchmarks/landmarks_cpu.json",
+             "python benchmarks/landmarks.py --json benchmarks/landmarks_cpu.json",
+             ("09_action_units",), "the mesh's acceptance rate on all of PublicTest"),
+)
+
+
+def load_recorded(path: str | os.PathLike[str]) -> dict:
+    """A recorded JSON file (a dict); :class:`EmonbError` if it is missing or not JSON."""
+    path = Path(path)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise EmonbError(f"{path}: no such recorded result") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise EmonbError(f"{path}: not a readable JSON result ({err})") from None
+    if not isinstance(data, dict):
+        raise EmonbError(f"{path}: a recorded result is a JSON object, got {type(data).__name__}")
+    return data
+
+
+def provenance_of(result: dict) -> dict | None:
+    """The result's provenance when it holds all of :data:`PROVENANCE_KEYS`, else None."""
+    prov = result.get("provenance")
+    if isinstance(prov, dict) and all(prov.get(k) for k in PROVENANCE_KEYS):
+        return prov
+    return None
+
+
+def _machine(machine: dict) -> str:
+    parts = [f"{machine.get('cpus', '?')} CPUs"]
+    for key, label in (("python", "Python"), ("tensorflow", "TensorFlow"), ("keras", "Keras"),
+                       ("backend", "backend")):  # fmt: skip
+        if machine.get(key):
+            parts.append(f"{label} {machine[key]}")
+    return ", ".join(parts)
+
+
+def recorded_note(path: str | os.PathLike[str], result: dict | None = None, *,
+                  name: str | None = None):  # fmt: skip
+    """The box a page shows above a recorded result (IPython HTML): the file, the command
+    that wrote it, its commit, date and machine. ``name`` is how the page names the file
+    (default: its path relative to the project, as the parameter gave it)."""
+    from IPython.display import HTML
+
+    shown = html.escape(name or str(path))
+    result = load_recorded(path) if result is None else result
+    prov = provenance_of(result)
+    if prov is None:
+        known = next((r for r in RECORDED if Path(r.path).name == Path(path).name), None)
+        how = (f" The command that now writes it whole is <code>{html.escape(known.command)}"
+               "</code>; it has not been re-run." if known else "")  # fmt: skip
+        body = (f"<b>Recorded result without provenance</b>: <code>{shown}</code> was not "
+                "computed while this book was built, and it does not say which command, "
+                f"commit and machine produced it.{how}")
+        kind = "warning"
+    else:
+        commit = str(prov["commit"])[:7] + (" with uncommitted changes" if prov.get("dirty") else "")
+        machine = prov["machine"] if isinstance(prov["machine"], dict) else {}
+        body = (f"<b>Recorded result</b>, not computed while this book was built: "
+                f"<code>{shown}</code>, written by <code>{html.escape(str(prov['command']))}"
+                f"</code> at commit {html.escape(commit)} on {html.escape(str(prov['date']))} "
+                f"({html.escape(_machine(machine))}).")
+        kind = "note"
+    return HTML(f'<div class="admonition {kind} emonb-recorded" data-file="{shown}">'
+                f'<p class="admonition-title">Recorded</p><p>{body}</p></div>')  # fmt: skip
