@@ -105,7 +105,8 @@ def calibration_pair(haar: list[Box], raw: list[Box]) -> tuple[float, float, flo
             (h.y + h.h / 2 - b.y - b.h / 2) / b.h)  # fmt: skip
 
 
-def clip(video: str, threads: int, batch: int) -> tuple[dict, list]:
+def clip(video: str, threads: int, batch: int,
+         max_frames: int | None = None) -> tuple[dict, list]:  # fmt: skip
     bf = BlazeFace(threads=threads, min_size=VIDEO_MIN_FACE, box_scale=HAAR_SCALE,
                    box_shift=HAAR_SHIFT)  # fmt: skip
     raw = BlazeFace(threads=threads)
@@ -114,7 +115,7 @@ def clip(video: str, threads: int, batch: int) -> tuple[dict, list]:
     found: dict[str, list[list[Box]]] = {"haar": [], "blazeface": []}
     pairs, agree, rgbs = [], [], []
     try:
-        for i, frame in iter_frames(cap, None):
+        for i, frame in iter_frames(cap, max_frames):
             if i == 0:  # warm-up: the cascade's loading, LiteRT's first run
                 detect_faces(frame[..., 0], min_size=VIDEO_MIN_FACE)
                 bf.detect(frame)
@@ -198,7 +199,7 @@ def calibration(clip_pairs: list, photo_pairs: dict) -> dict:
     return out
 
 
-def small_faces(threads: int, canvas: tuple[int, int] = (1280, 720)) -> dict:
+def small_faces(threads: int, canvas: tuple[int, int] = (1280, 720), step: int = 40) -> dict:
     """The astronaut photo resized (square side 1200 down to 160 pixels) and pasted in a grey
     canvas, its face at the centre (the photo cut at the canvas's edges): whether each
     detector still finds the face (a box with IoU >= 0.3 with its known place)."""
@@ -208,7 +209,7 @@ def small_faces(threads: int, canvas: tuple[int, int] = (1280, 720)) -> dict:
     (haar_face,) = detect_faces(astronaut)
     width, height = canvas
     rows = []
-    for side in range(1200, 159, -40):
+    for side in range(1200, 159, -step):
         s = side / astronaut.shape[0]
         photo = cv2.resize(astronaut, (side, side), interpolation=cv2.INTER_AREA)
         # the photo's top-left corner in the canvas, putting the face's centre at the centre
@@ -249,14 +250,17 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--video", default="pexels-video")
     p.add_argument("--threads", type=int, default=2, help="LiteRT's and OpenCV's CPU threads")
     p.add_argument("--batch", type=int, default=32)
+    p.add_argument("--quick", action="store_true",
+                   help="the clip's first 24 frames and every fifth size (a check of the script)")
     args = p.parse_args(argv)
     cv2.setNumThreads(args.threads)
     result = {"provenance": provenance(argv), "threads": args.threads}
     result["photos"], photo_pairs = photos(args.threads)
-    result["video"], clip_pairs = clip(args.video, args.threads, args.batch)
+    result["video"], clip_pairs = clip(args.video, args.threads, 8 if args.quick else args.batch,
+                                       24 if args.quick else None)  # fmt: skip
     result["video"]["source"] = args.video
     result["calibration"] = calibration(clip_pairs, photo_pairs)
-    result["small_faces"] = small_faces(args.threads)
+    result["small_faces"] = small_faces(args.threads, step=200 if args.quick else 40)
     for name in ("haar", "blazeface"):
         v = result["video"][name]
         print(f"{name:9s} {v['ms_per_frame']['median']:6.2f} ms/frame (p90 "

@@ -44,9 +44,11 @@ def _stats(ms: list[float]) -> dict:
             "max_ms": round(float(a.max()), 2)}  # fmt: skip
 
 
-def run(model: str = "mini-xception") -> dict:
+def run(model: str = "mini-xception", faces: int | None = None, quick: bool = False) -> dict:
+    """Time the explorers' moves; ``quick``: the first ``faces`` faces, two methods, one
+    layer not precomputed (a check of the script, not a benchmark)."""
     net = load_model(model)
-    gallery = [face_from_file(p) for p in check_images(None)]
+    gallery = [face_from_file(p) for p in check_images(None)][:faces]
     out: dict = {"model": model, "faces": len(gallery)}
 
     t0 = time.perf_counter()
@@ -64,7 +66,7 @@ def run(model: str = "mini-xception") -> dict:
     out["feature_maps"] = {"setup_s": round(setup, 2), "layers": len(fx.layers), **_stats(moves)}
 
     t0 = time.perf_counter()
-    mx = MapExplorer(net, gallery)
+    mx = MapExplorer(net, gallery, **({"methods": ["saliency", "gradcam"]} if quick else {}))
     setup = time.perf_counter() - t0
     box = mx.widget()
     (face, method), emotion, layer = box.children[0].children, box.children[1], box.children[2]
@@ -76,7 +78,7 @@ def run(model: str = "mini-xception") -> dict:
             for e in net.class_names:
                 cached.append(_timed(emotion, e))
     method.value = "gradcam"
-    for name in mx.layers[-4:-1]:  # not precomputed: the first view computes the pair
+    for name in mx.layers[-2:-1] if quick else mx.layers[-4:-1]:  # not precomputed: the first view computes the pair
         first.append(_timed(layer, name))
         for e in net.class_names:
             cached.append(_timed(emotion, e))
@@ -87,7 +89,8 @@ def run(model: str = "mini-xception") -> dict:
     return out
 
 
-def run_in_kernel(model: str = "mini-xception") -> dict:
+def run_in_kernel(model: str = "mini-xception", faces: int | None = None,
+                  quick: bool = False) -> dict:  # fmt: skip
     """:func:`run` inside an IPython kernel (nbclient), where every widget has a comm and
     each move also serialises the new PNG and sends it on the kernel's iopub channel."""
     import nbformat
@@ -95,7 +98,7 @@ def run_in_kernel(model: str = "mini-xception") -> dict:
 
     here = str(Path(__file__).resolve().parent)
     src = (f"import json, sys; sys.path.insert(0, {here!r}); import widgets; "
-           f"print(json.dumps(widgets.run({model!r})))")  # fmt: skip
+           f"print(json.dumps(widgets.run({model!r}, {faces!r}, {quick!r})))")  # fmt: skip
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(src)])
     NotebookClient(nb, kernel_name="python3", timeout=900).execute()
     text = "".join(o.get("text", "") for o in nb.cells[0].outputs if o.output_type == "stream")
@@ -106,9 +109,13 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--model", default="mini-xception")
     p.add_argument("--json", type=Path, default=None)
+    p.add_argument("--quick", action="store_true",
+                   help="one face, two methods (a check of the script, not a benchmark)")
     args = p.parse_args(argv)
-    result = run(args.model)
-    result["in_a_kernel"] = {k: v for k, v in run_in_kernel(args.model).items() if k != "machine"}
+    faces = 1 if args.quick else None
+    result = run(args.model, faces, args.quick)
+    result["in_a_kernel"] = {k: v for k, v in run_in_kernel(args.model, faces, args.quick).items()
+                             if k != "machine"}  # fmt: skip
     result["provenance"] = provenance()  # command, commit, date, machine
     print(json.dumps({k: v for k, v in result.items() if k != "machine"}, indent=1))
     if args.json:

@@ -341,6 +341,22 @@ def video_table(result: dict):
     return pd.DataFrame(rows)
 
 
+def codecs_table(result: dict):
+    """``benchmarks/video_codecs.py``'s figures: per encoder, milliseconds per frame (wall
+    time of the median run, and CPU time with the encoder's process), the file's size and
+    bit rate, and which browsers play it; the encoder emonb picks for each suffix first."""
+    import pandas as pd
+
+    chosen = {enc: suffix for suffix, enc in result["chosen_by_suffix"].items()}
+    rows = {}
+    for name, r in result["encoders"].items():
+        rows[name] = {"emonb's choice for": chosen.get(name, ""), "backend": r["backend"],
+                      "ms per frame": r["ms_per_frame"], "CPU ms per frame": r["cpu_ms_per_frame"],
+                      "MB": round(r["bytes"] / 1e6, 2), "kbit/s": r["kbit_per_s"],
+                      "plays in": r["plays_in"]}  # fmt: skip
+    return pd.DataFrame(rows).T
+
+
 def widgets_table(result: dict):
     """``benchmarks/widgets.py``'s figures: milliseconds per slider move of each explorer,
     measured directly and inside an IPython kernel (where the image also goes over a comm)."""

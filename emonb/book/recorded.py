@@ -61,6 +61,9 @@ RECORDED: tuple[Recorded, ...] = (
              "python benchmarks/video_pipeline.py --baseline --compare-detectors --repeat 5 "
              "--json benchmarks/video_pipeline_cpu.json",
              ("90_performance",), "frames per second of `emonb video`, per stage"),
+    Recorded("benchmarks/video_codecs_cpu.json",
+             "python benchmarks/video_codecs.py --json benchmarks/video_codecs_cpu.json",
+             ("90_performance",), "encoding cost and size of each video codec emonb writes"),
     Recorded("benchmarks/widgets_cpu.json",
              "python benchmarks/widgets.py --json benchmarks/widgets_cpu.json",
              ("90_performance",), "milliseconds per move of the live explorers"),

@@ -1,0 +1,121 @@
+"""Each recorded file under benchmarks/ is what its committed command writes.
+
+The book renders these files instead of computing them (emonb.book.recorded), so nbval does
+not check their numbers. Instead each command runs here in a quick mode into a temporary
+file, which must hold the same keys as the committed one, with a complete provenance.
+(``emonb train``, ``emonb evaluate`` and ``emonb evaluate-maps`` are checked the same way
+in tests/test_cli.py, beside their own quick runs.)
+"""
+
+import importlib.util
+import json
+import sys
+
+import pytest
+
+from emonb.book.recorded import load_recorded, provenance_of
+from tests.nbval_references import ROOT
+
+BENCH = ROOT / "benchmarks"
+#: Top-level keys that files recorded before provenance existed may carry beside it.
+OLD_METADATA = {"date", "machine"}
+
+
+def _script(name: str):
+    spec = importlib.util.spec_from_file_location(f"_bench_{name}", BENCH / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def assert_same_keys(written, committed_name: str) -> dict:
+    """The quick run's file has the committed file's keys and a complete provenance."""
+    new = load_recorded(written)
+    old = load_recorded(BENCH / committed_name)
+    assert provenance_of(new) is not None, new.get("provenance")
+    if provenance_of(old) is None:  # recorded before provenance: compare what both hold
+        assert set(new) - {"provenance"} - OLD_METADATA == set(old) - OLD_METADATA
+    else:
+        assert set(new) == set(old), (sorted(set(new) ^ set(old)))
+    return new
+
+
+def test_bench_quick(tmp_path):
+    from emonb.cli import main
+
+    out = tmp_path / "bench.json"
+    assert main(["bench", "--data", "synthetic", "--batch", "4", "--repeat", "1", "--no-compare",
+                 "--methods", "saliency", "--json", str(out)]) == 0  # fmt: skip
+    new = assert_same_keys(out, "mini_xception_cpu.json")
+    assert [r["method"] for r in new["rows"]] == ["saliency"]
+
+
+def test_detectors_quick(tmp_path):
+    out = tmp_path / "detectors.json"
+    assert _script("detectors").main(["--quick", "--out", str(out)]) == 0
+    new = assert_same_keys(out, "detectors_cpu.json")
+    assert new["video"]["haar"]["frames"] == 24 and len(new["small_faces"]["rows"]) == 6
+    assert new["provenance"]["command"].endswith(f"detectors.py --quick --out {out}")
+
+
+def test_landmarks_quick(tmp_path, monkeypatch):
+    monkeypatch.setenv("EMONB_FER2013", "synthetic")
+    out = tmp_path / "landmarks.json"
+    assert _script("landmarks").main(["--limit", "8", "--json", str(out)]) == 0
+    new = assert_same_keys(out, "landmarks_cpu.json")
+    assert {row["faces"] for row in new["settings"]} == {8}
+
+
+def test_widgets_quick(tmp_path):
+    out = tmp_path / "widgets.json"
+    assert _script("widgets").main(["--quick", "--json", str(out)]) == 0
+    new = assert_same_keys(out, "widgets_cpu.json")
+    assert new["faces"] == 1 and new["in_a_kernel"]["faces"] == 1
+
+
+def test_train_study_combines_the_runs_whole(tmp_path, monkeypatch):
+    """One setting, one step of one epoch on the stand-in (the step each process of the
+    study runs), then the combining step: the file has the GPU study's keys, the run its
+    history and PublicTest report, and the whole its provenance."""
+    monkeypatch.setenv("EMONB_MAX_STEPS", "1")
+    study = _script("train_study")
+    runs = tmp_path / "runs"
+    runs.mkdir()
+    study.run_one("synthetic", runs, 1, "no dense BN, weights none", seed=0)
+    out = tmp_path / "study.json"
+    assert study.main(["--data", "synthetic", "--out", str(runs), "--settings",
+                       "no-dense-bn-weights-none", "--combine", "--json", str(out)]) == 0  # fmt: skip
+    new = assert_same_keys(out, "seed_cnn_gpu_study.json")
+    old = json.loads((BENCH / "seed_cnn_gpu_study.json").read_text())
+    run = new["runs"]["no dense BN, weights none"]
+    assert list(new["runs"]) == ["no dense BN, weights none"]
+    assert set(run) == set(old["runs"]["no dense BN, weights none"])
+    assert set(run["test"]) >= {"n", "accuracy", "macro_f1", "per_class"} and run["epochs_run"] == 1
+    assert new["provenance"]["command"].endswith(f"--combine --json {out}")
+
+
+def test_train_study_settings_are_the_recorded_studys_configurations():
+    """Each named setting, at the study's 100 epochs, is exactly the configuration the
+    recorded run logged: re-running the script repeats the study."""
+    from dataclasses import asdict
+
+    from emonb.models.train import TrainConfig
+
+    study = _script("train_study")
+    old = json.loads((BENCH / "seed_cnn_gpu_study.json").read_text())
+    assert list(study.SETTINGS) == list(old["runs"])
+    for name, setting in study.SETTINGS.items():
+        assert asdict(TrainConfig(epochs=100, **setting)) == old["runs"][name]["config"], name
+    with pytest.raises(SystemExit, match="unknown setting 'nope'"):
+        study.pick("weights-sqrt,nope")
+
+
+def test_video_codecs_quick(tmp_path):
+    out = tmp_path / "codecs.json"
+    assert _script("video_codecs").main(["--max-frames", "8", "--repeat", "1", "--json",
+                                         str(out)]) == 0  # fmt: skip
+    new = assert_same_keys(out, "video_codecs_cpu.json")
+    old = load_recorded(BENCH / "video_codecs_cpu.json")
+    assert set(new["encoders"]) == set(old["encoders"])
+    assert {r["frames_read_back"] for r in new["encoders"].values()} == {8}
