@@ -2,6 +2,7 @@
 download), with every request that would leave the machine blocked and recorded."""
 
 import shutil
+from contextlib import contextmanager
 
 import pytest
 
@@ -11,57 +12,112 @@ pytestmark = pytest.mark.skipif(
     CHROMIUM is None, reason="no system Chromium (Debian: apt install chromium) to drive"
 )
 
+# Jupyter Book 1 inlines sphinx-thebe's settings twice per page; the second
+# `const THEBE_JS_URL` throws. Known and harmless (Thebe is never launched).
+KNOWN_ERROR = "Identifier 'THEBE_JS_URL' has already been declared"
+#: The largest page a chapter with a static explorer may be (its maps are inlined).
+MAX_PAGE = 8_000_000
+
 
 def _local(url: str) -> bool:
     return url.startswith(("file:", "data:", "blob:", "about:"))
 
 
-def test_static_explorer_scrubs_offline(quick_book):
+@contextmanager
+def _offline_page():
+    """A Chromium page behind a dead proxy whose every non-local request is aborted; yields
+    ``(page, report)``, ``report`` holding the remote and failed requests and page errors."""
     from playwright.sync_api import sync_playwright
 
-    page_path = quick_book / "book" / "chapters" / "03_feature_maps.html"
-    remote, failed, errors = [], [], []
+    report = {"remote": [], "failed": [], "errors": []}
     with sync_playwright() as p:
         # a dead proxy: anything that is not a local file could not load even if allowed
         args = ["--no-sandbox", "--proxy-server=http://127.0.0.1:9"]
         browser = p.chromium.launch(executable_path=CHROMIUM, args=args)
         try:
             page = browser.new_page()
-            page.on("pageerror", lambda e: errors.append(str(e)))
-            # Jupyter Book 1 inlines sphinx-thebe's settings twice per page; the second
-            # `const THEBE_JS_URL` throws. Known and harmless (Thebe is never launched).
-            known = "Identifier 'THEBE_JS_URL' has already been declared"
-            page.on("requestfailed", lambda r: failed.append(r.url))
+            page.on("pageerror", lambda e: report["errors"].append(str(e)))
+            page.on("requestfailed", lambda r: report["failed"].append(r.url))
 
             def route(r):
                 if _local(r.request.url):
                     r.continue_()
                 else:
-                    remote.append(r.request.url)
+                    report["remote"].append(r.request.url)
                     r.abort()
 
             page.route("**/*", route)
-            page.goto(page_path.as_uri(), wait_until="load")
-            canvas = page.locator(".emonb-explorer canvas").first
-            shown = "document.querySelector('.emonb-explorer canvas').dataset.shown"
-            page.wait_for_function(f"() => {shown}")
-            shown0 = canvas.get_attribute("data-shown")
-            pixels0 = canvas.evaluate("c => c.toDataURL()")
-            slider = page.locator(".emonb-explorer .emonb-layer").first
-            slider.focus()
-            for _ in range(3):
-                page.keyboard.press("ArrowRight")  # a reader moving the layer slider
-            page.wait_for_function(f"() => {shown} !== {shown0!r}")
-            shown1 = canvas.get_attribute("data-shown")
-            pixels1 = canvas.evaluate("c => c.toDataURL()")
-            # notebook pages load MathJax for formulas in outputs: it comes from the book itself
-            page.goto((quick_book / "book" / "chapters" / "04_saliency.html").as_uri())
-            page.wait_for_function("() => window.MathJax && window.MathJax.version", timeout=20_000)
-            mathjax = page.evaluate("() => window.MathJax.version")
+            yield page, report
         finally:
             browser.close()
+
+
+def _assert_offline(report: dict) -> None:
+    assert not report["remote"], f"requests that would leave the machine: {report['remote']}"
+    assert not report["failed"] and all(e == KNOWN_ERROR for e in report["errors"]), report
+
+
+def test_static_explorer_scrubs_offline(quick_book):
+    page_path = quick_book / "book" / "chapters" / "03_feature_maps.html"
+    explorer = '.emonb-explorer[data-kind="features"]'
+    with _offline_page() as (page, report):
+        page.goto(page_path.as_uri(), wait_until="load")
+        canvas = page.locator(f"{explorer} canvas").first
+        shown = f"document.querySelector('{explorer} canvas').dataset.shown"
+        page.wait_for_function(f"() => {shown}")
+        shown0 = canvas.get_attribute("data-shown")
+        pixels0 = canvas.evaluate("c => c.toDataURL()")
+        slider = page.locator(f"{explorer} .emonb-layer").first
+        slider.focus()
+        for _ in range(3):
+            page.keyboard.press("ArrowRight")  # a reader moving the layer slider
+        page.wait_for_function(f"() => {shown} !== {shown0!r}")
+        shown1 = canvas.get_attribute("data-shown")
+        pixels1 = canvas.evaluate("c => c.toDataURL()")
+        # notebook pages load MathJax for formulas in outputs: it comes from the book itself
+        page.goto((quick_book / "book" / "chapters" / "04_saliency.html").as_uri())
+        page.wait_for_function("() => window.MathJax && window.MathJax.version", timeout=20_000)
+        mathjax = page.evaluate("() => window.MathJax.version")
     assert shown1.split("/")[1] != shown0.split("/")[1]  # another layer is shown
     assert pixels1 != pixels0  # and the drawn image changed
-    assert not remote, f"requests that would leave the machine: {remote}"
-    assert not failed and all(e == known for e in errors), (failed, errors)
+    _assert_offline(report)
     assert mathjax.startswith("3.")
+
+
+def test_static_map_explorer_switches_method_and_emotion_offline(quick_book):
+    page_path = quick_book / "book" / "chapters" / "05_class_activation_maps.html"
+    assert page_path.stat().st_size < MAX_PAGE
+    explorer = '.emonb-explorer[data-kind="maps"]'
+    shown = f"document.querySelector('{explorer} canvas').dataset.shown"
+    with _offline_page() as (page, report):
+        page.goto(page_path.as_uri(), wait_until="load")
+        root = page.locator(explorer)
+        assert root.count() == 1
+        canvas = root.locator("canvas")
+        page.wait_for_function(f"() => {shown}")
+
+        def state():
+            return canvas.get_attribute("data-shown"), canvas.evaluate("c => c.toDataURL()")
+
+        shown0, pixels0 = state()
+        face0, method0, emotion0, _ = shown0.split("/")
+        methods = root.locator(".emonb-method option").all_text_contents()
+        assert method0 == methods[0] and len(methods) >= 2
+        root.locator(".emonb-method").focus()
+        page.keyboard.press("ArrowDown")  # a reader picking the next method
+        page.wait_for_function(f"() => {shown}.split('/')[1] !== {method0!r}")
+        shown1, pixels1 = state()
+        emotions = root.locator(".emonb-emotion option").all_text_contents()
+        other = next(e for e in emotions if e != emotion0)
+        root.locator(".emonb-emotion").select_option(label=other)  # ... and another emotion
+        page.wait_for_function(f"() => {shown}.split('/')[2] === {other!r}")
+        shown2, pixels2 = state()
+        caption = root.locator(".emonb-caption").text_content()
+        layer_disabled = root.locator(".emonb-layer").is_disabled()
+    face1, method1, emotion1, layer1 = shown1.split("/")
+    assert (face1, method1, emotion1) == (face0, methods[1], emotion0) and pixels1 != pixels0
+    assert shown2 == "/".join([face0, method1, other, layer1]) and pixels2 != pixels1
+    # a method without a layer shows layer "-" with the layer control disabled
+    assert layer_disabled is (layer1 == "-") and (layer1 == "-" or f"at {layer1}" in caption)
+    assert f"{method1}" in caption and f"for {other} (p = " in caption
+    _assert_offline(report)
