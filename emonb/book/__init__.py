@@ -10,6 +10,9 @@ One concern per module (import them by name; this package re-exports nothing):
   (``params.check_int`` ...) and writes the synthetic stand-in's note.
 - :mod:`emonb.book.widgets` holds the live ipywidgets explorers (feature maps and
   explanation maps) and the colouring they share with the static one.
-- :mod:`emonb.book.explorer` writes the static HTML + JavaScript feature-map explorer that
-  the built book carries instead of live widgets.
+- :mod:`emonb.book.explorer` writes the static HTML + JavaScript explorers that the built
+  book carries instead of live widgets: feature maps (chapter 03) and explanation maps per
+  face, method, emotion and layer (chapters 04 and 05).
+- :mod:`emonb.book.recorded` loads the results recorded in ``benchmarks/`` and writes the box
+  a page shows above each (file, command, commit, date, machine).
 """
