@@ -499,8 +499,9 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
           f"macro-F1 {rep['macro_f1']:.4f}")  # fmt: skip
     print(result.table().round(3).to_string())
     if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(result.to_json(), indent=1), encoding="utf-8")
+        from emonb import bench
+
+        bench.save({**result.to_json(), "provenance": bench.provenance()}, args.json)
         print(f"wrote {args.json}")
     return 0
 
@@ -521,6 +522,7 @@ def cmd_evaluate_maps(args: argparse.Namespace) -> int:
     from emonb.metrics.evaluate import (
         DEFAULT_METHODS,
         POINTING_FACES,
+        QUICK_METHODS,
         evaluate_maps,
         method_factory,
     )
@@ -534,6 +536,10 @@ def cmd_evaluate_maps(args: argparse.Namespace) -> int:
     n = config.capped("faces", args.n, quick=quick)
     stages = config.capped("stages", args.stages, quick=quick)
     n_regions = config.capped("region_faces", args.n_regions, quick=quick)
+    n_random = config.capped("random_faces", args.n_random, quick=quick)
+    n_robust = config.capped("robust_faces", args.n_robust, quick=quick)
+    n_road = config.capped("road_faces", args.n_road, quick=quick)
+    n_pointing = config.capped("pointing_faces", args.n_pointing, quick=quick)
     settings = {m: method_settings(m, quick=quick) for m in METHODS}  # samples, steps, channels
     net = load_model(args.model)
     pointing_net = pointing_faces = None
@@ -543,12 +549,12 @@ def cmd_evaluate_maps(args: argparse.Namespace) -> int:
         pointing_net = load_model(path)
     t0 = time.perf_counter()
     result = evaluate_maps(
-        net, faces, methods=methods or DEFAULT_METHODS, method_settings=settings, n=n,
-        split=split, pointing_net=pointing_net, pointing_faces=pointing_faces,
-        steps=args.steps, baseline=args.baseline, stages=stages, n_random=args.n_random,
-        n_regions=n_regions, seed=args.seed, regions=args.regions, n_robust=args.n_robust,
-        sensitivity_samples=args.sensitivity_samples, correlation_runs=args.correlation_runs,
-        n_pointing=args.n_pointing, n_road=args.n_road,
+        net, faces, methods=methods or (QUICK_METHODS if quick else DEFAULT_METHODS),
+        method_settings=settings, n=n, split=split, pointing_net=pointing_net,
+        pointing_faces=pointing_faces, steps=args.steps, baseline=args.baseline, stages=stages,
+        n_random=n_random, n_regions=n_regions, seed=args.seed, regions=args.regions,
+        n_robust=n_robust, sensitivity_samples=args.sensitivity_samples,
+        correlation_runs=args.correlation_runs, n_pointing=n_pointing, n_road=n_road,
     )  # fmt: skip
     seconds = time.perf_counter() - t0
     s = result.settings
@@ -653,9 +659,8 @@ def cmd_book(args: argparse.Namespace) -> int:
     if args.root is not None and not args.root.is_dir():
         raise EmonbError(f"{args.root}: no such folder (--root)")
     params = {k: _parse_value(v) for k, v in args.param}
-    build_book(
-        args.root, quick=args.quick, parameters=params, only=args.chapter, html=not args.no_html
-    )
+    build_book(args.root, quick=args.quick, parameters=params, only=args.chapter,
+               html=not args.no_html, jobs=args.jobs)  # fmt: skip
     return 0
 
 
@@ -823,7 +828,10 @@ def build_parser() -> argparse.ArgumentParser:
                         "the canonical 48x48 boxes only")  # fmt: skip
     p.add_argument("--seed", type=_whole(0), default=0, help="seed of the sample and the references")
     p.add_argument("--quick", action="store_true",
-                   help="at most 48 faces (96 for regions), 2 stages and the methods' quick iterations (a pipeline check, as CI runs it)")  # fmt: skip
+                   help="one method per family unless --methods names them (QUICK_METHODS), at "
+                        "most 48 faces (96 for regions, 24 for ROAD, 8 for randomization and "
+                        "robustness), 2 stages and the methods' quick iterations (a pipeline "
+                        "check, as CI runs it)")  # fmt: skip
     p.add_argument("--json", type=Path, default=None, help="write every result as JSON")
     p.set_defaults(func=cmd_evaluate_maps)
 
@@ -874,6 +882,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--root", type=Path, default=None, help="project root (default: found from the cwd)"
     )
+    p.add_argument("--jobs", type=_whole(1), default=None,
+                   help="chapters executed side by side (default: one per CPU core, at most 2)")  # fmt: skip
     p.set_defaults(func=cmd_book)
     return parser
 

@@ -105,6 +105,10 @@ QUICK: dict[str, int] = {
     "region_faces": 96,  # faces in the face-region analysis
     "per_class": 14,  # faces per emotion in the action-unit analysis (chapter 09)
     "stages": 2,  # cascading-randomization stages
+    "random_faces": 8,  # faces in the cascading-randomization check
+    "robust_faces": 8,  # faces explained again for max-sensitivity and random-logit
+    "road_faces": 24,  # faces scored by ROAD
+    "pointing_faces": 48,  # stand-in faces in the pointing game
     "frames": 48,  # video frames
 }
 #: The settings that count iterations: ``$EMONB_MAX_STEPS`` caps these too.

@@ -10,6 +10,7 @@ import pytest
 from emonb.anatomy.mesh import EYE_POINTS
 from emonb.cli import main
 from emonb.config import CLASS_NAMES
+from tests.test_benchmarks import assert_same_keys
 
 
 def emonb(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
@@ -83,6 +84,8 @@ def test_train_quick_then_evaluate_it_and_its_maps(tmp_path):
     assert "note: training on the synthetic stand-in" in proc.stdout
     assert "epoch   1/1" in proc.stdout and f"wrote {out}" in proc.stdout
     assert (tmp_path / "seed.history.json").is_file() and proc.stderr == ""
+    # the command behind benchmarks/seed_cnn_cpu.history.json writes that file's keys
+    assert_same_keys(tmp_path / "seed.history.json", "seed_cnn_cpu.history.json")
     report = tmp_path / "eval.json"
     proc = emonb("evaluate", "--data", "synthetic", "--model", str(out), "--split", "PublicTest",
                  "--json", str(report))  # fmt: skip
@@ -95,6 +98,7 @@ def test_train_quick_then_evaluate_it_and_its_maps(tmp_path):
     assert data["n"] == n and data["split"] == "PublicTest" and len(data["confusion_matrix"]) == 7
     assert list(data["per_class"]) == list(CLASS_NAMES)
     assert sum(map(sum, data["confusion_matrix"])) == n
+    assert data["provenance"]["command"].endswith(f"--json {report}")  # written whole, stamped
     # the trained stand-in model plays the pointing game of evaluate-maps
     maps_json = tmp_path / "maps.json"
     proc = emonb("evaluate-maps", "--data", "synthetic", "--quick", "--methods", "saliency,gradcam",
@@ -107,6 +111,7 @@ def test_train_quick_then_evaluate_it_and_its_maps(tmp_path):
     assert sorted(methods) == ["centre", "gradcam", "random", "saliency"]
     assert len(doc["settings"]["randomization_stages"]) == 2 and doc["wall_seconds"] > 0
     assert {row["claim"] for row in doc["claims"]} >= {"happy: mouth > eyes", "fear: eyes > mouth"}
+    assert_same_keys(maps_json, "faithfulness_mini_xception.json")
 
 
 def test_evaluate_and_train_errors(capsys, tmp_path):

@@ -78,8 +78,8 @@ def test_quick_table_has_the_documented_settings():
     assert config.QUICK == {"samples": 3, "steps": 3, "channels": 8, "masks": 64,
                             "coalitions": 64, "epochs": 2,
                             "train_faces": 2000, "faces": 48, "region_faces": 96, "per_class": 14,
-                            "stages": 2,
-                            "frames": 48}  # fmt: skip
+                            "stages": 2, "random_faces": 8, "robust_faces": 8, "road_faces": 24,
+                            "pointing_faces": 48, "frames": 48}  # fmt: skip
     assert config.ITERATIVE == {"samples", "steps", "channels", "masks", "coalitions", "epochs",
                                 "frames"}
 

@@ -52,6 +52,7 @@ __all__ = [
     "ANATOMY_METHODS",
     "DEFAULT_METHODS",
     "POINTING_FACES",
+    "QUICK_METHODS",
     "REFERENCES",
     "REGION_KINDS",
     "MapEvaluation",
@@ -68,6 +69,10 @@ DEFAULT_METHODS = ("saliency", "deconvnet", "guided_backprop", "gradient_input",
                    "gradcam_plus_plus", "xgradcam", "hirescam", "layercam", "eigencam",
                    "eigengradcam", "scorecam", "ablationcam", "guided_gradcam", "occlusion",
                    "rise", "au_shap")  # fmt: skip
+#: The methods a quick run scores when none are named (a pipeline check, as CI runs it):
+#: one of each family, so that every metric and the agreement table still run.
+QUICK_METHODS = ("saliency", "smoothgrad", "integrated_gradients", "gradcam", "scorecam",
+                 "occlusion", "rise")
 #: Methods that need each face's anatomy (the face mesh): left out on the synthetic
 #: stand-in, whose drawn faces have none (and so out of the pointing game).
 ANATOMY_METHODS = ("au_shap",)
