@@ -58,7 +58,8 @@ def detection_stats(r) -> dict:
 
 
 def run(video: str, model: str, method: str, repeat: int, detector: str, detect_width: int,
-        landmarks: bool, overlay: str, baseline: bool, compare: bool) -> dict:  # fmt: skip
+        landmarks: bool, overlay: str, baseline: bool, compare: bool,
+        max_frames: int | None = None) -> dict:  # fmt: skip
     net = load_model(model)
     options = {"detector": detector, "detect_width": detect_width or None,
                "landmarks": landmarks, "overlay": overlay}  # fmt: skip
@@ -72,12 +73,14 @@ def run(video: str, model: str, method: str, repeat: int, detector: str, detect_
             for mode, (opts, export) in modes.items():
                 faces = Path(tmp) / f"faces{i}" if export else None
                 r = analyse_video(video, net, out=Path(tmp) / "out.mp4", method=method,
+                                  max_frames=max_frames,
                                   export_faces=faces, **opts)  # fmt: skip
                 runs[mode].append(_record(r))
                 print(f"{mode:36s} run {i + 1}: {r.fps:5.1f} frames/s  "
                       + "  ".join(f"{k} {v:.1f}" for k, v in r.timings_ms().items()), flush=True)
         for name in DETECTORS if compare else ():
-            r = analyse_video(video, net, method=method, detector=name, detect_width=320)
+            r = analyse_video(video, net, method=method, detector=name, detect_width=320,
+                              max_frames=max_frames)  # fmt: skip
             detectors[name] = detection_stats(r)
             print(f"{name}: {detectors[name]}", flush=True)
     summary = {}
@@ -115,11 +118,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--compare-detectors", action="store_true",
                    help="what each detector finds on the clip (one run each)")  # fmt: skip
     p.add_argument("--repeat", type=int, default=5)
+    p.add_argument("--max-frames", type=int, default=None,
+                   help="the first N frames only (a check of the script; default: the whole clip)")
     p.add_argument("--json", type=Path, default=None)
     args = p.parse_args(argv)
     result = run(args.video, args.model, args.method, args.repeat, args.detector,
                  args.detect_width, not args.no_landmarks, args.overlay, args.baseline,
-                 args.compare_detectors)  # fmt: skip
+                 args.compare_detectors, args.max_frames)  # fmt: skip
     for mode, s in result["summary"].items():
         print(f"{mode}: median {s['fps_median']} frames/s (min {s['fps_min']}, max {s['fps_max']})")
     if args.json:

@@ -119,3 +119,13 @@ def test_video_codecs_quick(tmp_path):
     old = load_recorded(BENCH / "video_codecs_cpu.json")
     assert set(new["encoders"]) == set(old["encoders"])
     assert {r["frames_read_back"] for r in new["encoders"].values()} == {8}
+
+
+def test_video_pipeline_quick(tmp_path):
+    out = tmp_path / "video.json"
+    argv = ["--compare-detectors", "--repeat", "1", "--max-frames", "4", "--json", str(out)]
+    assert _script("video_pipeline").main(argv) == 0
+    new = assert_same_keys(out, "video_pipeline_cpu.json")
+    old = load_recorded(BENCH / "video_pipeline_cpu.json")
+    assert set(new["summary"]) < set(old["summary"])  # the recorded run adds --baseline's mode
+    assert set(new["detectors"]) == set(old["detectors"])

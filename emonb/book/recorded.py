@@ -54,6 +54,10 @@ RECORDED: tuple[Recorded, ...] = (
              "python benchmarks/train_study.py --data FER2013 --out study/ --epochs 100 "
              "--settings all --json benchmarks/seed_cnn_gpu_study.json",
              ("01_train",), "the GPU study of class weights, normalisation and schedules"),
+    Recorded("benchmarks/faithfulness_mini_xception.json",
+             "emonb evaluate-maps --data FER2013 --n 500 --json "
+             "benchmarks/faithfulness_mini_xception.json",
+             ("08_faithfulness",), "chapter 08's evaluation on 500 FER-2013 PublicTest faces"),
     Recorded("benchmarks/mini_xception_cpu.json",
              "emonb bench --data FER2013 --json benchmarks/mini_xception_cpu.json",
              ("90_performance",), "speed of every explanation method, next to tf-keras-vis"),

@@ -90,3 +90,24 @@ def test_registry_matches_the_chapters_and_the_intro():
     intro = (ROOT / "book" / "intro.md").read_text()
     rows = dict(re.findall(r"^\| `(benchmarks/[\w.]+)` \| .* \| ([\d, ]+) \|$", intro, re.M))
     assert rows == {r.path: ", ".join(c[:2] for c in r.chapters) for r in RECORDED}
+
+
+def test_built_pages_say_what_is_recorded_and_what_is_the_stand_in(quick_book):
+    """In the quick book (on the stand-in): each recorded file's page shows its box, and every
+    page whose chapter loads the data carries the stand-in note, worded for what it shows."""
+    pages = quick_book / "book" / "chapters"
+    for r in RECORDED:
+        for chapter in r.chapters:
+            if (ROOT / r.path).is_file():
+                assert f'data-file="{r.path}"' in (pages / f"{chapter}.html").read_text(), (
+                    r.path, chapter)
+    for path in sorted((ROOT / "notebooks").glob("*.ipynb")):
+        page = (pages / f"{path.stem}.html").read_text()
+        if "stand_in_note(" not in _notebook_text(path.stem):
+            assert "emonb-stand-in" not in page, path.stem
+            continue
+        assert page.count('class="admonition note emonb-stand-in"') == 1, path.stem
+        if "emonb-recorded" in page:  # mixed: the note must not claim every number
+            assert "Numbers computed on this page describe the stand-in" in page, path.stem
+        else:
+            assert "Numbers on this page describe the stand-in, not FER-2013." in page, path.stem
