@@ -7,6 +7,7 @@ Refresh the references with ``python tests/nbval_references.py`` after a deliber
 import os
 import subprocess
 import sys
+import time
 
 import nbformat
 import pytest
@@ -45,15 +46,56 @@ def test_chapter_stores_small_text_references(path):
     assert path.stat().st_size < 200_000
 
 
-@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
-def test_chapter_nbval(path):
+def _nbval(path):
     env = {**os.environ, **NBVAL_ENV}
     cmd = [
         sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--nbval-lax",
         "--nbval-sanitize-with", str(ROOT / "tests" / "nbval_sanitize.cfg"), "--nbval-current-env",
         "--rootdir", str(ROOT / "notebooks"), str(path),
     ]  # fmt: skip
-    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=ROOT, timeout=1500)
+    return subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=ROOT, timeout=1500)
+
+
+@pytest.fixture(scope="module")
+def nbval_runs(request):
+    """nbval over the selected chapters, as many side by side as the book build runs (each in
+    its own pytest and kernel), with the build's rule: chapters after 01_train start once it
+    is done (they load the model it trains). Each test then waits for its own chapter only."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from emonb.book.build import PREREQUISITES, default_jobs
+
+    pool = ThreadPoolExecutor(max_workers=default_jobs())
+    runs = {}
+
+    selected = {item.callspec.params["path"] for item in request.session.items
+                if getattr(item, "originalname", None) == "test_chapter_nbval"}  # fmt: skip
+
+    def schedule():
+        for path in (p for p in NOTEBOOKS if p in selected):
+            for pre in PREREQUISITES:
+                before = [p for p in runs if p.stem == pre]
+                if before:
+                    runs[before[0]].exception()  # wait; its own test reports a failure
+            runs[path] = pool.submit(_nbval, path)
+
+    scheduler = ThreadPoolExecutor(max_workers=1)
+    scheduled = scheduler.submit(schedule)
+    yield runs, scheduled
+    scheduled.result()
+    scheduler.shutdown()
+    pool.shutdown(wait=True)
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
+def test_chapter_nbval(path, nbval_runs):
+    runs, scheduled = nbval_runs
+    while path not in runs:  # submitted once its prerequisites are done
+        if scheduled.done():
+            scheduled.result()
+            break
+        time.sleep(0.2)
+    proc = runs[path].result()
     assert proc.returncode == 0, (
         f"nbval failed for {path.name}:\n{proc.stdout[-6000:]}\n{proc.stderr[-2000:]}"
     )
