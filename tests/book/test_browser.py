@@ -1,66 +1,18 @@
 """The built book in a real browser: Debian's Chromium, driven by Playwright (no browser
 download), with every request that would leave the machine blocked and recorded."""
 
-import shutil
-from contextlib import contextmanager
+from tests.book.browser import assert_offline, needs_chromium, offline_page
 
-import pytest
+pytestmark = needs_chromium
 
-CHROMIUM = next((p for p in (shutil.which(n) for n in ("chromium", "chromium-browser")) if p), None)
-
-pytestmark = pytest.mark.skipif(
-    CHROMIUM is None, reason="no system Chromium (Debian: apt install chromium) to drive"
-)
-
-# Jupyter Book 1 inlines sphinx-thebe's settings twice per page; the second
-# `const THEBE_JS_URL` throws. Known and harmless (Thebe is never launched).
-KNOWN_ERROR = "Identifier 'THEBE_JS_URL' has already been declared"
 #: The largest page a chapter with a static explorer may be (its maps are inlined).
 MAX_PAGE = 8_000_000
-
-
-def _local(url: str) -> bool:
-    return url.startswith(("file:", "data:", "blob:", "about:"))
-
-
-@contextmanager
-def _offline_page():
-    """A Chromium page behind a dead proxy whose every non-local request is aborted; yields
-    ``(page, report)``, ``report`` holding the remote and failed requests and page errors."""
-    from playwright.sync_api import sync_playwright
-
-    report = {"remote": [], "failed": [], "errors": []}
-    with sync_playwright() as p:
-        # a dead proxy: anything that is not a local file could not load even if allowed
-        args = ["--no-sandbox", "--proxy-server=http://127.0.0.1:9"]
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=args)
-        try:
-            page = browser.new_page()
-            page.on("pageerror", lambda e: report["errors"].append(str(e)))
-            page.on("requestfailed", lambda r: report["failed"].append(r.url))
-
-            def route(r):
-                if _local(r.request.url):
-                    r.continue_()
-                else:
-                    report["remote"].append(r.request.url)
-                    r.abort()
-
-            page.route("**/*", route)
-            yield page, report
-        finally:
-            browser.close()
-
-
-def _assert_offline(report: dict) -> None:
-    assert not report["remote"], f"requests that would leave the machine: {report['remote']}"
-    assert not report["failed"] and all(e == KNOWN_ERROR for e in report["errors"]), report
 
 
 def test_static_explorer_scrubs_offline(quick_book):
     page_path = quick_book / "book" / "chapters" / "03_feature_maps.html"
     explorer = '.emonb-explorer[data-kind="features"]'
-    with _offline_page() as (page, report):
+    with offline_page() as (page, report):
         page.goto(page_path.as_uri(), wait_until="load")
         canvas = page.locator(f"{explorer} canvas").first
         shown = f"document.querySelector('{explorer} canvas').dataset.shown"
@@ -80,7 +32,7 @@ def test_static_explorer_scrubs_offline(quick_book):
         mathjax = page.evaluate("() => window.MathJax.version")
     assert shown1.split("/")[1] != shown0.split("/")[1]  # another layer is shown
     assert pixels1 != pixels0  # and the drawn image changed
-    _assert_offline(report)
+    assert_offline(report)
     assert mathjax.startswith("3.")
 
 
@@ -89,7 +41,7 @@ def test_static_map_explorer_switches_method_and_emotion_offline(quick_book):
     assert page_path.stat().st_size < MAX_PAGE
     explorer = '.emonb-explorer[data-kind="maps"]'
     shown = f"document.querySelector('{explorer} canvas').dataset.shown"
-    with _offline_page() as (page, report):
+    with offline_page() as (page, report):
         page.goto(page_path.as_uri(), wait_until="load")
         root = page.locator(explorer)
         assert root.count() == 1
@@ -120,4 +72,4 @@ def test_static_map_explorer_switches_method_and_emotion_offline(quick_book):
     # a method without a layer shows layer "-" with the layer control disabled
     assert layer_disabled is (layer1 == "-") and (layer1 == "-" or f"at {layer1}" in caption)
     assert f"{method1}" in caption and f"for {other} (p = " in caption
-    _assert_offline(report)
+    assert_offline(report)

@@ -3,26 +3,13 @@ Playwright as in test_browser.py, with every request that would leave the machin
 recorded. Each <source> (H.264 and VP9) is also played on its own."""
 
 import math
-import shutil
 
-import pytest
+from tests.book.browser import assert_offline, needs_chromium, offline_page
 
-CHROMIUM = next((p for p in (shutil.which(n) for n in ("chromium", "chromium-browser")) if p), None)
-
-pytestmark = pytest.mark.skipif(
-    CHROMIUM is None, reason="no system Chromium (Debian: apt install chromium) to drive"
-)
-
-# Jupyter Book 1 inlines sphinx-thebe's settings twice per page; the second
-# `const THEBE_JS_URL` throws. Known and harmless (Thebe is never launched).
-KNOWN = "Identifier 'THEBE_JS_URL' has already been declared"
+pytestmark = needs_chromium
 
 STATE = """v => ({ready: v.readyState, duration: v.duration, time: v.currentTime, paused: v.paused,
              error: v.error && v.error.code, width: v.videoWidth, src: v.currentSrc.slice(0, 24)})"""
-
-
-def _local(url: str) -> bool:
-    return url.startswith(("file:", "data:", "blob:", "about:"))
 
 
 def _play(video) -> tuple[dict, dict]:
@@ -47,52 +34,30 @@ def _check(first: dict, later: dict) -> None:
 
 
 def test_chapter_07_video_plays_offline(quick_book):
-    from playwright.sync_api import sync_playwright
-
     page_path = quick_book / "book" / "chapters" / "07_video.html"
-    remote, failed, errors = [], [], []
-    with sync_playwright() as p:
-        # a dead proxy: anything that is not a local file could not load even if allowed
-        args = ["--no-sandbox", "--proxy-server=http://127.0.0.1:9"]
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=args)
-        try:
-            page = browser.new_page()
-            page.on("pageerror", lambda e: errors.append(str(e)))
-            page.on("requestfailed", lambda r: failed.append(r.url))
-
-            def route(r):
-                if _local(r.request.url):
-                    r.continue_()
-                else:
-                    remote.append(r.request.url)
-                    r.abort()
-
-            page.route("**/*", route)
-            page.goto(page_path.as_uri(), wait_until="load")
-            videos = page.locator("video")
-            assert videos.count() == 1
-            video = videos.first
-            video.scroll_into_view_if_needed()
-            types = video.evaluate("v => [...v.querySelectorAll('source')].map(s => s.type)")
-            assert video.evaluate("v => v.controls && v.muted && v.hasAttribute('playsinline')")
-            chosen = _play(video)
-            # every source on its own: a browser without H.264 falls back to VP9, Safari to H.264
-            alone = []
-            for i in range(len(types)):
-                video.evaluate(
-                    f"""v => {{ v.pause(); const s = v.querySelectorAll('source')[{i}];
-                        const w = document.createElement('video'); w.id = 'emonb-alone';
-                        w.muted = true; w.src = s.src; v.after(w); }}"""
-                )
-                alone.append(_play(page.locator("#emonb-alone")))
-                page.evaluate("() => document.getElementById('emonb-alone').remove()")
-        finally:
-            browser.close()
+    with offline_page() as (page, report):
+        page.goto(page_path.as_uri(), wait_until="load")
+        videos = page.locator("video")
+        assert videos.count() == 1
+        video = videos.first
+        video.scroll_into_view_if_needed()
+        types = video.evaluate("v => [...v.querySelectorAll('source')].map(s => s.type)")
+        assert video.evaluate("v => v.controls && v.muted && v.hasAttribute('playsinline')")
+        chosen = _play(video)
+        # every source on its own: a browser without H.264 falls back to VP9, Safari to H.264
+        alone = []
+        for i in range(len(types)):
+            video.evaluate(
+                f"""v => {{ v.pause(); const s = v.querySelectorAll('source')[{i}];
+                    const w = document.createElement('video'); w.id = 'emonb-alone';
+                    w.muted = true; w.src = s.src; v.after(w); }}"""
+            )
+            alone.append(_play(page.locator("#emonb-alone")))
+            page.evaluate("() => document.getElementById('emonb-alone').remove()")
     assert [t.split(";")[0] for t in types] == ["video/mp4", "video/webm"]
     assert 'codecs="avc1.' in types[0] and types[1] == 'video/webm; codecs="vp9"'
     _check(*chosen)
     for state in alone:
         _check(*state)
     assert {a[0]["src"][:15] for a in alone} == {"data:video/mp4;", "data:video/webm"}
-    assert not remote, f"requests that would leave the machine: {remote}"
-    assert not failed and all(e == KNOWN for e in errors), (failed, errors)
+    assert_offline(report)
