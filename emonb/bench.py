@@ -216,7 +216,9 @@ def code_changes(status: str) -> list[str]:
     """The paths of ``git status --porcelain`` output that change code: every changed file
     but the recorded results themselves (``benchmarks/*.json``), so that one benchmark run
     after another in the same checkout does not make the second look dirty."""
-    paths = [line[3:].split(" -> ")[-1].strip('"') for line in status.splitlines() if line.strip()]
+    # "XY PATH" per line; X or Y may be a space, and the first line's leading space may be gone
+    paths = [line[2:].lstrip().split(" -> ")[-1].strip('"') for line in status.splitlines()
+             if line.strip()]  # fmt: skip
     return [p for p in paths if not (p.startswith("benchmarks/") and p.endswith(".json"))]
 
 

@@ -14,6 +14,9 @@ def test_recorded_results_do_not_make_a_checkout_dirty():
     assert code_changes(status) == ["benchmarks/video_pipeline.py", "emonb/video/io.py",
                                     "new name.py", "notes.txt"]  # fmt: skip
     assert code_changes(" M benchmarks/a.json\n M benchmarks/b.json\n") == []
+    # git's output stripped: the first line has lost its leading space (a bug this caught)
+    assert code_changes("M benchmarks/a.json\n M benchmarks/b.json") == []
+    assert code_changes("MM emonb/cli.py") == ["emonb/cli.py"]
     assert code_changes("") == []
 
 
