@@ -127,7 +127,7 @@ def test_evaluate_a_tiny_model_by_hand():
     np.testing.assert_array_equal(ev.confident_mistakes(), [1, 4])  # equal confidence: by row
     everything = evaluate(net, faces)  # + Training rows: white "angry" wrong, black right
     assert everything.accuracy == pytest.approx(5 / 8) and everything.split is None
-    with pytest.raises(EmonbError, match="no rows with usage 'PrivateTest'; it has PublicTest"):
+    with pytest.raises(EmonbError, match="no rows with usage 'PrivateTest'; it has Training, PublicTest"):
         evaluate(net, faces, split="PrivateTest")
     other = _brightness_model(class_names=tuple("abcdefg"))
     with pytest.raises(EmonbError, match="predicts a, b, c, d, e, f, g; the data has angry"):
