@@ -7,7 +7,6 @@ Refresh the references with ``python tests/nbval_references.py`` after a deliber
 import os
 import subprocess
 import sys
-import time
 
 import nbformat
 import pytest
@@ -65,37 +64,20 @@ def nbval_runs(request):
 
     from emonb.book.build import PREREQUISITES, default_jobs
 
-    pool = ThreadPoolExecutor(max_workers=default_jobs())
-    runs = {}
-
     selected = {item.callspec.params["path"] for item in request.session.items
                 if getattr(item, "originalname", None) == "test_chapter_nbval"}  # fmt: skip
-
-    def schedule():
+    runs = {}
+    with ThreadPoolExecutor(max_workers=default_jobs()) as pool:
         for path in (p for p in NOTEBOOKS if p in selected):
-            for pre in PREREQUISITES:
-                before = [p for p in runs if p.stem == pre]
-                if before:
-                    runs[before[0]].exception()  # wait; its own test reports a failure
+            for before in (p for p in runs if p.stem in PREREQUISITES):
+                runs[before].exception()  # wait for it; its own test reports a failure
             runs[path] = pool.submit(_nbval, path)
-
-    scheduler = ThreadPoolExecutor(max_workers=1)
-    scheduled = scheduler.submit(schedule)
-    yield runs, scheduled
-    scheduled.result()
-    scheduler.shutdown()
-    pool.shutdown(wait=True)
+        yield runs
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
 def test_chapter_nbval(path, nbval_runs):
-    runs, scheduled = nbval_runs
-    while path not in runs:  # submitted once its prerequisites are done
-        if scheduled.done():
-            scheduled.result()
-            break
-        time.sleep(0.2)
-    proc = runs[path].result()
+    proc = nbval_runs[path].result()
     assert proc.returncode == 0, (
         f"nbval failed for {path.name}:\n{proc.stdout[-6000:]}\n{proc.stderr[-2000:]}"
     )
