@@ -22,6 +22,7 @@ from __future__ import annotations
 import os
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -398,6 +399,7 @@ def analyse_video(
     export_every: int = 1,
     keep_faces: bool = False,
     progress: bool = False,
+    on_frame: Callable[[int, np.ndarray, list[TrackedFace], list[np.ndarray]], None] | None = None,
     **pipeline_options,
 ) -> VideoResult:
     """Run :class:`VideoPipeline` over a video file or camera.
@@ -408,7 +410,9 @@ def analyse_video(
     (:class:`~emonb.video.io.FaceExporter`, one frame in ``export_every``); ``max_frames``
     stops early (a camera runs until it or Ctrl-C); ``keep_faces`` keeps every face's model
     input and map (``result.inputs``, ``result.maps``); ``progress`` shows a progress bar on
-    stderr. Other keywords go to :class:`VideoPipeline` (``detector``, ``detect_width``,
+    stderr; ``on_frame(index, annotated, faces, smoothed)`` is called once per frame, in
+    order, after the frame is written (the live preview, :mod:`emonb.video.serve`): it must
+    return quickly and must not modify the frame. Other keywords go to :class:`VideoPipeline` (``detector``, ``detect_width``,
     ``min_face``, ``landmarks``, ``overlay``, ``alpha``, ``window``, ``patience``).
     """
     if max_frames is not None and max_frames < 1:
@@ -449,6 +453,8 @@ def analyse_video(
                         exporter.save(frame, f, mean)
                 seconds["write"] += t1 - t0
                 seconds["export"] += time.perf_counter() - t1
+                if on_frame is not None:
+                    on_frame(i, annotated, faces, smoothed)
                 result.frames = i + 1
                 if bar is not None:
                     bar.update(1)
