@@ -399,7 +399,8 @@ def analyse_video(
     export_every: int = 1,
     keep_faces: bool = False,
     progress: bool = False,
-    on_frame: Callable[[int, np.ndarray, list[TrackedFace], list[np.ndarray]], None] | None = None,
+    on_frame: Callable[[int, np.ndarray, list[TrackedFace], list[np.ndarray], float], None]
+    | None = None,
     **pipeline_options,
 ) -> VideoResult:
     """Run :class:`VideoPipeline` over a video file or camera.
@@ -410,8 +411,9 @@ def analyse_video(
     (:class:`~emonb.video.io.FaceExporter`, one frame in ``export_every``); ``max_frames``
     stops early (a camera runs until it or Ctrl-C); ``keep_faces`` keeps every face's model
     input and map (``result.inputs``, ``result.maps``); ``progress`` shows a progress bar on
-    stderr; ``on_frame(index, annotated, faces, smoothed)`` is called once per frame, in
-    order, after the frame is written (the live preview, :mod:`emonb.video.serve`): it must
+    stderr; ``on_frame(index, annotated, faces, smoothed, captured)`` is called once per
+    frame, in order, after the frame is written (``captured``: the ``time.time()`` at which
+    the frame was read from the source) (the live preview, :mod:`emonb.video.serve`): it must
     return quickly and must not modify the frame. Other keywords go to :class:`VideoPipeline` (``detector``, ``detect_width``,
     ``min_face``, ``landmarks``, ``overlay``, ``alpha``, ``window``, ``patience``).
     """
@@ -441,6 +443,7 @@ def analyse_video(
         start = time.perf_counter()
         try:
             for i, frame in iter_frames(cap, max_frames, seconds):
+                captured = time.time()
                 t = i / fps_src if fps_src > 0 else time.perf_counter() - start
                 annotated, faces, smoothed = pipe.process(frame, i, t)
                 result.faces.extend(faces)
@@ -454,7 +457,7 @@ def analyse_video(
                 seconds["write"] += t1 - t0
                 seconds["export"] += time.perf_counter() - t1
                 if on_frame is not None:
-                    on_frame(i, annotated, faces, smoothed)
+                    on_frame(i, annotated, faces, smoothed, captured)
                 result.frames = i + 1
                 if bar is not None:
                     bar.update(1)
