@@ -37,7 +37,10 @@ __all__ = [
     "run_benchmark",
     "save",
     "scorecam_bound",
+    "video_notes",
+    "video_settings",
     "video_table",
+    "video_threaded",
     "widgets_table",
 ]
 
@@ -341,17 +344,97 @@ def scorecam_bound(result: dict):
     return pd.DataFrame(rows).set_index("layer")
 
 
+def _video_summary(result: dict) -> dict[str, dict[str, dict]]:
+    """``summary[resolution][mode]``; a file from before the resolutions (``summary[mode]``,
+    one clip) as its one ``resolution`` (640x360 if it does not say)."""
+    summary = result["summary"]
+    if all("fps_median" in s for s in summary.values()):
+        return {result.get("resolution", "640x360"): summary}
+    return summary
+
+
+def _video_runs(result: dict) -> list[dict]:
+    """Every run of a ``benchmarks/video_pipeline.py`` file, in either format."""
+    runs = result.get("runs", {})
+    if all(isinstance(v, list) for v in runs.values()):
+        return [r for rs in runs.values() for r in rs]
+    return [r for by_mode in runs.values() for rs in by_mode.values() for r in rs]
+
+
+def video_threaded(result: dict) -> bool:
+    """Whether a ``benchmarks/video_pipeline.py`` file says that its pipeline ran some stages
+    on their own threads: a run with ``threaded: true``, or a ``wait`` stage."""
+    runs = _video_runs(result)
+    return any(r.get("threaded") is True or "wait" in r.get("ms_per_frame", {}) for r in runs)
+
+
 def video_table(result: dict):
-    """``benchmarks/video_pipeline.py``'s summary: frames per second (median, min, max of the
-    runs) and the median run's milliseconds per frame in each stage, one column per mode."""
+    """``benchmarks/video_pipeline.py``'s summary, one row per (resolution, mode): frames per
+    second (median, min, max of the runs) and the median run's milliseconds per frame in
+    each stage it reports (``total`` last). Reads files from before the resolutions too
+    (``summary[mode]``, one clip)."""
     import pandas as pd
 
+    summary = _video_summary(result)
+    stages: list[str] = []
+    for by_mode in summary.values():
+        for s in by_mode.values():
+            stages += [k for k in s["ms_per_frame_of_median_run"] if k not in stages]
+    stages.sort(key=lambda k: k == "total")  # stable: the stages in order, then the total
     rows = {}
-    for mode, s in result["summary"].items():
-        ms = {f"{k} (ms)": v for k, v in s["ms_per_frame_of_median_run"].items()}
-        rows[mode] = {"frames/s (median)": s["fps_median"], "frames/s (min)": s["fps_min"],
-                      "frames/s (max)": s["fps_max"], **ms}  # fmt: skip
-    return pd.DataFrame(rows)
+    for res, by_mode in summary.items():
+        for mode, s in by_mode.items():
+            ms = s["ms_per_frame_of_median_run"]
+            rows[(res, mode)] = {"frames/s (median)": s["fps_median"],
+                                 "frames/s (min)": s["fps_min"], "frames/s (max)": s["fps_max"],
+                                 **{f"{k} (ms)": ms.get(k) for k in stages}}  # fmt: skip
+    table = pd.DataFrame.from_dict(rows, orient="index")
+    table.index = pd.MultiIndex.from_tuples(table.index, names=["resolution", "mode"])
+    return table
+
+
+def video_settings(result: dict):
+    """What a ``benchmarks/video_pipeline.py`` file measured (its label, clip, resolutions,
+    model, method, detector, repeats, target) and on which machine, as a one-column
+    DataFrame; a setting the file does not hold is left out."""
+    import pandas as pd
+
+    res = result.get("resolutions", result.get("resolution"))
+    settings = {"label": result.get("label"), "video": result.get("video"),
+                "resolutions": ", ".join(res) if isinstance(res, list) else res}  # fmt: skip
+    for key in ("model", "method", "detector", "detect_width", "landmarks", "overlay", "repeat",
+                "max_frames", "target_fps"):  # fmt: skip
+        settings[key] = result.get(key)
+    settings |= result.get("machine", {})
+    return pd.Series({k: v for k, v in settings.items() if v is not None}, name="setting",
+                     dtype=object).to_frame()  # fmt: skip
+
+
+def video_notes(result: dict) -> str:
+    """Markdown for below :func:`video_table`: how each clip was made, which median runs keep
+    up with the file's ``target_fps``, and, only when the file says the pipeline is
+    threaded (:func:`video_threaded`), that stage times overlap. Empty for a file that
+    holds none of these."""
+    lines = []
+    for res, clip in result.get("clips", {}).items():
+        lines.append(f"* **{res}**: {clip['description']}; {clip['frames']} frames at "
+                     f"{clip['fps']:g} frames/s.")  # fmt: skip
+    target = result.get("target_fps")
+    if target is not None:
+        summary = _video_summary(result)
+        keep = [f"{res} {mode} ({s['fps_median']:g})" for res, by_mode in summary.items()
+                for mode, s in by_mode.items() if s["fps_median"] >= target]  # fmt: skip
+        lines.append(f"* **Target {target:g} frames/s**: "
+                     + (f"the median run keeps up in {', '.join(keep)}; not in the others."
+                        if keep else "no median run keeps up."))  # fmt: skip
+    if video_threaded(result):
+        waits = any("wait" in r.get("ms_per_frame", {}) for r in _video_runs(result))
+        lines.append("* **Threads**: the read, write and export stages run on their own threads "
+                     "beside the compute, so their times overlap it: the stage times do not "
+                     "add up to the total, which is the wall-clock time per frame."
+                     + (" `wait` is the time the compute waited for a decoded frame or for "
+                        "room in the writer's queue." if waits else ""))  # fmt: skip
+    return "\n".join(lines)
 
 
 def codecs_table(result: dict):

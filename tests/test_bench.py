@@ -1,4 +1,5 @@
-"""emonb.bench's provenance: what makes a recorded file's checkout count as dirty."""
+"""emonb.bench: a recorded file's provenance (what makes its checkout count as dirty), and the
+video pipeline's tables and notes in the file format before the resolutions and after."""
 
 from emonb.bench import code_changes, provenance
 
@@ -25,3 +26,99 @@ def test_provenance_names_command_commit_date_and_machine():
     assert prov["command"] == "benchmarks/x.py --json 'out file.json'"
     assert len(prov["commit"]) == 40 and isinstance(prov["dirty"], bool)
     assert prov["date"].endswith("+00:00") and prov["machine"]["cpus"] >= 1
+
+
+def _video_mode(fps, **ms):
+    return {"fps_median": fps, "fps_min": fps - 1, "fps_max": fps + 1,
+            "ms_per_frame_of_median_run": {**ms, "total": round(1000 / fps, 2)}}  # fmt: skip
+
+
+#: benchmarks/video_pipeline.py's file before the resolutions: summary[mode], one clip.
+OLD_VIDEO = {
+    "resolution": "640x360", "repeat": 1, "video": "pexels-video",
+    "summary": {"annotate": _video_mode(25.0, read=1.5, detect=6.0, export=0.0),
+                "annotate + export": _video_mode(20.0, read=1.5, detect=6.0, export=6.0)},
+    "runs": {"annotate": [{"fps": 25.0, "ms_per_frame": {"read": 1.5, "total": 40.0}}]},
+}  # fmt: skip
+
+
+def _new_video(threaded: bool | None = None, wait: bool = False) -> dict:
+    extra = {"wait": 2.0} if wait else {}
+    summary = {"640x360": {"annotate": _video_mode(32.0, read=1.5, detect=6.0, **extra),
+                           "annotate + export": _video_mode(28.0, read=1.5, detect=6.0,
+                                                            export=3.0)},
+               "1920x1080": {"annotate": _video_mode(12.5, read=9.0, detect=8.0),
+                             "annotate + export": _video_mode(10.0, read=9.0, detect=8.0,
+                                                              export=20.0)}}  # fmt: skip
+    run = {"fps": 32.0, "ms_per_frame": {"read": 1.5, **extra}}
+    if threaded is not None:
+        run["threaded"] = threaded
+    return {
+        "label": "after: threaded", "video": "pexels-video",
+        "resolutions": ["640x360", "1920x1080"], "repeat": 1, "target_fps": 30,
+        "clips": {"640x360": {"description": "pexels-video as it is", "frames": 472,
+                              "fps": 23.976, "source": "pexels-video"},
+                  "1920x1080": {"description": "pexels-video upscaled", "frames": 472,
+                                "fps": 23.976, "source": "pexels-video"}},
+        "summary": summary,
+        "runs": {res: {mode: [run] for mode in by_mode} for res, by_mode in summary.items()},
+    }  # fmt: skip
+
+
+def test_video_table_reads_the_file_before_the_resolutions_as_640x360():
+    from emonb.bench import video_table
+
+    table = video_table(OLD_VIDEO)
+    assert list(table.index) == [("640x360", "annotate"), ("640x360", "annotate + export")]
+    assert table.index.names == ["resolution", "mode"]
+    assert list(table.columns) == ["frames/s (median)", "frames/s (min)", "frames/s (max)",
+                                   "read (ms)", "detect (ms)", "export (ms)",
+                                   "total (ms)"]  # fmt: skip
+    assert table.loc[("640x360", "annotate + export"), "export (ms)"] == 6.0
+    assert table.loc[("640x360", "annotate"), "frames/s (median)"] == 25.0
+    older = {k: v for k, v in OLD_VIDEO.items() if k != "resolution"}  # the clip was 640x360
+    assert list(video_table(older).index.get_level_values(0)) == ["640x360"] * 2
+
+
+def test_video_table_has_a_row_per_resolution_and_mode_and_every_stage_reported():
+    from emonb.bench import video_table
+
+    table = video_table(_new_video(wait=True))
+    assert list(table.index) == [(r, m) for r in ("640x360", "1920x1080")
+                                 for m in ("annotate", "annotate + export")]  # fmt: skip
+    # stages as the runs report them (a stage one mode lacks is empty there), total last
+    assert list(table.columns[3:]) == ["read (ms)", "detect (ms)", "wait (ms)", "export (ms)",
+                                       "total (ms)"]  # fmt: skip
+    assert table.loc[("1920x1080", "annotate + export"), "export (ms)"] == 20.0
+    assert table.loc[("640x360", "annotate"), "wait (ms)"] == 2.0
+    assert table["wait (ms)"].isna().sum() == 3
+    assert table.loc[("1920x1080", "annotate"), "frames/s (min)"] == 11.5
+
+
+def test_video_notes_speak_of_threads_only_when_the_file_does():
+    from emonb.bench import video_notes, video_threaded
+
+    assert video_notes(OLD_VIDEO) == "" and not video_threaded(OLD_VIDEO)
+    plain = video_notes(_new_video())
+    assert "thread" not in plain.lower() and not video_threaded(_new_video(threaded=False))
+    assert "* **1920x1080**: pexels-video upscaled; 472 frames at 23.976 frames/s." in plain
+    assert "keeps up in 640x360 annotate (32); not in the others." in plain
+    for result in (_new_video(threaded=True), _new_video(wait=True)):
+        assert video_threaded(result)
+        assert "read, write and export stages run on their own threads" in video_notes(result)
+        assert "do not add up to the total" in video_notes(result)
+    assert "`wait` is the time" in video_notes(_new_video(wait=True))
+    assert "`wait`" not in video_notes(_new_video(threaded=True))
+    slow = _new_video()
+    slow["target_fps"] = 60
+    assert "no median run keeps up" in video_notes(slow)
+
+
+def test_video_settings_name_the_resolutions_in_either_format():
+    from emonb.bench import video_settings
+
+    old = video_settings(OLD_VIDEO)["setting"]
+    assert old["resolutions"] == "640x360" and "label" not in old and old["repeat"] == 1
+    new = video_settings(_new_video())["setting"]
+    assert new["resolutions"] == "640x360, 1920x1080" and new["label"] == "after: threaded"
+    assert new["target_fps"] == 30

@@ -122,10 +122,26 @@ def test_video_codecs_quick(tmp_path):
 
 
 def test_video_pipeline_quick(tmp_path):
+    """Both resolutions on 8 frames (the 1920x1080 clip of those 8 frames is made once into
+    the user cache, in well under a second, and reused)."""
+    from emonb.config import cache_dir
+
     out = tmp_path / "video.json"
-    argv = ["--compare-detectors", "--repeat", "1", "--max-frames", "4", "--json", str(out)]
+    argv = ["--compare-detectors", "--repeat", "1", "--max-frames", "8", "--label", "quick",
+            "--json", str(out)]  # fmt: skip
     assert _script("video_pipeline").main(argv) == 0
     new = assert_same_keys(out, "video_pipeline_cpu.json")
     old = load_recorded(BENCH / "video_pipeline_cpu.json")
-    assert set(new["summary"]) < set(old["summary"])  # the recorded run adds --baseline's mode
+    assert new["resolutions"] == ["640x360", "1920x1080"] == list(new["summary"])
+    assert list(new["clips"]) == new["resolutions"] and new["label"] == "quick"
+    assert new["clips"]["1920x1080"]["frames"] == 8 and new["target_fps"] == 30
+    assert str(cache_dir()) not in out.read_text()  # the clips are described, not located
+    for res in new["resolutions"]:
+        # the recorded run adds --baseline's mode
+        assert set(new["summary"][res]) < set(old["summary"][res])
+        for mode, s in new["summary"][res].items():
+            runs = new["runs"][res][mode]
+            assert len(runs) == 1 and runs[0]["frames"] == 8
+            assert s["ms_per_frame_of_median_run"] == runs[0]["ms_per_frame"]
+            assert s["keeps_up"] == (s["fps_median"] >= 30)
     assert set(new["detectors"]) == set(old["detectors"])
