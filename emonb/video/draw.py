@@ -4,7 +4,8 @@
 frame (the annotated video), and with the face mesh the outline of the top action unit's
 region or the mesh's points; :func:`animation_frames` shows faces as the model sees them
 with their maps and a caption (the chapter's GIF, :func:`emonb.video.io.write_animation`).
-Both return new arrays and leave their inputs alone.
+Both return new arrays and leave their inputs alone (the video pipeline draws on its own
+decoded frames in place: ``annotate_frame(..., inplace=True)``).
 """
 
 from __future__ import annotations
@@ -18,7 +19,8 @@ import numpy as np
 from emonb.models.zoo import EmotionModel
 from emonb.video.tracking import TrackedFace
 
-__all__ = ["COLOURS", "OVERLAYS", "animation_frames", "annotate_frame", "au_outline"]
+__all__ = ["COLOURS", "OVERLAYS", "animation_frames", "annotate_frame", "au_outline",
+           "blend_heatmap"]  # fmt: skip
 
 #: What :func:`annotate_frame` draws from a face's mesh: the top action unit's region
 #: (outline and name), the mesh's points, both, or nothing.
@@ -64,24 +66,56 @@ def _draw_mesh(out: np.ndarray, face: TrackedFace, overlay: str, colour) -> None
         cv2.polylines(out, list(seg.astype(np.int32)), False, colour, 1, cv2.LINE_AA, _SHIFT)
 
 
+@lru_cache(maxsize=4)
+def _lut_bgr(cmap: str) -> np.ndarray:
+    """A colormap's 256 colours as an OpenCV colour-map table: BGR uint8 (256, 1, 3)."""
+    from emonb.plotting.images import _colour_lut
+
+    lut = np.clip(np.rint(_colour_lut(cmap)[:, ::-1]), 0, 255).astype(np.uint8)
+    return np.ascontiguousarray(lut.reshape(256, 1, 3))
+
+
+def blend_heatmap(patch: np.ndarray, heatmap: np.ndarray, alpha: float = 0.4,
+                  cmap: str = "jet") -> np.ndarray:  # fmt: skip
+    """Blend a heatmap (any size, values in [0, 1], NaN as 0) over a BGR uint8 ``patch``, in
+    place, and return it: the map resized bicubically to the patch, coloured by ``cmap``'s
+    256 entries (the entry matplotlib picks, as :func:`emonb.plotting.images.overlay`
+    does), and ``(1 - alpha) * patch + alpha * colour`` rounded. The colours are rounded
+    to whole levels first, so a pixel can differ by one level from the float blend; the
+    whole runs in OpenCV on uint8 (a 792x792 face: about 3 ms, against 27 in float)."""
+    h, w = patch.shape[:2]
+    if h == 0 or w == 0:
+        return patch
+    heat = np.nan_to_num(np.asarray(heatmap, dtype=np.float32))
+    heat = cv2.resize(heat, (w, h), interpolation=cv2.INTER_CUBIC)
+    # the LUT entry of emonb.plotting.images._lut_index, computed in place
+    np.clip(heat, 0.0, 1.0, out=heat)
+    heat *= np.float32(256)
+    index = np.minimum(heat, 255, out=heat).astype(np.uint8)
+    colour = cv2.applyColorMap(index, _lut_bgr(cmap))
+    cv2.addWeighted(patch, 1.0 - float(alpha), colour, float(alpha), 0.0, dst=patch)
+    return patch
+
+
 def annotate_frame(frame: np.ndarray, faces: Sequence[TrackedFace], maps: np.ndarray | None,
-                   alpha: float = 0.4, overlay: str = "au") -> np.ndarray:  # fmt: skip
-    """A BGR copy of ``frame`` (BGR or grey) with each face's heatmap (``maps[i]``, any
+                   alpha: float = 0.4, overlay: str = "au", *,
+                   inplace: bool = False) -> np.ndarray:  # fmt: skip
+    """A BGR copy of ``frame`` (BGR or grey; with ``inplace`` a BGR frame itself, drawn on
+    only inside and around the faces' boxes) with each face's heatmap (``maps[i]``, any
     size, values in [0, 1], blended at opacity ``alpha``; none when ``maps`` is None), its
     box in its label's colour (:data:`COLOURS`), and ``"<emotion> <probability>"`` of the
     smoothed label on the box's top edge. Faces with mesh points also get ``overlay``
     (:data:`OVERLAYS`): the outline of the top action unit's region (in the box's colour)
-    with its name after the label, and/or the 468 points (white pixels)."""
-    from emonb.plotting.images import _heat_colours
-
-    out = frame.copy() if frame.ndim == 3 else cv2.cvtColor(frame, cv2.COLOR_GRAY2BGR)
+    with its name after the label, and/or the 468 points (white pixels). Heatmaps are
+    blended by :func:`blend_heatmap`."""
+    if frame.ndim != 3:
+        out = cv2.cvtColor(frame, cv2.COLOR_GRAY2BGR)
+    else:
+        out = frame if inplace else frame.copy()
     for i, f in enumerate(faces):
         b = f.box
         if maps is not None:
-            colour = _heat_colours(maps[i], (b.h, b.w), bgr=True)
-            patch = out[b.y : b.y + b.h, b.x : b.x + b.w].astype(np.float32)
-            blend = (1 - alpha) * patch + alpha * colour
-            out[b.y : b.y + b.h, b.x : b.x + b.w] = np.clip(np.rint(blend), 0, 255)
+            blend_heatmap(out[b.y : b.y + b.h, b.x : b.x + b.w], maps[i], alpha)
         colour = COLOURS[f.label % len(COLOURS)]
         _draw_mesh(out, f, overlay, colour)
         cv2.rectangle(out, (b.x, b.y), (b.x + b.w, b.y + b.h), colour, 2)

@@ -36,14 +36,19 @@ from emonb.faces import DEFAULT_DETECTOR, DETECTORS, Box, find_faces
 from emonb.models.runner import Runner
 from emonb.models.zoo import EmotionModel
 from emonb.video.draw import OVERLAYS, annotate_frame
-from emonb.video.io import FaceExporter, iter_frames, open_video, open_writer
+from emonb.video.io import FaceExporter, open_video, open_writer
+from emonb.video.stages import FrameReader, OutputStage, Processed
 from emonb.video.tracking import EmotionSmoother, FaceTracker, TrackedFace
 
 __all__ = ["AU_SUPERSAMPLE", "STAGES", "VideoPipeline", "VideoResult", "action_units",
            "analyse_video", "to_map_pixels"]  # fmt: skip
 
-#: Where a frame's time goes (:meth:`VideoResult.timings_ms`).
-STAGES = ("read", "detect", "model", "mesh", "regions", "draw", "write", "export")
+#: Where a frame's time goes (:meth:`VideoResult.timings_ms`). ``read`` runs on the reader's
+#: thread and ``write`` and ``export`` on the writer's (:mod:`emonb.video.stages`), beside
+#: the model's thread, whose stages are ``detect`` to ``draw``; ``wait`` is the time the
+#: model's thread waited for a decoded frame or for room in the writer's queue. So the
+#: stages overlap: their sum exceeds the wall-clock ``total``.
+STAGES = ("read", "detect", "model", "mesh", "regions", "draw", "write", "export", "wait")
 #: Sub-pixels per map pixel (each axis) when the AU regions are rasterised at the map's
 #: resolution (:func:`emonb.anatomy.regions.rasterize`).
 AU_SUPERSAMPLE = 4
@@ -157,6 +162,7 @@ class VideoPipeline:
         t0 = time.perf_counter()
         blank = np.full((64, 64, 3), 128, np.uint8)
         self._classify(self.net.preprocess([blank[..., 0]]))
+        self._classify(self.net.preprocess([blank[..., 0]] * 2))  # a batch of several faces
         find_faces(blank, detector=self.detector, min_size=self.min_face)  # builds BlazeFace
         if self.mesh is not None:
             self.mesh.landmarks([blank])
@@ -164,27 +170,45 @@ class VideoPipeline:
 
     def _classify(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
         """Probabilities (n, n_classes) of a preprocessed batch, and the maps (n, H, W) of
-        each face's top class (None without a method)."""
-        proba = self.runner.probabilities(x)
+        each face's top class (None without a method), in one compiled pass for the
+        gradient CAMs (:meth:`emonb.methods.base.Explainer.predict_and_explain`)."""
         if self.explainer is None:
-            return proba, None
-        return proba, self.explainer.explain_inputs(x, proba.argmax(axis=1).astype(np.int32))
+            return self.runner.probabilities(x), None
+        return self.explainer.predict_and_explain(x)  # one pass where the method allows
 
     def process(self, frame: np.ndarray, index: int, t: float
                 ) -> tuple[np.ndarray, list[TrackedFace], list[np.ndarray]]:  # fmt: skip
         """Annotated copy of a BGR frame, its faces (``index``: the frame's number, ``t``:
         its time in seconds), and their smoothed probabilities."""
+        out, faces, smoothed, _ = self.step(frame, index, t)
+        return out, faces, smoothed
+
+    def step(self, frame: np.ndarray, index: int, t: float, *, inplace: bool = False,
+             patches: bool = False
+             ) -> tuple[np.ndarray, list[TrackedFace], list[np.ndarray],
+                        list[np.ndarray] | None]:  # fmt: skip
+        """:meth:`process`, drawing on ``frame`` itself with ``inplace`` (only inside and
+        around the faces' boxes), and with ``patches`` also each face's patch of the frame
+        as it was before drawing (copies; None otherwise)."""
         clock = [time.perf_counter()]
-        grey = cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY) if frame.ndim == 3 else frame
+        grey = frame if frame.ndim == 2 else None
         rgb = None
         if self.detector == "blazeface" or self.mesh is not None:
-            rgb = cv2.cvtColor(frame, cv2.COLOR_BGR2RGB) if frame.ndim == 3 else grey
-        boxes = find_faces(grey if self.detector == "haar" else rgb, detector=self.detector,
-                           min_size=self.min_face, detect_width=self.detect_width)  # fmt: skip
+            rgb = cv2.cvtColor(frame, cv2.COLOR_BGR2RGB) if frame.ndim == 3 else frame
+        if self.detector == "haar":
+            grey = cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY) if grey is None else grey
+            boxes = find_faces(grey, detector="haar", min_size=self.min_face,
+                               detect_width=self.detect_width)  # fmt: skip
+        else:  # BlazeFace searches a 128x128 copy (emonb.anatomy.blazeface.letterbox)
+            boxes = find_faces(rgb, detector=self.detector, min_size=self.min_face)
         clock.append(time.perf_counter())
         labels, smoothed, tracks, proba, maps = [], [], [], None, None
         if boxes:
-            x = self.net.preprocess([grey[b.y : b.y + b.h, b.x : b.x + b.w] for b in boxes])
+            # grey levels of the boxes only (cv2's BT.601, as for the whole frame)
+            crops = [frame[b.y : b.y + b.h, b.x : b.x + b.w] if grey is None
+                     else grey[b.y : b.y + b.h, b.x : b.x + b.w] for b in boxes]  # fmt: skip
+            x = self.net.preprocess([c if c.ndim == 2 else cv2.cvtColor(c, cv2.COLOR_BGR2GRAY)
+                                     for c in crops])  # fmt: skip
             proba, maps = self._classify(x)
             if self.keep_faces:
                 self.inputs.extend(x)
@@ -204,14 +228,18 @@ class VideoPipeline:
         clock.append(time.perf_counter())
         faces = [TrackedFace(index, t, tracks[i], b, proba[i], labels[i], self.class_names,
                              *mesh[i], au[i]) for i, b in enumerate(boxes)]  # fmt: skip
-        out = annotate_frame(frame, faces, maps, alpha=self.alpha, overlay=self.overlay)
+        cut = None
+        if patches:
+            cut = [frame[b.y : b.y + b.h, b.x : b.x + b.w].copy() for b in boxes]
+        out = annotate_frame(frame, faces, maps, alpha=self.alpha, overlay=self.overlay,
+                             inplace=inplace)  # fmt: skip
         clock.append(time.perf_counter())
         for stage, t0, t1 in zip(("detect", "model", "mesh", "regions", "draw"), clock[:-1],
                                  clock[1:], strict=True):  # fmt: skip
             if stage == "mesh" and self.mesh is None:
                 continue  # no mesh stage: its no-op call is not time spent meshing
             self.seconds[stage] += t1 - t0
-        return out, faces, smoothed
+        return out, faces, smoothed, cut
 
     def _mesh(self, rgb: np.ndarray | None, boxes: list[Box], tracks: list[int]
               ) -> list[tuple[np.ndarray | None, float | None]]:  # fmt: skip
@@ -266,6 +294,11 @@ class VideoResult:
     warmup_seconds: float = 0.0
     detector: str = DEFAULT_DETECTOR
     landmarks: bool = False
+    #: Why the run ended early, in one line (a lost camera, a truncated file, a frame of
+    #: another size, Ctrl-C on a file), or None when the source or ``max_frames`` ended it.
+    stopped: str | None = None
+    #: Whether Ctrl-C ended it (on a camera, its normal end: ``stopped`` stays None).
+    interrupted: bool = False
 
     @property
     def rejected(self) -> int:
@@ -380,6 +413,7 @@ class VideoResult:
             "frames": self.frames, "wall_seconds": round(self.seconds, 3),
             "fps": round(self.fps, 2), "ms_per_frame": self.timings_ms(),
             "warmup_seconds": round(self.warmup_seconds, 3),
+            "stopped": self.stopped, "interrupted": self.interrupted, "threaded": True,
             "frames_with_faces": len(per_frame), "faces": len(self.faces),
             "exported_patches": self.exported, "class_names": list(self.class_names),
             "faces_rejected_by_mesh": self.rejected, "au_names": list(AU_NAMES),
@@ -401,37 +435,58 @@ def analyse_video(
     progress: bool = False,
     on_frame: Callable[[int, np.ndarray, list[TrackedFace], list[np.ndarray], float], None]
     | None = None,
+    realtime: bool = True,
     **pipeline_options,
 ) -> VideoResult:
     """Run :class:`VideoPipeline` over a video file or camera.
 
     ``out`` writes the annotated video at the source's size and frame rate, in the codec
     its suffix asks for (:func:`~emonb.video.io.open_writer`: ``.mp4`` H.264, ``.webm``
-    VP9); ``export_faces`` saves the auto-annotated patches
+    VP9; with ``realtime``, the default, at the encoder's live setting, e.g. x264's
+    ultrafast preset); ``export_faces`` saves the auto-annotated patches
     (:class:`~emonb.video.io.FaceExporter`, one frame in ``export_every``); ``max_frames``
     stops early (a camera runs until it or Ctrl-C); ``keep_faces`` keeps every face's model
     input and map (``result.inputs``, ``result.maps``); ``progress`` shows a progress bar on
     stderr; ``on_frame(index, annotated, faces, smoothed, captured)`` is called once per
-    frame, in order, after the frame is written (``captured``: the ``time.time()`` at which
-    the frame was read from the source) (the live preview, :mod:`emonb.video.serve`): it must
-    return quickly and must not modify the frame. Other keywords go to :class:`VideoPipeline` (``detector``, ``detect_width``,
+    frame, in order, after the frame is written (``captured``: the ``time.time()`` at
+    which the frame was read from the source; the live preview, :mod:`emonb.video.serve`):
+    it runs on the writer's thread, must return quickly and must not modify the frame.
+    Other keywords go to :class:`VideoPipeline` (``detector``, ``detect_width``,
     ``min_face``, ``landmarks``, ``overlay``, ``alpha``, ``window``, ``patience``).
+
+    Decoding runs on one thread, the export of patches, the writing and ``on_frame`` on
+    another (:mod:`emonb.video.stages`), beside the model's passes, each behind a queue of
+    a few frames; frames stay in order and the frames are drawn on in place.
+
+    Faults and Ctrl-C end the run; they do not raise. A camera that stops delivering
+    frames, a file that ends before its header's frame count, a frame of another size
+    than the first, a decoder error, and Ctrl-C (on a file; on a camera it is the normal
+    end) all end it with :attr:`VideoResult.stopped` saying why in one line. Whatever ends
+    it, the video written plays every frame processed, and the result (its JSON) and the
+    export's index hold exactly those frames. An error writing the outputs raises.
     """
     if max_frames is not None and max_frames < 1:
         raise EmonbError(f"max_frames must be at least 1, got {max_frames}")
     cap, name = open_video(source)
-    pipe = VideoPipeline(net, method, keep_faces=keep_faces, **pipeline_options)
+    try:
+        pipe = VideoPipeline(net, method, keep_faces=keep_faces, **pipeline_options)
+    except BaseException:
+        cap.release()
+        raise
     width, height = int(cap.get(cv2.CAP_PROP_FRAME_WIDTH)), int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT))
     fps_src = float(cap.get(cv2.CAP_PROP_FPS) or 0.0)
+    expected = 0 if name.startswith("camera ") else int(cap.get(cv2.CAP_PROP_FRAME_COUNT) or 0)
     result = VideoResult(name, net.name, pipe.method, net.class_names, width, height, fps_src,
                          detector=pipe.detector, landmarks=pipe.mesh is not None)  # fmt: skip
-    writer = exporter = bar = None
+    writer = exporter = bar = reader = output = None
+    seconds = pipe.seconds
     try:
         if out is not None:
-            writer = open_writer(out, fps_src if fps_src > 0 else 24.0, (width, height))
+            writer = open_writer(out, fps_src if fps_src > 0 else 24.0, (width, height),
+                                 realtime=realtime)  # fmt: skip
         if export_faces is not None:
             exporter = FaceExporter(export_faces, net.class_names, every=export_every)
-        total = int(cap.get(cv2.CAP_PROP_FRAME_COUNT) or 0) or None
+        total = expected or None
         if max_frames is not None:
             total = min(total, max_frames) if total else max_frames
         if progress:
@@ -439,33 +494,34 @@ def analyse_video(
 
             bar = tqdm(total=total, unit="frame", desc=Path(name).name, file=sys.stderr)
         result.warmup_seconds = pipe.warm_up()
-        seconds = pipe.seconds
-        start = time.perf_counter()
+        output = OutputStage(write=None if writer is None else writer.write,
+                             export=None if exporter is None else exporter.save_patch,
+                             on_frame=on_frame, seconds=seconds)  # fmt: skip
+        start, wall_start = time.perf_counter(), time.time()
+        reader = FrameReader(cap, name, max_frames, expected=expected, seconds=seconds)
         try:
-            for i, frame in iter_frames(cap, max_frames, seconds):
-                captured = time.time()
-                t = i / fps_src if fps_src > 0 else time.perf_counter() - start
-                annotated, faces, smoothed = pipe.process(frame, i, t)
+            for i, frame, captured in reader:
+                t = i / fps_src if fps_src > 0 else captured - wall_start
+                want = exporter is not None and exporter.wants(i)
+                annotated, faces, smoothed, patches = pipe.step(frame, i, t, inplace=True,
+                                                                patches=want)  # fmt: skip
                 result.faces.extend(faces)
-                t0 = time.perf_counter()
-                if writer is not None:
-                    writer.write(annotated)
-                t1 = time.perf_counter()
-                if exporter is not None:
-                    for f, mean in zip(faces, smoothed, strict=True):
-                        exporter.save(frame, f, mean)
-                seconds["write"] += t1 - t0
-                seconds["export"] += time.perf_counter() - t1
-                if on_frame is not None:
-                    on_frame(i, annotated, faces, smoothed, captured)
-                result.frames = i + 1
+                output.put(Processed(i, annotated, faces, smoothed, captured, patches))
                 if bar is not None:
                     bar.update(1)
+            result.stopped = reader.reason
         except KeyboardInterrupt:
-            if not name.startswith("camera "):
-                raise  # a camera runs until Ctrl-C: that ends it normally
+            if not name.startswith("camera "):  # a camera runs until Ctrl-C: its normal end
+                result.stopped = "interrupted (Ctrl-C)"
+            result.interrupted = True
+        reader.stop()
+        output.close()  # every frame handed over is written: the video, JSON and index agree
         result.seconds = time.perf_counter() - start
     finally:
+        if reader is not None:
+            reader.stop()
+        if output is not None:
+            output.close(check=False)
         cap.release()
         if writer is not None:
             writer.close()  # also after an error: the file plays the frames written
@@ -474,8 +530,11 @@ def analyse_video(
             result.exported = exporter.count
         if bar is not None:
             bar.close()
+    result.frames = output.done
+    result.faces = [f for f in result.faces if f.frame < result.frames]
     result.stage_seconds = dict(pipe.seconds)
     if keep_faces and pipe.inputs:
-        result.inputs = np.stack(pipe.inputs)
-        result.maps = np.stack(pipe.maps) if pipe.maps else None
+        n = len(result.faces)
+        result.inputs = np.stack(pipe.inputs[:n])
+        result.maps = np.stack(pipe.maps[:n]) if pipe.maps else None
     return result

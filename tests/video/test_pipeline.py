@@ -116,7 +116,7 @@ def test_result_tracks_timeline_and_timings():
     assert r.fps == 8.0  # 4 frames in 0.5 s
     assert r.timings_ms() == {"read": 1.0, "detect": 0.0, "model": 50.0, "mesh": 0.0,
                               "regions": 0.0, "draw": 0.0, "write": 0.0, "export": 0.0,
-                              "total": 125.0}  # fmt: skip
+                              "wait": 0.0, "total": 125.0}  # fmt: skip
     empty = VideoResult("x", "m", None, ("a",), 1, 1, 0.0)
     assert empty.main_track() is None and empty.fps == 0.0 and empty.timeline()[0].size == 0
 

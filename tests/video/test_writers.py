@@ -14,7 +14,7 @@ from emonb.video import io
 from emonb.video.io import ENCODERS, encoder_for, open_writer, video_html, web_videos
 
 W, H, N = 96, 64, 8  # small frames: VP9 through OpenCV is slow at its default settings
-SUFFIX = {"h264": ".mp4", "vp9": ".webm", "vp9-opencv": ".webm", "mp4v": ".mp4"}
+SUFFIX = {"h264": ".mp4", "h264-realtime": ".mp4", "vp9": ".webm", "vp9-opencv": ".webm", "mp4v": ".mp4"}
 
 
 def frames(n: int = N) -> list[np.ndarray]:
