@@ -115,6 +115,8 @@ class Explainer(ABC):
                 x[start : start + self.batch_size], idx[start : start + self.batch_size]
             )
             out.append(np.asarray(raw, dtype=np.float32))
+        if not out:  # no images: no maps
+            return np.zeros((0, *self.net.spec.input_size), np.float32)
         return minmax(self._resize(np.concatenate(out)))
 
     def predict_and_explain(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -39,6 +39,11 @@ from emonb.video.tracking import TrackedFace
 if TYPE_CHECKING:
     from emonb.video.pipeline import VideoResult
 
+# FFmpeg's own log inside OpenCV (a truncated file: "[h264 @ 0x...] Invalid NAL unit size",
+# line after line) would bury emonb's one-line message about the same fault
+# (emonb.video.stages.FrameReader.reason); read when OpenCV first opens a video
+os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
+
 __all__ = [
     "ENCODERS",
     "REALTIME",

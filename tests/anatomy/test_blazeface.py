@@ -229,3 +229,29 @@ def test_detection_equality_compares_keypoints():
     a = Detection(Box(0, 0, 1, 1), 0.9, kp)
     assert a == Detection(Box(0, 0, 1, 1), 0.9, kp.copy())
     assert a != Detection(Box(0, 0, 1, 1), 0.9, kp + 1)
+
+
+def _letterbox_by_padding(img, size=128):
+    """The letterbox as defined: pad to a centred square, then area-average it."""
+    import cv2
+
+    h, w = img.shape[:2]
+    side = max(h, w)
+    left, top = (side - w) // 2, (side - h) // 2
+    square = cv2.copyMakeBorder(img, top, side - h - top, left, side - w - left,
+                                cv2.BORDER_CONSTANT, value=(0, 0, 0))  # fmt: skip
+    return cv2.resize(square, (size, size), interpolation=cv2.INTER_AREA)
+
+
+@pytest.mark.parametrize("shape", [(1080, 1920), (360, 640), (480, 640), (1920, 1080),
+                                   (720, 1280), (100, 300), (333, 517)])  # fmt: skip
+def test_letterbox_of_video_frames_equals_padding_first(shape):
+    """Frames whose pixels fall on the input's grid (16:9, 4:3 at these sizes) are
+    area-averaged before padding (a fast path): the input must be the same, exactly."""
+    rng = np.random.default_rng(sum(shape))
+    img = rng.integers(0, 256, (*shape, 3), dtype=np.uint8)
+    x, side, left, top = letterbox(img)
+    want = _letterbox_by_padding(img).astype(np.float32) / 127.5 - 1.0
+    np.testing.assert_array_equal(x, want)
+    assert (side, left, top) == (max(shape), (max(shape) - shape[1]) // 2,
+                                 (max(shape) - shape[0]) // 2)  # fmt: skip

@@ -231,3 +231,19 @@ def test_relu_rule_variants_differ_only_through_relus(mini_xception, faces):
     a = GradCAMGuided(mini_xception, layer="conv2d_3")._attribute(x, idx)
     b = GradCAM(mini_xception, layer="conv2d_3")._attribute(x, idx)
     assert np.abs(a - b).max() > 1e-3
+
+
+@pytest.mark.parametrize("method", [GradCAM, GradCAMPlusPlus, LayerCAM, ScoreCAM, CAM])
+def test_predict_and_explain_is_probabilities_and_the_predicted_class_map(
+        mini_xception, faces, method):  # fmt: skip
+    """The video pipeline's step: one fused pass for the gradient CAMs, two otherwise; the
+    same numbers as the two public calls."""
+    e = method(mini_xception)
+    x = mini_xception.preprocess(faces)
+    proba, maps = e.predict_and_explain(x)
+    want = e.runner.probabilities(x)
+    np.testing.assert_allclose(proba, want, atol=1e-5)
+    np.testing.assert_array_equal(proba.argmax(axis=1), want.argmax(axis=1))
+    np.testing.assert_allclose(maps, e.explain_inputs(x, want.argmax(axis=1)), atol=1e-5)
+    empty = e.predict_and_explain(x[:0])
+    assert empty[0].shape == (0, 7) and empty[1].shape[0] == 0

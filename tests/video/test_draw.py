@@ -100,3 +100,34 @@ def test_top_action_unit_outline_and_name(grey):
     row = BOX.y - 3
     wide = [(out[row] == COLOURS[2]).all(axis=1).sum() for out in (with_au, without)]
     assert wide[0] > wide[1]
+
+
+def test_blend_heatmap_matches_the_float_blend_within_one_level():
+    """The uint8 blend against the float recipe (bicubic map, matplotlib's LUT entry,
+    (1 - a) * patch + a * colour, rounded) on a random patch and map."""
+    from emonb.plotting.images import _heat_colours
+    from emonb.video.draw import blend_heatmap
+
+    rng = np.random.default_rng(3)
+    patch = rng.integers(0, 256, (37, 53, 3), dtype=np.uint8)
+    heat = rng.random((6, 6)).astype(np.float32)
+    heat[0, 0] = np.nan
+    want = np.rint(0.6 * patch + 0.4 * _heat_colours(heat, (37, 53), bgr=True))
+    got = blend_heatmap(patch.copy(), heat, 0.4)
+    assert got.dtype == np.uint8
+    diff = np.abs(got.astype(int) - want.astype(int))
+    assert diff.max() <= 1 and (diff == 0).mean() > 0.5
+
+
+def test_inplace_draws_on_the_frame_only_around_the_box():
+    frame = np.full((120, 160, 3), 100, np.uint8)
+    out = annotate_frame(frame, one_face(), np.ones((1, 8, 8)), inplace=True)
+    assert out is frame
+    changed = np.argwhere((frame != 100).any(axis=2))
+    (y0, x0), (y1, _) = changed.min(axis=0), changed.max(axis=0)
+    # the box (2-pixel outline) and the label above it, nothing else
+    assert x0 >= BOX.x - 1 and y1 <= BOX.y + BOX.h + 1 and y0 >= BOX.y - 30
+    fresh = np.full((120, 160, 3), 100, np.uint8)
+    copy = annotate_frame(fresh, one_face(), np.ones((1, 8, 8)))
+    assert copy is not fresh and (fresh == 100).all()  # without inplace: a copy
+    np.testing.assert_array_equal(copy, frame)

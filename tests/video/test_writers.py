@@ -170,3 +170,24 @@ def test_the_video_command_checks_the_suffix_before_loading(tmp_path, capsys):
     assert "a.gif: cannot write a .gif video; use .mp4 (H.264) or .webm (VP9)" in (
         capsys.readouterr().err
     )
+
+
+def test_realtime_picks_the_cheap_h264_and_yuv_is_piped_for_even_sizes(tmp_path):
+    needs("h264")
+    with open_writer(tmp_path / "a.mp4", 12.0, (W, H), realtime=True) as w:
+        assert w.encoder == "h264-realtime" and w.yuv == (W % 2 == 0 and H % 2 == 0)
+        for frame in frames():
+            w.write(frame)
+    assert open_writer(tmp_path / "b.webm", 12.0, (W, H), realtime=True).encoder in (
+        "vp9", "vp9-opencv")  # fmt: skip
+    # an odd size goes to ffmpeg as BGR (padded there); both read back as the frames
+    with open_writer(tmp_path / "odd.mp4", 12.0, (W - 1, H - 1)) as odd:
+        assert not odd.yuv
+        for frame in frames():
+            odd.write(np.ascontiguousarray(frame[: H - 1, : W - 1]))
+    for path, size in ((tmp_path / "a.mp4", (H, W)), (tmp_path / "odd.mp4", (H - 1, W - 1))):
+        back = read_back(path)
+        assert len(back) == N
+        errors = [np.abs(a[: size[0], : size[1]].astype(int) - b[: size[0], : size[1]]).mean()
+                  for a, b in zip(back, frames(), strict=True)]  # fmt: skip
+        assert max(errors) < 6, (path.name, errors)
