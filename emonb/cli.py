@@ -70,6 +70,20 @@ def _whole(least: int, most: int | None = None, zero: bool = False) -> Callable[
     return parse
 
 
+def _seconds(text: str) -> float:
+    """An argparse type: a number of seconds >= 0 (``--serve-linger``)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected seconds, got {text[:40]!r}") from None
+    if not 0 <= value < float("inf"):
+        raise argparse.ArgumentTypeError(f"must be 0 or more seconds, got {text[:40]}")
+    return value
+
+
+_seconds.__name__ = "seconds"
+
+
 def _check_output(path: Path | None, what: str, *, folder: bool = False) -> None:
     """Fail now, before any work, if ``path`` (a file, or a ``folder``) cannot be written:
     a folder where a file goes or the reverse, or a parent that is a file or read-only."""
@@ -599,9 +613,58 @@ def cmd_evaluate_maps(args: argparse.Namespace) -> int:
     return 0
 
 
+def _serve_usage(args: argparse.Namespace) -> str | None:
+    """What is wrong with ``video``'s ``--serve``, ``--host``, ``--allow-remote`` and
+    ``--serve-linger`` together (a usage error), or None."""
+    from emonb.video.serve import check_host
+
+    if args.serve is None:
+        options = (("--host", args.host), ("--serve-linger", args.serve_linger),
+                   ("--allow-remote", args.allow_remote or None))  # fmt: skip
+        given = [name for name, value in options if value is not None]
+        verb = "apply" if len(given) > 1 else "applies"
+        return f"{' and '.join(given)} {verb} only with --serve" if given else None
+    try:
+        check_host(args.host or "127.0.0.1", allow_remote=args.allow_remote)
+    except EmonbError as err:
+        return str(err)
+    return None
+
+
+@contextmanager
+def _preview(args: argparse.Namespace) -> Iterator:
+    """``video --serve``: the live preview (:class:`emonb.video.serve.PreviewServer`), bound
+    at once (a port in use fails before the model loads) and closed on leaving: when the
+    source has ended (after :func:`_linger`), on Ctrl-C or on an error. None without
+    ``--serve``."""
+    if args.serve is None:
+        yield None
+        return
+    from emonb.video.serve import PreviewServer
+
+    with PreviewServer(args.host or "127.0.0.1", args.serve,
+                       allow_remote=args.allow_remote) as server:  # fmt: skip
+        print(f"serving the live preview at {server.url} (Ctrl-C stops)", file=sys.stderr)
+        yield server
+
+
+def _linger(server, seconds: float | None) -> None:
+    """The source has ended: the page says so and keeps the last frame; keep serving it for
+    ``seconds`` (``--serve-linger``; Ctrl-C cuts it short)."""
+    server.end()
+    if seconds:
+        _note(f"the source has ended; the preview stays up {seconds:g} s (Ctrl-C stops)")
+        try:
+            time.sleep(seconds)
+        except KeyboardInterrupt:
+            pass
+
+
 def cmd_video(args: argparse.Namespace) -> int:
     from emonb import config
 
+    if (usage := _serve_usage(args)) is not None:
+        return _fail(f"video: {usage} (see `emonb video --help`)", 2)
     _check_output(args.out, "--out")
     _check_output(args.json, "--json")
     _check_output(args.export_faces, "--export-faces", folder=True)
@@ -613,18 +676,24 @@ def cmd_video(args: argparse.Namespace) -> int:
     open_video(args.input)[0].release()  # a bad input fails before the model loads
     if args.out is not None:
         encoder_for(args.out)  # so does an --out suffix with no video codec
-    from emonb.models.zoo import load_model
-    from emonb.video.pipeline import analyse_video
+    with _preview(args) as server:  # --serve: bound now, before the model loads
+        from emonb.models.zoo import load_model
+        from emonb.video.pipeline import analyse_video
 
-    net = load_model(args.model)
-    max_frames = config.capped("frames", args.max_frames)
-    result = analyse_video(
-        args.input, net, out=args.out, method=args.method, max_frames=max_frames,
-        export_faces=args.export_faces, export_every=args.export_every,
-        progress=not args.no_progress, detect_width=args.detect_width or None,
-        min_face=args.min_face, window=args.window, patience=args.patience,
-        detector=args.detector, landmarks=not args.no_landmarks, overlay=args.overlay,
-    )  # fmt: skip
+        net = load_model(args.model)
+        if server is not None:
+            server.class_names = net.class_names
+        max_frames = config.capped("frames", args.max_frames)
+        result = analyse_video(
+            args.input, net, out=args.out, method=args.method, max_frames=max_frames,
+            export_faces=args.export_faces, export_every=args.export_every,
+            progress=not args.no_progress, detect_width=args.detect_width or None,
+            min_face=args.min_face, window=args.window, patience=args.patience,
+            detector=args.detector, landmarks=not args.no_landmarks, overlay=args.overlay,
+            on_frame=None if server is None else server.publish,
+        )  # fmt: skip
+        if server is not None and not getattr(result, "interrupted", False):
+            _linger(server, args.serve_linger)  # not after Ctrl-C: that closes it at once
     ms = result.timings_ms()
     print(f"{result.frames} frames of {result.source} ({result.width}x{result.height}), "
           f"{len(result.faces)} faces; {result.fps:.1f} frames/s "
@@ -865,6 +934,20 @@ def build_parser() -> argparse.ArgumentParser:
                    help="what the mesh adds to each face: the outline of the action unit with "
                         "the most evidence (default), the 468 points, both, or nothing")  # fmt: skip
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("--serve", nargs="?", const=8765, type=_whole(1, 65535, zero=True),
+                   default=None, metavar="PORT",
+                   help="show the annotated frames and the emotion bars live in a browser at "
+                        "http://HOST:PORT/ (default port 8765; 0: any free port) until the "
+                        "source ends or Ctrl-C")  # fmt: skip
+    p.add_argument("--host", default=None, metavar="ADDR",
+                   help="address --serve listens on (default 127.0.0.1: this machine "
+                        "only)")  # fmt: skip
+    p.add_argument("--allow-remote", action="store_true",
+                   help="let --host be an address other machines reach (no "
+                        "authentication)")  # fmt: skip
+    p.add_argument("--serve-linger", type=_seconds, default=None, metavar="SECONDS",
+                   help="keep the preview up this long after the source ends (default "
+                        "0)")  # fmt: skip
     p.set_defaults(func=cmd_video)
 
     p = sub.add_parser("book", help="execute every chapter with papermill and build the HTML book")

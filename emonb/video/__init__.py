@@ -23,6 +23,8 @@ read video, write results              :mod:`emonb.video.io`: :func:`open_video`
                                        :func:`write_json`; :func:`open_writer` (H.264 /
                                        VP9 by suffix, mp4v fallback), :func:`web_videos`,
                                        :func:`video_html` (a page's ``<video>``)
+watch it live in a browser             :mod:`emonb.video.serve`: :class:`PreviewServer`
+(``emonb video --serve``)              (``on_frame=server.publish``)
 =====================================  ===================================================
 
 For example::
