@@ -487,7 +487,7 @@ figcaption, #status { color: #aaa; font-size: .9rem; margin: .3rem 0; }
 #status[data-state="live"] { color: #7c7; }
 #status[data-state="ended"] { color: #fc6; }
 #status[data-state="disconnected"] { color: #f77; }
-#chart { min-width: 20rem; }
+#chart { flex: 1 1 20rem; min-width: 18rem; max-width: 34rem; }
 #chart h2 { font-size: 1.1rem; margin: 0 0 .6rem; }
 .row { display: grid; grid-template-columns: 5.5rem 1fr 3rem; gap: .5rem;
        align-items: center; margin: .3rem 0; }
