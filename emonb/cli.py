@@ -709,6 +709,10 @@ def cmd_video(args: argparse.Namespace) -> int:
         print(f"exported {result.exported} face patches to {args.export_faces} (index.csv)")
     if args.json:
         print(f"wrote {write_json(result, args.json)}")
+    if result.stopped:  # a fault or Ctrl-C: everything above holds the frames before it
+        print(f"emonb: video: {result.stopped}; wrote the {result.frames} frames before it",
+              file=sys.stderr)  # fmt: skip
+        return 130 if result.interrupted else 1
     return 0
 
 
