@@ -45,6 +45,7 @@ from emonb.video.io import (
 #: Where each encoder's file plays (checked with Debian's Chromium 156 for h264, vp9 and mp4v).
 PLAYS_IN = {
     "h264": "every current browser (Safari included)",
+    "h264-realtime": "as h264 (x264's ultrafast preset: the live pipeline's writer)",
     "vp9": "Chromium, Chrome, Edge, Firefox; Safari 14.1+ on macOS 11.3+",
     "vp9-opencv": "as vp9",
     "mp4v": "no browser (desktop players only)",

@@ -33,6 +33,7 @@ positives), and faces the mesh rejects.
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import sys
 import tempfile
@@ -41,14 +42,19 @@ from pathlib import Path
 import cv2
 
 import emonb  # noqa: F401  (the TensorFlow guard first)
-from emonb.bench import machine_info, provenance, save
-from emonb.data.manifest import media_path
-from emonb.errors import EmonbError
-from emonb.faces import DEFAULT_DETECTOR, DETECTORS
-from emonb.models.zoo import load_model
-from emonb.video.clips import UPSCALE_CODEC, cached_clip
-from emonb.video.draw import OVERLAYS
-from emonb.video.pipeline import analyse_video
+from emonb import config
+
+# as `emonb video` runs it: TensorFlow's pools at one thread (set before TensorFlow loads)
+TF_THREADS_SET = config.video_threads()
+
+from emonb.bench import machine_info, provenance, save  # noqa: E402
+from emonb.data.manifest import media_path  # noqa: E402
+from emonb.errors import EmonbError  # noqa: E402
+from emonb.faces import DEFAULT_DETECTOR, DETECTORS  # noqa: E402
+from emonb.models.zoo import load_model  # noqa: E402
+from emonb.video.clips import UPSCALE_CODEC, cached_clip  # noqa: E402
+from emonb.video.draw import OVERLAYS  # noqa: E402
+from emonb.video.pipeline import analyse_video  # noqa: E402
 
 BASELINE = "baseline: haar, no mesh (annotate)"
 RESOLUTIONS = "640x360,1920x1080"
@@ -190,6 +196,7 @@ def run(video: str, model: str, method: str, repeat: int, detector: str, detect_
     }  # fmt: skip
     if detectors:
         out["detectors"] = detectors
+    out["tensorflow_threads"] = {k: os.environ.get(k) for k in config.VIDEO_TF_ENV}
     out["machine"] = machine_info()
     out["provenance"] = provenance()
     return out

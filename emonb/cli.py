@@ -663,6 +663,8 @@ def _linger(server, seconds: float | None) -> None:
 def cmd_video(args: argparse.Namespace) -> int:
     from emonb import config
 
+    config.video_threads()  # before anything imports TensorFlow
+
     if (usage := _serve_usage(args)) is not None:
         return _fail(f"video: {usage} (see `emonb video --help`)", 2)
     _check_output(args.out, "--out")

@@ -69,6 +69,24 @@ def guard_tensorflow() -> None:
         )
 
 
+#: TensorFlow's thread pools for a video run (``emonb video``, ``benchmarks/video_pipeline.py``):
+#: one thread each. The pipeline's own threads (decoding, the model, encoding) keep both
+#: cores busy; TensorFlow's idle pool threads spin between the small per-frame ops and take
+#: CPU from them (1080p without the mesh on this 2-core CPU: 26-27 frames/s with the
+#: default pools, 32-33 with one thread).
+VIDEO_TF_ENV = {"TF_NUM_INTRAOP_THREADS": "1", "TF_NUM_INTEROP_THREADS": "1"}
+
+
+def video_threads() -> bool:
+    """Set :data:`VIDEO_TF_ENV` (unless the user set a variable) before TensorFlow starts;
+    returns False, changing nothing, when TensorFlow is already imported (a notebook)."""
+    if "tensorflow" in sys.modules:
+        return False
+    for key, value in VIDEO_TF_ENV.items():
+        os.environ.setdefault(key, value)
+    return True
+
+
 def cache_dir() -> Path:
     """Where fetched artifacts live: ``$EMONB_CACHE_DIR`` or the user's cache dir."""
     env = os.environ.get(ENV_CACHE)

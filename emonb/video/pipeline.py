@@ -49,6 +49,10 @@ __all__ = ["AU_SUPERSAMPLE", "STAGES", "VideoPipeline", "VideoResult", "action_u
 #: model's thread waited for a decoded frame or for room in the writer's queue. So the
 #: stages overlap: their sum exceeds the wall-clock ``total``.
 STAGES = ("read", "detect", "model", "mesh", "regions", "draw", "write", "export", "wait")
+#: LiteRT threads of the pipeline's detector and face mesh: one, as the pipeline's own
+#: threads keep both cores busy (a second LiteRT thread saves under a millisecond of wall
+#: time per call and spends more CPU than it saves, waiting).
+LITE_THREADS = 1
 #: Sub-pixels per map pixel (each axis) when the AU regions are rasterised at the map's
 #: resolution (:func:`emonb.anatomy.regions.rasterize`).
 AU_SUPERSAMPLE = 4
@@ -142,7 +146,8 @@ class VideoPipeline:
         if landmarks:
             from emonb.anatomy.mesh import FaceMesh
 
-            self.mesh = FaceMesh()
+            self.mesh = FaceMesh(threads=LITE_THREADS)
+        self._blazeface = None
         self.tracker = FaceTracker()
         self._smoothers: dict[int, EmotionSmoother] = {}
         self.window, self.patience = window, patience
@@ -163,10 +168,20 @@ class VideoPipeline:
         blank = np.full((64, 64, 3), 128, np.uint8)
         self._classify(self.net.preprocess([blank[..., 0]]))
         self._classify(self.net.preprocess([blank[..., 0]] * 2))  # a batch of several faces
-        find_faces(blank, detector=self.detector, min_size=self.min_face)  # builds BlazeFace
+        self._find_faces(blank)
         if self.mesh is not None:
             self.mesh.landmarks([blank])
         return time.perf_counter() - t0
+
+    def _find_faces(self, rgb: np.ndarray) -> list[Box]:
+        """BlazeFace's faces of an RGB frame, as :func:`emonb.faces.find_faces` finds them,
+        by the pipeline's own detector (one LiteRT thread, :data:`LITE_THREADS`)."""
+        if self._blazeface is None:
+            from emonb.anatomy.blazeface import HAAR_SCALE, HAAR_SHIFT, BlazeFace
+
+            self._blazeface = BlazeFace(box_scale=HAAR_SCALE, box_shift=HAAR_SHIFT,
+                                        threads=LITE_THREADS)  # fmt: skip
+        return [d.box for d in self._blazeface.detect(rgb, min_size=self.min_face)]
 
     def _classify(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
         """Probabilities (n, n_classes) of a preprocessed batch, and the maps (n, H, W) of
@@ -200,7 +215,7 @@ class VideoPipeline:
             boxes = find_faces(grey, detector="haar", min_size=self.min_face,
                                detect_width=self.detect_width)  # fmt: skip
         else:  # BlazeFace searches a 128x128 copy (emonb.anatomy.blazeface.letterbox)
-            boxes = find_faces(rgb, detector=self.detector, min_size=self.min_face)
+            boxes = self._find_faces(rgb)
         clock.append(time.perf_counter())
         labels, smoothed, tracks, proba, maps = [], [], [], None, None
         if boxes:
@@ -456,7 +471,9 @@ def analyse_video(
 
     Decoding runs on one thread, the export of patches, the writing and ``on_frame`` on
     another (:mod:`emonb.video.stages`), beside the model's passes, each behind a queue of
-    a few frames; frames stay in order and the frames are drawn on in place.
+    a few frames; frames stay in order and the frames are drawn on in place. OpenCV's own
+    thread pool is set to one thread for the run (restored after); ``emonb video`` also
+    gives TensorFlow one thread (:func:`emonb.config.video_threads`).
 
     Faults and Ctrl-C end the run; they do not raise. A camera that stops delivering
     frames, a file that ends before its header's frame count, a frame of another size
@@ -480,6 +497,8 @@ def analyse_video(
                          detector=pipe.detector, landmarks=pipe.mesh is not None)  # fmt: skip
     writer = exporter = bar = reader = output = None
     seconds = pipe.seconds
+    cv_threads = cv2.getNumThreads()
+    cv2.setNumThreads(1)  # the stages are the parallelism: OpenCV's idle pool would spin
     try:
         if out is not None:
             writer = open_writer(out, fps_src if fps_src > 0 else 24.0, (width, height),
@@ -518,6 +537,7 @@ def analyse_video(
         output.close()  # every frame handed over is written: the video, JSON and index agree
         result.seconds = time.perf_counter() - start
     finally:
+        cv2.setNumThreads(cv_threads)
         if reader is not None:
             reader.stop()
         if output is not None:
