@@ -9,7 +9,8 @@ Each run is the whole pipeline of :func:`emonb.video.pipeline.analyse_video` on 
 read, detect (``--detector``), classify and explain (Grad-CAM by default), the face mesh
 and the evidence per action unit (unless ``--no-landmarks``), draw (``--overlay``), and
 write the annotated MP4. The one-off warm-up that compiles the model's passes and loads the
-LiteRT models is excluded and reported.
+LiteRT models is excluded and reported. TensorFlow runs on one thread, as in
+``emonb video`` (:func:`emonb.config.video_threads`; the JSON's ``tensorflow_threads``).
 
 The clips (``--resolutions``, default ``640x360,1920x1080``) are the manifest's
 ``pexels-video`` (640x360, 23.98 frames/s, 472 frames) as it is, and the same frames
@@ -19,7 +20,8 @@ tree. With ``--max-frames N`` an upscaled clip holds only its first N frames (a 
 cached file, quick to make).
 
 Runs are sequential, one at a time. Within each repeat every clip runs in every mode in
-turn: without and with the patch export, and with ``--baseline`` the pipeline as it was
+turn: without and with the patch export, without the face mesh (BlazeFace, classify, map,
+track, smooth, draw, write: the seed's real-time list), and with ``--baseline`` the pipeline as it was
 before the face mesh (Haar at width 320, no landmarks), so all are measured under the same
 load. The median run of each (clip, mode) is reported (``statistics.median_low`` of
 ``--repeat`` runs) with its per-stage breakdown (whatever stages
@@ -57,6 +59,7 @@ from emonb.video.draw import OVERLAYS  # noqa: E402
 from emonb.video.pipeline import analyse_video  # noqa: E402
 
 BASELINE = "baseline: haar, no mesh (annotate)"
+NO_MESH = "annotate, no mesh"
 RESOLUTIONS = "640x360,1920x1080"
 #: Frames per second a median run must reach to keep up (the seed paper's 30 at 1080p).
 TARGET_FPS = 30
@@ -164,6 +167,8 @@ def run(video: str, model: str, method: str, repeat: int, detector: str, detect_
     options = {"detector": detector, "detect_width": detect_width or None,
                "landmarks": landmarks, "overlay": overlay}  # fmt: skip
     modes = {"annotate": (options, False), "annotate + export": (options, True)}
+    if landmarks:  # the real-time list: detect, classify, map, track, draw, write
+        modes[NO_MESH] = (dict(options, landmarks=False), False)
     if baseline:
         modes[BASELINE] = ({"detector": "haar", "detect_width": 320, "landmarks": False}, False)
     runs: dict[str, dict[str, list[dict]]] = {res: {mode: [] for mode in modes} for res in clips}

@@ -64,7 +64,7 @@ RECORDED: tuple[Recorded, ...] = (
     Recorded("benchmarks/video_pipeline_cpu.json",
              "python benchmarks/video_pipeline.py --baseline --compare-detectors --repeat 5 "
              "--json benchmarks/video_pipeline_cpu.json",
-             ("90_performance",), "frames per second of `emonb video`, per stage"),
+             ("90_performance",), "frames per second of `emonb video` at 640x360 and 1080p, per stage"),
     Recorded("benchmarks/video_codecs_cpu.json",
              "python benchmarks/video_codecs.py --json benchmarks/video_codecs_cpu.json",
              ("90_performance",), "encoding cost and size of each video codec emonb writes"),

@@ -14,8 +14,10 @@ follow faces, smooth their labels      :mod:`emonb.video.tracking`: :func:`iou`,
                                        :class:`FaceTracker`, :class:`EmotionSmoother`
                                        (the smoothing rule), :class:`TrackedFace`,
                                        :func:`label_changes`
+decode and write beside the model     :mod:`emonb.video.stages`: :class:`FrameReader`,
+(threads, bounded queues, faults)      :class:`OutputStage`
 draw on frames                         :mod:`emonb.video.draw`: :func:`annotate_frame`,
-                                       :func:`animation_frames`
+                                       :func:`blend_heatmap`, :func:`animation_frames`
 read video, write results              :mod:`emonb.video.io`: :func:`open_video`,
                                        :func:`iter_frames`, :func:`read_frames`,
                                        :class:`FaceExporter` (the auto-annotated patches),
@@ -23,6 +25,8 @@ read video, write results              :mod:`emonb.video.io`: :func:`open_video`
                                        :func:`write_json`; :func:`open_writer` (H.264 /
                                        VP9 by suffix, mp4v fallback), :func:`web_videos`,
                                        :func:`video_html` (a page's ``<video>``)
+a 1080p test clip (benchmarks)         :mod:`emonb.video.clips`: :func:`upscaled_clip`,
+                                       :func:`cached_clip`
 watch it live in a browser             :mod:`emonb.video.serve`: :class:`PreviewServer`
 (``emonb video --serve``)              (``on_frame=server.publish``)
 =====================================  ===================================================
