@@ -33,22 +33,23 @@ def test_user_setting_wins():
 
 
 def test_video_threads_take_effect_only_before_tensorflow():
-    """``emonb video`` gives TensorFlow one thread per pool; TensorFlow then reports it."""
+    """``emonb video`` sets TensorFlow's pool sizes (read when TensorFlow starts) unless the
+    user set them; once TensorFlow is loaded it changes nothing and says so."""
     clean = {k: v for k, v in os.environ.items() if k not in config.VIDEO_TF_ENV}
-    code = ("import emonb; from emonb import config; done = config.video_threads(); "
-            "from emonb._tf import tf; "
-            "print(done, tf.config.threading.get_intra_op_parallelism_threads(), "
-            "tf.config.threading.get_inter_op_parallelism_threads(), config.video_threads())")
+    code = ("import os, emonb; from emonb import config; done = config.video_threads(); "
+            "env = [os.environ[k] for k in config.VIDEO_TF_ENV]; "
+            "from emonb._tf import tf; os.environ.pop('TF_NUM_INTEROP_THREADS'); "
+            "print(done, *env, config.video_threads(), 'TF_NUM_INTEROP_THREADS' in os.environ)")
     import subprocess
 
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           env=clean, timeout=300)  # fmt: skip
     assert proc.returncode == 0, proc.stderr
-    assert proc.stdout.split() == ["True", "1", "1", "False"]  # too late once TF is loaded
+    assert proc.stdout.split() == ["True", "1", "1", "False", "False"]  # too late after TF
     mine = dict(clean, TF_NUM_INTRAOP_THREADS="2")  # the user's setting wins
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           env=mine, timeout=300)  # fmt: skip
-    assert proc.stdout.split() == ["True", "2", "1", "False"]
+    assert proc.stdout.split() == ["True", "2", "1", "False", "False"], proc.stderr
 
 
 def test_warns_when_tensorflow_came_first():
