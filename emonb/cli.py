@@ -694,7 +694,7 @@ def cmd_video(args: argparse.Namespace) -> int:
             detector=args.detector, landmarks=not args.no_landmarks, overlay=args.overlay,
             on_frame=None if server is None else server.publish,
         )  # fmt: skip
-        if server is not None and not getattr(result, "interrupted", False):
+        if server is not None and not result.interrupted:
             _linger(server, args.serve_linger)  # not after Ctrl-C: that closes it at once
     ms = result.timings_ms()
     print(f"{result.frames} frames of {result.source} ({result.width}x{result.height}), "

@@ -143,15 +143,15 @@ def detect_faces(
     return sorted(boxes, key=lambda b: (-b.area, b.y, b.x))
 
 
-@lru_cache(maxsize=1)
-def _blazeface():
+@lru_cache(maxsize=4)
+def _blazeface(threads: int | None = None):
     from emonb.anatomy.blazeface import HAAR_SCALE, HAAR_SHIFT, BlazeFace
 
-    return BlazeFace(box_scale=HAAR_SCALE, box_shift=HAAR_SHIFT)
+    return BlazeFace(box_scale=HAAR_SCALE, box_shift=HAAR_SHIFT, threads=threads)
 
 
 def find_faces(image: np.ndarray, *, detector: str = DEFAULT_DETECTOR, min_size: int = 30,
-               detect_width: int | None = None) -> list[Box]:  # fmt: skip
+               detect_width: int | None = None, threads: int | None = None) -> list[Box]:  # fmt: skip
     """Faces in an RGB or grey uint8 image, largest first, found by ``detector``.
 
     ``"haar"`` is :func:`detect_faces` (``detect_width`` as there). ``"blazeface"`` is
@@ -159,12 +159,13 @@ def find_faces(image: np.ndarray, *, detector: str = DEFAULT_DETECTOR, min_size:
     boxes are moved and scaled to cover the face area of Haar's boxes
     (:data:`~emonb.anatomy.blazeface.HAAR_SCALE`, :data:`~emonb.anatomy.blazeface.HAAR_SHIFT`),
     so crops from either detector look alike; it always searches a 128x128 copy, so it
-    ignores ``detect_width``. ``min_size`` is the smallest face side in pixels of ``image``.
+    ignores ``detect_width``. ``min_size`` is the smallest face side in pixels of ``image``;
+    ``threads``: BlazeFace's LiteRT threads (default all cores; one detector per setting).
     """
     if detector == "haar":
         return detect_faces(image, min_size=min_size, detect_width=detect_width)
     if detector == "blazeface":
-        return [d.box for d in _blazeface().detect(image, min_size=min_size)]
+        return [d.box for d in _blazeface(threads).detect(image, min_size=min_size)]
     raise EmonbError(f"unknown face detector {detector!r}; valid: {', '.join(DETECTORS)}")
 
 

@@ -37,7 +37,7 @@ def lut_bins(maps: np.ndarray) -> np.ndarray:
     is 0; :func:`emonb.activations.feature_grid`), as the colour LUT's bins 0..255: uint8."""
     from emonb.plotting.images import _lut_index
 
-    return _lut_index(minmax(np.asarray(maps), axes=(1, 2))).astype(np.uint8)
+    return _lut_index(minmax(np.asarray(maps), axes=(1, 2)))
 
 
 def colorize(values: np.ndarray, size: int | None = None, cmap: str = "viridis") -> np.ndarray:

@@ -19,7 +19,7 @@ from emonb.errors import EmonbError
 from emonb.methods.base import Explainer, _count
 from emonb.methods.gradients import GuidedBackprop
 from emonb.models import graph
-from emonb.models.runner import last_conv_layer, select
+from emonb.models.runner import last_conv_layer
 
 __all__ = [
     "CAM",
@@ -70,26 +70,16 @@ class BaseCAM(Explainer):
         if type(self)._attribute is not BaseCAM._attribute:
             return super().predict_and_explain(x)
         if self._fused is None:
-            runner, layer, rule = self.runner, self.layer, self.relu_rule
-            grad = self.needs_gradients
-
-            def fused(z):
-                with tf.GradientTape() as tape:
-                    scores, record = runner.run(z, relu_rule=rule, keep=[layer])
-                    acts = record[layer]
-                    idx = tf.argmax(scores, axis=1, output_type=tf.int32)
-                    target = select(scores, idx)
-                grads = tape.gradient(target, acts) if grad else tf.zeros_like(acts)
-                return scores, idx, acts, grads
-
-            self._fused = self.runner.compile(fused, with_targets=False)
+            self._fused = self.runner.compile(
+                lambda z: self.runner.scored_layer_gradients(
+                    z, None, self.layer, relu_rule=self.relu_rule,
+                    gradients=self.needs_gradients),
+                with_targets=False)  # fmt: skip
         scores, maps = [], []
         for start in range(0, len(x), self.batch_size):
             chunk = x[start : start + self.batch_size]
             s, idx, acts, grads = (t.numpy() for t in self._fused(tf.constant(chunk, tf.float32)))
-            if acts.ndim != 4:
-                raise EmonbError(f"layer {self.layer!r} has output shape {acts.shape[1:]}; "
-                                 "CAMs need (h, w, channels)")  # fmt: skip
+            self._check_spatial(acts)
             scores.append(s)
             maps.append(np.asarray(self.cam(acts, grads, chunk, idx), dtype=np.float32))
         if not scores:
@@ -120,12 +110,15 @@ class BaseCAM(Explainer):
         w = self.weights(acts, grads, x, idx)
         return np.maximum(np.einsum("nhwk,nk->nhw", acts, w), 0.0)
 
-    def _attribute(self, x, idx):
-        acts, grads = self.activations_and_gradients(x, idx)
+    def _check_spatial(self, acts: np.ndarray) -> None:
         if acts.ndim != 4:
             raise EmonbError(
                 f"layer {self.layer!r} has output shape {acts.shape[1:]}; CAMs need (h, w, channels)"
             )
+
+    def _attribute(self, x, idx):
+        acts, grads = self.activations_and_gradients(x, idx)
+        self._check_spatial(acts)
         return self.cam(acts, grads, x, idx)
 
 

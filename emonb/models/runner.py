@@ -448,12 +448,22 @@ class Runner:
                         gradients: bool = True):  # fmt: skip
         """``layer``'s activations and d score[idx] / d activations (zeros when
         ``gradients`` is False), each (n, h, w, k)."""
+        return self.scored_layer_gradients(x, idx, layer, relu_rule=relu_rule,
+                                           gradients=gradients)[2:]  # fmt: skip
+
+    def scored_layer_gradients(self, x, idx, layer: str, *, relu_rule: str = "none",
+                               gradients: bool = True):  # fmt: skip
+        """:meth:`layer_gradients` with the scores and the classes: ``(scores (n,
+        n_classes), idx (n,), activations, gradients)``; ``idx`` None takes each image's
+        top class in the graph (``tf.argmax`` of the scores: one pass for both)."""
         with tf.GradientTape() as tape:
             scores, record = self.run(x, relu_rule=relu_rule, keep=[layer])
             acts = record[layer]
+            if idx is None:
+                idx = tf.argmax(scores, axis=1, output_type=tf.int32)
             target = select(scores, idx)
         grads = tape.gradient(target, acts) if gradients else tf.zeros_like(acts)
-        return acts, grads
+        return scores, idx, acts, grads
 
     def compile(self, fn: Callable, *, with_targets: bool = True) -> Callable:
         """``tf.function`` of ``fn(x[, idx])``, traced once for any batch size."""

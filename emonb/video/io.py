@@ -56,6 +56,7 @@ __all__ = [
     "encoder_for",
     "exported_patches",
     "ffmpeg_exe",
+    "is_camera",
     "iter_frames",
     "open_video",
     "open_writer",
@@ -65,6 +66,11 @@ __all__ = [
     "write_animation",
     "write_json",
 ]
+
+
+def is_camera(name: str) -> bool:
+    """Whether :func:`open_video`'s description ``name`` is a camera's (``"camera 0"``)."""
+    return name.startswith("camera ")
 
 
 def open_video(source: str | int | os.PathLike[str]) -> tuple[cv2.VideoCapture, str]:

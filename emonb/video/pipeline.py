@@ -32,11 +32,11 @@ import numpy as np
 from emonb.anatomy.facs import enrichment
 from emonb.anatomy.regions import AU_NAMES, rasterize
 from emonb.errors import EmonbError
-from emonb.faces import DEFAULT_DETECTOR, DETECTORS, Box, find_faces
+from emonb.faces import DEFAULT_DETECTOR, DETECTORS, Box, crop, find_faces
 from emonb.models.runner import Runner
 from emonb.models.zoo import EmotionModel
 from emonb.video.draw import OVERLAYS, annotate_frame
-from emonb.video.io import FaceExporter, open_video, open_writer
+from emonb.video.io import FaceExporter, is_camera, open_video, open_writer
 from emonb.video.stages import FrameReader, OutputStage, Processed
 from emonb.video.tracking import EmotionSmoother, FaceTracker, TrackedFace
 
@@ -56,6 +56,11 @@ LITE_THREADS = 1
 #: Sub-pixels per map pixel (each axis) when the AU regions are rasterised at the map's
 #: resolution (:func:`emonb.anatomy.regions.rasterize`).
 AU_SUPERSAMPLE = 4
+
+
+def _grey(image: np.ndarray) -> np.ndarray:
+    """A BGR image's grey levels (OpenCV's BT.601); a grey image as it is."""
+    return image if image.ndim == 2 else cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
 
 
 def to_map_pixels(points: np.ndarray, box: Box, size: tuple[int, int]) -> np.ndarray:
@@ -147,7 +152,6 @@ class VideoPipeline:
             from emonb.anatomy.mesh import FaceMesh
 
             self.mesh = FaceMesh(threads=LITE_THREADS)
-        self._blazeface = None
         self.tracker = FaceTracker()
         self._smoothers: dict[int, EmotionSmoother] = {}
         self.window, self.patience = window, patience
@@ -168,20 +172,11 @@ class VideoPipeline:
         blank = np.full((64, 64, 3), 128, np.uint8)
         self._classify(self.net.preprocess([blank[..., 0]]))
         self._classify(self.net.preprocess([blank[..., 0]] * 2))  # a batch of several faces
-        self._find_faces(blank)
+        find_faces(blank, detector=self.detector, min_size=self.min_face,
+                   threads=LITE_THREADS)  # builds the detector
         if self.mesh is not None:
             self.mesh.landmarks([blank])
         return time.perf_counter() - t0
-
-    def _find_faces(self, rgb: np.ndarray) -> list[Box]:
-        """BlazeFace's faces of an RGB frame, as :func:`emonb.faces.find_faces` finds them,
-        by the pipeline's own detector (one LiteRT thread, :data:`LITE_THREADS`)."""
-        if self._blazeface is None:
-            from emonb.anatomy.blazeface import HAAR_SCALE, HAAR_SHIFT, BlazeFace
-
-            self._blazeface = BlazeFace(box_scale=HAAR_SCALE, box_shift=HAAR_SHIFT,
-                                        threads=LITE_THREADS)  # fmt: skip
-        return [d.box for d in self._blazeface.detect(rgb, min_size=self.min_face)]
 
     def _classify(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
         """Probabilities (n, n_classes) of a preprocessed batch, and the maps (n, H, W) of
@@ -206,24 +201,19 @@ class VideoPipeline:
         around the faces' boxes), and with ``patches`` also each face's patch of the frame
         as it was before drawing (copies; None otherwise)."""
         clock = [time.perf_counter()]
-        grey = frame if frame.ndim == 2 else None
         rgb = None
         if self.detector == "blazeface" or self.mesh is not None:
             rgb = cv2.cvtColor(frame, cv2.COLOR_BGR2RGB) if frame.ndim == 3 else frame
-        if self.detector == "haar":
-            grey = cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY) if grey is None else grey
-            boxes = find_faces(grey, detector="haar", min_size=self.min_face,
-                               detect_width=self.detect_width)  # fmt: skip
-        else:  # BlazeFace searches a 128x128 copy (emonb.anatomy.blazeface.letterbox)
-            boxes = self._find_faces(rgb)
+        # Haar searches a grey copy detect_width wide, BlazeFace a 128x128 copy
+        # (emonb.anatomy.blazeface.letterbox)
+        image = _grey(frame) if self.detector == "haar" else rgb
+        boxes = find_faces(image, detector=self.detector, min_size=self.min_face,
+                           detect_width=self.detect_width, threads=LITE_THREADS)  # fmt: skip
         clock.append(time.perf_counter())
         labels, smoothed, tracks, proba, maps = [], [], [], None, None
         if boxes:
             # grey levels of the boxes only (cv2's BT.601, as for the whole frame)
-            crops = [frame[b.y : b.y + b.h, b.x : b.x + b.w] if grey is None
-                     else grey[b.y : b.y + b.h, b.x : b.x + b.w] for b in boxes]  # fmt: skip
-            x = self.net.preprocess([c if c.ndim == 2 else cv2.cvtColor(c, cv2.COLOR_BGR2GRAY)
-                                     for c in crops])  # fmt: skip
+            x = self.net.preprocess([_grey(crop(frame, b)) for b in boxes])
             proba, maps = self._classify(x)
             if self.keep_faces:
                 self.inputs.extend(x)
@@ -245,7 +235,7 @@ class VideoPipeline:
                              *mesh[i], au[i]) for i, b in enumerate(boxes)]  # fmt: skip
         cut = None
         if patches:
-            cut = [frame[b.y : b.y + b.h, b.x : b.x + b.w].copy() for b in boxes]
+            cut = [crop(frame, b).copy() for b in boxes]
         out = annotate_frame(frame, faces, maps, alpha=self.alpha, overlay=self.overlay,
                              inplace=inplace)  # fmt: skip
         clock.append(time.perf_counter())
@@ -492,7 +482,7 @@ def analyse_video(
         raise
     width, height = int(cap.get(cv2.CAP_PROP_FRAME_WIDTH)), int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT))
     fps_src = float(cap.get(cv2.CAP_PROP_FPS) or 0.0)
-    expected = 0 if name.startswith("camera ") else int(cap.get(cv2.CAP_PROP_FRAME_COUNT) or 0)
+    expected = 0 if is_camera(name) else int(cap.get(cv2.CAP_PROP_FRAME_COUNT) or 0)
     result = VideoResult(name, net.name, pipe.method, net.class_names, width, height, fps_src,
                          detector=pipe.detector, landmarks=pipe.mesh is not None)  # fmt: skip
     writer = exporter = bar = reader = output = None
@@ -530,7 +520,7 @@ def analyse_video(
                     bar.update(1)
             result.stopped = reader.reason
         except KeyboardInterrupt:
-            if not name.startswith("camera "):  # a camera runs until Ctrl-C: its normal end
+            if not is_camera(name):  # a camera runs until Ctrl-C: its normal end
                 result.stopped = "interrupted (Ctrl-C)"
             result.interrupted = True
         reader.stop()

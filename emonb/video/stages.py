@@ -20,11 +20,12 @@ import queue
 import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import cv2
 import numpy as np
 
+from emonb.video.io import is_camera
 from emonb.video.tracking import TrackedFace
 
 __all__ = ["DEPTH", "FrameReader", "OutputStage", "Processed"]
@@ -67,10 +68,6 @@ class FrameReader:
         self._thread = threading.Thread(target=self._run, name="emonb-reader", daemon=True)
         self._thread.start()
 
-    @property
-    def camera(self) -> bool:
-        return self.name.startswith("camera ")
-
     def _put(self, item) -> bool:
         while not self._stop.is_set():
             try:
@@ -108,7 +105,7 @@ class FrameReader:
             self._put(None)
 
     def _ended(self, i: int) -> str | None:
-        if self.camera:
+        if is_camera(self.name):
             return f"{self.name} stopped delivering frames after {i} frames (disconnected?)"
         if self.expected and i < self.expected - max(2, self.expected // 50):
             return (f"{self.name} ended after {i} of the {self.expected} frames its header "
@@ -146,7 +143,6 @@ class Processed:
     captured: float
     #: Each face's patch of the frame before drawing (only on frames the export saves).
     patches: list[np.ndarray] | None = None
-    extra: dict = field(default_factory=dict)
 
 
 class OutputStage:
