@@ -8,6 +8,7 @@ from emonb.errors import EmonbError
 from emonb.video import clips
 from emonb.video.clips import cached_clip, upscaled_clip
 from emonb.video.io import encoder_available
+from tests.video.media import read_back
 
 pytestmark = pytest.mark.skipif(
     not encoder_available("h264"), reason="no ffmpeg with libx264 (pip install imageio-ffmpeg)"
@@ -27,14 +28,9 @@ def _write_source(path, frames=5, size=(64, 36), fps=12.0, shade=0):
 def _probe(path):
     cap = cv2.VideoCapture(str(path))
     size = int(cap.get(cv2.CAP_PROP_FRAME_WIDTH)), int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT))
-    fps, frames = cap.get(cv2.CAP_PROP_FPS), []
-    while True:
-        ok, frame = cap.read()
-        if not ok:
-            break
-        frames.append(frame)
+    fps = cap.get(cv2.CAP_PROP_FPS)
     cap.release()
-    return size, fps, frames
+    return size, fps, read_back(path)
 
 
 def test_upscaled_clip_has_the_size_every_frame_and_the_frame_rate(tmp_path):

@@ -19,20 +19,9 @@ import emonb.video.pipeline as pipeline
 from emonb.video.io import open_writer, write_json
 from emonb.video.pipeline import analyse_video
 from emonb.video.stages import FrameReader, OutputStage, Processed
+from tests.video.media import read_back
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def frames_of(path) -> list[np.ndarray]:
-    cap = cv2.VideoCapture(str(path))
-    out = []
-    while True:
-        ok, frame = cap.read()
-        if not ok:
-            break
-        out.append(frame)
-    cap.release()
-    return out
 
 
 class FakeCapture:
@@ -75,7 +64,7 @@ def run_all_outputs(tmp_path, source, net, **kw):
 def check_outputs_agree(tmp_path, r, frames: int) -> None:
     """The video plays ``frames`` frames; the JSON and the index hold exactly those."""
     assert r.frames == frames
-    assert len(frames_of(tmp_path / "out.mp4")) == frames
+    assert len(read_back(tmp_path / "out.mp4")) == frames
     doc = json.loads((tmp_path / "out.json").read_text())
     assert doc["frames"] == frames and len(doc["detections"]) == frames
     assert doc["stopped"] == r.stopped
@@ -89,7 +78,7 @@ def check_outputs_agree(tmp_path, r, frames: int) -> None:
 
 @pytest.fixture(scope="module")
 def clip_frames(face_video):
-    return frames_of(face_video)
+    return read_back(face_video)
 
 
 def test_a_camera_that_disappears_ends_the_run_with_what_it_gave(
@@ -118,7 +107,7 @@ def test_a_truncated_file_ends_with_the_frames_it_holds(tmp_path, mini_xception,
     data = whole.read_bytes()
     cut = tmp_path / "cut.mp4"
     cut.write_bytes(data[: len(data) // 2])
-    readable = len(frames_of(cut))
+    readable = len(read_back(cut))
     assert 0 < readable < 48
     r = run_all_outputs(tmp_path, cut, mini_xception)
     assert r.stopped == (f"{cut} ended after {readable} of the 48 frames its header announces "
@@ -126,15 +115,20 @@ def test_a_truncated_file_ends_with_the_frames_it_holds(tmp_path, mini_xception,
     check_outputs_agree(tmp_path, r, readable)
 
 
-def test_ctrl_c_keeps_every_frame_processed(tmp_path, monkeypatch, mini_xception, face_video):
+def ctrl_c_at(monkeypatch, frame: int) -> None:
+    """Ctrl-C while the pipeline works on frame number ``frame``."""
     step = pipeline.VideoPipeline.step
 
-    def interrupted(self, frame, index, *args, **kwargs):
-        if index == 4:
+    def interrupted(self, image, index, *args, **kwargs):
+        if index == frame:
             raise KeyboardInterrupt
-        return step(self, frame, index, *args, **kwargs)
+        return step(self, image, index, *args, **kwargs)
 
     monkeypatch.setattr(pipeline.VideoPipeline, "step", interrupted)
+
+
+def test_ctrl_c_keeps_every_frame_processed(tmp_path, monkeypatch, mini_xception, face_video):
+    ctrl_c_at(monkeypatch, 4)
     r = run_all_outputs(tmp_path, face_video, mini_xception)
     assert r.stopped == "interrupted (Ctrl-C)" and r.interrupted
     check_outputs_agree(tmp_path, r, 4)
@@ -142,14 +136,7 @@ def test_ctrl_c_keeps_every_frame_processed(tmp_path, monkeypatch, mini_xception
 
 def test_ctrl_c_on_a_camera_is_its_normal_end(tmp_path, monkeypatch, mini_xception, clip_frames):
     fake_source(monkeypatch, clip_frames, "camera 0")
-    step = pipeline.VideoPipeline.step
-
-    def interrupted(self, frame, index, *args, **kwargs):
-        if index == 3:
-            raise KeyboardInterrupt
-        return step(self, frame, index, *args, **kwargs)
-
-    monkeypatch.setattr(pipeline.VideoPipeline, "step", interrupted)
+    ctrl_c_at(monkeypatch, 3)
     r = run_all_outputs(tmp_path, 0, mini_xception)
     assert r.stopped is None and r.interrupted
     check_outputs_agree(tmp_path, r, 3)
@@ -224,7 +211,7 @@ def test_cli_ctrl_c_writes_everything_and_says_so_in_one_line(tmp_path, face_vid
     """SIGINT to a running ``emonb video``: exit status 130, one line on stderr, and the
     video, JSON and export index agree on the frames written."""
     long_clip = tmp_path / "long.mp4"
-    frames = frames_of(face_video)
+    frames = read_back(face_video)
     with open_writer(long_clip, 12.0, (320, 240), encoder="mp4v") as w:
         for _ in range(60):  # 720 frames: far more than get done before the signal
             for frame in frames:
@@ -251,7 +238,7 @@ def test_cli_ctrl_c_writes_everything_and_says_so_in_one_line(tmp_path, face_vid
     doc = json.loads(js.read_text())
     n = doc["frames"]
     assert 10 <= n < 720 and doc["stopped"] == "interrupted (Ctrl-C)"
-    assert len(frames_of(out)) == n == len(doc["detections"])
+    assert len(read_back(out)) == n == len(doc["detections"])
     with open(index, newline="") as fh:
         rows = list(csv.DictReader(fh))
     assert len(rows) == doc["faces"] and max(int(r["frame"]) for r in rows) < n

@@ -437,7 +437,7 @@ def test_cli_serves_while_the_video_runs(tmp_path, capfd):
 
 # -- end to end: the book's clip in Chromium ----------------------------------------------------
 
-FRAMES = 96  # of pexels-video: 4 s of video at 24 fps
+FRAMES = 192  # of pexels-video: 8 s of video at 24 fps (the pipeline runs at about 40 frames/s)
 
 READ = """() => ({log: window.emonbPreview.log.slice(), chart: window.emonbPreview.chart,
     status: document.getElementById('status').dataset.state,

@@ -12,6 +12,7 @@ import pytest
 from emonb.errors import EmonbError
 from emonb.video import io
 from emonb.video.io import ENCODERS, encoder_for, open_writer, video_html, web_videos
+from tests.video.media import read_back
 
 W, H, N = 96, 64, 8  # small frames: VP9 through OpenCV is slow at its default settings
 SUFFIX = {"h264": ".mp4", "h264-realtime": ".mp4", "vp9": ".webm", "vp9-opencv": ".webm", "mp4v": ".mp4"}
@@ -22,18 +23,6 @@ def frames(n: int = N) -> list[np.ndarray]:
     x = np.linspace(0, 200, W)[None, :] + np.linspace(0, 50, H)[:, None]
     return [np.dstack([x + 5 * i, 255 - x, np.full_like(x, 40 + 20 * i)]).astype(np.uint8)
             for i in range(n)]  # fmt: skip
-
-
-def read_back(path) -> list[np.ndarray]:
-    cap = cv2.VideoCapture(str(path))
-    out = []
-    while True:
-        ok, frame = cap.read()
-        if not ok:
-            break
-        out.append(frame)
-    cap.release()
-    return out
 
 
 def needs(encoder: str) -> None:
