@@ -36,11 +36,11 @@ import numpy as np
 
 import emonb  # noqa: F401  (the TensorFlow guard first)
 from emonb.anatomy.blazeface import HAAR_SCALE, HAAR_SHIFT, BlazeFace
-from emonb.bench import provenance as bench_provenance
-from emonb.bench import save
 from emonb.data.images import read_image
 from emonb.data.manifest import image_path
 from emonb.faces import Box, detect_faces
+from emonb.records import provenance as bench_provenance
+from emonb.records import write_json
 from emonb.video.io import iter_frames, open_video
 from emonb.video.tracking import iou
 
@@ -53,7 +53,7 @@ MULTI_FACE_CROPS = ((100, 0), (250, 150), (450, 220), (620, 220))
 
 
 def provenance(argv: list[str]) -> dict:
-    """:func:`emonb.bench.provenance` (command, commit, dirty, date, machine), with the
+    """:func:`emonb.records.provenance` (command, commit, dirty, date, machine), with the
     versions the two detectors run on."""
     out = bench_provenance(["benchmarks/detectors.py", *argv])
     for dist in ("ai-edge-litert", "opencv-python-headless", "opencv-python"):
@@ -267,7 +267,7 @@ def main(argv: list[str] | None = None) -> int:
               f"{v['ms_per_frame']['p90']:.2f})  one face {v['exactly_one_face']}/{v['frames']}  "
               f"misses {v['misses']}  extra faces {v['extra_faces']}  photos "
               + " ".join(f"{k}={r[name]['faces']}" for k, r in result["photos"].items()))  # fmt: skip
-    print(f"wrote {save(result, args.out)}")
+    print(f"wrote {write_json(result, args.out, indent=2)}")
     return 0
 
 

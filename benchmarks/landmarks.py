@@ -31,8 +31,8 @@ import numpy as np
 from emonb.anatomy.mesh import EYE_POINTS as EYES
 from emonb.anatomy.mesh import MOUTH_POINTS as MOUTH
 from emonb.anatomy.mesh import FaceMesh
-from emonb.bench import provenance, save
 from emonb.data.fer2013 import load_faces
+from emonb.records import provenance, write_json
 
 SETTINGS = ((1.0, False), (1.3, False), (1.6, False), (1.0, True), (1.3, True), (1.6, True))
 
@@ -112,7 +112,7 @@ def main(argv: list[str] | None = None) -> int:
     result = {"provenance": provenance([Path(sys.argv[0]).as_posix(), *sys.argv[1:]]),
               **run(args.threads, args.limit)}  # fmt: skip
     if args.json:
-        print(f"wrote {save(result, args.json)}")
+        print(f"wrote {write_json(result, args.json, indent=2)}")
     return 0
 
 

@@ -78,7 +78,7 @@ def pick(settings: str) -> list[str]:
 def combine(out: Path, names: list[str], argv: list[str] | None = None) -> dict:
     """The study file: every named setting's history and PublicTest report from ``out``."""
     import emonb  # noqa: F401  (environment guard before Keras)
-    from emonb import bench
+    from emonb import records
 
     runs = {}
     for name in names:
@@ -92,7 +92,7 @@ def combine(out: Path, names: list[str], argv: list[str] | None = None) -> dict:
                 "PublicTest observed per epoch, never used for selection",
         "device": _device(),
         "runs": runs,
-        "provenance": bench.provenance(argv),
+        "provenance": records.provenance(argv),
     }
 
 
@@ -173,10 +173,10 @@ def main(argv: list[str] | None = None) -> int:
         if failed:
             return failed
     if args.json is not None:
-        from emonb import bench
+        from emonb import records
 
         command = ["benchmarks/train_study.py", *(sys.argv[1:] if argv is None else argv)]
-        bench.save(combine(args.out, names, command), args.json)
+        records.write_json(combine(args.out, names, command), args.json, indent=2)
         print(f"wrote {args.json}")
     return 0
 

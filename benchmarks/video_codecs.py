@@ -31,7 +31,7 @@ from pathlib import Path
 import cv2
 
 import emonb  # noqa: F401  (the TensorFlow guard first)
-from emonb.bench import machine_info, provenance, save
+from emonb.records import machine_info, provenance, write_json
 from emonb.video.io import (
     ENCODERS,
     encoder_available,
@@ -150,7 +150,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{name:11s} {r['ms_per_frame']:7.2f} ms/frame wall, {r['cpu_ms_per_frame']:7.2f} "
               f"CPU, {r['bytes'] / 1e6:5.2f} MB ({r['kbit_per_s']:.0f} kbit/s): {r['plays_in']}")  # fmt: skip
     if args.json:
-        print(f"wrote {save(result, args.json)}")
+        print(f"wrote {write_json(result, args.json, indent=2)}")
     return 0
 
 

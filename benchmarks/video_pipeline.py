@@ -49,11 +49,11 @@ from emonb import config
 # as `emonb video` runs it: TensorFlow's pools at one thread (set before TensorFlow loads)
 TF_THREADS_SET = config.video_threads()
 
-from emonb.bench import machine_info, provenance, save  # noqa: E402
 from emonb.data.manifest import media_path  # noqa: E402
 from emonb.errors import EmonbError  # noqa: E402
 from emonb.faces import DEFAULT_DETECTOR, DETECTORS  # noqa: E402
 from emonb.models.zoo import load_model  # noqa: E402
+from emonb.records import machine_info, provenance, write_json  # noqa: E402
 from emonb.video.clips import UPSCALE_CODEC, cached_clip  # noqa: E402
 from emonb.video.draw import OVERLAYS  # noqa: E402
 from emonb.video.pipeline import analyse_video  # noqa: E402
@@ -244,7 +244,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{res} {mode}: median {s['fps_median']} frames/s (min {s['fps_min']}, "
                   f"max {s['fps_max']}), {verdict} {TARGET_FPS}")  # fmt: skip
     if args.json:
-        print(f"wrote {save(result, args.json)}")
+        print(f"wrote {write_json(result, args.json, indent=2)}")
     return 0
 
 

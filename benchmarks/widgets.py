@@ -24,11 +24,11 @@ from pathlib import Path
 import numpy as np
 
 import emonb  # noqa: F401  (the TensorFlow guard first)
-from emonb.bench import machine_info, provenance, save
 from emonb.book.params import check_images
 from emonb.book.widgets import FeatureMapExplorer, MapExplorer
 from emonb.explain import face_from_file
 from emonb.models.zoo import load_model
+from emonb.records import machine_info, provenance, write_json
 
 
 def _timed(control, value) -> float:
@@ -119,7 +119,7 @@ def main(argv: list[str] | None = None) -> int:
     result["provenance"] = provenance()  # command, commit, date, machine
     print(json.dumps({k: v for k, v in result.items() if k != "machine"}, indent=1))
     if args.json:
-        print(f"wrote {save(result, args.json)}")
+        print(f"wrote {write_json(result, args.json, indent=2)}")
     return 0
 
 

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from emonb import __version__
+from emonb import __version__, records
 from emonb.errors import EmonbError
 
 __all__ = ["main"]
@@ -335,7 +335,7 @@ def cmd_landmarks(args: argparse.Namespace) -> int:
                        "faces": [{"box": list(b.as_tuple()), **m.to_json(i)}
                                  for i, b in enumerate(boxes)]}
                       for path, im, boxes, m in items]}  # fmt: skip
-    with _json_writer(doc, args.json) as commit:  # the JSON is moved in place last
+    with records.json_writer(doc, args.json) as commit:  # the JSON is moved in place last
         if args.out is not None:
             written = _write_overlays(items, args.out)
         commit()
@@ -406,35 +406,6 @@ def _write_overlays(items, out: Path) -> list[Path]:
     return [out / f"{stem}.png" for stem in stems]
 
 
-@contextmanager
-def _json_writer(doc: dict, path: Path | None) -> Iterator[Callable[[], None]]:
-    """Write ``doc`` as strict JSON to a temporary file beside ``path`` now; the yielded
-    ``commit()`` renames it into place, and leaving the block without it removes it, so
-    ``path`` is never half-written (``path`` None: nothing is written)."""
-    if path is None:
-        yield lambda: None
-        return
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(doc, fh, indent=1, allow_nan=False)
-    except OSError as err:
-        raise EmonbError(f"{path}: cannot write the JSON ({err.strerror or err})") from err
-
-    def commit() -> None:
-        try:
-            os.replace(tmp, path)
-        except OSError as err:
-            raise EmonbError(f"{path}: cannot write the JSON ({err.strerror or err})") from err
-
-    try:
-        yield commit
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-
-
 def cmd_bench(args: argparse.Namespace) -> int:
     from emonb.data.fer2013 import load_faces
 
@@ -446,7 +417,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
         raise EmonbError(f"--batch {args.batch} is more than the {len(faces)} faces of "
                          f"{faces.source}")  # fmt: skip
     _check_methods(methods or ())
-    from emonb.bench import format_table, provenance, run_benchmark, save
+    from emonb.bench import format_table, run_benchmark
     from emonb.methods import METHODS, method_settings
     from emonb.models.zoo import load_model
 
@@ -457,11 +428,11 @@ def cmd_bench(args: argparse.Namespace) -> int:
     result = run_benchmark(net, images, methods=methods, repeat=args.repeat,
                            compare=not args.no_compare, settings=settings)  # fmt: skip
     result["data"] = faces.name
-    result["provenance"] = provenance()
+    result["provenance"] = records.provenance()
     print()
     print(format_table(result))
     if args.json:
-        print(f"wrote {save(result, args.json)}")
+        print(f"wrote {records.write_json(result, args.json, indent=2)}")
     return 0
 
 
@@ -513,9 +484,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
           f"macro-F1 {rep['macro_f1']:.4f}")  # fmt: skip
     print(result.table().round(3).to_string())
     if args.json:
-        from emonb import bench
-
-        bench.save({**result.to_json(), "provenance": bench.provenance()}, args.json)
+        records.write_json({**result.to_json(), "provenance": records.provenance()}, args.json,
+                           indent=2)
         print(f"wrote {args.json}")
     return 0
 
@@ -605,11 +575,8 @@ def cmd_evaluate_maps(args: argparse.Namespace) -> int:
         print(f"\nFACS agreement ({result.au.summary()}; by prediction):")
         print(a[keep].round(3).to_string(index=False))
     if args.json:
-        from emonb.bench import provenance, save
-
-        doc = dict(result.to_json(), wall_seconds=seconds, provenance=provenance())
-        json.dumps(doc, allow_nan=False)  # every NaN was turned into null
-        print(f"wrote {save(doc, args.json)}")
+        doc = dict(result.to_json(), wall_seconds=seconds, provenance=records.provenance())
+        print(f"wrote {records.write_json(doc, args.json, indent=2)}")
     return 0
 
 

@@ -3,7 +3,7 @@
 Most numbers in the book are computed while it builds. A few cost too much for a build (a
 one-hour training run, a GPU study, benchmarks that need an idle machine, a 20-minute
 evaluation on FER-2013): one committed command writes each of them whole into
-``benchmarks/``, stamped with its provenance (:func:`emonb.bench.provenance`: ``command``,
+``benchmarks/``, stamped with its provenance (:func:`emonb.records.provenance`: ``command``,
 ``commit``, ``date``, ``machine``). :func:`load_recorded` reads such a file and
 :func:`recorded_note` is the box every page that shows one carries: which file, the command
 that makes it, the commit, date and machine. A file without a complete provenance is shown
@@ -16,12 +16,11 @@ show it; the intro's table and the tests are checked against it.
 from __future__ import annotations
 
 import html
-import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from emonb.errors import EmonbError
+from emonb.records import load_json
 
 __all__ = ["PROVENANCE_KEYS", "RECORDED", "Recorded", "load_recorded", "provenance_of",
            "recorded_note"]  # fmt: skip
@@ -82,16 +81,7 @@ RECORDED: tuple[Recorded, ...] = (
 
 def load_recorded(path: str | os.PathLike[str]) -> dict:
     """A recorded JSON file (a dict); :class:`EmonbError` if it is missing or not JSON."""
-    path = Path(path)
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise EmonbError(f"{path}: no such recorded result") from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise EmonbError(f"{path}: not a readable JSON result ({err})") from None
-    if not isinstance(data, dict):
-        raise EmonbError(f"{path}: a recorded result is a JSON object, got {type(data).__name__}")
-    return data
+    return load_json(path, "recorded result")
 
 
 def provenance_of(result: dict) -> dict | None:

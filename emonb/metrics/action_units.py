@@ -114,7 +114,7 @@ class AUEvidence:
         "AU38": mean}), ``"occlusion"`` (the same, under the evidence name "occlusion"),
         ``"faces"`` (grouping -> emotion -> faces), the ``"agreement"`` records, the counts,
         settings and timings; NaN (an emotion without faces) becomes null."""
-        from emonb.metrics.evaluate import json_safe
+        from emonb.records import json_safe
 
         means: dict[str, dict] = {}
         for (evidence, grouping), df in self.table.groupby(["evidence", "grouping"], sort=False):

@@ -42,6 +42,7 @@ from emonb.metrics.stats import bootstrap_ci
 from emonb.models.preprocessing import as_image_list
 from emonb.models.runner import Runner
 from emonb.models.zoo import EmotionModel
+from emonb.records import json_safe
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -57,7 +58,6 @@ __all__ = [
     "REGION_KINDS",
     "MapEvaluation",
     "evaluate_maps",
-    "json_safe",
     "method_factory",
 ]
 
@@ -175,21 +175,6 @@ class MapEvaluation:
             "action_units": None if self.au is None else self.au.to_json(),
             "metric_agreement": records(self.agreement),
         }
-
-
-def json_safe(obj):
-    """NaN -> None and NumPy scalars -> Python, recursively (strict JSON)."""
-    if isinstance(obj, dict):
-        return {str(k): json_safe(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [json_safe(v) for v in obj]
-    if isinstance(obj, (np.floating, float)):
-        return None if not np.isfinite(obj) else float(obj)
-    if isinstance(obj, np.integer):
-        return int(obj)
-    if isinstance(obj, np.bool_):
-        return bool(obj)
-    return obj
 
 
 def evaluate_maps(

@@ -44,6 +44,7 @@ from emonb.data.fer2013 import FaceDataset
 from emonb.errors import EmonbError
 from emonb.models.evaluate import classification_report
 from emonb.models.seed_cnn import SEED_SPEC, build_seed_cnn
+from emonb.records import provenance, write_json
 
 __all__ = [
     "Augment",
@@ -285,12 +286,6 @@ def load_history(model_path: str | os.PathLike[str]) -> dict:
     return json.loads(p.read_text(encoding="utf-8"))
 
 
-def _write_json(path: Path, data: dict) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(data, indent=1), encoding="utf-8")
-    os.replace(tmp, path)
-
-
 def _machine() -> dict:
     return {
         "platform": platform.platform(),
@@ -300,13 +295,6 @@ def _machine() -> dict:
         "backend": keras.backend.backend(),
         "tensorflow": None if tf is None else tf.__version__,
     }
-
-
-def _provenance() -> dict:
-    """The command, commit, date and machine that wrote a history (:func:`emonb.bench.provenance`)."""
-    from emonb.bench import provenance
-
-    return provenance()
 
 
 # ---------------------------------------------------------------- training
@@ -359,7 +347,7 @@ def _save_checkpoint(model: keras.Model, ckpt: Path, state: _State) -> None:
     rng_state = [np.asarray(g.state.numpy() if hasattr(g.state, "numpy") else g.state).tolist()
                  for g in _seed_generators(model)]  # fmt: skip
     previous, state.checkpoint = state.checkpoint, name
-    _write_json(ckpt / "state.json", {**asdict(state), "rng": rng_state})
+    write_json({**asdict(state), "rng": rng_state}, ckpt / "state.json", strict=False)
     if previous and previous != name:
         (ckpt / previous).unlink(missing_ok=True)
 
@@ -568,7 +556,7 @@ def train(
         "resumed_at": state.resumed_at,
         "seconds": round(state.seconds, 1),
         "machine": _machine(),
-        "provenance": _provenance(),
+        "provenance": provenance(),
         "epochs": state.history,
     }
     if finished:
@@ -579,6 +567,6 @@ def train(
         os.replace(tmp, out)
         spec = {**SEED_SPEC, "input_size": list(images.shape[1:]),
                 "class_names": list(dataset.class_names)}  # fmt: skip
-        _write_json(out.with_name(out.name + ".emonb.json"), spec)
-    _write_json(history_path(out), history)
+        write_json(spec, out.with_name(out.name + ".emonb.json"))
+    write_json(history, history_path(out))
     return TrainResult(model_path=out, history=history)

@@ -26,6 +26,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from emonb.errors import EmonbError
+from emonb.records import write_json
 
 __all__ = ["UPSCALE_CODEC", "cached_clip", "upscaled_clip"]
 
@@ -126,9 +127,7 @@ def upscaled_clip(source: str | os.PathLike[str], size: Sequence[int],
         os.replace(tmp, dest)
     finally:
         tmp.unlink(missing_ok=True)
-    partial = sidecar.with_name(sidecar.name + ".tmp")
-    partial.write_text(json.dumps(made_from, indent=1) + "\n", encoding="utf-8")
-    os.replace(partial, sidecar)
+    write_json(made_from, sidecar)
     return dest
 
 

@@ -18,7 +18,6 @@ from __future__ import annotations
 import base64
 import csv
 import functools
-import json
 import os
 import subprocess
 import sys
@@ -220,10 +219,9 @@ def write_animation(frames: Sequence[np.ndarray], path: str | os.PathLike[str],
 
 def write_json(result: VideoResult, path: str | os.PathLike[str]) -> Path:
     """The JSON summary (:meth:`VideoResult.to_json`) to ``path``."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(result.to_json(), indent=1), encoding="utf-8")
-    return path
+    from emonb.records import write_json as write_record
+
+    return write_record(result.to_json(), path)
 
 
 # --- writing video -----------------------------------------------------------------------

@@ -53,7 +53,7 @@ def test_load_recorded_fails_in_one_line(tmp_path):
     with pytest.raises(EmonbError, match="no such recorded result"):
         load_recorded(tmp_path / "none.json")
     (tmp_path / "bad.json").write_text("{not json")
-    with pytest.raises(EmonbError, match="not a readable JSON result"):
+    with pytest.raises(EmonbError, match="not a readable recorded result"):
         load_recorded(tmp_path / "bad.json")
     (tmp_path / "list.json").write_text("[1, 2]")
     with pytest.raises(EmonbError, match="a JSON object, got list"):
@@ -66,7 +66,7 @@ def test_every_benchmark_file_carries_its_provenance():
     lacking = {p.name for p in files if provenance_of(load_recorded(p)) is None}
     assert lacking == WITHOUT_PROVENANCE, (
         "every file under benchmarks/ is written whole by one committed command, with its "
-        f"provenance (emonb.bench.provenance); lacking: {sorted(lacking)}"
+        f"provenance (emonb.records.provenance); lacking: {sorted(lacking)}"
     )
 
 

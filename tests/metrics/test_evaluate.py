@@ -7,7 +7,7 @@ import pytest
 
 from emonb.data.fer2013 import load_faces
 from emonb.errors import EmonbError
-from emonb.metrics.evaluate import REFERENCES, evaluate_maps, json_safe, method_factory
+from emonb.metrics.evaluate import REFERENCES, evaluate_maps, method_factory
 from emonb.metrics.randomization import randomization_stages
 from emonb.models.preprocessing import ModelSpec
 
@@ -38,12 +38,6 @@ def test_method_factory_passes_settings_and_rejects_unknown_names(mini_xception)
         method_factory("nope")
     with pytest.raises(Exception, match="takes no settings"):
         method_factory("centre", settings={"samples": 2})
-
-
-def test_json_safe_makes_strict_json():
-    doc = {"a": np.float32("nan"), "b": [np.int64(3), np.bool_(True)], 1: (np.float64(2.5),)}
-    assert json_safe(doc) == {"a": None, "b": [3, True], "1": [2.5]}
-    json.dumps(json_safe(doc), allow_nan=False)
 
 
 @pytest.mark.parametrize(("arg", "value"), [("n", 0), ("steps", 1), ("stages", 0), ("n_random", 0)])

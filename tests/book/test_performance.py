@@ -1,31 +1,5 @@
-"""emonb.bench: a recorded file's provenance (what makes its checkout count as dirty), and the
-video pipeline's tables and notes in the file format before the resolutions and after."""
-
-from emonb.bench import code_changes, provenance
-
-
-def test_recorded_results_do_not_make_a_checkout_dirty():
-    status = "\n".join([
-        " M benchmarks/landmarks_cpu.json",  # the previous benchmark's output
-        "M  benchmarks/video_pipeline.py",
-        " M emonb/video/io.py",
-        'R  old.py -> "new name.py"',
-        "?? notes.txt",
-    ])  # fmt: skip
-    assert code_changes(status) == ["benchmarks/video_pipeline.py", "emonb/video/io.py",
-                                    "new name.py", "notes.txt"]  # fmt: skip
-    assert code_changes(" M benchmarks/a.json\n M benchmarks/b.json\n") == []
-    # git's output stripped: the first line has lost its leading space (a bug this caught)
-    assert code_changes("M benchmarks/a.json\n M benchmarks/b.json") == []
-    assert code_changes("MM emonb/cli.py") == ["emonb/cli.py"]
-    assert code_changes("") == []
-
-
-def test_provenance_names_command_commit_date_and_machine():
-    prov = provenance(["benchmarks/x.py", "--json", "out file.json"])
-    assert prov["command"] == "benchmarks/x.py --json 'out file.json'"
-    assert len(prov["commit"]) == 40 and isinstance(prov["dirty"], bool)
-    assert prov["date"].endswith("+00:00") and prov["machine"]["cpus"] >= 1
+"""emonb.book.performance: the video pipeline's tables and notes in the file format before the
+resolutions and after."""
 
 
 def _video_mode(fps, **ms):
@@ -66,7 +40,7 @@ def _new_video(threaded: bool | None = None, wait: bool = False) -> dict:
 
 
 def test_video_table_reads_the_file_before_the_resolutions_as_640x360():
-    from emonb.bench import video_table
+    from emonb.book.performance import video_table
 
     table = video_table(OLD_VIDEO)
     assert list(table.index) == [("640x360", "annotate"), ("640x360", "annotate + export")]
@@ -81,7 +55,7 @@ def test_video_table_reads_the_file_before_the_resolutions_as_640x360():
 
 
 def test_video_table_has_a_row_per_resolution_and_mode_and_every_stage_reported():
-    from emonb.bench import video_table
+    from emonb.book.performance import video_table
 
     table = video_table(_new_video(wait=True))
     assert list(table.index) == [(r, m) for r in ("640x360", "1920x1080")
@@ -96,7 +70,7 @@ def test_video_table_has_a_row_per_resolution_and_mode_and_every_stage_reported(
 
 
 def test_video_notes_speak_of_threads_only_when_the_file_does():
-    from emonb.bench import video_notes, video_threaded
+    from emonb.book.performance import video_notes, video_threaded
 
     assert video_notes(OLD_VIDEO) == "" and not video_threaded(OLD_VIDEO)
     plain = video_notes(_new_video())
@@ -115,7 +89,7 @@ def test_video_notes_speak_of_threads_only_when_the_file_does():
 
 
 def test_video_settings_name_the_resolutions_in_either_format():
-    from emonb.bench import video_settings
+    from emonb.book.performance import video_settings
 
     old = video_settings(OLD_VIDEO)["setting"]
     assert old["resolutions"] == "640x360" and "label" not in old and old["repeat"] == 1

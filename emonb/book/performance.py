@@ -1,0 +1,182 @@
+"""Chapter 90's tables: the recorded benchmark files of ``benchmarks/`` as DataFrames and
+notes (``emonb bench``, ``benchmarks/video_pipeline.py``, ``video_codecs.py``,
+``widgets.py``). Pure readers of recorded dicts; nothing here runs a model."""
+
+from __future__ import annotations
+
+__all__ = ["codecs_table", "results_table", "scorecam_bound", "video_notes", "video_settings",
+           "video_table", "video_threaded", "widgets_table"]
+
+
+def results_table(result: dict):
+    """The result as a pandas DataFrame, one row per (method, layer)."""
+    import pandas as pd
+
+    cols = {
+        "emonb_img_s": "emonb (img/s)",
+        "forward_passes": "forward passes",
+        "limit_img_s": "forward-pass limit (img/s)",
+        "share_of_limit": "share of limit",
+        "tkv_img_s": "tf-keras-vis (img/s)",
+        "speedup": "speed-up (x)",
+        "correlation": "correlation",
+        "correlation_layer": "correlation at layer resolution",
+    }
+    rows = [{"method": r["method"], "layer": r.get("layer") or "", **{v: r.get(k) for k, v in cols.items()}}
+            for r in result["rows"]]  # fmt: skip
+    table = pd.DataFrame(rows).set_index(["method", "layer"])
+    return table.round({"emonb (img/s)": 0, "tf-keras-vis (img/s)": 0, "speed-up (x)": 1,
+                        "forward-pass limit (img/s)": 0, "share of limit": 2,
+                        "correlation": 3, "correlation at layer resolution": 3})  # fmt: skip
+
+
+def scorecam_bound(result: dict):
+    """Score-CAM rows against their forward-pass bound: emonb's forward rate (measured in the
+    same run, BatchNorm folded) / (channels + 1)."""
+    import pandas as pd
+
+    from emonb.models.runner import output_shapes
+    from emonb.models.zoo import load_model
+
+    shapes = output_shapes(load_model(result["model"]).model)
+    rows = []
+    for r in result["rows"]:
+        if r["method"] != "scorecam":
+            continue
+        k = shapes[r["layer"]][-1]
+        bound = result["forward_img_s"] / (k + 1)
+        rows.append({"layer": r["layer"], "channels": k, "bound (img/s)": round(bound, 1),
+                     "emonb (img/s)": round(r["emonb_img_s"], 1), "share of bound": round(r["emonb_img_s"] / bound, 2),
+                     "tf-keras-vis (img/s)": round(r.get("tkv_img_s", float("nan")), 1)})  # fmt: skip
+    return pd.DataFrame(rows).set_index("layer")
+
+
+def _video_summary(result: dict) -> dict[str, dict[str, dict]]:
+    """``summary[resolution][mode]``; a file from before the resolutions (``summary[mode]``,
+    one clip) as its one ``resolution`` (640x360 if it does not say)."""
+    summary = result["summary"]
+    if all("fps_median" in s for s in summary.values()):
+        return {result.get("resolution", "640x360"): summary}
+    return summary
+
+
+def _video_runs(result: dict) -> list[dict]:
+    """Every run of a ``benchmarks/video_pipeline.py`` file, in either format."""
+    runs = result.get("runs", {})
+    if all(isinstance(v, list) for v in runs.values()):
+        return [r for rs in runs.values() for r in rs]
+    return [r for by_mode in runs.values() for rs in by_mode.values() for r in rs]
+
+
+def video_threaded(result: dict) -> bool:
+    """Whether a ``benchmarks/video_pipeline.py`` file says that its pipeline ran some stages
+    on their own threads: a run with ``threaded: true``, or a ``wait`` stage."""
+    runs = _video_runs(result)
+    return any(r.get("threaded") is True or "wait" in r.get("ms_per_frame", {}) for r in runs)
+
+
+def video_table(result: dict):
+    """``benchmarks/video_pipeline.py``'s summary, one row per (resolution, mode): frames per
+    second (median, min, max of the runs) and the median run's milliseconds per frame in
+    each stage it reports (``total`` last). Reads files from before the resolutions too
+    (``summary[mode]``, one clip)."""
+    import pandas as pd
+
+    summary = _video_summary(result)
+    stages: list[str] = []
+    for by_mode in summary.values():
+        for s in by_mode.values():
+            stages += [k for k in s["ms_per_frame_of_median_run"] if k not in stages]
+    stages.sort(key=lambda k: k == "total")  # stable: the stages in order, then the total
+    rows = {}
+    for res, by_mode in summary.items():
+        for mode, s in by_mode.items():
+            ms = s["ms_per_frame_of_median_run"]
+            rows[(res, mode)] = {"frames/s (median)": s["fps_median"],
+                                 "frames/s (min)": s["fps_min"], "frames/s (max)": s["fps_max"],
+                                 **{f"{k} (ms)": ms.get(k) for k in stages}}  # fmt: skip
+    table = pd.DataFrame.from_dict(rows, orient="index")
+    table.index = pd.MultiIndex.from_tuples(table.index, names=["resolution", "mode"])
+    return table
+
+
+def video_settings(result: dict):
+    """What a ``benchmarks/video_pipeline.py`` file measured (its label, clip, resolutions,
+    model, method, detector, repeats, target) and on which machine, as a one-column
+    DataFrame; a setting the file does not hold is left out."""
+    import pandas as pd
+
+    res = result.get("resolutions", result.get("resolution"))
+    settings = {"label": result.get("label"), "video": result.get("video"),
+                "resolutions": ", ".join(res) if isinstance(res, list) else res}  # fmt: skip
+    for key in ("model", "method", "detector", "detect_width", "landmarks", "overlay", "repeat",
+                "max_frames", "target_fps"):  # fmt: skip
+        settings[key] = result.get(key)
+    settings |= result.get("machine", {})
+    return pd.Series({k: v for k, v in settings.items() if v is not None}, name="setting",
+                     dtype=object).to_frame()  # fmt: skip
+
+
+def video_notes(result: dict) -> str:
+    """Markdown for below :func:`video_table`: how each clip was made, which median runs keep
+    up with the file's ``target_fps``, and, only when the file says the pipeline is
+    threaded (:func:`video_threaded`), that stage times overlap. Empty for a file that
+    holds none of these."""
+    lines = []
+    for res, clip in result.get("clips", {}).items():
+        lines.append(f"* **{res}**: {clip['description']}; {clip['frames']} frames at "
+                     f"{clip['fps']:g} frames/s.")  # fmt: skip
+    target = result.get("target_fps")
+    if target is not None:
+        summary = _video_summary(result)
+        keep = [f"{res} {mode} ({s['fps_median']:g})" for res, by_mode in summary.items()
+                for mode, s in by_mode.items() if s["fps_median"] >= target]  # fmt: skip
+        lines.append(f"* **Target {target:g} frames/s**: "
+                     + (f"the median run keeps up in {', '.join(keep)}; not in the others."
+                        if keep else "no median run keeps up."))  # fmt: skip
+    if video_threaded(result):
+        waits = any("wait" in r.get("ms_per_frame", {}) for r in _video_runs(result))
+        lines.append("* **Threads**: the read, write and export stages run on their own threads "
+                     "beside the compute, so their times overlap it: the stage times do not "
+                     "add up to the total, which is the wall-clock time per frame."
+                     + (" `wait` is the time the compute waited for a decoded frame or for "
+                        "room in the writer's queue." if waits else ""))  # fmt: skip
+    return "\n".join(lines)
+
+
+def codecs_table(result: dict):
+    """``benchmarks/video_codecs.py``'s figures: per encoder, milliseconds per frame (wall
+    time of the median run, and CPU time with the encoder's process), the file's size and
+    bit rate, and which browsers play it; the encoder emonb picks for each suffix first."""
+    import pandas as pd
+
+    chosen = {enc: suffix for suffix, enc in result["chosen_by_suffix"].items()}
+    rows = {}
+    for name, r in result["encoders"].items():
+        rows[name] = {"emonb's choice for": chosen.get(name, ""), "backend": r["backend"],
+                      "ms per frame": r["ms_per_frame"], "CPU ms per frame": r["cpu_ms_per_frame"],
+                      "MB": round(r["bytes"] / 1e6, 2), "kbit/s": r["kbit_per_s"],
+                      "plays in": r["plays_in"]}  # fmt: skip
+    return pd.DataFrame(rows).T
+
+
+def widgets_table(result: dict):
+    """``benchmarks/widgets.py``'s figures: milliseconds per slider move of each explorer,
+    measured directly and inside an IPython kernel (where the image also goes over a comm)."""
+    import pandas as pd
+
+    rows = {}
+    for where, r in (("direct", result), ("in a kernel", result.get("in_a_kernel"))):
+        if not r:
+            continue
+        for name, key in (("feature maps", "feature_maps"), ("explanation maps", "explanation_maps")):
+            m = r[key]
+            rows[(name, where)] = {"moves": m["moves"], "median (ms)": m["median_ms"],
+                                   "p95 (ms)": m["p95_ms"], "max (ms)": m["max_ms"],
+                                   "set-up (s)": m["setup_s"]}  # fmt: skip
+            if "first_view_of_a_layer" in m:
+                f = m["first_view_of_a_layer"]
+                rows[(name + ", first view of a layer", where)] = {
+                    "moves": f["moves"], "median (ms)": f["median_ms"], "p95 (ms)": f["p95_ms"],
+                    "max (ms)": f["max_ms"], "set-up (s)": None}  # fmt: skip
+    return pd.DataFrame.from_dict(rows, orient="index")
