@@ -15,7 +15,7 @@ from emonb.data.images import read_image
 from emonb.errors import EmonbError
 from emonb.faces import DEFAULT_DETECTOR, crop, find_faces, is_face_crop
 from emonb.methods import METHODS, get_method
-from emonb.models.runner import resolve_targets
+from emonb.models.targets import resolve_targets
 from emonb.models.zoo import EmotionModel
 
 __all__ = [

@@ -22,7 +22,8 @@ from emonb.data.manifest import artifact_path, load_manifest
 from emonb.errors import EmonbError
 from emonb.models import graph
 from emonb.models.preprocessing import ModelSpec, prepare_images
-from emonb.models.runner import Runner, layer_table
+from emonb.models.runner import Runner
+from emonb.models.tracing import layer_table
 
 __all__ = ["EmotionModel", "as_emotion_model", "load_model", "spec_from_model"]
 
