@@ -7,12 +7,15 @@ comes here (as pytorch-grad-cam's ``ActivationsAndGradients`` and captum's
 gradients, class targets. It runs the model leaf by leaf (:mod:`emonb.models.tracing`)
 with the stand-ins of :mod:`emonb.models.substitutions` for one run, never written into
 the model, and parses targets with :func:`emonb.models.targets.resolve_targets`.
+
+:func:`runner_for` gives each :class:`~emonb.models.zoo.EmotionModel` one default runner
+(the model's function exactly); :func:`predict_proba` and :func:`predict` use it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
 import numpy as np
 
@@ -30,11 +33,9 @@ from emonb.models.substitutions import (
 )
 from emonb.models.targets import Targets, resolve_targets, select
 from emonb.models.tracing import Replace, dataflow, output_shapes, run
+from emonb.models.zoo import EmotionModel
 
-if TYPE_CHECKING:
-    from emonb.models.zoo import EmotionModel
-
-__all__ = ["Runner", "Score"]
+__all__ = ["Runner", "Score", "predict", "predict_proba", "runner_for"]
 
 Score = Literal["logit", "probability"]
 
@@ -265,3 +266,22 @@ class Runner:
                 self._copies[key] = make()
         return self._copies[key]
 
+
+def runner_for(net: EmotionModel) -> Runner:
+    """``net``'s default :class:`Runner` (no BatchNorm folding: the model's function
+    exactly), made on first use and kept with ``net`` (in its ``derived`` slot)."""
+    if "runner" not in net.derived:
+        net.derived["runner"] = Runner(net, fold_batchnorm=False)
+    return net.derived["runner"]
+
+
+def predict_proba(net: EmotionModel, images, batch_size: int = 64) -> np.ndarray:
+    """Class probabilities (N, n_classes), float32, of any image(s) (softmax of the logits,
+    through :func:`runner_for`)."""
+    return runner_for(net).probabilities(net.preprocess(images), batch_size)
+
+
+def predict(net: EmotionModel, images, batch_size: int = 64) -> list[str]:
+    """Predicted class names of any image(s)."""
+    proba = predict_proba(net, images, batch_size=batch_size)
+    return [net.class_names[i] for i in proba.argmax(axis=1)]

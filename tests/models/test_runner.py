@@ -1,13 +1,13 @@
 """The one model runner: compiled scores and probabilities, gradients under each ReLU rule,
-BatchNorm folding, ablations, targets — each against a plain Keras call or a
-hand-computed value."""
+BatchNorm folding, ablations, targets, the default runner of a model — each against a
+plain Keras call or a hand-computed value."""
 
 import numpy as np
 import pytest
 
 from emonb._tf import keras, tf
 from emonb.errors import EmonbError
-from emonb.models.runner import Runner
+from emonb.models.runner import Runner, predict, predict_proba, runner_for
 from emonb.models.zoo import as_emotion_model
 from tests.models.helpers import TOL, bn_model, inbound, sample, unchanged
 
@@ -232,3 +232,27 @@ def test_runner_targets_predicted_runs_the_model(toy_models):
     np.testing.assert_array_equal(run.targets(["predicted", 1, "happy", "predicted"], x),
                                   [want[0], 1, 3, want[3]])  # fmt: skip
 
+
+# ---- a model's default runner --------------------------------------------------------------
+def test_predict_proba_runs_the_model_itself(mini_xception, astronaut):
+    """predict_proba goes through the model's default runner (no BatchNorm folding): the
+    same numbers as Keras' predict, for one image and in batches."""
+    faces = np.stack([astronaut[60:170, 170:280]] * 3)
+    faces[1] = 255 - faces[1]
+    x = mini_xception.preprocess(faces)
+    keras_proba = mini_xception.model.predict(x, verbose=0)
+    np.testing.assert_allclose(predict_proba(mini_xception, faces, batch_size=2), keras_proba,
+                               rtol=0, atol=1e-5)  # fmt: skip
+    assert runner_for(mini_xception) is runner_for(mini_xception)  # made once
+    assert not runner_for(mini_xception)._folds
+    assert predict(mini_xception, faces) == [
+        mini_xception.class_names[i] for i in keras_proba.argmax(axis=1)
+    ]
+
+
+def test_runner_for_is_kept_with_its_model(toy_models):
+    model = toy_models["nested"]()
+    net, other = as_emotion_model(model), as_emotion_model(model)
+    assert net == other  # equal models ...
+    assert runner_for(net) is not runner_for(other)  # ... each with its own default runner
+    assert runner_for(net).net is net and "derived" not in repr(net)
