@@ -1,6 +1,6 @@
 """Intermediate outputs of a model, by layer, and their statistics — without touching the model.
 
-:class:`Activations` builds one feature model (:func:`emonb.models.runner.feature_model`)
+:class:`Activations` builds one feature model (:func:`emonb.models.tracing.feature_model`)
 that shares the network's weights and returns the outputs of every requested layer from
 a single forward pass, also for Sequential models saved without an ``Input`` and for
 nested models. Everything else here is a pure NumPy/OpenCV function on the arrays it
@@ -144,7 +144,8 @@ class Activations:
     def __init__(
         self, net: EmotionModel | keras.Model, layers: Sequence[str | int] | None = None
     ) -> None:
-        from emonb.models import graph, runner
+        from emonb.models import graph
+        from emonb.models.tracing import feature_model
 
         self.net = net
         self._keras = _keras_model(net)
@@ -156,7 +157,7 @@ class Activations:
         self.layers: list[str] = list(dict.fromkeys(names))
         if not self.layers:
             raise EmonbError(f"no layers to read from model {self._keras.name!r}")
-        self.model: keras.Model = runner.feature_model(self._keras, self.layers)
+        self.model: keras.Model = feature_model(self._keras, self.layers)
         self.input_shape: tuple[int, ...] = tuple(int(d) for d in self.model.inputs[0].shape[1:])
         self.output_shapes: dict[str, tuple[int, ...]] = {
             name: tuple(int(d) for d in out.shape[1:])

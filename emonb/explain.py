@@ -15,7 +15,8 @@ from emonb.data.images import read_image
 from emonb.errors import EmonbError
 from emonb.faces import DEFAULT_DETECTOR, crop, find_faces, is_face_crop
 from emonb.methods import METHODS, get_method
-from emonb.models.runner import resolve_targets
+from emonb.models.runner import predict_proba
+from emonb.models.targets import resolve_targets
 from emonb.models.zoo import EmotionModel
 
 __all__ = [
@@ -161,7 +162,7 @@ def figure1_maps(net: EmotionModel, face: np.ndarray, methods: Sequence[str] = F
     "saliency": {emotion: map}}``: the first row for the predicted emotion, then one CAM
     and one saliency map per emotion.
     """
-    predicted = net.class_names[int(net.predict_proba(face)[0].argmax())]
+    predicted = net.class_names[int(predict_proba(net, face)[0].argmax())]
     row1 = {m: METHODS[m](net).explain(face, predicted)[0] for m in methods}
     n = len(net.class_names)
     batch = [face] * n

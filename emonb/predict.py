@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from emonb.faces import DEFAULT_DETECTOR, Box, crop, find_faces, is_face_crop
+from emonb.models.runner import predict_proba
 from emonb.models.zoo import EmotionModel
 
 __all__ = ["FacePrediction", "classify_faces", "predictions_table"]
@@ -43,13 +44,13 @@ def classify_faces(net: EmotionModel, image: np.ndarray, *, detect: bool = True,
     face gives [].
     """
     if not detect or is_face_crop(np.shape(image), net.spec.input_size):
-        return [FacePrediction(None, net.predict_proba(image)[0], net.class_names)]
+        return [FacePrediction(None, predict_proba(net, image)[0], net.class_names)]
     boxes = find_faces(image, detector=detector)
     if largest_only:
         boxes = boxes[:1]
     if not boxes:
         return []
-    proba = net.predict_proba([crop(image, b) for b in boxes])
+    proba = predict_proba(net, [crop(image, b) for b in boxes])
     return [FacePrediction(b, p, net.class_names) for b, p in zip(boxes, proba, strict=True)]
 
 

@@ -111,13 +111,13 @@ def _at_size(masks: np.ndarray, size: tuple[int, int]) -> np.ndarray:
 def _score_fn(runner_or_score) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
     from emonb._tf import keras
     from emonb.metrics.perturbation import class_probability
-    from emonb.models.runner import Runner
+    from emonb.models.runner import Runner, runner_for
     from emonb.models.zoo import EmotionModel, as_emotion_model
 
     if isinstance(runner_or_score, Runner):
         return class_probability(runner_or_score)
     if isinstance(runner_or_score, (EmotionModel, keras.Model)):
-        return class_probability(as_emotion_model(runner_or_score).runner)
+        return class_probability(runner_for(as_emotion_model(runner_or_score)))
     if callable(runner_or_score):
         return runner_or_score
     raise TypeError("expected a Runner, an EmotionModel, a keras.Model or a score(x, targets)")

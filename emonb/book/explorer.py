@@ -250,7 +250,8 @@ def deep_layers(net: EmotionModel, count: int = 3) -> list[str]:
     resolutions, shallow to deep (mini-Xception, ``count=3``: ``separable_conv2d_6`` 15x15,
     ``separable_conv2d_8`` 8x8, ``conv2d_7`` 4x4): a few layers for a CAM to read, one per
     resolution, rather than neighbours that see the same grid."""
-    from emonb.models.runner import Runner, spatial_conv_layers
+    from emonb.models.graph import spatial_conv_layers
+    from emonb.models.runner import Runner
 
     if isinstance(count, bool) or not isinstance(count, int) or count < 1:
         raise EmonbError(f"count must be an integer >= 1, not {count!r}")
@@ -277,7 +278,8 @@ def explanation_maps(net: EmotionModel, faces, methods: Sequence[str] = DEFAULT_
     """
     from emonb.explain import model_view
     from emonb.methods import get_method
-    from emonb.models.runner import Runner, last_conv_layer, spatial_conv_layers
+    from emonb.models.graph import last_conv_layer, spatial_conv_layers
+    from emonb.models.runner import Runner
     from emonb.models.zoo import as_emotion_model
 
     net = as_emotion_model(net)  # a bare Keras model gets spec_from_model's defaults

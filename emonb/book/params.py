@@ -61,10 +61,10 @@ def check_choice(name: str, value: object, choices: Sequence[object]) -> object:
 def check_target(value: object, class_names: Sequence[str]) -> str | int:
     """``value`` if it is one target: a class name, a class index or "predicted".
 
-    It is read by :func:`emonb.models.runner.resolve_targets`, the parser every method uses,
+    It is read by :func:`emonb.models.targets.resolve_targets`, the parser every method uses,
     so a value passes here exactly when an explainer would take it for one image.
     """
-    from emonb.models.runner import resolve_targets
+    from emonb.models.targets import resolve_targets
 
     if isinstance(value, str) and value == "predicted":
         return value

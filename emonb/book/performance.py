@@ -35,7 +35,7 @@ def scorecam_bound(result: dict):
     same run, BatchNorm folded) / (channels + 1)."""
     import pandas as pd
 
-    from emonb.models.runner import output_shapes
+    from emonb.models.tracing import output_shapes
     from emonb.models.zoo import load_model
 
     shapes = output_shapes(load_model(result["model"]).model)

@@ -21,7 +21,9 @@ import numpy as np
 
 from emonb.arrays import minmax
 from emonb.errors import EmonbError
-from emonb.models.runner import resolve_targets, spatial_conv_layers
+from emonb.models.graph import spatial_conv_layers
+from emonb.models.targets import resolve_targets
+from emonb.models.tracing import output_shapes
 from emonb.models.zoo import EmotionModel
 
 __all__ = ["DEFAULT_METHODS", "FeatureMapExplorer", "MapExplorer", "colorize", "lut_bins",
@@ -175,7 +177,9 @@ class MapExplorer(_Explorer):
         self.x = net.preprocess(faces)
         self.view = model_view(net, self.x, preprocessed=True)
         self.n_faces = len(self.x)
-        self.layers = list(layers) if layers is not None else spatial_conv_layers(net.model)
+        if layers is None:
+            layers = spatial_conv_layers(net.model, output_shapes(net.model))
+        self.layers = list(layers)
         self.size, self.alpha = int(size), float(alpha)
         self._explainers: dict[tuple[str, str | None], object] = {}
         self._maps: dict[tuple[str, str | None], np.ndarray] = {}

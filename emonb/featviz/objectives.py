@@ -16,7 +16,7 @@ from emonb._tf import tf
 from emonb.errors import EmonbError
 from emonb.featviz.regularizers import DEFAULT_REGULARIZERS, FILTER_REGULARIZERS
 from emonb.models import graph
-from emonb.models.runner import resolve_targets
+from emonb.models.targets import resolve_targets
 
 if TYPE_CHECKING:
     from emonb.featviz.regularizers import Regularizer
@@ -72,7 +72,7 @@ class ClassObjective(Objective):
     ----------
     target
         Class index or name (``"fear"``), parsed by
-        :func:`emonb.models.runner.resolve_targets`.
+        :func:`emonb.models.targets.resolve_targets`.
     score
         ``"logit"``: the input of a final softmax (the runner bypasses the softmax for the
         run, or computes the layer with a linear activation). ``"probability"``: the

@@ -30,7 +30,7 @@ from emonb.featviz.objectives import Objective, as_objective
 from emonb.featviz.parametrization import FourierParametrization
 from emonb.featviz.regularizers import Regularizer
 from emonb.models.preprocessing import PREPROCESSING, prepare_images
-from emonb.models.runner import Runner
+from emonb.models.runner import Runner, runner_for
 from emonb.models.zoo import EmotionModel
 
 __all__ = ["ActivationMaximization", "Result"]
@@ -292,7 +292,7 @@ def _runner(net: EmotionModel, score: str) -> Runner:
     """The runner for an objective's score: the model's own (logits) or one that runs the
     model's function as it is. No BatchNorm folding, so the images do not depend on it."""
     if score == "logit":
-        return net.runner
+        return runner_for(net)
     return Runner(net, score=score, fold_batchnorm=False)
 
 

@@ -28,7 +28,9 @@ import numpy as np
 from emonb._tf import keras
 from emonb.arrays import minmax, resize_maps
 from emonb.errors import EmonbError
-from emonb.models.runner import Runner, Score, Targets, check_relu_rule
+from emonb.models.runner import Runner, Score
+from emonb.models.substitutions import check_relu_rule
+from emonb.models.targets import Targets
 from emonb.models.zoo import EmotionModel, as_emotion_model
 
 __all__ = ["Explainer", "Targets"]
@@ -54,7 +56,7 @@ class Explainer(ABC):
     name: ClassVar[str] = ""
     #: Whether the method looks at a convolutional layer (``layer=`` applies).
     uses_layer: ClassVar[bool] = False
-    #: Backward rule through ReLUs (one of runner.RELU_RULES); methods that differentiate use it.
+    #: Backward rule through ReLUs (one of substitutions.RELU_RULES); methods that differentiate use it.
     relu_rule: ClassVar[str] = "none"
     #: How raw maps are resized to the input (OpenCV flag).
     interpolation: ClassVar[int] = cv2.INTER_LINEAR

@@ -19,7 +19,6 @@ from emonb.errors import EmonbError
 from emonb.methods.base import Explainer, _count
 from emonb.methods.gradients import GuidedBackprop
 from emonb.models import graph
-from emonb.models.runner import last_conv_layer
 
 __all__ = [
     "CAM",
@@ -51,7 +50,7 @@ class BaseCAM(Explainer):
         super().__init__(model, **kwargs)
         m = self.net.model
         self.layer = (graph.find_layer(m, layer)[0] if layer is not None
-                      else last_conv_layer(m, self.runner.output_shapes))  # fmt: skip
+                      else graph.last_conv_layer(m, self.runner.output_shapes))  # fmt: skip
         self._use_relu_rule(relu_rule)
         self._fused = None
         self._pass = self.runner.compile(

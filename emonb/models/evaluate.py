@@ -16,6 +16,7 @@ import numpy as np
 from emonb.config import CLASS_NAMES
 from emonb.data.fer2013 import FaceDataset
 from emonb.errors import EmonbError
+from emonb.models.runner import predict_proba
 
 __all__ = ["Evaluation", "classification_report", "confusion_matrix", "evaluate"]
 
@@ -162,6 +163,6 @@ def evaluate(
             f"model {model.name} predicts {', '.join(model.class_names)}; the data has "
             f"{', '.join(faces.class_names)}"
         )
-    proba = model.predict_proba(faces.images, batch_size=batch_size)
+    proba = predict_proba(model, faces.images, batch_size=batch_size)
     return Evaluation(model=model.name, data=faces.source, split=split, labels=faces.labels,
                       proba=proba, class_names=tuple(faces.class_names))  # fmt: skip

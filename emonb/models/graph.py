@@ -2,12 +2,13 @@
 
 Layers are named by their path through nested models, joined with ``/`` (a character
 Keras forbids in layer names), e.g. ``backbone/conv2d_1``. Nothing here runs the model:
-that is :mod:`emonb.models.runner` (outputs, shapes found by a run, feature models).
+that is :mod:`emonb.models.tracing` (outputs, shapes found by a run, feature models), whose
+:func:`~emonb.models.tracing.output_shapes` the shape-aware queries here take.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 
 from emonb._tf import keras
 from emonb.errors import EmonbError
@@ -20,6 +21,8 @@ __all__ = [
     "is_container",
     "is_softmax",
     "iter_layers",
+    "last_conv_layer",
+    "spatial_conv_layers",
     "sublayers",
 ]
 
@@ -49,6 +52,21 @@ def iter_layers(model: keras.Model, prefix: str = "") -> Iterator[tuple[str, ker
 def conv_layers(model: keras.Model) -> list[str]:
     """Qualified names of the convolutional layers (Conv2D, SeparableConv2D, DepthwiseConv2D)."""
     return [name for name, layer in iter_layers(model) if isinstance(layer, CONV_TYPES)]
+
+
+def spatial_conv_layers(model: keras.Model, shapes: Mapping[str, tuple[int, ...]]) -> list[str]:
+    """Convolutional layers whose output is still spatial (h, w > 1), input to output.
+    ``shapes``: every leaf's output shape (:func:`emonb.models.tracing.output_shapes`,
+    :attr:`emonb.models.runner.Runner.output_shapes`)."""
+    return [n for n in conv_layers(model) if len(shapes[n]) == 3 and min(shapes[n][:2]) > 1]
+
+
+def last_conv_layer(model: keras.Model, shapes: Mapping[str, tuple[int, ...]]) -> str:
+    """The last convolutional layer whose output is still spatial (h, w > 1)."""
+    names = spatial_conv_layers(model, shapes)
+    if not names:
+        raise EmonbError(f"model {model.name!r} has no convolutional layer with a spatial output")
+    return names[-1]
 
 
 def find_layer(model: keras.Model, layer: str | int) -> tuple[str, keras.layers.Layer]:

@@ -3,15 +3,15 @@
 ``load_model("mini-xception")`` fetches and verifies the pretrained mini-Xception;
 ``load_model("my_model.keras")`` loads any Keras 3 file (``.keras`` or HDF5). The
 returned :class:`EmotionModel` knows its :class:`~emonb.models.preprocessing.ModelSpec`,
-so callers pass raw images of any size and colour.
+so callers pass raw images of any size and colour. Running it is
+:mod:`emonb.models.runner`'s job (``predict_proba(net, images)``, ``runner_for(net)``).
 """
 
 from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass
-from functools import cached_property
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -22,7 +22,6 @@ from emonb.data.manifest import artifact_path, load_manifest
 from emonb.errors import EmonbError
 from emonb.models import graph
 from emonb.models.preprocessing import ModelSpec, prepare_images
-from emonb.models.runner import Runner, layer_table
 
 __all__ = ["EmotionModel", "as_emotion_model", "load_model", "spec_from_model"]
 
@@ -38,6 +37,10 @@ class EmotionModel:
     spec: ModelSpec
     name: str
     path: Path | None = None
+    #: Objects made from this model by the modules that use it, kept with it (its default
+    #: runner: :func:`emonb.models.runner.runner_for`). Never filled here.
+    derived: dict[str, object] = field(default_factory=dict, init=False, repr=False,
+                                       compare=False)  # fmt: skip
 
     @property
     def class_names(self) -> tuple[str, ...]:
@@ -47,28 +50,9 @@ class EmotionModel:
         """Any image(s) -> float32 (N, H, W, C) input for this model."""
         return prepare_images(images, self.spec)
 
-    @cached_property
-    def runner(self) -> Runner:
-        """The model's own :class:`~emonb.models.runner.Runner` (no BatchNorm folding: the
-        model's function exactly), made on first use."""
-        return Runner(self, fold_batchnorm=False)
-
-    def predict_proba(self, images, batch_size: int = 64) -> np.ndarray:
-        """Class probabilities (N, n_classes), float32, of any image(s) (softmax of the logits)."""
-        return self.runner.probabilities(self.preprocess(images), batch_size)
-
-    def predict(self, images, batch_size: int = 64) -> list[str]:
-        """Predicted class names."""
-        proba = self.predict_proba(images, batch_size=batch_size)
-        return [self.class_names[i] for i in proba.argmax(axis=1)]
-
     def conv_layers(self) -> list[str]:
         """Qualified names of the convolutional layers, input to output."""
         return graph.conv_layers(self.model)
-
-    def layer_table(self):
-        """Layers with type, output shape and parameter count (pandas DataFrame)."""
-        return layer_table(self.model)
 
 
 def as_emotion_model(model: EmotionModel | keras.Model) -> EmotionModel:

@@ -15,6 +15,7 @@ from emonb.book.explorer import (
     static_map_explorer,
 )
 from emonb.errors import EmonbError
+from emonb.models.runner import predict_proba
 from emonb.plotting.images import _colour_lut
 
 
@@ -93,7 +94,7 @@ def test_explanation_maps_batch_every_face_emotion_and_layer(toy, toy_maps):
     # a method without a layer has the same map in every layer slot; a CAM's layers differ
     np.testing.assert_array_equal(m.maps[:, 0, :, 0], m.maps[:, 0, :, 1])
     assert not np.allclose(m.maps[:, 1, :, 0], m.maps[:, 1, :, 1])
-    np.testing.assert_allclose(m.proba, net.predict_proba(faces), atol=1e-5)
+    np.testing.assert_allclose(m.proba, predict_proba(net, faces), atol=1e-5)
     np.testing.assert_array_equal(m.faces, faces)  # model_view of a 0..255 grey model input
 
 

@@ -3,6 +3,7 @@ import pytest
 
 from emonb.book.widgets import FeatureMapExplorer, MapExplorer, colorize, lut_bins, png_bytes
 from emonb.errors import EmonbError
+from emonb.models.runner import predict_proba
 
 
 @pytest.fixture(scope="module")
@@ -74,7 +75,7 @@ def test_map_explorer_caches_each_method_and_layer(mini_xception, gallery):
     assert maps.shape == (2, 7, 64, 64) and ex.maps("gradcam") is maps  # cached
     happy = METHODS["gradcam"](mini_xception).explain(gallery, "happy")
     # probabilities through the explainer's runner (BatchNorm folded) agree with the model's
-    np.testing.assert_allclose(ex.proba, mini_xception.predict_proba(gallery), atol=1e-4)
+    np.testing.assert_allclose(ex.proba, predict_proba(mini_xception, gallery), atol=1e-4)
     np.testing.assert_allclose(maps[:, 3], happy, atol=1e-4)
     other = ex.maps("gradcam", ex.layers[-3])
     assert not np.allclose(other, maps)

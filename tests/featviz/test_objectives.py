@@ -9,7 +9,7 @@ from emonb._tf import keras, tf
 from emonb.errors import EmonbError
 from emonb.featviz.objectives import ClassObjective, FilterObjective, as_objective
 from emonb.featviz.optimize import ActivationMaximization
-from emonb.models.runner import Runner
+from emonb.models.runner import Runner, runner_for
 from emonb.models.zoo import as_emotion_model
 
 
@@ -50,7 +50,7 @@ def test_mini_xception_logit_is_the_pooled_conv_output(mini_xception):
     net = mini_xception
     u = _grey(2, 64, 64, seed=1)
     x = tf.constant(2.0 * u[..., None] - 1.0)  # symmetric preprocessing
-    pooled = np.asarray(tf.reduce_mean(net.runner.run(x)[1]["conv2d_7"], axis=[1, 2]))
+    pooled = np.asarray(tf.reduce_mean(runner_for(net).run(x)[1]["conv2d_7"], axis=[1, 2]))
     np.testing.assert_allclose(_initial(net, "fear", u), pooled[:, 2], rtol=1e-4, atol=1e-5)
     p = _initial(net, ClassObjective("fear", score="probability"), u)
     np.testing.assert_allclose(p, np.asarray(net.model(x))[:, 2], rtol=1e-5)
@@ -83,7 +83,7 @@ def test_heads_without_a_known_bypass_still_give_logits(activation):
 
 
 def test_class_targets_use_the_one_target_parser(mini_xception):
-    runner = mini_xception.runner
+    runner = runner_for(mini_xception)
     for target, index in [("happy", 3), (3, 3), (np.int64(6), 6)]:
         obj = ClassObjective(target)
         obj.bind(runner)
@@ -124,7 +124,7 @@ def test_filter_objective_is_the_channel_mean(toy_models):
 
 
 def test_filter_objective_checks_layer_and_range(mini_xception, nested_models):
-    runner = mini_xception.runner
+    runner = runner_for(mini_xception)
     with pytest.raises(EmonbError, match=r"conv2d_1'.* 8 channels: valid filters are 0\.\.7"):
         FilterObjective("conv2d_1", 8).bind(runner)
     for bad in (-1, True, 1.0):

@@ -6,7 +6,7 @@ import pytest
 from emonb.data.synthetic import make_synthetic_faces
 from emonb.errors import EmonbError
 from emonb.methods import METHODS, Explainer, get_method
-from emonb.models.runner import batchnorm_folds
+from emonb.models.substitutions import batchnorm_folds
 
 NAMES = sorted(METHODS)
 #: The iterative methods' settings, given explicitly (small, for speed).

@@ -14,6 +14,7 @@ from emonb.metrics.randomization import (
     randomized_copy,
 )
 from emonb.models.preprocessing import ModelSpec
+from emonb.models.runner import predict_proba
 from emonb.models.zoo import EmotionModel
 
 
@@ -85,7 +86,7 @@ def test_randomization_detects_a_method_that_ignores_the_weights(net, images):
     assert r.spearman["saliency"].iloc[-1] < 0.5
     assert [len(m) for m in r.maps["saliency"]] == [4] * 4  # `keep` maps per stage
     # the default targets are the trained model's predictions, at every stage
-    predicted = net.predict_proba(images).argmax(axis=1)
+    predicted = predict_proba(net, images).argmax(axis=1)
     assert len(_EdgeMaps.seen) == 4
     for seen in _EdgeMaps.seen:
         np.testing.assert_array_equal(seen, predicted)

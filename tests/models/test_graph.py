@@ -1,5 +1,5 @@
 """The static view of a model's structure: layers through Sequential-without-Input and
-nested models, by qualified name or index. Nothing here runs a model (see test_runner)."""
+nested models, by qualified name or index. Nothing here runs a model (see test_tracing)."""
 
 import pytest
 
@@ -94,3 +94,17 @@ def test_conv_types_include_separable_and_depthwise():
     x = keras.layers.Conv1D(2, 3, name="c1d")(keras.layers.Reshape((-1, 2))(x))
     model = keras.Model(inp, x)
     assert graph.conv_layers(model) == ["sep", "dw", "conv"]
+
+
+def test_spatial_and_last_conv_layers():
+    inp = keras.Input((5, 5, 1))
+    x = keras.layers.Conv2D(2, 3, name="spatial")(inp)  # 3x3
+    x = keras.layers.Conv2D(3, 3, name="point")(x)  # 1x1: no longer a map
+    model = keras.Model(inp, keras.layers.Dense(7)(keras.layers.Flatten()(x)))
+    shapes = {"spatial": (3, 3, 2), "point": (1, 1, 3)}  # as tracing.output_shapes finds them
+    assert graph.spatial_conv_layers(model, shapes) == ["spatial"]
+    assert graph.last_conv_layer(model, shapes) == "spatial"
+    dense = keras.Sequential([keras.Input((4, 4, 1)), keras.layers.Flatten(),
+                              keras.layers.Dense(7)], name="flat")  # fmt: skip
+    with pytest.raises(EmonbError, match="'flat' has no convolutional layer with a spatial"):
+        graph.last_conv_layer(dense, {})

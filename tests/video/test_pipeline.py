@@ -9,6 +9,7 @@ import pytest
 
 from emonb.errors import EmonbError
 from emonb.faces import Box
+from emonb.models.runner import predict_proba
 from emonb.video.io import exported_patches, read_frames, write_json
 from emonb.video.pipeline import STAGES, VideoPipeline, VideoResult, analyse_video
 from emonb.video.tracking import TrackedFace
@@ -47,7 +48,7 @@ def test_probabilities_are_the_models_own(run, face_video, mini_xception):
     result, _, _ = run
     grey = cv2.cvtColor(read_frames(face_video, [5])[0], cv2.COLOR_RGB2GRAY)
     b = result.faces[5].box
-    expected = mini_xception.predict_proba([grey[b.y : b.y + b.h, b.x : b.x + b.w]])[0]
+    expected = predict_proba(mini_xception, [grey[b.y : b.y + b.h, b.x : b.x + b.w]])[0]
     np.testing.assert_allclose(result.faces[5].proba, expected, atol=1e-4)  # BN folded vs not
 
 
