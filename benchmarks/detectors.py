@@ -16,7 +16,7 @@ It measures, for each detector:
   double detections (IoU >= 0.3 with the largest); BlazeFace also batched (32 frames a call);
 * the photos ``single-face``, ``multi-face`` (five people, counted by eye) and
   ``astronaut``: faces found at the detectors' defaults (``min_size=30``);
-* the box calibration behind :data:`emonb.anatomy.blazeface.HAAR_SCALE` and ``HAAR_SHIFT``:
+* the box calibration behind :data:`emonb.faces.blazeface.HAAR_SCALE` and ``HAAR_SHIFT``:
   on every image where both find exactly one face, Haar's box against BlazeFace's own box
   (side ratio: the square root of the area ratio; centre offsets in units of BlazeFace's box);
 * the smallest face each detector finds in a wide frame: the astronaut photo pasted, at
@@ -35,10 +35,10 @@ import cv2
 import numpy as np
 
 import emonb  # noqa: F401  (the TensorFlow guard first)
-from emonb.anatomy.blazeface import HAAR_SCALE, HAAR_SHIFT, BlazeFace
 from emonb.data.images import read_image
 from emonb.data.manifest import image_path
 from emonb.faces import Box, detect_faces
+from emonb.faces.blazeface import HAAR_SCALE, HAAR_SHIFT, BlazeFace
 from emonb.records import provenance as bench_provenance
 from emonb.records import write_json
 from emonb.video.io import iter_frames, open_video

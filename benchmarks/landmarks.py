@@ -1,6 +1,6 @@
 """Face-mesh landmarks on FER-2013's PublicTest faces: success rate, agreement with
 OpenCV's Haar eye and smile detectors, and speed, for each crop setting of
-:class:`emonb.anatomy.mesh.FaceMesh`.
+:class:`emonb.faces.mesh.FaceMesh`.
 
 A benchmark, not a test: run it on an otherwise idle machine, with FER-2013 given::
 
@@ -28,10 +28,10 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from emonb.anatomy.mesh import EYE_POINTS as EYES
-from emonb.anatomy.mesh import MOUTH_POINTS as MOUTH
-from emonb.anatomy.mesh import FaceMesh
 from emonb.data.fer2013 import load_faces
+from emonb.faces.mesh import EYE_POINTS as EYES
+from emonb.faces.mesh import MOUTH_POINTS as MOUTH
+from emonb.faces.mesh import FaceMesh
 from emonb.records import provenance, write_json
 
 SETTINGS = ((1.0, False), (1.3, False), (1.6, False), (1.0, True), (1.3, True), (1.6, True))

@@ -311,7 +311,7 @@ def cmd_landmarks(args: argparse.Namespace) -> int:
     then exits 1 after reporting every image and writes no file (``--json``, ``--out``);
     faces the mesh rejects beside accepted ones are kept in the JSON, flagged and counted.
     """
-    from emonb.anatomy.mesh import FaceMesh
+    from emonb.faces.mesh import FaceMesh
 
     _check_output(args.json, "--json")
     _check_output(args.out, "--out", folder=True)

@@ -14,6 +14,7 @@ from pathlib import Path
 
 __all__ = [
     "CLASS_NAMES",
+    "DPI",
     "ENV_CACHE",
     "ENV_FER2013",
     "ENV_MAX_STEPS",
@@ -30,6 +31,8 @@ __all__ = [
 
 #: FER-2013 label order (the ``emotion`` codes of ``fer2013.csv``).
 CLASS_NAMES: tuple[str, ...] = ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral")
+#: Resolution of every saved figure: the plotting helpers' default and the book's 300-dpi files.
+DPI = 300
 
 ENV_CACHE = "EMONB_CACHE_DIR"
 ENV_FER2013 = "EMONB_FER2013"

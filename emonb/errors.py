@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["ChecksumError", "DataError", "EmonbError", "FetchError"]
+__all__ = ["ChecksumError", "DataError", "EmonbError", "FetchError", "check_count"]
 
 
 class EmonbError(Exception):
@@ -19,3 +19,13 @@ class ChecksumError(FetchError):
 
 class DataError(EmonbError, ValueError):
     """A data file is malformed (names the file and the problem)."""
+
+
+def check_count(name: str, value: object, minimum: int = 1) -> int:
+    """A count setting (samples, steps, channels, runs) as an int >= ``minimum``; an
+    :class:`EmonbError` naming it otherwise (a bool is not a count)."""
+    import numbers
+
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
+        raise EmonbError(f"{name} must be an integer >= {minimum}, not {value!r}")
+    return int(value)

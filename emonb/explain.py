@@ -130,7 +130,8 @@ def write_explanations(
     all-or-nothing: files are written in a temporary folder inside ``out`` and moved at the end."""
     import matplotlib.pyplot as plt
 
-    from emonb.plotting.images import DPI, overlay
+    from emonb.config import DPI
+    from emonb.plotting.images import overlay
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)

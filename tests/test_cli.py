@@ -7,9 +7,9 @@ import cv2
 import numpy as np
 import pytest
 
-from emonb.anatomy.mesh import EYE_POINTS
 from emonb.cli import main
 from emonb.config import CLASS_NAMES
+from emonb.faces.mesh import EYE_POINTS
 from tests.test_benchmarks import assert_same_keys
 
 

@@ -36,7 +36,7 @@ The result was checked by drawing it on the canonical face and on photographs.
 ``supersample`` times finer than the map, and each map pixel gets the fraction of its
 sub-pixels in each region. Coordinates: x right, y down, in the map's pixels, with the
 map's top-left corner at (0, 0) and pixel (i, j) covering [j, j+1) x [i, i+1) (its centre at
-j + 0.5, i + 0.5), the convention of :class:`emonb.anatomy.mesh.Landmarks`; so a 48x48 map
+j + 0.5, i + 0.5), the convention of :class:`emonb.faces.mesh.Landmarks`; so a 48x48 map
 and a 48x48 image of the same crop share coordinates, and points given for an (H0, W0)
 image scale to an (H, W) map by (W / W0, H / H0) (:func:`region_masks_for`), the
 alignment ``cv2.resize`` uses.
@@ -81,7 +81,7 @@ AU_NAMES: tuple[str, ...] = (
     "AU13", "AU14", "AU15", "AU16", "AU17", "AU20", "AU24", "AU26", "AU38",
 )  # fmt: skip
 #: Anatomical regions; brows, eyes, nose and mouth share the names of
-#: :data:`emonb.faces.FACE_REGIONS`.
+#: :data:`emonb.anatomy.layout.FACE_REGIONS`.
 ANATOMY_NAMES: tuple[str, ...] = ("forehead", "brows", "eyes", "nose", "cheeks", "mouth", "chin")
 #: What :func:`rasterize` can draw: action units or anatomical regions.
 KINDS = ("au", "anatomy")

@@ -169,9 +169,9 @@ def _check_faces(faces: np.ndarray) -> np.ndarray:
 
 
 def _lut(cmap: str) -> list:
-    from emonb.plotting.images import _colour_lut
+    from emonb.plotting.colours import colour_lut
 
-    return _colour_lut(cmap).round().astype(int).tolist()
+    return colour_lut(cmap).round().astype(int).tolist()
 
 
 def _json(value) -> str:

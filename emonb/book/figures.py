@@ -14,12 +14,12 @@ import os
 import sys
 from pathlib import Path
 
+from emonb.config import DPI
+
 __all__ = ["DPI", "ENV_FIGURE_DIR", "KERNEL_ARGUMENTS", "load_ipython_extension",
            "save_open_figures"]  # fmt: skip
 
 ENV_FIGURE_DIR = "EMONB_FIGURE_DIR"
-#: Resolution of every saved figure (the plotting helpers' default too).
-DPI = 300
 #: Kernel command-line arguments that load this module as an IPython extension.
 KERNEL_ARGUMENTS = (f"--ext={__name__}",)
 _SAVER = "_emonb_figure_saver"  # marks the callback, so loading twice registers it once

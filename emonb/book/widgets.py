@@ -37,15 +37,15 @@ DEFAULT_METHODS = ("saliency", "guided_backprop", "gradcam", "gradcam_plus_plus"
 def lut_bins(maps: np.ndarray) -> np.ndarray:
     """Maps (N, h, w), each min-max scaled as the chapters' feature-map grids are (a flat map
     is 0; :func:`emonb.activations.feature_grid`), as the colour LUT's bins 0..255: uint8."""
-    from emonb.plotting.images import _lut_index
+    from emonb.plotting.colours import lut_index
 
-    return _lut_index(minmax(np.asarray(maps), axes=(1, 2)))
+    return lut_index(minmax(np.asarray(maps), axes=(1, 2)))
 
 
 def colorize(values: np.ndarray, size: int | None = None, cmap: str = "viridis") -> np.ndarray:
     """A 2-D array min-max scaled (a constant array is black), resized to ``size`` x ``size``
     with nearest-neighbour pixels, and coloured: RGB uint8."""
-    from emonb.plotting.images import _colour_lut
+    from emonb.plotting.colours import colour_lut
 
     v = np.asarray(values, dtype=np.float32)
     if v.ndim != 2:
@@ -53,7 +53,7 @@ def colorize(values: np.ndarray, size: int | None = None, cmap: str = "viridis")
     bins = lut_bins(v[None])[0]
     if size is not None and bins.shape != (size, size):
         bins = cv2.resize(bins, (size, size), interpolation=cv2.INTER_NEAREST)
-    return _colour_lut(cmap)[bins].astype(np.uint8)
+    return colour_lut(cmap)[bins].astype(np.uint8)
 
 
 def png_bytes(rgb: np.ndarray) -> bytes:

@@ -16,7 +16,7 @@ Vedaldi 2016; Olah et al. 2017). One concept per module:
 - :mod:`emonb.featviz.optimize` -- :class:`ActivationMaximization` (the optimiser; the
   model runs through :class:`emonb.models.runner.Runner`) and its :class:`Result`;
 - :mod:`emonb.featviz.masks` -- :func:`mask_regions`, faces with regions of the canonical
-  layout (:data:`emonb.faces.FACE_REGIONS`) greyed out, as starting images;
+  layout (:data:`emonb.anatomy.layout.FACE_REGIONS`) greyed out, as starting images;
 - :mod:`emonb.featviz.filters` -- post-filters for display (:func:`unsharp_mask`,
   :func:`contrast`, :func:`emboss`, :func:`offset`, :func:`apply_postfilters`).
 

@@ -1,6 +1,6 @@
 """Masked-face starts: grey out face regions before maximising (the seed paper's experiment).
 
-The regions are the one canonical face layout of emonb, :data:`emonb.faces.FACE_REGIONS`
+The regions are the one canonical face layout of emonb, :data:`emonb.anatomy.layout.FACE_REGIONS`
 (boxes on the aligned 48x48 grid), scaled to the image size.
 """
 
@@ -10,8 +10,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from emonb.anatomy.layout import FACE_REGIONS, region_masks
 from emonb.errors import EmonbError
-from emonb.faces import FACE_REGIONS, region_masks
 
 __all__ = ["mask_regions"]
 
@@ -41,9 +41,9 @@ def mask_regions(
         face for region names.
     boxes
         Pixel boxes ``(x, y, w, h)`` (as :class:`emonb.faces.Box`), or region names from
-        :data:`emonb.faces.FACE_REGIONS` (``"brows"``, ``"eyes"``, ``"nose"``,
+        :data:`emonb.anatomy.layout.FACE_REGIONS` (``"brows"``, ``"eyes"``, ``"nose"``,
         ``"mouth"``), several joined by ``_`` (``"eyes_mouth"``), scaled from the 48x48
-        layout to the image size (:func:`emonb.faces.region_masks`).
+        layout to the image size (:func:`emonb.anatomy.layout.region_masks`).
     fill
         Grey level in [0, 1] (uint8 images get ``round(fill * 255)``).
 

@@ -145,13 +145,6 @@ class Explainer(ABC):
             self.relu_rule = check_relu_rule(relu_rule)
 
 
-def _count(name: str, value: object, minimum: int = 1) -> int:
-    """A method's count setting (samples, steps, channels) as an int >= ``minimum``."""
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise EmonbError(f"{name} must be an integer >= {minimum}, not {value!r}")
-    return int(value)
-
-
 def _level(name: str, value: str | float, value_range: tuple[float, float]) -> float:
     """A grey level in model-input units: ``"black"`` (value-range low), ``"grey"``
     (mid-range) or a number as it is."""

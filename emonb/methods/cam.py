@@ -15,8 +15,8 @@ import numpy as np
 
 from emonb._tf import keras, tf
 from emonb.arrays import minmax
-from emonb.errors import EmonbError
-from emonb.methods.base import Explainer, _count
+from emonb.errors import EmonbError, check_count
+from emonb.methods.base import Explainer
 from emonb.methods.gradients import GuidedBackprop
 from emonb.models import graph
 
@@ -201,8 +201,8 @@ class ChannelCAM(BaseCAM):
 
     def __init__(self, model, *, max_channels: int | None = None, chunk: int = 512, **kwargs):
         super().__init__(model, **kwargs)
-        self.max_channels = None if max_channels is None else _count("max_channels", max_channels)
-        self.chunk = _count("chunk", chunk)
+        self.max_channels = None if max_channels is None else check_count("max_channels", max_channels)
+        self.chunk = check_count("chunk", chunk)
 
     @property
     def channels_used(self) -> int:

@@ -11,7 +11,8 @@ from __future__ import annotations
 import numpy as np
 
 from emonb._tf import tf
-from emonb.methods.base import Explainer, _count, _level
+from emonb.errors import check_count
+from emonb.methods.base import Explainer, _level
 
 __all__ = [
     "Deconvnet",
@@ -127,7 +128,7 @@ class NoiseTunnel(GradientExplainer):
 
     def __init__(self, model, *, samples: int = 20, noise: float = 0.2, seed: int = 0, **kwargs):
         super().__init__(model, **kwargs)
-        self.samples = _count("samples", samples)
+        self.samples = check_count("samples", samples)
         self.noise = float(noise)
         self.seed = int(seed)
 
@@ -221,7 +222,7 @@ class IntegratedGradients(GradientExplainer):
 
     def __init__(self, model, *, steps: int = 32, baseline: str | float = "black", **kwargs):
         super().__init__(model, **kwargs)
-        self.steps = _count("steps", steps)
+        self.steps = check_count("steps", steps)
         self.baseline = _level("baseline", baseline, self.net.spec.value_range)
 
     @property

@@ -15,8 +15,8 @@ from collections.abc import Callable
 import numpy as np
 
 from emonb.arrays import resize_maps
-from emonb.errors import EmonbError
-from emonb.methods.base import Explainer, _count, _level
+from emonb.errors import EmonbError, check_count
+from emonb.methods.base import Explainer, _level
 
 __all__ = ["RISE", "Occlusion", "PerturbationExplainer", "window_starts"]
 
@@ -40,7 +40,7 @@ class PerturbationExplainer(Explainer):
 
     def __init__(self, model, *, chunk: int = 512, **kwargs):
         super().__init__(model, **kwargs)
-        self.chunk = _count("chunk", chunk)
+        self.chunk = check_count("chunk", chunk)
 
     def perturbed_scores(self, x: np.ndarray, idx: np.ndarray, count: int,
                          perturb: Callable[[np.ndarray, np.ndarray], np.ndarray]) -> np.ndarray:  # fmt: skip
@@ -81,8 +81,8 @@ class Occlusion(PerturbationExplainer):
     def __init__(self, model, *, window: int = 8, stride: int = 4, fill: str | float = "grey",
                  **kwargs):  # fmt: skip
         super().__init__(model, **kwargs)
-        self.window = _count("window", window)
-        self.stride = _count("stride", stride)
+        self.window = check_count("window", window)
+        self.stride = check_count("stride", stride)
         self.fill = _level("fill", fill, self.net.spec.value_range)
         h, w = self.net.spec.input_size
         ys = window_starts(h, self.window, self.stride)
@@ -148,8 +148,8 @@ class RISE(PerturbationExplainer):
                  seed: int = 0, center: bool = True, **kwargs):  # fmt: skip
         super().__init__(model, **kwargs)
         self.center = bool(center)
-        self.n_masks = _count("masks", masks)
-        self.cells = _count("cells", cells)
+        self.n_masks = check_count("masks", masks)
+        self.cells = check_count("cells", cells)
         if not 0.0 < float(p) <= 1.0:
             raise EmonbError(f"p (the keep probability) must be in (0, 1], not {p!r}")
         self.p = float(p)

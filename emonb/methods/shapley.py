@@ -24,13 +24,13 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from emonb.errors import EmonbError
-from emonb.methods.base import Explainer, Targets, _count
+from emonb.errors import EmonbError, check_count
+from emonb.methods.base import Explainer, Targets
 
 if TYPE_CHECKING:
     import pandas as pd
 
-    from emonb.anatomy.mesh import FaceMesh, Landmarks
+    from emonb.faces.mesh import FaceMesh, Landmarks
 
 __all__ = [
     "REST",
@@ -70,8 +70,8 @@ def shapley_coalitions(n_players: int, coalitions: int, seed: int = 0
     References: Lundberg & Lee, "A Unified Approach to Interpreting Model Predictions",
     NeurIPS 2017; Covert & Lee, "Improving KernelSHAP", AISTATS 2021 (paired sampling).
     """
-    p = _count("n_players", n_players)
-    budget = _count("coalitions", coalitions)
+    p = check_count("n_players", n_players)
+    budget = check_count("coalitions", coalitions)
     if p == 1:
         return np.zeros((0, 1), bool), np.zeros(0)
     if 2**p - 2 <= budget:
@@ -166,7 +166,7 @@ def kernel_shap(value: Value, n_players: int, *, coalitions: int, seed: int = 0
     References: Lundberg & Lee, "A Unified Approach to Interpreting Model Predictions",
     NeurIPS 2017 (KernelSHAP); Shapley (1953), "A value for n-person games".
     """
-    p = _count("n_players", n_players)
+    p = check_count("n_players", n_players)
     z, w = shapley_coalitions(p, coalitions, seed)
     ends = np.zeros((2, p), bool)
     ends[1] = True
@@ -207,7 +207,7 @@ def masked_game(score: Score, x: np.ndarray, targets: np.ndarray, masks: np.ndar
     base = np.asarray(base, dtype=np.float32)
     masks = np.asarray(masks, dtype=np.float32)
     targets = np.asarray(targets).astype(np.int64).reshape(-1)
-    chunk = _count("chunk", chunk)
+    chunk = check_count("chunk", chunk)
     n, h, wd, c = x.shape
     if base.shape != x.shape or masks.ndim != 4 or masks.shape[0] != n or masks.shape[2:] != (
             h, wd) or len(targets) != n:  # fmt: skip
@@ -296,7 +296,7 @@ class AUShapley(Explainer):
     19 action units (the rest of the face is not painted), min-max normalised.
 
     The faces are meshed here: the preprocessed input is turned back into 8-bit grey with
-    the model's ``spec.value_range`` and meshed by one :class:`~emonb.anatomy.mesh.FaceMesh`
+    the model's ``spec.value_range`` and meshed by one :class:`~emonb.faces.mesh.FaceMesh`
     per explainer (``mesh``, or made on first use). A face the mesh rejects gets the mean
     mesh of the faces it accepted in the same call (``explain``: the same batch of
     ``batch_size`` faces; ``values``: the whole call); ``last_rejected`` counts them over
@@ -333,16 +333,16 @@ class AUShapley(Explainer):
     def __init__(self, model, *, coalitions: int = DEFAULT_COALITIONS, seed: int = 0,
                  baseline: str = "blur", mesh: FaceMesh | None = None, chunk: int = 512,
                  supersample: int = 4, **kwargs):  # fmt: skip
-        from emonb.metrics.perturbation import BASELINES
+        from emonb.methods.baselines import BASELINES
 
         super().__init__(model, **kwargs)
-        self.coalitions = _count("coalitions", coalitions)
-        self.seed = _count("seed", seed, minimum=0)
+        self.coalitions = check_count("coalitions", coalitions)
+        self.seed = check_count("seed", seed, minimum=0)
         if baseline not in BASELINES:
             raise EmonbError(f"unknown baseline {baseline!r}; choose one of {', '.join(BASELINES)}")
         self.baseline = baseline
-        self.chunk = _count("chunk", chunk)
-        self.supersample = _count("supersample", supersample)
+        self.chunk = check_count("chunk", chunk)
+        self.supersample = check_count("supersample", supersample)
         self._mesh = mesh
         #: Faces the mesh rejected in the last ``explain`` or ``values`` call.
         self.last_rejected = 0
@@ -365,7 +365,7 @@ class AUShapley(Explainer):
     def mesh(self) -> FaceMesh:
         """The explainer's face mesh (made on first use)."""
         if self._mesh is None:
-            from emonb.anatomy.mesh import FaceMesh
+            from emonb.faces.mesh import FaceMesh
 
             self._mesh = FaceMesh()
         return self._mesh
@@ -447,7 +447,7 @@ class AUShapley(Explainer):
 
     def _shapley(self, x: np.ndarray, idx: np.ndarray, xy: np.ndarray, from_size):
         """``phi`` (n, 20), ``v_empty``, ``v_full`` (n,) and the players' masks."""
-        from emonb.metrics.perturbation import baseline_images
+        from emonb.methods.baselines import baseline_images
 
         x = np.asarray(x, np.float32)
         masks = self._players(xy, from_size)

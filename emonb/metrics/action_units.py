@@ -1,7 +1,7 @@
 """Evidence per FACS action unit: which facial actions carry a model's decision, per emotion.
 
 Each face crop (FER-2013's aligned 48x48 faces, or any square crops) is meshed
-(:class:`emonb.anatomy.mesh.FaceMesh`); a face the mesh rejects is left out and counted,
+(:class:`emonb.faces.mesh.FaceMesh`); a face the mesh rejects is left out and counted,
 never analysed with its points. The 19 action-unit regions of each remaining face
 (:mod:`emonb.anatomy.regions`, py-feat's map on the mesh) are rasterised as soft masks at
 each map's own resolution, from the crop's landmarks scaled to the map. Two kinds of
@@ -9,17 +9,17 @@ evidence per face and action unit, both for the class the model predicts:
 
 * **enrichment** (one per explanation method): the share of the map's mass inside the
   action unit's region divided by the region's share of the map's area
-  (:func:`emonb.anatomy.facs.enrichment`): 1 is what a flat map gives, above 1 the map
+  (:func:`emonb.metrics.facs.enrichment`): 1 is what a flat map gives, above 1 the map
   concentrates its evidence there;
 * **occlusion** (the model itself, no map): the drop of the predicted class's probability
   when that action unit's region alone is replaced by a blurred copy of the face
   (boundary pixels blended by the fraction of them inside the region;
-  :func:`emonb.anatomy.facs.occlusion`).
+  :func:`emonb.metrics.occlusion.occlusion`).
 
 Per emotion, faces are grouped by the model's prediction (``"predicted"``) and, when labels
 are given, by their true label (``"true"``); each action unit's mean comes with a
-bootstrap interval (:func:`emonb.anatomy.facs.au_table`), and the ranking of the action
-units is compared with the emotion's EMFACS prototype (:func:`emonb.anatomy.facs.agreement`).
+bootstrap interval (:func:`emonb.metrics.facs.au_table`), and the ranking of the action
+units is compared with the emotion's EMFACS prototype (:func:`emonb.metrics.facs.agreement`).
 
 A third kind, the **Shapley value** of each action unit (:class:`emonb.methods.shapley.AUShapley`:
 the regions as players of a game whose value is the class probability, the others
@@ -47,7 +47,7 @@ from emonb.models.zoo import EmotionModel
 if TYPE_CHECKING:
     import pandas as pd
 
-    from emonb.anatomy.mesh import FaceMesh, Landmarks
+    from emonb.faces.mesh import FaceMesh, Landmarks
     from emonb.methods.shapley import ShapleyValues
 
 __all__ = [
@@ -72,7 +72,7 @@ class AUEvidence:
 
     ``table``: long DataFrame ``evidence, grouping, group, column, n, mean, lo, hi`` (one
     row per kind of evidence, grouping, emotion and action unit); ``agreement``: the FACS
-    agreement per ``evidence, grouping, emotion`` (:func:`emonb.anatomy.facs.agreement`'s
+    agreement per ``evidence, grouping, emotion`` (:func:`emonb.metrics.facs.agreement`'s
     columns); ``values``: per evidence, the per-face values (accepted faces x 19 action
     units); ``accepted``: bool (N,) the faces the mesh accepted; ``predicted``: (N,) the
     model's class per face; ``landmarks``: the mesh of every face."""
@@ -196,7 +196,7 @@ def au_evidence(
     face, to group by it as well as by prediction. ``maps``: method name -> maps (N, h, w)
     of the predicted class (any resolution; each face's regions are rasterised at it).
     ``landmarks``: the mesh of the crops (default: ``mesh``, or a new
-    :class:`~emonb.anatomy.mesh.FaceMesh`, runs on them). ``occlusion``: measure the
+    :class:`~emonb.faces.mesh.FaceMesh`, runs on them). ``occlusion``: measure the
     occlusion drops too (19 forward passes per face), with ``baseline``. ``n_boot``,
     ``seed``: the bootstrap. ``runner``: a Runner of ``net`` to reuse.
 
@@ -205,7 +205,8 @@ def au_evidence(
     """
     import pandas as pd
 
-    from emonb.anatomy import facs
+    from emonb.metrics import facs
+    from emonb.metrics.occlusion import occlusion
 
     images = _crops(images)
     n = len(images)
@@ -215,7 +216,7 @@ def au_evidence(
     seconds: dict[str, float] = {}
     t0 = time.perf_counter()
     if landmarks is None:
-        from emonb.anatomy.mesh import FaceMesh
+        from emonb.faces.mesh import FaceMesh
 
         landmarks = (mesh or FaceMesh()).landmarks(images)
         seconds["mesh"] = time.perf_counter() - t0
@@ -250,7 +251,7 @@ def au_evidence(
     seconds["enrichment"] = time.perf_counter() - t1
     if occlusion:
         t2 = time.perf_counter()
-        drops = facs.occlusion(runner, x, predicted[acc], masks_at(x.shape[1:3]), baseline=baseline)
+        drops = occlusion(runner, x, predicted[acc], masks_at(x.shape[1:3]), baseline=baseline)
         values[OCCLUSION] = pd.DataFrame(np.asarray(drops), columns=list(AU_NAMES))
         seconds["occlusion"] = time.perf_counter() - t2
 
@@ -273,7 +274,7 @@ def _tables(values: Mapping[str, pd.DataFrame], groupings: Mapping[str, np.ndarr
     """The long table and the agreement table over every evidence and grouping."""
     import pandas as pd
 
-    from emonb.anatomy import facs
+    from emonb.metrics import facs
 
     tables, agreements = [], []
     for evidence, v in values.items():
@@ -294,7 +295,7 @@ def au_shapley_table(values: ShapleyValues | pd.DataFrame | np.ndarray, groups,
     """Per emotion and player, the mean Shapley value over the emotion's faces with its 95%
     bootstrap interval (:func:`emonb.metrics.stats.by_group`): long DataFrame ``group, AU,
     n, mean, lo, hi, prototype`` (``n`` the group's faces; ``prototype`` whether the action
-    unit is in the emotion's EMFACS prototype, :data:`emonb.anatomy.facs.EMFACS` unless
+    unit is in the emotion's EMFACS prototype, :data:`emonb.metrics.facs.EMFACS` unless
     ``prototypes`` is given; always False for the rest of the face).
 
     ``values``: :class:`~emonb.methods.shapley.ShapleyValues` (its players are the
@@ -307,7 +308,7 @@ def au_shapley_table(values: ShapleyValues | pd.DataFrame | np.ndarray, groups,
     """
     import pandas as pd
 
-    from emonb.anatomy.facs import EMFACS
+    from emonb.metrics.facs import EMFACS
     from emonb.metrics.stats import by_group
 
     groups = np.asarray(groups).reshape(-1)

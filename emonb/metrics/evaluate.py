@@ -19,20 +19,15 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from emonb.anatomy.layout import LAYOUT_SIZE
 from emonb.arrays import minmax
 from emonb.errors import EmonbError
-from emonb.faces import LAYOUT_SIZE
 from emonb.methods import get_method
 from emonb.metrics.action_units import OCCLUSION, AUEvidence, anatomy_masks, au_evidence
 from emonb.metrics.complexity import complexity, sparseness
 from emonb.metrics.layouts import region_analysis, verdict_changes
 from emonb.metrics.localisation import energy_share, pointing_game
-from emonb.metrics.perturbation import (
-    Curves,
-    class_probability,
-    faithfulness_correlation,
-    perturbation_curves,
-)
+from emonb.metrics.perturbation import Curves, faithfulness_correlation, perturbation_curves
 from emonb.metrics.randomization import Randomization, cascading_randomization, random_logit
 from emonb.metrics.ranking import metric_agreement, summary_table
 from emonb.metrics.regions import focus_table
@@ -40,14 +35,14 @@ from emonb.metrics.road import road_curves, road_gap
 from emonb.metrics.robustness import max_sensitivity
 from emonb.metrics.stats import bootstrap_ci
 from emonb.models.preprocessing import as_image_list
-from emonb.models.runner import Runner
+from emonb.models.runner import Runner, class_probability
 from emonb.models.zoo import EmotionModel
 from emonb.records import json_safe
 
 if TYPE_CHECKING:
     import pandas as pd
 
-    from emonb.anatomy.mesh import Landmarks
+    from emonb.faces.mesh import Landmarks
 
 __all__ = [
     "ANATOMY_METHODS",
@@ -83,7 +78,7 @@ POINTING_FACES = 2100
 #: centred Gaussian (sigma = a quarter of the side), the same for every face.
 REFERENCES = ("random", "centre")
 #: Where the face regions come from: each face's own mesh (``"mesh"``), or the canonical
-#: 48x48 boxes of :data:`emonb.faces.FACE_REGIONS` (``"canonical"``).
+#: 48x48 boxes of :data:`emonb.anatomy.layout.FACE_REGIONS` (``"canonical"``).
 REGION_KINDS = ("mesh", "canonical")
 
 
@@ -230,7 +225,7 @@ def evaluate_maps(
       ``n_regions`` faces of ``split`` (default: all of them; they are cheap, and rare
       classes such as disgust need many faces), grouped by predicted class, and
       :data:`~emonb.metrics.regions.CLAIMS` are tested on them;
-    * ``regions="mesh"`` (default): the faces are meshed (:class:`~emonb.anatomy.mesh.FaceMesh`)
+    * ``regions="mesh"`` (default): the faces are meshed (:class:`~emonb.faces.mesh.FaceMesh`)
       and the region shares, occlusion drops, claims and focus use each face's own
       anatomical regions (:func:`~emonb.metrics.action_units.anatomy_masks`); faces the
       mesh rejects are left out of them (and counted: ``settings["mesh_rejected"]`` of
@@ -241,7 +236,7 @@ def evaluate_maps(
       :func:`~emonb.metrics.action_units.au_evidence`, grouped by prediction and by true
       label). The synthetic stand-in has no anatomy: on it the canonical boxes are used, and
       said. ``regions="canonical"``: the canonical 48x48 boxes only
-      (:data:`emonb.faces.FACE_REGIONS`), no action units.
+      (:data:`emonb.anatomy.layout.FACE_REGIONS`), no action units.
 
     ``method_settings`` maps a method name to its constructor's keyword arguments, e.g.
     ``{"smoothgrad": {"samples": 20}, "integrated_gradients": {"steps": 32},
@@ -436,7 +431,7 @@ def evaluate_maps(
 def _mesh(pool, rows: np.ndarray, region_rows: np.ndarray) -> tuple[Landmarks, Landmarks, Landmarks]:
     """The face mesh of the rows of ``pool`` both samples use, meshed once: the landmarks
     of ``rows``, of ``region_rows``, and of all the faces meshed."""
-    from emonb.anatomy.mesh import FaceMesh
+    from emonb.faces.mesh import FaceMesh
 
     union = np.union1d(rows, region_rows)
     meshed = FaceMesh().landmarks(pool.images[union])

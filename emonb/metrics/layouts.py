@@ -3,7 +3,7 @@
 :func:`region_analysis` measures, for faces grouped by predicted class, the occlusion drop
 and a method's map-mass share per region and tests the seed paper's claims
 (:data:`~emonb.metrics.regions.CLAIMS`) on them; with each face's mesh it also tests the
-claims with the canonical 48x48 boxes (:data:`emonb.faces.FACE_REGIONS`) on the same
+claims with the canonical 48x48 boxes (:data:`emonb.anatomy.layout.FACE_REGIONS`) on the same
 faces. :func:`compare_layouts` (chapter 09) and :func:`verdict_changes` (chapter 08) put the
 two side by side.
 """
@@ -15,9 +15,9 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from emonb.anatomy.layout import LAYOUT_SIZE, region_masks
 from emonb.arrays import resize_maps
 from emonb.errors import EmonbError
-from emonb.faces import LAYOUT_SIZE, region_masks
 from emonb.methods import get_method
 from emonb.metrics.action_units import anatomy_masks
 from emonb.metrics.regions import claims_table, occlusion_drops, region_shares
@@ -28,7 +28,7 @@ from emonb.models.zoo import EmotionModel
 if TYPE_CHECKING:
     import pandas as pd
 
-    from emonb.anatomy.mesh import Landmarks
+    from emonb.faces.mesh import Landmarks
 
 __all__ = ["compare_layouts", "layouts_side_by_side", "region_analysis", "verdict_changes"]
 

@@ -10,64 +10,27 @@ random order, so flat maps do not delete the top rows first.
 
 Maps are what the methods return, ``(N, H, W)`` at the model's input size; images are
 preprocessed batches ``(N, H, W, C)``; the model is reached only through a ``score``
-callable (:func:`class_probability` of a :class:`~emonb.models.runner.Runner`).
+callable (:func:`emonb.models.runner.class_probability` of a runner); the baseline is
+:func:`emonb.methods.baselines.baseline_images`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 
-import cv2
 import numpy as np
 
 from emonb.errors import EmonbError
+from emonb.methods.baselines import baseline_images
 from emonb.metrics.stats import pearson
-from emonb.models.runner import Runner
+from emonb.models.runner import ClassScore
 
 __all__ = [
-    "BASELINES",
     "Curves",
-    "baseline_images",
-    "class_probability",
     "faithfulness_correlation",
     "perturbation_curves",
 ]
-
-#: What replaces a removed pixel: a Gaussian blur of the image or its mean grey.
-BASELINES = ("blur", "mean")
-
-#: ``score(x, targets) -> (N,)``: each preprocessed image's score for its target class.
-Score = Callable[[np.ndarray, np.ndarray], np.ndarray]
-
-
-def class_probability(runner: Runner) -> Score:
-    """``score(x, targets)``: each preprocessed image's probability of its target class,
-    (N,) float32, by ``runner`` (:meth:`Runner.probabilities`, one compiled pass per batch)."""
-
-    def score(x: np.ndarray, targets: np.ndarray) -> np.ndarray:
-        p = runner.probabilities(np.asarray(x, dtype=np.float32))
-        return p[np.arange(len(p)), np.asarray(targets)].astype(np.float32)
-
-    return score
-
-
-def baseline_images(x: np.ndarray, kind: str = "blur") -> np.ndarray:
-    """The stand-in for removed pixels, same shape as the preprocessed batch ``x``
-    (N, H, W, C): a Gaussian blur with sigma = H/10 px (``"blur"``) or each image's mean
-    value (``"mean"``).
-
-    References: Petsiuk, Das & Saenko (2018), "RISE: randomized input sampling for
-    explanation of black-box models" (the blurred canvas of insertion).
-    """
-    x = np.asarray(x, dtype=np.float32)
-    if kind == "mean":
-        return np.broadcast_to(x.mean(axis=(1, 2, 3), keepdims=True), x.shape).copy()
-    if kind != "blur":
-        raise EmonbError(f"unknown baseline {kind!r}; choose one of {', '.join(BASELINES)}")
-    sigma = x.shape[1] / 10
-    out = np.stack([cv2.GaussianBlur(im, (0, 0), sigma, borderType=cv2.BORDER_REFLECT) for im in x])
-    return out.reshape(x.shape)
 
 
 def _ranks(maps: np.ndarray, seed: int) -> np.ndarray:
@@ -108,7 +71,7 @@ class Curves:
 
 
 def perturbation_curves(
-    score: Score,
+    score: ClassScore,
     x: np.ndarray,
     maps: np.ndarray,
     targets: np.ndarray,
@@ -149,7 +112,7 @@ _CHUNK = 1024
 
 
 def faithfulness_correlation(
-    score: Score,
+    score: ClassScore,
     x: np.ndarray,
     maps: Mapping[str, np.ndarray],
     targets: np.ndarray,
@@ -177,9 +140,9 @@ def faithfulness_correlation(
     References: Bhatt, Weller & Moura, "Evaluating and Aggregating Feature-based Model
     Explanations", IJCAI 2020.
     """
-    from emonb.methods.base import _count
+    from emonb.errors import check_count
 
-    runs = _count("runs", runs)
+    runs = check_count("runs", runs)
     x = np.asarray(x, dtype=np.float32)
     n, h, w = x.shape[:3]
     pixels = h * w

@@ -209,9 +209,9 @@ def random_logit(
     References: Sixt, Granz & Landgraf, "When Explanations Lie: Why Many Modified BP
     Attributions Fail", ICML 2020.
     """
-    from emonb.methods.base import _count
+    from emonb.errors import check_count
 
-    n_classes = _count("n_classes", n_classes, minimum=2)
+    n_classes = check_count("n_classes", n_classes, minimum=2)
     if similarity not in SIMILARITIES:
         raise EmonbError(f"unknown similarity {similarity!r}; choose one of "
                          f"{', '.join(SIMILARITIES)}")  # fmt: skip

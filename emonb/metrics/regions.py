@@ -1,7 +1,7 @@
 """Face regions: which parts of an aligned face do the maps and the model rely on?
 
 Regions are either one canonical layout shared by every aligned 48x48 face
-(:data:`emonb.faces.FACE_REGIONS`: brows, eyes, nose, mouth; checked against FER-2013 with
+(:data:`emonb.anatomy.layout.FACE_REGIONS`: brows, eyes, nose, mouth; checked against FER-2013 with
 OpenCV's eye and smile detectors by :func:`check_layout`), given as (H, W) masks, or each
 face's own regions, given as (N, H, W) masks (boolean, or soft per-pixel fractions), such
 as the anatomical regions of its face mesh
@@ -24,11 +24,11 @@ from typing import TYPE_CHECKING
 import cv2
 import numpy as np
 
-from emonb.arrays import resize_fractions, resize_maps
-from emonb.faces import LAYOUT_SIZE, region_masks
-from emonb.metrics.perturbation import baseline_images, class_probability
+from emonb.anatomy.layout import LAYOUT_SIZE, region_masks
+from emonb.arrays import resize_maps
+from emonb.metrics.occlusion import occlusion
 from emonb.metrics.stats import bootstrap_ci
-from emonb.models.runner import Runner
+from emonb.models.runner import Runner, class_probability
 from emonb.models.zoo import EmotionModel
 
 if TYPE_CHECKING:
@@ -70,7 +70,7 @@ def region_shares(maps: np.ndarray,
     map, plus ``"area"`` in ``.attrs`` (each region's share of the image, what a flat map
     would give; averaged over faces for per-face masks). ``regions``: masks at the maps'
     size, each either one (H, W) mask for every face (default: the canonical face regions,
-    :func:`emonb.faces.region_masks`) or one per face (N, H, W), e.g. each face's own
+    :func:`emonb.anatomy.layout.region_masks`) or one per face (N, H, W), e.g. each face's own
     anatomy (:func:`emonb.metrics.action_units.anatomy_masks`); boolean, or soft fractions
     in [0, 1] that weight each pixel.
 
@@ -102,7 +102,7 @@ def occlusion_drops(
     runner: Runner | None = None,
 ) -> pd.DataFrame:
     """Drop of the target probability when each region is replaced by the baseline
-    (:func:`~emonb.metrics.perturbation.baseline_images`): DataFrame (N x region) of
+    (:func:`~emonb.methods.baselines.baseline_images`): DataFrame (N x region) of
     ``p(original) - p(occluded)``; ``.attrs["p"]`` holds the original probabilities.
     ``runner``: a :class:`~emonb.models.runner.Runner` of ``net`` to reuse (one with
     BatchNorm folding is built otherwise).
@@ -120,42 +120,28 @@ def occlusion_drops(
     x = net.preprocess(images)
     h, w = x.shape[1:3]
     regions = region_masks((h, w)) if regions is None else regions
-    score = class_probability(runner or Runner(net, batch_size=256))
-    base = baseline_images(x, baseline)
+    runner = runner or Runner(net, batch_size=256)
     targets = np.asarray(targets)
-    p0 = score(x, targets)
+    p0 = class_probability(runner)(x, targets)
     drops = {}
     for name, m in regions.items():
         m = np.asarray(m)
-        if m.ndim == 2:
-            mm = resize_maps(m.astype(np.float32)[None], (h, w), cv2.INTER_NEAREST)[0] > 0.5
-            occluded = np.where(mm[None, :, :, None], base, x)
-        elif m.ndim == 3 and len(m) == len(x):
-            occluded = _blend(x, base, m)
-        else:
+        if m.ndim == 2:  # one mask for every face: a pixel is occluded or kept
+            m = (m.astype(np.float32) > 0.5)[None]
+        elif not (m.ndim == 3 and len(m) == len(x)):
             raise ValueError(f"region {name!r}: mask of shape {m.shape} for {len(x)} faces; "
                              "give (H, W) or (N, H, W)")  # fmt: skip
-        drops[name] = p0 - score(occluded, targets)
+        else:
+            m = m[:, None]
+        drops[name] = occlusion(runner, x, targets, m, baseline=baseline, reference=p0)[:, 0]
     df = pd.DataFrame(drops)
     df.attrs["p"] = p0
     return df
 
 
-def _blend(x: np.ndarray, base: np.ndarray, masks: np.ndarray) -> np.ndarray:
-    """``x`` (N, h, w, C) with per-face masks (N, H, W) of the baseline blended in: boolean
-    masks replace pixels (resized nearest), soft fractions blend them (resized area-averaged
-    when shrinking, bilinearly when enlarging)."""
-    h, w = x.shape[1:3]
-    if masks.dtype == bool:
-        mm = resize_maps(masks.astype(np.float32), (h, w), cv2.INTER_NEAREST) > 0.5
-        return np.where(mm[..., None], base, x)
-    mm = resize_fractions(masks, (h, w))[..., None]
-    return (x * (1 - mm) + base * mm).astype(x.dtype)
-
-
 def check_layout(images: np.ndarray, *, upscale: int = 4) -> pd.DataFrame:
     """Where OpenCV's Haar eye and smile detectors find eyes and mouths on aligned
-    48x48 faces, against :data:`emonb.faces.FACE_REGIONS`: DataFrame with, per feature
+    48x48 faces, against :data:`emonb.anatomy.layout.FACE_REGIONS`: DataFrame with, per feature
     (left eye, right eye, mouth; "left" in the image), the number of detections, their
     median centre (x, y) at 48x48, and the share of detection centres inside the canonical
     region. Faces are upscaled ``upscale`` times for the detectors. Eye detections below

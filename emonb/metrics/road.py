@@ -12,7 +12,7 @@ image by ``mean(LeRF) - mean(MoRF)`` (higher = more faithful).
 
 Maps are what the methods return, ``(N, H, W)`` at the model's input size; images are
 preprocessed batches ``(N, H, W, C)``; the model is reached only through a ``score``
-callable (:func:`emonb.metrics.perturbation.class_probability`).
+callable (:func:`emonb.models.runner.class_probability`).
 """
 
 from __future__ import annotations
@@ -23,7 +23,8 @@ import cv2
 import numpy as np
 
 from emonb.errors import EmonbError
-from emonb.metrics.perturbation import Curves, Score, _ranks, images_and_maps
+from emonb.metrics.perturbation import Curves, _ranks, images_and_maps
+from emonb.models.runner import ClassScore
 
 __all__ = ["noisy_linear_imputation", "road_curves", "road_gap"]
 
@@ -161,7 +162,7 @@ def noisy_linear_imputation(
 
 
 def road_curves(
-    score: Score,
+    score: ClassScore,
     x: np.ndarray,
     maps: np.ndarray,
     targets: np.ndarray,
@@ -173,7 +174,7 @@ def road_curves(
 ) -> Curves:
     """ROAD curves for preprocessed images ``x`` (N, H, W, C), maps (N, H, W) at the same
     size and class indices ``targets``: ``scores[i, k]`` is ``score`` (see
-    :func:`~emonb.metrics.perturbation.class_probability`) after ``fractions[k]`` of image
+    :func:`~emonb.models.runner.class_probability`) after ``fractions[k]`` of image
     i's pixels were removed by :func:`noisy_linear_imputation`, the most relevant first
     (``order="morf"``, mode ``"road-morf"``) or the least relevant first (``"lerf"``).
 

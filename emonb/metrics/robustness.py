@@ -56,9 +56,9 @@ def max_sensitivity(
     References: Yeh, Hsieh, Suggala, Inouye & Ravikumar, "On the (In)fidelity and
     Sensitivity of Explanations", NeurIPS 2019.
     """
-    from emonb.methods.base import _count
+    from emonb.errors import check_count
 
-    samples = _count("samples", samples)
+    samples = check_count("samples", samples)
     lo, hi = (float(v) for v in value_range)
     if not hi > lo:
         raise EmonbError(f"value_range must be (low, high) with low < high, not {value_range!r}")

@@ -35,9 +35,13 @@ from emonb.models.targets import Targets, resolve_targets, select
 from emonb.models.tracing import Replace, dataflow, output_shapes, run
 from emonb.models.zoo import EmotionModel
 
-__all__ = ["Runner", "Score", "predict", "predict_proba", "runner_for"]
+__all__ = ["ClassScore", "Runner", "Score", "class_probability", "predict", "predict_proba",
+           "runner_for"]  # fmt: skip
 
 Score = Literal["logit", "probability"]
+#: ``score(x, targets) -> (N,)``: each preprocessed image's score for its target class (what
+#: the perturbation metrics and the AU Shapley game call; :func:`class_probability`).
+ClassScore = Callable[[np.ndarray, np.ndarray], np.ndarray]
 
 
 class Runner:
@@ -285,3 +289,14 @@ def predict(net: EmotionModel, images, batch_size: int = 64) -> list[str]:
     """Predicted class names of any image(s)."""
     proba = predict_proba(net, images, batch_size=batch_size)
     return [net.class_names[i] for i in proba.argmax(axis=1)]
+
+
+def class_probability(runner: Runner) -> ClassScore:
+    """``score(x, targets)``: each preprocessed image's probability of its target class,
+    (N,) float32, by ``runner`` (:meth:`Runner.probabilities`, one compiled pass per batch)."""
+
+    def score(x: np.ndarray, targets: np.ndarray) -> np.ndarray:
+        p = runner.probabilities(np.asarray(x, dtype=np.float32))
+        return p[np.arange(len(p)), np.asarray(targets)].astype(np.float32)
+
+    return score

@@ -60,7 +60,7 @@ def plot_au_heatmap(table, ax: Axes | None = None, *, prototypes: Mapping[str, S
                     title: str | None = None, centre: float = 1.0, vmax: float | None = None,
                     colorbar: bool = True, label: str = "enrichment") -> Axes:  # fmt: skip
     """Emotion (rows) x action unit (columns) evidence, ``table`` a DataFrame of means
-    (:func:`emonb.anatomy.facs.au_wide`), coloured on a diverging scale centred on
+    (:func:`emonb.metrics.facs.au_wide`), coloured on a diverging scale centred on
     ``centre`` (1 for enrichment: no more evidence than the region's area; 0 for occlusion
     drops); the cells of each emotion's EMFACS prototype (``prototypes``) are outlined."""
     values = table.to_numpy(dtype=float)
@@ -91,7 +91,7 @@ def plot_au_heatmap(table, ax: Axes | None = None, *, prototypes: Mapping[str, S
 
 def plot_agreement(agreement, ax: Axes | None = None, *, by: str = "evidence",
                    title: str | None = None) -> Axes:  # fmt: skip
-    """FACS agreement per emotion (:func:`emonb.anatomy.facs.agreement` rows, one series
+    """FACS agreement per emotion (:func:`emonb.metrics.facs.agreement` rows, one series
     per value of column ``by``): the score with its 95% interval; 0.5 (dashed) is what a
     region ranking unrelated to the EMFACS prototype gives."""
     if ax is None:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from functools import lru_cache
 from pathlib import Path
 
 import cv2
@@ -20,7 +19,8 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from emonb.arrays import resize_maps
-from emonb.book.figures import DPI  # one resolution for every saved figure
+from emonb.config import DPI  # one resolution for every saved figure
+from emonb.plotting.colours import colour_lut, lut_index
 
 __all__ = [
     "DPI",
@@ -141,14 +141,6 @@ def overlay(
     return np.clip(np.rint(out), 0, 255).astype(np.uint8)
 
 
-@lru_cache(maxsize=16)
-def _colour_lut(cmap: str) -> np.ndarray:
-    """A colormap's 256 RGB entries scaled to 0..255, float32 (256, 3)."""
-    from matplotlib import colormaps
-
-    return colormaps[cmap](np.arange(256))[:, :3].astype(np.float32) * 255.0
-
-
 def _heat_colours(heatmap: np.ndarray, size: tuple[int, int], cmap: str = "jet",
                   bgr: bool = False) -> np.ndarray:  # fmt: skip
     """A heatmap in [0, 1] (NaN counts as 0) resized bicubically to ``size`` = (H, W) and
@@ -158,13 +150,5 @@ def _heat_colours(heatmap: np.ndarray, size: tuple[int, int], cmap: str = "jet",
     if heat.ndim != 2:
         raise ValueError(f"expected a 2-D heatmap, got shape {heat.shape}")
     heat = resize_maps(heat[None], size, interpolation=cv2.INTER_CUBIC)[0]
-    lut = _colour_lut(cmap)
-    return (lut[:, ::-1] if bgr else lut)[_lut_index(heat)]  # flip the LUT, not the image
-
-
-def _lut_index(heat: np.ndarray) -> np.ndarray:
-    """The LUT entry matplotlib's ``Colormap.__call__`` picks for values in [0, 1]: the same
-    colours as ``colormaps[cmap](heat)``, about ten times faster (video overlays): uint8,
-    computed in one new array (the floor of ``256 * clip(heat, 0, 1)``, at most 255)."""
-    index = np.clip(heat, 0.0, 1.0) * np.float32(256)
-    return np.minimum(index, 255, out=index).astype(np.uint8)
+    lut = colour_lut(cmap)
+    return (lut[:, ::-1] if bgr else lut)[lut_index(heat)]  # flip the LUT, not the image

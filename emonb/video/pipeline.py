@@ -29,10 +29,10 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from emonb.anatomy.facs import enrichment
 from emonb.anatomy.regions import AU_NAMES, rasterize
 from emonb.errors import EmonbError
 from emonb.faces import DEFAULT_DETECTOR, DETECTORS, Box, crop, find_faces
+from emonb.metrics.facs import enrichment
 from emonb.models.runner import Runner
 from emonb.models.zoo import EmotionModel
 from emonb.video.draw import OVERLAYS, annotate_frame
@@ -80,7 +80,7 @@ def action_units(points: np.ndarray, boxes: list[Box], maps: np.ndarray, *,
     face's map: ``points`` (N, 468, 2) the mesh in frame pixels, ``boxes`` the crops the
     model saw, ``maps`` (N, H, W) their maps. The regions are rasterised at the map's own
     resolution (:func:`to_map_pixels`, :func:`emonb.anatomy.regions.rasterize`) and scored
-    by :func:`emonb.anatomy.facs.enrichment` (``supersample``: default
+    by :func:`emonb.metrics.facs.enrichment` (``supersample``: default
     :data:`AU_SUPERSAMPLE`)."""
     size = maps.shape[1:]
     supersample = AU_SUPERSAMPLE if supersample is None else int(supersample)
@@ -108,7 +108,7 @@ class VideoPipeline:
     min_face : int
         Smallest face side, in pixels of the frame.
     landmarks : bool
-        Run the face mesh (:class:`emonb.anatomy.mesh.FaceMesh`, one batch per frame) on
+        Run the face mesh (:class:`emonb.faces.mesh.FaceMesh`, one batch per frame) on
         each face box; with a map, score each accepted face's action units
         (:func:`action_units`). A face the mesh rejects gets no AU analysis and is counted
         (:attr:`VideoResult.rejected`).
@@ -149,7 +149,7 @@ class VideoPipeline:
         self.mesh = None
         self._last_mesh: dict[int, np.ndarray] = {}
         if landmarks:
-            from emonb.anatomy.mesh import FaceMesh
+            from emonb.faces.mesh import FaceMesh
 
             self.mesh = FaceMesh(threads=LITE_THREADS)
         self.tracker = FaceTracker()
@@ -205,7 +205,7 @@ class VideoPipeline:
         if self.detector == "blazeface" or self.mesh is not None:
             rgb = cv2.cvtColor(frame, cv2.COLOR_BGR2RGB) if frame.ndim == 3 else frame
         # Haar searches a grey copy detect_width wide, BlazeFace a 128x128 copy
-        # (emonb.anatomy.blazeface.letterbox)
+        # (emonb.faces.blazeface.letterbox)
         image = _grey(frame) if self.detector == "haar" else rgb
         boxes = find_faces(image, detector=self.detector, min_size=self.min_face,
                            detect_width=self.detect_width, threads=LITE_THREADS)  # fmt: skip

@@ -10,7 +10,6 @@ import numpy as np
 import pytest
 
 from emonb.anatomy import regions
-from emonb.anatomy.mesh import FaceMesh
 from emonb.anatomy.regions import (
     ANATOMY_NAMES,
     AU_NAMES,
@@ -27,6 +26,7 @@ from emonb.data.images import read_image
 from emonb.data.manifest import image_path
 from emonb.errors import EmonbError
 from emonb.faces import detect_faces
+from emonb.faces.mesh import FaceMesh
 
 
 @pytest.fixture(scope="module")

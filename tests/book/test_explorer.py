@@ -16,7 +16,7 @@ from emonb.book.explorer import (
 )
 from emonb.errors import EmonbError
 from emonb.models.runner import predict_proba
-from emonb.plotting.images import _colour_lut
+from emonb.plotting.colours import colour_lut
 
 
 def test_sprite_tiles_and_scales_each_map():
@@ -121,7 +121,7 @@ def test_map_explorer_payload_decodes_to_the_lut_bins_of_the_maps(toy_maps):
             np.testing.assert_array_equal(sheet, map_sprite(m, f, i))
     np.testing.assert_array_equal(_png(data["faces"][1]), m.faces[1])
     np.testing.assert_allclose(data["proba"], m.proba, atol=1e-4)
-    jet = _colour_lut("jet").round().astype(int).tolist()  # the figures' overlay colours
+    jet = colour_lut("jet").round().astype(int).tolist()  # the figures' overlay colours
     assert data["lut"] == jet
     assert "http" not in page  # nothing to fetch
 

@@ -1,4 +1,4 @@
-"""Masked-face starts use the one canonical face layout (emonb.faces.FACE_REGIONS)."""
+"""Masked-face starts use the one canonical face layout (emonb.anatomy.layout.FACE_REGIONS)."""
 
 from __future__ import annotations
 

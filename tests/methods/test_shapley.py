@@ -14,10 +14,10 @@ import cv2
 import numpy as np
 import pytest
 
-from emonb.anatomy.mesh import Landmarks
 from emonb.anatomy.regions import AU_NAMES, region_masks_for
 from emonb.arrays import minmax
 from emonb.errors import EmonbError
+from emonb.faces.mesh import Landmarks
 from emonb.methods.shapley import (
     REST,
     AUShapley,
@@ -183,7 +183,7 @@ def crops() -> np.ndarray:
 
 @pytest.fixture(scope="module")
 def marks(crops):
-    from emonb.anatomy.mesh import FaceMesh
+    from emonb.faces.mesh import FaceMesh
 
     found = FaceMesh().landmarks(crops)
     assert found.accepted.all()

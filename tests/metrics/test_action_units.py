@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 
 from emonb._tf import keras
-from emonb.anatomy.mesh import EYE_POINTS, MOUTH_POINTS
 from emonb.anatomy.regions import ANATOMY_NAMES, AU_NAMES
 from emonb.errors import EmonbError
+from emonb.faces.mesh import EYE_POINTS, MOUTH_POINTS
 from emonb.metrics.action_units import GROUPINGS, OCCLUSION, anatomy_masks, au_evidence
 from emonb.models.preprocessing import ModelSpec
 from emonb.models.zoo import EmotionModel
@@ -103,7 +103,7 @@ def test_model_reading_the_mouth_loses_only_mouth_evidence(flat):
 def test_maps_on_the_mouth_put_their_evidence_in_mouth_action_units(mouth_net, crops):
     """Maps at 64x64 (the crops are 48x48) with a Gaussian blob on each face's lips (mesh
     points, not the region map): the top action unit is a mouth one, brows get nothing."""
-    from emonb.anatomy.mesh import FaceMesh
+    from emonb.faces.mesh import FaceMesh
 
     marks = FaceMesh().landmarks(crops)
     centre = marks.xy[:, LIPS].mean(axis=1) * 64 / 48  # (N, 2) in map pixels
@@ -149,7 +149,7 @@ def test_deterministic(mouth_net, crops, flat):
 
 
 def test_anatomy_masks_are_disjoint_and_hold_the_eyes(crops):
-    from emonb.anatomy.mesh import FaceMesh
+    from emonb.faces.mesh import FaceMesh
 
     marks = FaceMesh().landmarks(crops[:4])
     masks = anatomy_masks(marks.xy, 48, 96)

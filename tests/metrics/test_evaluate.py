@@ -87,9 +87,9 @@ def test_evaluate_maps_on_each_face_own_regions(mini_xception):
     regions are each face's anatomy, the rejected face is left out and counted, the
     canonical claims equal a canonical run on the accepted faces, ``changes`` lists exactly
     the verdicts that differ, and the action units come as AU01...AU38 in the JSON."""
-    from emonb.anatomy.mesh import FaceMesh
     from emonb.anatomy.regions import ANATOMY_NAMES, AU_NAMES
     from emonb.data.fer2013 import FaceDataset
+    from emonb.faces.mesh import FaceMesh
     from tests.metrics.test_action_units import real_face_crops
 
     images = np.concatenate([real_face_crops(), np.full((1, 48, 48), 128, np.uint8)])

@@ -4,14 +4,10 @@ import numpy as np
 import pytest
 
 from emonb._tf import keras
-from emonb.metrics.perturbation import (
-    baseline_images,
-    class_probability,
-    faithfulness_correlation,
-    perturbation_curves,
-)
+from emonb.methods.baselines import baseline_images
+from emonb.metrics.perturbation import faithfulness_correlation, perturbation_curves
 from emonb.models.preprocessing import ModelSpec
-from emonb.models.runner import Runner
+from emonb.models.runner import Runner, class_probability
 from emonb.models.zoo import EmotionModel
 
 

@@ -5,9 +5,9 @@ import pandas as pd
 import pytest
 
 from emonb._tf import keras
+from emonb.anatomy.layout import region_masks
 from emonb.data.fer2013 import load_faces
-from emonb.faces import region_masks
-from emonb.metrics.perturbation import baseline_images
+from emonb.methods.baselines import baseline_images
 from emonb.metrics.regions import (
     MIN_FACES,
     check_layout,

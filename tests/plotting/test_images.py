@@ -6,11 +6,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from emonb.config import DPI
+from emonb.plotting.colours import colour_lut, lut_index
 from emonb.plotting.images import (
-    DPI,
-    _colour_lut,
     _heat_colours,
-    _lut_index,
     overlay,
     plot_image_grid,
     save_figure,
@@ -19,14 +18,14 @@ from emonb.plotting.images import (
 
 def test_lut_index_matches_matplotlib_binning():
     heat = np.array([0.0, 0.0039, 1 / 256, 0.5, 255 / 256, 1.0, -0.2, 1.3], np.float32)
-    np.testing.assert_array_equal(_lut_index(heat), [0, 0, 1, 128, 255, 255, 0, 255])
+    np.testing.assert_array_equal(lut_index(heat), [0, 0, 1, 128, 255, 255, 0, 255])
 
 
 def test_colour_lut_is_256_entries_in_0_255():
-    grey = _colour_lut("gray")
+    grey = colour_lut("gray")
     assert grey.shape == (256, 3) and grey.dtype == np.float32
     np.testing.assert_allclose(grey[:, 0], np.arange(256), atol=1e-3)  # gray: k / 255 * 255
-    np.testing.assert_allclose(_colour_lut("jet")[0], [0.0, 0.0, 127.5])  # jet starts dark blue
+    np.testing.assert_allclose(colour_lut("jet")[0], [0.0, 0.0, 127.5])  # jet starts dark blue
 
 
 def test_heat_colours_resize_nan_and_bgr():

@@ -7,10 +7,10 @@ import matplotlib
 import numpy as np
 import pytest
 
-from emonb.anatomy.mesh import N_POINTS
 from emonb.anatomy.regions import AU_NAMES, rasterize, region_masks_for
 from emonb.errors import EmonbError
 from emonb.faces import DETECTORS, Box
+from emonb.faces.mesh import N_POINTS
 from emonb.video.pipeline import (
     STAGES,
     VideoPipeline,
@@ -197,7 +197,7 @@ def test_tracked_faces_reuse_the_previous_mesh(mini_xception):
     """From the second frame on, a tracked face is meshed once around its previous points
     (one model call of one face), and its points stay within 2% of the box of a fresh
     two-pass mesh of the same frame."""
-    from emonb.anatomy.mesh import FaceMesh
+    from emonb.faces.mesh import FaceMesh
     from emonb.video.io import read_frames
     from emonb.video.pipeline import VideoPipeline
 

@@ -26,8 +26,8 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
-from emonb.anatomy.lite import LiteModel
-from emonb.faces import Box
+from emonb.faces.box import Box
+from emonb.faces.lite import LiteModel
 
 __all__ = ["EYE_CORNERS", "EYE_POINTS", "MOUTH_POINTS", "N_POINTS", "FaceMesh", "Landmarks"]
 

@@ -5,7 +5,7 @@ Per face and region (masks from :mod:`emonb.anatomy.regions`):
 
 * :func:`mass_share` and :func:`enrichment`: what the *map* says (its mass in a region, and
   that share over the region's share of the image: 1 = as much as a flat map gives);
-* :func:`occlusion`: what the *model* says (the drop of the target probability when the
+* :func:`emonb.metrics.occlusion.occlusion`: what the *model* says (the drop of the target probability when the
   region alone is replaced by a blurred copy, Zeiler & Fergus 2014).
 
 Per emotion: :func:`au_table` (means with bootstrap intervals) and :func:`au_wide` (the
@@ -18,13 +18,12 @@ EMFACS-7; Ekman, Friesen & Hager (2002), *FACS Investigator's Guide* (the EMFACS
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from emonb.anatomy.regions import AU_NAMES
-from emonb.arrays import resize_fractions
 from emonb.errors import EmonbError
 
 if TYPE_CHECKING:
@@ -38,7 +37,6 @@ __all__ = [
     "auc",
     "enrichment",
     "mass_share",
-    "occlusion",
     "top_regions",
 ]
 
@@ -58,7 +56,7 @@ EMFACS: dict[str, tuple[str, ...]] = {
     "disgust": ("AU09", "AU10", "AU15", "AU16"),
 }
 
-_BATCH_VALUES = 1 << 24  # floats per batch of occluded images or of masks (64 MB)
+
 
 
 # ---- per face ---------------------------------------------------------------------------
@@ -97,69 +95,6 @@ def enrichment(maps: np.ndarray, masks: np.ndarray) -> np.ndarray:
     area = masks.sum(axis=(2, 3)) / float(maps.shape[1] * maps.shape[2])
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(area > 0, share / area, np.nan)
-
-
-def _at_size(masks: np.ndarray, size: tuple[int, int]) -> np.ndarray:
-    """Masks (N, R, h, w) resized to (H, W): area-averaged when shrinking, bilinear when
-    enlarging, clipped to [0, 1]."""
-    n, r, h, w = masks.shape
-    if (h, w) == size:
-        return masks
-    return resize_fractions(masks.reshape(n * r, h, w), size).reshape(n, r, *size)
-
-
-def _score_fn(runner_or_score) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
-    from emonb._tf import keras
-    from emonb.metrics.perturbation import class_probability
-    from emonb.models.runner import Runner, runner_for
-    from emonb.models.zoo import EmotionModel, as_emotion_model
-
-    if isinstance(runner_or_score, Runner):
-        return class_probability(runner_or_score)
-    if isinstance(runner_or_score, (EmotionModel, keras.Model)):
-        return class_probability(runner_for(as_emotion_model(runner_or_score)))
-    if callable(runner_or_score):
-        return runner_or_score
-    raise TypeError("expected a Runner, an EmotionModel, a keras.Model or a score(x, targets)")
-
-
-def occlusion(runner_or_score, x: np.ndarray, targets: np.ndarray, masks: np.ndarray, *,
-              baseline: str = "blur") -> np.ndarray:  # fmt: skip
-    """Drop of the target probability when one region alone is replaced by the baseline:
-    (N, R) float32, ``p(original) - p(occluded)``.
-
-    ``runner_or_score``: a :class:`~emonb.models.runner.Runner`, an emotion model (its
-    own runner is used), or ``score(x, targets) -> (N,)``; ``x``: preprocessed images
-    (N, H, W, C); ``targets``: class index per image; ``masks``: soft region masks
-    (N, R, h, w) at any size (resized to H x W, area-averaged when shrinking). A soft mask
-    blends, ``x * (1 - m) + base * m``, with ``base`` from
-    :func:`~emonb.metrics.perturbation.baseline_images` (``"blur"`` or ``"mean"``). The
-    N x R occluded images are scored in batches of bounded memory.
-
-    References: Zeiler & Fergus (2014), "Visualizing and understanding convolutional
-    networks" (occlusion sensitivity).
-    """
-    from emonb.metrics.perturbation import baseline_images
-
-    x = np.asarray(x, dtype=np.float32)
-    targets = np.asarray(targets).astype(np.int64).reshape(-1)
-    masks = np.asarray(masks, dtype=np.float32)
-    if x.ndim != 4 or masks.ndim != 4 or len(masks) != len(x) or len(targets) != len(x):
-        raise ValueError(f"expected x (N, H, W, C), N targets and masks (N, R, h, w); got "
-                         f"{x.shape}, {targets.shape} and {masks.shape}")  # fmt: skip
-    score = _score_fn(runner_or_score)
-    n, r = masks.shape[:2]
-    base = baseline_images(x, baseline)
-    p0 = score(x, targets).astype(np.float32)
-    drops = np.empty((n, r), np.float32)
-    step = max(1, _BATCH_VALUES // int(np.prod(x.shape[1:3]) * max(x.shape[3], r)))
-    for s in range(0, n, step):
-        xs, bs, ts = x[s : s + step], base[s : s + step], targets[s : s + step]
-        ms = _at_size(masks[s : s + step], x.shape[1:3])
-        for k in range(r):
-            m = ms[:, k, :, :, None]
-            drops[s : s + step, k] = p0[s : s + step] - score(xs * (1 - m) + bs * m, ts)
-    return drops
 
 
 # ---- per emotion --------------------------------------------------------------------------

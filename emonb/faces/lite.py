@@ -99,7 +99,7 @@ class LiteModel:
 
         Only for models whose outputs are batch-major: the face mesh is; BlazeFace's graph
         concatenates its anchor outputs across the batch (all images' stride-8 rows, then
-        all stride-16 rows), which :class:`~emonb.anatomy.blazeface.BlazeFace` puts back
+        all stride-16 rows), which :class:`~emonb.faces.blazeface.BlazeFace` puts back
         per image itself."""
         x = np.ascontiguousarray(x, dtype=np.float32)
         if x.shape[1:] != self.input_shape:

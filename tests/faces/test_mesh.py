@@ -7,11 +7,11 @@ import cv2
 import numpy as np
 import pytest
 
-from emonb.anatomy.mesh import EYE_POINTS, MOUTH_POINTS, FaceMesh, Landmarks
 from emonb.data.images import read_image, to_grey
 from emonb.data.manifest import image_path
 from emonb.errors import EmonbError
 from emonb.faces import crop, detect_faces
+from emonb.faces.mesh import EYE_POINTS, MOUTH_POINTS, FaceMesh, Landmarks
 
 EYES, MOUTH = EYE_POINTS, MOUTH_POINTS
 
@@ -115,7 +115,7 @@ def test_bad_input(mesh):
 
 
 def test_corrupt_model_file_names_fetch(tmp_path):
-    from emonb.anatomy.lite import LiteModel
+    from emonb.faces.lite import LiteModel
 
     bad = tmp_path / "face_landmark.tflite"
     bad.write_bytes(b"not a model")

@@ -35,14 +35,14 @@ def test_detect_width_searches_a_smaller_copy(astronaut):
 
 
 def test_boxes_found_on_a_smaller_copy_stay_inside_the_image(monkeypatch):
-    import emonb.faces as faces
+    from emonb.faces import haar
 
     class EdgeCascade:  # "finds" a face touching the small copy's right and bottom edges
         def detectMultiScale(self, grey, **_):
             h, w = grey.shape
             return np.array([[w - 50, h - 40, 50, 40]])
 
-    monkeypatch.setattr(faces, "_cascade", lambda: EdgeCascade())
+    monkeypatch.setattr(haar, "_cascade", lambda: EdgeCascade())
     frame = np.zeros((357, 1001), np.uint8)
     (b,) = detect_faces(frame, detect_width=320, min_size=10)
     assert b.x + b.w == 1001 and b.y + b.h == 357  # the border, in frame pixels

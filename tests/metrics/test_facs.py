@@ -9,8 +9,15 @@ import pandas as pd
 import pytest
 
 from emonb._tf import keras
-from emonb.anatomy import facs
-from emonb.anatomy.facs import (
+from emonb.anatomy.regions import _LIPS_OUTER, AU_NAMES, region_masks_for
+from emonb.config import CLASS_NAMES
+from emonb.data.images import read_image, to_grey
+from emonb.data.manifest import image_path
+from emonb.faces import crop, detect_faces
+from emonb.faces.mesh import FaceMesh
+from emonb.methods.baselines import baseline_images
+from emonb.metrics import occlusion as occlusion_module
+from emonb.metrics.facs import (
     EMFACS,
     agreement,
     au_table,
@@ -18,16 +25,9 @@ from emonb.anatomy.facs import (
     auc,
     enrichment,
     mass_share,
-    occlusion,
     top_regions,
 )
-from emonb.anatomy.mesh import FaceMesh
-from emonb.anatomy.regions import _LIPS_OUTER, AU_NAMES, region_masks_for
-from emonb.config import CLASS_NAMES
-from emonb.data.images import read_image, to_grey
-from emonb.data.manifest import image_path
-from emonb.faces import crop, detect_faces
-from emonb.metrics.perturbation import baseline_images
+from emonb.metrics.occlusion import occlusion
 from emonb.metrics.stats import by_group
 from emonb.models.preprocessing import ModelSpec
 from emonb.models.zoo import EmotionModel
@@ -145,7 +145,7 @@ def test_occlusion_of_a_model_that_reads_only_the_mouth(faces48, baseline, monke
     assert AU_NAMES[int(np.abs(drops[0]).argmax())] in MOUTH_AUS
     # masks at twice the size (area-resized back), a bare score and small batches agree
     big = masks.repeat(2, axis=2).repeat(2, axis=3)
-    monkeypatch.setattr(facs, "_BATCH_VALUES", 2 * 48 * 48)
+    monkeypatch.setattr(occlusion_module, "_BATCH_VALUES", 2 * 48 * 48)
     again = occlusion(lambda z, t: p_happy(z).astype(np.float32), x, targets, big,
                       baseline=baseline)  # fmt: skip
     np.testing.assert_allclose(again, drops, atol=2e-6)

@@ -8,7 +8,9 @@ import dataclasses
 import numpy as np
 import pytest
 
-from emonb.anatomy.blazeface import (
+from emonb.errors import EmonbError
+from emonb.faces import DETECTORS, Box, detect_faces, find_faces
+from emonb.faces.blazeface import (
     HAAR_SCALE,
     HAAR_SHIFT,
     KEYPOINTS,
@@ -19,8 +21,6 @@ from emonb.anatomy.blazeface import (
     letterbox,
     weighted_nms,
 )
-from emonb.errors import EmonbError
-from emonb.faces import DETECTORS, Box, detect_faces, find_faces
 from emonb.video.tracking import iou
 
 

@@ -39,7 +39,7 @@ import cv2
 import numpy as np
 
 from emonb.errors import EmonbError
-from emonb.faces import Box
+from emonb.faces.box import Box
 
 __all__ = ["HAAR_SCALE", "HAAR_SHIFT", "INPUT_SIZE", "KEYPOINTS", "BlazeFace", "Detection",
            "anchors", "decode", "letterbox", "weighted_nms"]  # fmt: skip
@@ -240,7 +240,7 @@ class BlazeFace:
     def __init__(self, min_score: float = 0.5, iou: float = 0.3, threads: int | None = None,
                  *, min_size: int = 0, box_scale: float = 1.0, box_shift: float = 0.0,
                  batch_size: int = 32):  # fmt: skip
-        from emonb.anatomy.lite import LiteModel
+        from emonb.faces.lite import LiteModel
 
         if not 0.0 <= min_score <= 1.0:
             raise EmonbError(f"min_score must be in [0, 1], got {min_score}")

@@ -1,0 +1,89 @@
+"""Region occlusion: how much a face's class probability drops when one region is replaced
+by a baseline (the one implementation behind the face-region drops of
+:func:`emonb.metrics.regions.occlusion_drops` and the action-unit drops of
+:mod:`emonb.metrics.action_units`).
+
+References: Zeiler & Fergus (2014), "Visualizing and understanding convolutional networks"
+(occlusion sensitivity).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import cv2
+import numpy as np
+
+from emonb.arrays import resize_fractions, resize_maps
+from emonb.methods.baselines import baseline_images
+
+__all__ = ["occlusion"]
+
+_BATCH_VALUES = 1 << 24  # floats per batch of occluded images (64 MB)
+
+
+def _at_size(masks: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """Masks (N, R, h, w) as fractions at (H, W): boolean masks resized nearest (a pixel is
+    occluded or kept), soft fractions area-averaged when shrinking, bilinear when enlarging,
+    clipped to [0, 1]."""
+    n, r, h, w = masks.shape
+    flat = masks.reshape(n * r, h, w)
+    if masks.dtype == bool:
+        hard = resize_maps(flat.astype(np.float32), size, cv2.INTER_NEAREST) > 0.5
+        return hard.astype(np.float32).reshape(n, r, *size)
+    flat = flat.astype(np.float32)
+    return (flat if (h, w) == size else resize_fractions(flat, size)).reshape(n, r, *size)
+
+
+def _score_fn(runner_or_score) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
+    from emonb._tf import keras
+    from emonb.models.runner import Runner, class_probability, runner_for
+    from emonb.models.zoo import EmotionModel, as_emotion_model
+
+    if isinstance(runner_or_score, Runner):
+        return class_probability(runner_or_score)
+    if isinstance(runner_or_score, (EmotionModel, keras.Model)):
+        return class_probability(runner_for(as_emotion_model(runner_or_score)))
+    if callable(runner_or_score):
+        return runner_or_score
+    raise TypeError("expected a Runner, an EmotionModel, a keras.Model or a score(x, targets)")
+
+
+def occlusion(runner_or_score, x: np.ndarray, targets: np.ndarray, masks: np.ndarray, *,
+              baseline: str = "blur", reference: np.ndarray | None = None) -> np.ndarray:  # fmt: skip
+    """Drop of the target probability when one region alone is replaced by the baseline:
+    (N, R) float32, ``p(original) - p(occluded)``.
+
+    ``runner_or_score``: a :class:`~emonb.models.runner.Runner`, an emotion model (its
+    own runner is used), or ``score(x, targets) -> (N,)``; ``x``: preprocessed images
+    (N, H, W, C); ``targets``: class index per image; ``masks``: soft region masks
+    (N, R, h, w), or (R, h, w) shared by every face, at any size (:func:`_at_size`): a
+    boolean mask replaces pixels, a soft mask blends them, ``x * (1 - m) + base * m``, with ``base`` from
+    :func:`~emonb.methods.baselines.baseline_images` (``"blur"`` or ``"mean"``). The
+    N x R occluded images are scored in batches of bounded memory. ``reference``: the
+    unoccluded scores, when the caller has them (they are computed otherwise).
+
+    References: Zeiler & Fergus (2014), "Visualizing and understanding convolutional
+    networks" (occlusion sensitivity).
+    """
+    x = np.asarray(x, dtype=np.float32)
+    targets = np.asarray(targets).astype(np.int64).reshape(-1)
+    masks = np.asarray(masks)
+    if masks.ndim == 3 and len(x):  # one set of regions for every face
+        masks = np.broadcast_to(masks[None], (len(x), *masks.shape))
+    if x.ndim != 4 or masks.ndim != 4 or len(masks) != len(x) or len(targets) != len(x):
+        raise ValueError(f"expected x (N, H, W, C), N targets and masks (N, R, h, w); got "
+                         f"{x.shape}, {targets.shape} and {masks.shape}")  # fmt: skip
+    score = _score_fn(runner_or_score)
+    n, r = masks.shape[:2]
+    base = baseline_images(x, baseline)
+    p0 = (score(x, targets) if reference is None else np.asarray(reference)).astype(np.float32)
+    drops = np.empty((n, r), np.float32)
+    step = max(1, _BATCH_VALUES // int(np.prod(x.shape[1:3]) * max(x.shape[3], r)))
+    for s in range(0, n, step):
+        xs, bs, ts = x[s : s + step], base[s : s + step], targets[s : s + step]
+        ms = _at_size(masks[s : s + step], x.shape[1:3])
+        for k in range(r):
+            m = ms[:, k, :, :, None]
+            drops[s : s + step, k] = p0[s : s + step] - score(xs * (1 - m) + bs * m, ts)
+    return drops
