@@ -2,7 +2,7 @@
 """Set-up and the two project commands, needing only Python 3.11 and pip.
 
     python3 dev.py book [--quick] [emonb book options]   build the HTML book into book/_build/html
-    python3 dev.py test [pytest options]                  run the test suite (pytest, nbval included)
+    python3 dev.py test [pytest options]                  ruff, lint-imports (the layers), then pytest
 
 Both create ./.venv on first use and install requirements.txt plus this package
 (editable) into it; they reinstall when requirements.txt or pyproject.toml change.
@@ -69,6 +69,7 @@ def main(argv: list[str]) -> int:
         )
     elif command == "test":
         _run([str(PY), "-m", "ruff", "check", "emonb", "tests", "dev.py"], cwd=ROOT, env=env)
+        _run([str(BIN / "lint-imports")], cwd=ROOT, env=env)  # pyproject's layer contract
         _run([str(PY), "-m", "pytest", *rest], cwd=ROOT, env=env)
         _say(f"tests done in {time.perf_counter() - t0:.0f} s")
     return 0
