@@ -123,17 +123,20 @@ def astronaut() -> np.ndarray:
 
 
 @pytest.fixture(scope="session")
-def quick_book(tmp_path_factory) -> Path:
-    """The whole book built in quick mode in a copy of the project (papermill + jupyter-book
-    -W); returns its HTML folder. Shared by the book, offline and browser tests."""
-    import shutil
+def book_project(tmp_path_factory) -> Path:
+    """The suite's one execution of the book: every chapter run with papermill and the HTML
+    built (jupyter-book -W), ``emonb book --quick`` in a copy of the project, on the
+    synthetic stand-in the chapters' stored references were made on (NBVAL_ENV in
+    tests/nbval_references.py). Returns the copy; its executed chapters are in
+    book/chapters/, which tests/test_notebooks.py compares with the references."""
+    from tests.nbval_references import copy_project, execute_book
 
-    from emonb.book.build import build_book
+    project = copy_project(tmp_path_factory.mktemp("book"))
+    execute_book(project, log=print)  # per-chapter times, shown with -s or on a failure
+    return project
 
-    copy = tmp_path_factory.mktemp("book")
-    for name in ("_config.yml", "_toc.yml", "notebooks", "book/intro.md", "book/references.md",
-                 "benchmarks"):  # fmt: skip
-        src, dst = ROOT / name, copy / name
-        dst.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copytree(src, dst) if src.is_dir() else shutil.copy(src, dst)
-    return build_book(copy, quick=True, log=lambda _m: None)
+
+@pytest.fixture(scope="session")
+def quick_book(book_project) -> Path:
+    """The HTML folder of :func:`book_project`. Shared by the book, offline and browser tests."""
+    return book_project / "book" / "_build" / "html"

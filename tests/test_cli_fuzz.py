@@ -7,7 +7,8 @@ line naming the file. ``COMMANDS`` runs ``emonb`` in-process (``main``) with bad
 bad numbers, bad names and bad output paths: each must exit non-zero with exactly one
 line on stderr, ``emonb: error: ...``, nothing on stdout, no traceback, no output file
 left behind, and within seconds: every case fails before a model loads or trains (and
-before TensorFlow is imported), which is what the commands promise.
+before TensorFlow is imported, which a fresh interpreter checks), which is what the commands
+promise.
 """
 
 from __future__ import annotations
@@ -390,6 +391,33 @@ def test_command_fails_in_one_line(d, capfd, monkeypatch, argv, says, absent):
     assert seconds < 10, f"{seconds:.1f} s: the command did work before failing"
 
 
-def test_enough_cases():
-    assert len(LOADERS) + len(COMMANDS) >= 50
-    assert len({c[0] for c in LOADERS + COMMANDS}) == len(LOADERS) + len(COMMANDS)
+#: Run in a fresh interpreter after every command case, in table order: the first case that
+#: imports TensorFlow is named (each case runs ``main`` as the test above does).
+_NO_TENSORFLOW = """
+import contextlib, io, json, shlex, sys
+from emonb.cli import main
+for case_id, argv in json.loads(sys.argv[1]):
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+        try:
+            main(shlex.split(argv))
+        except SystemExit:
+            pass
+    if "tensorflow" in sys.modules:
+        sys.exit(f"{case_id} imported TensorFlow before failing")
+print(len(json.loads(sys.argv[1])), "cases, no TensorFlow")
+"""
+
+
+def test_every_command_case_fails_before_tensorflow_is_imported(d, root):
+    import json
+    import os
+    import subprocess
+    import sys
+
+    cases = [(c[0], c[1].format(d=d)) for c in COMMANDS]
+    env = {k: v for k, v in os.environ.items() if k != "EMONB_FER2013"}
+    env["PYTHONPATH"] = os.pathsep.join([str(root), env.get("PYTHONPATH", "")])
+    proc = subprocess.run([sys.executable, "-c", _NO_TENSORFLOW, json.dumps(cases)], cwd=d,
+                          env=env, capture_output=True, text=True, timeout=300)  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert proc.stdout.strip() == f"{len(COMMANDS)} cases, no TensorFlow"

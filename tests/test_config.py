@@ -94,14 +94,36 @@ def clean_env(monkeypatch):
     return monkeypatch
 
 
-def test_quick_table_has_the_documented_settings():
-    assert config.QUICK == {"samples": 3, "steps": 3, "channels": 8, "masks": 64,
-                            "coalitions": 64, "epochs": 2,
-                            "train_faces": 2000, "faces": 48, "region_faces": 96, "per_class": 14,
-                            "stages": 2, "random_faces": 8, "robust_faces": 8, "road_faces": 24,
-                            "pointing_faces": 48, "frames": 48}  # fmt: skip
-    assert config.ITERATIVE == {"samples", "steps", "channels", "masks", "coalitions", "epochs",
-                                "frames"}
+#: The README's list of the quick caps (the paragraph on `emonb book --quick`): each phrase,
+#: with {} for its number, and the settings of :data:`config.QUICK` that number is.
+README_QUICK = {
+    "epochs {} on": ("epochs",), "on {} faces": ("train_faces",),
+    "SmoothGrad samples {},": ("samples",), "optimisation steps {},": ("steps",),
+    "Ablation-CAM channels {},": ("channels",), "RISE masks {},": ("masks",),
+    "coalitions {},": ("coalitions",), "{} faces for the map metrics": ("faces",),
+    "({} for ROAD,": ("road_faces",), "{} for randomization and robustness": ("random_faces", "robust_faces"),
+    "{} in the pointing game": ("pointing_faces",), "and {} for the face regions": ("region_faces",),
+    "{} randomization stages": ("stages",), "{} video frames": ("frames",),
+}  # fmt: skip
+#: Settings of :data:`config.QUICK` the README's list does not name.
+NOT_IN_README = {"per_class"}
+
+
+def test_readme_lists_the_quick_table(root):
+    import re
+
+    text = " ".join((root / "README.md").read_text(encoding="utf-8").split())
+    listed = re.search(r"`emonb\.config\.QUICK` \((.*?)\); the whole book", text)
+    assert listed, "README: the paragraph on --quick no longer lists emonb.config.QUICK's caps"
+    for phrase, keys in README_QUICK.items():
+        pattern = re.escape(phrase).replace(r"\{\}", r"([\d,]+)")
+        found = re.search(pattern, listed.group(1))
+        assert found, f"README's quick list lacks {phrase.format('N')!r}"
+        number = int(found.group(1).replace(",", ""))
+        for key in keys:
+            assert config.QUICK[key] == number, f"README says {phrase.format(number)!r}, QUICK[{key!r}] is {config.QUICK[key]}"
+    named = {k for keys in README_QUICK.values() for k in keys}
+    assert set(config.QUICK) - named == NOT_IN_README, "document new quick settings in README"
 
 
 @pytest.mark.parametrize(("value", "truth"), [("1", True), ("true", True), (" Yes ", True),

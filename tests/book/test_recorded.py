@@ -8,7 +8,7 @@ import pytest
 
 from emonb.book.recorded import RECORDED, load_recorded, provenance_of, recorded_note
 from emonb.errors import EmonbError
-from tests.nbval_references import ROOT
+from tests.nbval_references import NBVAL_ENV, ROOT
 
 #: Files under benchmarks/ written before every file carried its provenance, and not re-run
 #: since (the seed CNN's hour of CPU training; the GPU study needs a GPU). The test below
@@ -93,12 +93,11 @@ def test_registry_matches_the_chapters_and_the_intro():
 
 
 def test_built_pages_say_what_is_recorded_and_what_is_the_stand_in(quick_book):
-    """In the quick book: each recorded file's page shows its box; on the stand-in (no
-    $EMONB_FER2013), every page whose chapter loads the data carries the stand-in note,
-    worded for what it shows, and with FER-2013 configured no page carries it."""
-    from emonb.config import fer2013_path
-
-    on_stand_in = fer2013_path() is None  # what the quick book's chapters loaded
+    """In the quick book, built on the stand-in (NBVAL_ENV) whatever $EMONB_FER2013 says:
+    each recorded file's page shows its box, and every page whose chapter loads the data
+    carries the stand-in note once, worded for what it shows (without the stand-in no page
+    carries it: tests/book/test_params.py)."""
+    assert NBVAL_ENV["EMONB_FER2013"] == "synthetic"  # what the quick book's chapters loaded
     pages = quick_book / "book" / "chapters"
     for r in RECORDED:
         for chapter in r.chapters:
@@ -107,7 +106,7 @@ def test_built_pages_say_what_is_recorded_and_what_is_the_stand_in(quick_book):
                     r.path, chapter)
     for path in sorted((ROOT / "notebooks").glob("*.ipynb")):
         page = (pages / f"{path.stem}.html").read_text()
-        if not on_stand_in or "stand_in_note(" not in _notebook_text(path.stem):
+        if "stand_in_note(" not in _notebook_text(path.stem):
             assert "emonb-stand-in" not in page, path.stem
             continue
         assert page.count('class="admonition note emonb-stand-in"') == 1, path.stem
