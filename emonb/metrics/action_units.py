@@ -206,7 +206,7 @@ def au_evidence(
     import pandas as pd
 
     from emonb.metrics import facs
-    from emonb.metrics.occlusion import occlusion
+    from emonb.metrics.occlusion import occlusion as region_occlusion
 
     images = _crops(images)
     n = len(images)
@@ -251,7 +251,7 @@ def au_evidence(
     seconds["enrichment"] = time.perf_counter() - t1
     if occlusion:
         t2 = time.perf_counter()
-        drops = occlusion(runner, x, predicted[acc], masks_at(x.shape[1:3]), baseline=baseline)
+        drops = region_occlusion(runner, x, predicted[acc], masks_at(x.shape[1:3]), baseline=baseline)
         values[OCCLUSION] = pd.DataFrame(np.asarray(drops), columns=list(AU_NAMES))
         seconds["occlusion"] = time.perf_counter() - t2
 
