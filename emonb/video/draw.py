@@ -16,6 +16,7 @@ from functools import lru_cache
 import cv2
 import numpy as np
 
+from emonb.models.preprocessing import model_view
 from emonb.models.zoo import EmotionModel
 from emonb.video.tracking import TrackedFace
 
@@ -132,9 +133,8 @@ def animation_frames(net: EmotionModel, inputs: np.ndarray, maps: np.ndarray,
                      captions: Sequence[str], *, size: int = 192,
                      alpha: float = 0.45) -> list[np.ndarray]:  # fmt: skip
     """RGB frames (size x size) of ``net``'s preprocessed faces (N, H, W, C), shown as the
-    model sees them (:func:`emonb.explain.model_view`), with their maps overlaid and a
-    caption, for :func:`emonb.video.export.write_animation`."""
-    from emonb.explain import model_view
+    model sees them (:func:`emonb.models.preprocessing.model_view`), with their maps
+    overlaid and a caption, for :func:`emonb.video.export.write_animation`."""
     from emonb.plotting.images import overlay
 
     frames = []
