@@ -41,7 +41,7 @@ from emonb.faces import Box, detect_faces
 from emonb.faces.blazeface import HAAR_SCALE, HAAR_SHIFT, BlazeFace
 from emonb.records import provenance as bench_provenance
 from emonb.records import write_json
-from emonb.video.io import iter_frames, open_video
+from emonb.video.sources import iter_frames, open_video
 from emonb.video.tracking import iou
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -1,20 +1,20 @@
-"""What each video encoder of ``emonb.video.io`` costs per frame, and the file it writes.
+"""What each video encoder of ``emonb.video.writers`` costs per frame, and the file it writes.
 
 A benchmark, not a test: run it on an otherwise idle machine::
 
     python benchmarks/video_codecs.py --json benchmarks/video_codecs_cpu.json
 
 The manifest's ``pexels-video`` (640x360, 472 frames at 23.976 frames/s) is decoded once into
-memory; then every encoder of :data:`emonb.video.io.ENCODERS` writes those frames through
-:func:`~emonb.video.io.open_writer`, ``--repeat`` times or until ``--budget`` seconds were spent
-on it (at least once; VP9 through OpenCV takes minutes). Per run: wall time from opening to
-closing the file (closing waits for the encoder to finish), the time ``write`` calls block,
-and the CPU time of this process and its children (the ffmpeg encoder). Here frames come
-faster than any encoder takes them, so ``write`` blocks for nearly all of it; in
-``emonb video`` ffmpeg's encoders run in a process of their own and encode one frame while
-the pipeline analyses the next. The median run is reported, with the file size, the bit
-rate and the frames OpenCV reads back. Other processes' load skews the figures: the load
-average at start and end is recorded.
+memory; then every encoder of :data:`emonb.video.writers.ENCODERS` writes those frames through
+:func:`~emonb.video.writers.open_writer`, ``--repeat`` times or until ``--budget`` seconds
+were spent on it (at least once; VP9 through OpenCV takes minutes). Per run: wall time from
+opening to closing the file (closing waits for the encoder to finish), the time ``write``
+calls block, and the CPU time of this process and its children (the ffmpeg encoder). Here
+frames come faster than any encoder takes them, so ``write`` blocks for nearly all of it; in
+``emonb video`` ffmpeg's encoders run in a process of their own and encode one frame while the
+pipeline analyses the next. The median run is reported, with the file size, the bit rate and
+the frames OpenCV reads back. Other processes' load skews the figures: the load average at
+start and end is recorded.
 """
 
 from __future__ import annotations
@@ -32,15 +32,8 @@ import cv2
 
 import emonb  # noqa: F401  (the TensorFlow guard first)
 from emonb.records import machine_info, provenance, write_json
-from emonb.video.io import (
-    ENCODERS,
-    encoder_available,
-    encoder_for,
-    ffmpeg_exe,
-    iter_frames,
-    open_video,
-    open_writer,
-)
+from emonb.video.sources import iter_frames, open_video
+from emonb.video.writers import ENCODERS, encoder_available, encoder_for, ffmpeg_exe, open_writer
 
 #: Where each encoder's file plays (checked with Debian's Chromium 156 for h264, vp9 and mp4v).
 PLAYS_IN = {

@@ -15,6 +15,7 @@ from emonb.data.images import read_image
 from emonb.errors import EmonbError
 from emonb.faces import DEFAULT_DETECTOR, crop, find_faces, is_face_crop
 from emonb.methods import METHODS, get_method
+from emonb.models.preprocessing import model_view
 from emonb.models.runner import predict_proba
 from emonb.models.targets import resolve_targets
 from emonb.models.zoo import EmotionModel
@@ -63,15 +64,6 @@ def face_from_file(path: str | os.PathLike[str], detect: bool = True,
         raise EmonbError(f"{path}: no face found by {detector} (use --no-detect to explain the "
                          "whole image)")  # fmt: skip
     return crop(image, boxes[0])
-
-
-def model_view(net: EmotionModel, images, *, preprocessed: bool = False) -> np.ndarray:
-    """What the model sees, as uint8 grey (N, H, W) at its input size (for overlays).
-    ``preprocessed=True`` takes the model input ``net.preprocess(images)`` itself."""
-    x = images if preprocessed else net.preprocess(images)
-    lo, hi = net.spec.value_range
-    grey = np.asarray(x).mean(axis=-1)
-    return ((grey - lo) / (hi - lo) * 255).round().clip(0, 255).astype(np.uint8)
 
 
 def _build(net: EmotionModel, method: str, layer: str | None, filter: int | None,

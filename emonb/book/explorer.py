@@ -204,8 +204,8 @@ def static_explorer(acts: Mapping[str, np.ndarray], faces: np.ndarray, *,
                     uid: str = "emonb-explorer") -> str:  # fmt: skip
     """The feature-map explorer's HTML (``data-kind="features"``) for activations
     ``{layer: (N, h, w, c)}`` of ``faces``, uint8 grey (N, H, W)
-    (:func:`emonb.explain.model_view`). ``max_filters`` keeps the first filters of each
-    layer; ``uid`` must be unique on the page."""
+    (:func:`emonb.models.preprocessing.model_view`). ``max_filters`` keeps the first filters
+    of each layer; ``uid`` must be unique on the page."""
     names = [n for n in (layers or list(acts)) if np.ndim(acts[n]) == 4]
     if not names:
         raise ValueError("no layer with a spatial (N, h, w, c) output")
@@ -276,9 +276,9 @@ def explanation_maps(net: EmotionModel, faces, methods: Sequence[str] = DEFAULT_
     those of methods not in ``methods`` are unused). Pure: settings are arguments, and the
     model is never modified.
     """
-    from emonb.explain import model_view
     from emonb.methods import get_method
     from emonb.models.graph import last_conv_layer, spatial_conv_layers
+    from emonb.models.preprocessing import model_view
     from emonb.models.runner import Runner
     from emonb.models.zoo import as_emotion_model
 

@@ -168,8 +168,8 @@ class MapExplorer(_Explorer):
     def __init__(self, net: EmotionModel, faces, methods: Sequence[str] = DEFAULT_METHODS, *,
                  layers: Sequence[str] | None = None, size: int = 256, alpha: float = 0.5,
                  precompute: bool = True):  # fmt: skip
-        from emonb.explain import model_view
         from emonb.methods import get_method
+        from emonb.models.preprocessing import model_view
 
         self.net = net
         self._classes = {m: get_method(m) for m in methods}  # unknown names fail here

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 import cv2
 import numpy as np
@@ -19,6 +20,7 @@ __all__ = [
     "PREPROCESSING",
     "ModelSpec",
     "as_image_list",
+    "model_view",
     "prepare_images",
     "preprocessing_steps",
     "resize",
@@ -155,3 +157,19 @@ def preprocessing_steps(image: np.ndarray, spec: ModelSpec) -> list[tuple[str, n
         )
     )
     return steps
+
+
+class _Specified(Protocol):
+    spec: ModelSpec
+
+
+def model_view(net: _Specified, images, *, preprocessed: bool = False) -> np.ndarray:
+    """What the model sees, as uint8 grey (N, H, W) at its input size (for overlays):
+    ``images`` prepared for ``net`` (anything with a :class:`ModelSpec` ``spec``, e.g. an
+    :class:`~emonb.models.zoo.EmotionModel`) by :func:`prepare_images`, channels averaged
+    and its value range mapped back to 0..255. ``preprocessed=True`` takes the model input
+    (``net.preprocess(images)``) itself."""
+    x = images if preprocessed else prepare_images(images, net.spec)
+    lo, hi = net.spec.value_range
+    grey = np.asarray(x).mean(axis=-1)
+    return ((grey - lo) / (hi - lo) * 255).round().clip(0, 255).astype(np.uint8)

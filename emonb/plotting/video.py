@@ -51,7 +51,7 @@ def _label_runs(labels: np.ndarray) -> list[tuple[int, int]]:
 
 def plot_au_timeline(result, ax: Axes | None = None, track: int | None = None) -> Axes:
     """Action-unit evidence over time for one track of a
-    :class:`~emonb.video.pipeline.VideoResult` (default its main track): a heatmap of each
+    :class:`~emonb.video.result.VideoResult` (default its main track): a heatmap of each
     AU region's enrichment (rows, :data:`~emonb.anatomy.regions.AU_NAMES`) per frame, on a
     log2 scale centred at 1 (red: more evidence than the region's area share, blue: less;
     clipped to 1/8-8), grey where the face was not analysed or missing; the strip above is

@@ -2,7 +2,7 @@
 
 A benchmark that asks how the pipeline scales with the frame size needs the same content at
 each size. :func:`upscaled_clip` re-encodes a video at ``size`` with the ffmpeg binary of the
-``imageio-ffmpeg`` wheel (:func:`emonb.video.io.ffmpeg_exe`): bicubic scaling, H.264 (x264
+``imageio-ffmpeg`` wheel (:func:`emonb.video.writers.ffmpeg_exe`): bicubic scaling, H.264 (x264
 ``veryfast``, CRF 20, 4:2:0), no audio, every frame at its source time stamp (so the same
 frame rate and frame count). :func:`cached_clip` puts it in the user cache
 (:func:`emonb.config.cache_dir` ``/derived``), never in the working tree, and reuses it while
@@ -88,7 +88,7 @@ def upscaled_clip(source: str | os.PathLike[str], size: Sequence[int],
         If there is no ffmpeg (``pip install imageio-ffmpeg``), the source is missing, the
         size is odd, or ffmpeg fails (with the end of its message).
     """
-    from emonb.video.io import ffmpeg_exe
+    from emonb.video.writers import ffmpeg_exe
 
     source, dest = Path(source), Path(dest)
     width, height = _check_size(size)

@@ -3,7 +3,7 @@
 :func:`annotate_frame` draws each face's heatmap, box, smoothed label and score on a BGR
 frame (the annotated video), and with the face mesh the outline of the top action unit's
 region or the mesh's points; :func:`animation_frames` shows faces as the model sees them
-with their maps and a caption (the chapter's GIF, :func:`emonb.video.io.write_animation`).
+with their maps and a caption (the chapter's GIF, :func:`emonb.video.export.write_animation`).
 Both return new arrays and leave their inputs alone (the video pipeline draws on its own
 decoded frames in place: ``annotate_frame(..., inplace=True)``).
 """
@@ -16,6 +16,7 @@ from functools import lru_cache
 import cv2
 import numpy as np
 
+from emonb.models.preprocessing import model_view
 from emonb.models.zoo import EmotionModel
 from emonb.video.tracking import TrackedFace
 
@@ -132,9 +133,8 @@ def animation_frames(net: EmotionModel, inputs: np.ndarray, maps: np.ndarray,
                      captions: Sequence[str], *, size: int = 192,
                      alpha: float = 0.45) -> list[np.ndarray]:  # fmt: skip
     """RGB frames (size x size) of ``net``'s preprocessed faces (N, H, W, C), shown as the
-    model sees them (:func:`emonb.explain.model_view`), with their maps overlaid and a
-    caption, for :func:`emonb.video.io.write_animation`."""
-    from emonb.explain import model_view
+    model sees them (:func:`emonb.models.preprocessing.model_view`), with their maps
+    overlaid and a caption, for :func:`emonb.video.export.write_animation`."""
     from emonb.plotting.images import overlay
 
     frames = []

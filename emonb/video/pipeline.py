@@ -14,7 +14,9 @@ class); boxes matched to the previous frame's faces
 (:class:`~emonb.video.tracking.EmotionSmoother`, the smoothing rule); with ``landmarks``,
 the face mesh on each face box (one batch per frame) and the evidence per FACS action unit
 (:func:`action_units`); and the box, label, score, heatmap and the top action unit's region
-drawn on the frame (:func:`~emonb.video.draw.annotate_frame`).
+drawn on the frame (:func:`~emonb.video.draw.annotate_frame`). What a run measured is a
+:class:`~emonb.video.result.VideoResult` (its time per stage:
+:data:`~emonb.video.result.STAGES`).
 """
 
 from __future__ import annotations
@@ -23,32 +25,27 @@ import os
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import cv2
 import numpy as np
 
-from emonb.anatomy.regions import AU_NAMES, rasterize
+from emonb.anatomy.regions import rasterize
 from emonb.errors import EmonbError
 from emonb.faces import DEFAULT_DETECTOR, DETECTORS, Box, crop, find_faces
 from emonb.metrics.facs import enrichment
 from emonb.models.runner import Runner
 from emonb.models.zoo import EmotionModel
 from emonb.video.draw import OVERLAYS, annotate_frame
-from emonb.video.io import FaceExporter, is_camera, open_video, open_writer
+from emonb.video.export import FaceExporter
+from emonb.video.result import STAGES, VideoResult
+from emonb.video.sources import is_camera, open_video
 from emonb.video.stages import FrameReader, OutputStage, Processed
 from emonb.video.tracking import EmotionSmoother, FaceTracker, TrackedFace
+from emonb.video.writers import open_writer
 
-__all__ = ["AU_SUPERSAMPLE", "STAGES", "VideoPipeline", "VideoResult", "action_units",
-           "analyse_video", "to_map_pixels"]  # fmt: skip
+__all__ = ["AU_SUPERSAMPLE", "VideoPipeline", "action_units", "analyse_video", "to_map_pixels"]
 
-#: Where a frame's time goes (:meth:`VideoResult.timings_ms`). ``read`` runs on the reader's
-#: thread and ``write`` and ``export`` on the writer's (:mod:`emonb.video.stages`), beside
-#: the model's thread, whose stages are ``detect`` to ``draw``; ``wait`` is the time the
-#: model's thread waited for a decoded frame or for room in the writer's queue. So the
-#: stages overlap: their sum exceeds the wall-clock ``total``.
-STAGES = ("read", "detect", "model", "mesh", "regions", "draw", "write", "export", "wait")
 #: LiteRT threads of the pipeline's detector and face mesh: one, as the pipeline's own
 #: threads keep both cores busy (a second LiteRT thread saves under a millisecond of wall
 #: time per call and spends more CPU than it saves, waiting).
@@ -76,7 +73,7 @@ def to_map_pixels(points: np.ndarray, box: Box, size: tuple[int, int]) -> np.nda
 
 def action_units(points: np.ndarray, boxes: list[Box], maps: np.ndarray, *,
                  supersample: int | None = None) -> np.ndarray:  # fmt: skip
-    """Enrichment (N, 19) of each action unit's region (:data:`AU_NAMES` order) in each
+    """Enrichment (N, 19) of each action unit's region (:data:`~emonb.anatomy.regions.AU_NAMES` order) in each
     face's map: ``points`` (N, 468, 2) the mesh in frame pixels, ``boxes`` the crops the
     model saw, ``maps`` (N, H, W) their maps. The regions are rasterised at the map's own
     resolution (:func:`to_map_pixels`, :func:`emonb.anatomy.regions.rasterize`) and scored
@@ -111,7 +108,7 @@ class VideoPipeline:
         Run the face mesh (:class:`emonb.faces.mesh.FaceMesh`, one batch per frame) on
         each face box; with a map, score each accepted face's action units
         (:func:`action_units`). A face the mesh rejects gets no AU analysis and is counted
-        (:attr:`VideoResult.rejected`).
+        (:attr:`~emonb.video.result.VideoResult.rejected`).
     overlay : str
         What the mesh adds to the annotated frame (:data:`emonb.video.draw.OVERLAYS`): the
         outline and name of the top action unit's region (``"au"``), the 468 points
@@ -278,155 +275,6 @@ class VideoPipeline:
         return out
 
 
-@dataclass
-class VideoResult:
-    """What :func:`analyse_video` measured: every face of every frame, and the timings."""
-
-    source: str
-    model: str
-    method: str | None
-    class_names: tuple[str, ...]
-    width: int
-    height: int
-    source_fps: float
-    frames: int = 0
-    seconds: float = 0.0
-    stage_seconds: dict[str, float] = field(default_factory=dict)
-    faces: list[TrackedFace] = field(default_factory=list)
-    inputs: np.ndarray | None = None
-    maps: np.ndarray | None = None
-    exported: int = 0
-    warmup_seconds: float = 0.0
-    detector: str = DEFAULT_DETECTOR
-    landmarks: bool = False
-    #: Why the run ended early, in one line (a lost camera, a truncated file, a frame of
-    #: another size, Ctrl-C on a file), or None when the source or ``max_frames`` ended it.
-    stopped: str | None = None
-    #: Whether Ctrl-C ended it (on a camera, its normal end: ``stopped`` stays None).
-    interrupted: bool = False
-
-    @property
-    def rejected(self) -> int:
-        """Faces the mesh rejected (presence under its minimum): left out of the AU analysis."""
-        return sum(f.rejected for f in self.faces)
-
-    def mesh_summary(self) -> str:
-        """One line: how many faces the mesh rejected, and why."""
-        if not self.landmarks:
-            return "mesh: not run (landmarks=False)"
-        if not self.rejected:
-            return f"mesh: all {len(self.faces)} faces accepted"
-        return (f"mesh: {self.rejected} of {len(self.faces)} faces rejected (face presence "
-                f"< 0.5); they have no action-unit analysis")  # fmt: skip
-
-    @property
-    def fps(self) -> float:
-        """Frames per second of the whole pipeline (read to write), wall clock, after the
-        one-off warm-up (:meth:`VideoPipeline.warm_up`, reported as ``warmup_seconds``)."""
-        return self.frames / self.seconds if self.seconds else 0.0
-
-    def timings_ms(self) -> dict[str, float]:
-        """Milliseconds per frame in each stage (:data:`STAGES`), and in total."""
-        n = max(self.frames, 1)
-        out = {s: round(1000 * self.stage_seconds.get(s, 0.0) / n, 2) for s in STAGES}
-        out["total"] = round(1000 * self.seconds / n, 2)
-        return out
-
-    def main_track(self) -> int | None:
-        """The track seen in most frames (ties: the lowest id), or None without faces."""
-        counts = np.bincount([f.track for f in self.faces]) if self.faces else []
-        return int(np.argmax(counts)) if len(counts) else None
-
-    def timeline(self, track: int | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Times (T,), probabilities (T, n_classes) and smoothed labels (T,) of one track
-        (default :meth:`main_track`); frames where the track is missing are left out."""
-        track = self.main_track() if track is None else track
-        rows = [f for f in self.faces if f.track == track]
-        k = len(self.class_names)
-        return (np.array([f.time for f in rows]), np.array([f.proba for f in rows]).reshape(-1, k),
-                np.array([f.label for f in rows], dtype=np.int64))  # fmt: skip
-
-    def au_timeline(self, track: int | None = None
-                    ) -> tuple[np.ndarray, tuple[str, ...], np.ndarray]:  # fmt: skip
-        """Times (T,), :data:`AU_NAMES` and the AU enrichment (T, 19) of one track's faces
-        (default :meth:`main_track`; the rows of :meth:`timeline`): NaN where a face was
-        not analysed (rejected by the mesh, or no map)."""
-        track = self.main_track() if track is None else track
-        rows = [f for f in self.faces if f.track == track]
-        nan = np.full(len(AU_NAMES), np.nan)
-        values = np.array([nan if f.au is None else f.au for f in rows], dtype=np.float64)
-        return (np.array([f.time for f in rows]), AU_NAMES,
-                values.reshape(len(rows), len(AU_NAMES)))  # fmt: skip
-
-    def top_aus(self, track: int | None = None) -> list[str | None]:
-        """Per frame of the video, the top action unit of the track's face
-        (:attr:`~emonb.video.tracking.TrackedFace.top_au`; default :meth:`main_track`), or
-        None where the face is missing or not analysed."""
-        track = self.main_track() if track is None else track
-        out: list[str | None] = [None] * self.frames
-        for f in self.faces:
-            if f.track == track and f.frame < self.frames:
-                out[f.frame] = f.top_au
-        return out
-
-    def au_segments(self, track: int | None = None, top: int = 3):
-        """One row per run of the smoothed label of one track (default :meth:`main_track`):
-        emotion, start and end (s), faces, faces analysed, and the ``top`` action units by
-        mean enrichment over the analysed faces of the run (``"AU12 2.31"``)."""
-        import pandas as pd
-
-        times, _, values = self.au_timeline(track)
-        labels = self.timeline(track)[2]
-        starts = np.flatnonzero(np.r_[True, labels[1:] != labels[:-1]]) if len(labels) else []
-        rows = []
-        for a, b in zip(starts, [*starts[1:], len(labels)], strict=True):
-            block = values[a:b]
-            done = np.isfinite(block).all(axis=1)
-            mean = block[done].mean(axis=0) if done.any() else np.full(len(AU_NAMES), np.nan)
-            order = np.argsort(-np.nan_to_num(mean, nan=-np.inf), kind="stable")[:top]
-            rows.append({"emotion": self.class_names[labels[a]], "start_s": round(times[a], 2),
-                         "end_s": round(times[b - 1], 2), "faces": b - a,
-                         "analysed": int(done.sum()),
-                         **{f"AU {k + 1}": (f"{AU_NAMES[j]} {mean[j]:.2f}" if done.any() else "")
-                            for k, j in enumerate(order)}})  # fmt: skip
-        return pd.DataFrame(rows)
-
-    def table(self):
-        """One row per face per frame: frame, time, track, box, probabilities, labels, the
-        mesh's presence and the top action unit (None where not run or not analysed)."""
-        import pandas as pd
-
-        rows = [{"frame": f.frame, "time_s": round(f.time, 3), "track": f.track,
-                 "x": f.box.x, "y": f.box.y, "w": f.box.w, "h": f.box.h,
-                 **dict(zip(self.class_names, f.proba.round(4), strict=True)),
-                 "predicted": f.predicted, "emotion": f.emotion,
-                 "presence": None if f.presence is None else round(f.presence, 4),
-                 "top_au": f.top_au} for f in self.faces]  # fmt: skip
-        return pd.DataFrame(rows)
-
-    def to_json(self) -> dict:
-        """The summary :func:`~emonb.video.io.write_json` writes: source, speed, and the
-        faces of every frame (:meth:`~emonb.video.tracking.TrackedFace.to_json`)."""
-        per_frame: dict[int, list] = {}
-        for f in self.faces:
-            per_frame.setdefault(f.frame, []).append(f.to_json())
-        fps_src = self.source_fps or 0.0
-        return {
-            "source": self.source, "model": self.model, "method": self.method,
-            "detector": self.detector, "landmarks": self.landmarks,
-            "width": self.width, "height": self.height, "source_fps": round(fps_src, 3),
-            "frames": self.frames, "wall_seconds": round(self.seconds, 3),
-            "fps": round(self.fps, 2), "ms_per_frame": self.timings_ms(),
-            "warmup_seconds": round(self.warmup_seconds, 3),
-            "stopped": self.stopped, "interrupted": self.interrupted, "threaded": True,
-            "frames_with_faces": len(per_frame), "faces": len(self.faces),
-            "exported_patches": self.exported, "class_names": list(self.class_names),
-            "faces_rejected_by_mesh": self.rejected, "au_names": list(AU_NAMES),
-            "detections": [{"frame": i, "time_s": round(i / fps_src, 3) if fps_src else None,
-                            "faces": per_frame.get(i, [])} for i in range(self.frames)],
-        }  # fmt: skip
-
-
 def analyse_video(
     source: str | int | os.PathLike[str],
     net: EmotionModel,
@@ -446,10 +294,10 @@ def analyse_video(
     """Run :class:`VideoPipeline` over a video file or camera.
 
     ``out`` writes the annotated video at the source's size and frame rate, in the codec
-    its suffix asks for (:func:`~emonb.video.io.open_writer`: ``.mp4`` H.264, ``.webm``
+    its suffix asks for (:func:`~emonb.video.writers.open_writer`: ``.mp4`` H.264, ``.webm``
     VP9; with ``realtime``, the default, at the encoder's live setting, e.g. x264's
     ultrafast preset); ``export_faces`` saves the auto-annotated patches
-    (:class:`~emonb.video.io.FaceExporter`, one frame in ``export_every``); ``max_frames``
+    (:class:`~emonb.video.export.FaceExporter`, one frame in ``export_every``); ``max_frames``
     stops early (a camera runs until it or Ctrl-C); ``keep_faces`` keeps every face's model
     input and map (``result.inputs``, ``result.maps``); ``progress`` shows a progress bar on
     stderr; ``on_frame(index, annotated, faces, smoothed, captured)`` is called once per
@@ -468,9 +316,10 @@ def analyse_video(
     Faults and Ctrl-C end the run; they do not raise. A camera that stops delivering
     frames, a file that ends before its header's frame count, a frame of another size
     than the first, a decoder error, and Ctrl-C (on a file; on a camera it is the normal
-    end) all end it with :attr:`VideoResult.stopped` saying why in one line. Whatever ends
-    it, the video written plays every frame processed, and the result (its JSON) and the
-    export's index hold exactly those frames. An error writing the outputs raises.
+    end) all end it with :attr:`~emonb.video.result.VideoResult.stopped` saying why in one
+    line. Whatever ends it, the video written plays every frame processed, and the result
+    (its JSON) and the export's index hold exactly those frames. An error writing the
+    outputs raises.
     """
     if max_frames is not None and max_frames < 1:
         raise EmonbError(f"max_frames must be at least 1, got {max_frames}")

@@ -45,7 +45,8 @@ the newest frame, decoded with ``createImageBitmap`` and drawn on a canvas) and 
 chart from ``/events``. The canvas carries ``data-index``, ``data-captured`` (ms) and
 ``data-shown`` (the ``Date.now()`` when it was drawn), and ``window.emonbPreview.log``
 the last 2000 frames shown, so the latency of the preview (shown - captured) can be
-measured.
+measured. The page is package data, ``emonb/video/preview/``: ``index.html``, with
+``preview.css`` and ``preview.js`` inlined into it when it is first served.
 
 Slow viewers cost nothing: :meth:`PreviewServer.publish` keeps one frame (the latest, a
 copy downscaled to ``max_width``) and returns in well under a millisecond; a viewer always
@@ -57,6 +58,7 @@ reads) stops nobody, and nothing is printed for it.
 from __future__ import annotations
 
 import errno
+import functools
 import ipaddress
 import json
 import socket
@@ -66,6 +68,7 @@ import time
 from collections import deque
 from collections.abc import Sequence
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from importlib import resources
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -191,7 +194,7 @@ class _Handler(BaseHTTPRequestHandler):
     def _page(self, query: dict) -> None:
         preview = self.server.preview
         names = json.dumps(list(preview.class_names)).replace("<", "\\u003c")  # no </script>
-        html = _PAGE.replace("__CLASSES__", names)
+        html = _page_template().replace("__CLASSES__", names)
         html = html.replace("__LOG__", str(PAGE_LOG))
         self._send(200, html.encode(), "text/html; charset=utf-8",
                    {"Content-Security-Policy": _PAGE_POLICY})  # fmt: skip
@@ -472,163 +475,14 @@ class PreviewServer:
 _PAGE_POLICY = ("default-src 'self'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; "
                 "img-src 'self' data: blob:")  # fmt: skip
 
-_PAGE = """<!doctype html>
-<html lang="en"><head><meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<link rel="icon" href="data:,">
-<title>emonb live preview</title>
-<style>
-body { font: 15px system-ui, sans-serif; margin: 1rem; background: #15171a; color: #e8e8e8; }
-h1 { font-size: 1.2rem; margin: 0 0 .5rem; }
-main { display: flex; flex-wrap: wrap; gap: 1.5rem; align-items: flex-start; }
-figure { margin: 0; }
-canvas { max-width: min(100%, 960px); height: auto; background: #000; display: block; }
-figcaption, #status { color: #aaa; font-size: .9rem; margin: .3rem 0; }
-#status[data-state="live"] { color: #7c7; }
-#status[data-state="ended"] { color: #fc6; }
-#status[data-state="disconnected"] { color: #f77; }
-#chart { flex: 1 1 20rem; min-width: 18rem; max-width: 34rem; }
-#chart h2 { font-size: 1.1rem; margin: 0 0 .6rem; }
-.row { display: grid; grid-template-columns: 5.5rem 1fr 3rem; gap: .5rem;
-       align-items: center; margin: .3rem 0; }
-.bar { height: 1.1rem; background: #2a2e33; position: relative; }
-.bar .p { position: absolute; left: 0; top: 0; bottom: 0; background: #4a9; }
-.bar .s { position: absolute; top: -3px; bottom: -3px; width: 3px; background: #fc3; }
-.row.lead .name { font-weight: bold; color: #fff; }
-.value { text-align: right; font-variant-numeric: tabular-nums; }
-</style></head>
-<body>
-<h1>emonb live preview</h1>
-<p id="status" data-state="waiting">waiting for frames…</p>
-<main>
-<figure>
-<canvas id="frame" width="640" height="360" data-index="" data-captured="" data-shown=""></canvas>
-<figcaption>frame <span id="index">–</span> · shown <span id="latency">–</span> after
-capture</figcaption>
-</figure>
-<section id="chart" data-index="">
-<h2>emotion: <span id="emotion">–</span></h2>
-<div id="bars"></div>
-<figcaption>bars: this frame's probabilities (main face: the largest);
-yellow mark: the smoothed average; <span id="faces">no face</span></figcaption>
-</section>
-</main>
-<script>
-"use strict";
-const $ = (id) => document.getElementById(id);
-const LOG = __LOG__;
-const state = { log: [], chart: null, ended: false, finished: false };
-window.emonbPreview = state;
-let classes = __CLASSES__;
-let rows = [];
 
-function status(kind, text) {
-  const s = $("status");
-  if (s.dataset.state === "ended" && kind !== "ended") return;
-  s.dataset.state = kind;
-  s.textContent = text;
-}
-
-function buildBars(names) {
-  classes = names;
-  $("bars").replaceChildren();
-  rows = names.map((name) => {
-    const row = document.createElement("div");
-    row.className = "row";
-    row.dataset.name = name;
-    row.innerHTML = '<span class="name"></span><span class="bar"><span class="p"></span>' +
-                    '<span class="s"></span></span><span class="value"></span>';
-    row.querySelector(".name").textContent = name;
-    $("bars").appendChild(row);
-    return row;
-  });
-  drawBars(names.map(() => 0), names.map(() => 0), null);
-}
-
-function drawBars(proba, smoothed, lead) {
-  rows.forEach((row, k) => {
-    row.dataset.proba = proba[k];
-    row.dataset.smoothed = smoothed[k];
-    row.querySelector(".p").style.width = (100 * proba[k]).toFixed(1) + "%";
-    row.querySelector(".s").style.left = `calc(${(100 * smoothed[k]).toFixed(1)}% - 1px)`;
-    row.querySelector(".value").textContent = proba[k].toFixed(2);
-    row.classList.toggle("lead", classes[k] === lead);
-  });
-}
-
-function showChart(m) {
-  if (m.class_names.join() !== classes.join()) buildBars(m.class_names);
-  const area = (f) => f.box[2] * f.box[3];
-  const main = m.faces.reduce((a, f) => (a === null || area(f) > area(a) ? f : a), null);
-  $("chart").dataset.index = m.index;
-  if (main === null) {
-    drawBars(classes.map(() => 0), classes.map(() => 0), null);
-    $("emotion").textContent = "no face";
-  } else {
-    drawBars(main.proba, main.smoothed, main.emotion);
-    $("emotion").textContent = main.emotion;
-  }
-  $("faces").textContent = `${m.faces.length} face${m.faces.length === 1 ? "" : "s"}`;
-  state.chart = { index: m.index, proba: main && main.proba, smoothed: main && main.smoothed,
-                  emotion: main && main.emotion, faces: m.faces.length };
-}
-
-function ended() {
-  state.ended = true;
-  status("ended", "stream ended (the last frame stays)");
-}
-
-const sleep = (ms) => new Promise((done) => setTimeout(done, ms));
-
-async function frames() {
-  const canvas = $("frame");
-  const ctx = canvas.getContext("2d");
-  let seq = 0;
-  for (;;) {  // until the server says there is no newer frame and will be none
-    try {
-      const r = await fetch(`/frame.jpg?after=${seq}`, { cache: "no-store" });
-      if (r.status === 204) {
-        if (!r.headers.get("X-Stream-Ended")) continue;
-        state.finished = true;  // the last frame is shown
-        return ended();
-      }
-      if (!r.ok) throw new Error(`HTTP ${r.status}`);
-      const bitmap = await createImageBitmap(await r.blob());
-      if (canvas.width !== bitmap.width || canvas.height !== bitmap.height) {
-        canvas.width = bitmap.width;
-        canvas.height = bitmap.height;
-      }
-      ctx.drawImage(bitmap, 0, 0);
-      bitmap.close();
-      const shown = Date.now();
-      seq = Number(r.headers.get("X-Frame-Seq"));
-      const index = Number(r.headers.get("X-Frame-Index"));
-      const time = (name) => 1000 * Number(r.headers.get(`X-Frame-${name}`));
-      const captured = time("Captured");
-      Object.assign(canvas.dataset, { index, captured, shown });
-      state.log.push({ index, captured, published: time("Published"), sent: time("Sent"),
-                       shown });
-      if (state.log.length > LOG) state.log.shift();
-      $("index").textContent = index;
-      $("latency").textContent = `${Math.round(shown - captured)} ms`;
-      status("live", "live");
-    } catch (err) {  // the server is gone (or restarting): try again in a second
-      status("disconnected", "disconnected: retrying…");
-      await sleep(1000);
-    }
-  }
-}
-
-function events() {
-  const source = new EventSource("/events");
-  source.onmessage = (e) => showChart(JSON.parse(e.data));
-  source.addEventListener("end", () => { source.close(); ended(); });
-  source.onerror = () => { if (!state.ended) status("disconnected", "disconnected: retrying…"); };
-}
-
-buildBars(classes);
-events();
-frames();
-</script>
-</body></html>
-"""
+@functools.cache
+def _page_template() -> str:
+    """The page: ``preview/index.html`` with ``preview/preview.css`` and
+    ``preview/preview.js`` (package data) inlined in its ``<style>`` and ``<script>``
+    (``__STYLE__``, ``__SCRIPT__``), so it loads nothing else (:data:`_PAGE_POLICY`); the
+    script's ``__CLASSES__`` and ``__LOG__`` are filled in per request."""
+    folder = resources.files("emonb.video") / "preview"
+    html, css, js = ((folder / name).read_text(encoding="utf-8")
+                     for name in ("index.html", "preview.css", "preview.js"))  # fmt: skip
+    return html.replace("__STYLE__", css).replace("__SCRIPT__", js)

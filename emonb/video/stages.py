@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from emonb.video.io import is_camera
+from emonb.video.sources import is_camera
 from emonb.video.tracking import TrackedFace
 
 __all__ = ["DEPTH", "FrameReader", "OutputStage", "Processed"]
@@ -148,9 +148,9 @@ class Processed:
 class OutputStage:
     """Exports, writes and reports each processed frame on a thread, in the order given.
 
-    ``write(frame)`` writes the annotated frame (a :class:`~emonb.video.io.VideoWriter`'s),
+    ``write(frame)`` writes the annotated frame (a :class:`~emonb.video.writers.VideoWriter`'s),
     ``export(patch, face, smoothed)`` saves a patch (a
-    :class:`~emonb.video.io.FaceExporter`'s :meth:`save_patch`), ``on_frame(index,
+    :class:`~emonb.video.export.FaceExporter`'s :meth:`save_patch`), ``on_frame(index,
     annotated, faces, smoothed, captured)`` is the frame hook; each may be None.
     :meth:`put` hands a frame over (blocking while ``depth`` frames wait: the time is added
     to ``seconds["wait"]``); :meth:`close` writes what is queued and joins the thread.

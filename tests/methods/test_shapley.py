@@ -176,7 +176,7 @@ def test_masked_game_blends_faces_and_baselines_in_chunks():
 @pytest.fixture(scope="module")
 def crops() -> np.ndarray:
     """48x48 grey crops of the four faces of the manifest's photos."""
-    from emonb.data.real_faces import real_faces
+    from emonb.video.real_faces import real_faces
 
     return real_faces(("single-face", "astronaut", "multi-face")).images
 

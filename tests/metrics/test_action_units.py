@@ -26,7 +26,7 @@ LIPS = MOUTH_POINTS  # MediaPipe's inner-lip midpoints and mouth corners
 def real_face_crops() -> np.ndarray:
     """48x48 grey crops of real faces: the photos' faces and every 40th frame of the clip
     (16 faces), and their mirror images."""
-    from emonb.data.real_faces import real_faces
+    from emonb.video.real_faces import real_faces
 
     faces = real_faces(("single-face", "multi-face", "astronaut", "pexels-video"), every=40)
     return np.concatenate([faces.images, faces.images[:, :, ::-1]])

@@ -65,3 +65,18 @@ def test_steps_end_in_model_input():
     steps = preprocessing_steps(img, XC)
     assert [t.split()[0] for t, _ in steps] == ["input", "grey", "resized", "scaled"]
     np.testing.assert_array_equal(steps[-1][1], prepare_images(img, XC)[0, ..., 0])
+
+
+def test_model_view_is_what_the_model_sees_back_in_grey_levels():
+    from types import SimpleNamespace
+
+    from emonb.models.preprocessing import model_view
+
+    grey = np.arange(48 * 48, dtype=np.uint8).reshape(48, 48)
+    for scaling in ("unit", "symmetric", "none"):
+        net = SimpleNamespace(spec=ModelSpec((48, 48), channels=3, preprocessing=scaling))
+        view = model_view(net, grey)
+        assert view.shape == (1, 48, 48) and view.dtype == np.uint8
+        np.testing.assert_array_equal(view[0], grey)  # 3 equal channels averaged, unscaled
+        x = prepare_images(grey, net.spec)
+        np.testing.assert_array_equal(model_view(net, x, preprocessed=True), view)

@@ -11,14 +11,8 @@ from emonb.anatomy.regions import AU_NAMES, rasterize, region_masks_for
 from emonb.errors import EmonbError
 from emonb.faces import DETECTORS, Box
 from emonb.faces.mesh import N_POINTS
-from emonb.video.pipeline import (
-    STAGES,
-    VideoPipeline,
-    VideoResult,
-    action_units,
-    analyse_video,
-    to_map_pixels,
-)
+from emonb.video.pipeline import VideoPipeline, action_units, analyse_video, to_map_pixels
+from emonb.video.result import STAGES, VideoResult
 from emonb.video.tracking import TrackedFace
 
 matplotlib.use("Agg")
@@ -125,7 +119,7 @@ def test_json_and_timelines_carry_the_action_units(clip):
 
 
 def test_rejected_faces_get_no_action_units(mini_xception):
-    from emonb.video.io import read_frames
+    from emonb.video.sources import read_frames
 
     pipe = VideoPipeline(mini_xception)
     landmarks = pipe.mesh.landmarks
@@ -198,8 +192,8 @@ def test_tracked_faces_reuse_the_previous_mesh(mini_xception):
     (one model call of one face), and its points stay within 2% of the box of a fresh
     two-pass mesh of the same frame."""
     from emonb.faces.mesh import FaceMesh
-    from emonb.video.io import read_frames
     from emonb.video.pipeline import VideoPipeline
+    from emonb.video.sources import read_frames
 
     pipe = VideoPipeline(mini_xception)
     frames = [f[..., ::-1].copy() for f in read_frames(CLIP, [0, 1])]

@@ -4,7 +4,8 @@ video is checked (tests/book/test_browser_video.py)."""
 
 import numpy as np
 
-from emonb.video.io import open_writer, video_html
+from emonb.video.web import video_html
+from emonb.video.writers import open_writer
 from tests.book.browser import assert_offline, needs_chromium, offline_page
 from tests.book.test_browser_video import _check, _play
 

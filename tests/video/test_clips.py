@@ -7,7 +7,7 @@ import pytest
 from emonb.errors import EmonbError
 from emonb.video import clips
 from emonb.video.clips import cached_clip, upscaled_clip
-from emonb.video.io import encoder_available
+from emonb.video.writers import encoder_available
 from tests.video.media import read_back
 
 pytestmark = pytest.mark.skipif(

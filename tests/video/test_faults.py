@@ -16,9 +16,10 @@ import numpy as np
 import pytest
 
 import emonb.video.pipeline as pipeline
-from emonb.video.io import open_writer, write_json
 from emonb.video.pipeline import analyse_video
+from emonb.video.result import write_json
 from emonb.video.stages import FrameReader, OutputStage, Processed
+from emonb.video.writers import open_writer
 from tests.video.media import read_back
 
 ROOT = Path(__file__).resolve().parents[2]

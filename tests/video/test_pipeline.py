@@ -10,8 +10,10 @@ import pytest
 from emonb.errors import EmonbError
 from emonb.faces import Box
 from emonb.models.runner import predict_proba
-from emonb.video.io import exported_patches, read_frames, write_json
-from emonb.video.pipeline import STAGES, VideoPipeline, VideoResult, analyse_video
+from emonb.video.export import exported_patches
+from emonb.video.pipeline import VideoPipeline, analyse_video
+from emonb.video.result import STAGES, VideoResult, write_json
+from emonb.video.sources import read_frames
 from emonb.video.tracking import TrackedFace
 
 N_FRAMES = 12  # frames of the face_video fixture

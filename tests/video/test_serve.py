@@ -125,6 +125,8 @@ def test_page_is_self_contained():
     assert all(c in html for c in CLASS_NAMES) and "/frame.jpg" in html and "/events" in html
     assert "stream ended" in html and "data-captured" in html
     assert "default-src 'self'" in response.headers["Content-Security-Policy"]
+    # the package data (emonb/video/preview/) inlined: its style and script, no placeholder
+    assert "__" not in html and "#status[data-state=" in html and "function frames()" in html
     with PreviewServer(class_names=["a</script><b>", "b"]) as server:
         html = _get(server, "/").read().decode()
     assert "</script><b>" not in html and '"a\\u003c/script>\\u003cb>"' in html

@@ -1,6 +1,6 @@
-"""The video writers of emonb.video.io: every encoder round-trips through OpenCV, the suffix
-picks the codec, the fallback says so, an error mid-way leaves a playable file, and the
-page's <video> element embeds what was written."""
+"""The video writers of emonb.video.writers: every encoder round-trips through OpenCV, the
+suffix picks the codec, the fallback says so, an error mid-way leaves a playable file; and
+the page's <video> element (emonb.video.web) embeds what was written."""
 
 import base64
 import re
@@ -10,8 +10,9 @@ import numpy as np
 import pytest
 
 from emonb.errors import EmonbError
-from emonb.video import io
-from emonb.video.io import ENCODERS, encoder_for, open_writer, video_html, web_videos
+from emonb.video import writers
+from emonb.video.web import video_html, web_videos
+from emonb.video.writers import ENCODERS, encoder_for, open_writer
 from tests.video.media import read_back
 
 W, H, N = 96, 64, 8  # small frames: VP9 through OpenCV is slow at its default settings
@@ -26,7 +27,7 @@ def frames(n: int = N) -> list[np.ndarray]:
 
 
 def needs(encoder: str) -> None:
-    if not io.encoder_available(encoder):
+    if not writers.encoder_available(encoder):
         pytest.skip(f"no ffmpeg with {ENCODERS[encoder][1][0]} (pip install imageio-ffmpeg)")
 
 
@@ -49,9 +50,9 @@ def test_every_encoder_writes_frames_opencv_reads_back(tmp_path, encoder):
 
 
 def test_the_suffix_picks_the_codec():
-    if io.encoder_available("h264"):
+    if writers.encoder_available("h264"):
         assert encoder_for("a.mp4") == encoder_for("b.MOV") == "h264"
-    if io.encoder_available("vp9"):
+    if writers.encoder_available("vp9"):
         assert encoder_for("a.webm") == "vp9"
     assert encoder_for("a.avi") == "mp4v"
     with pytest.raises(EmonbError, match=r"\.gif video; use \.mp4 \(H\.264\) or \.webm"):
@@ -61,7 +62,7 @@ def test_the_suffix_picks_the_codec():
 
 
 def test_without_ffmpeg_mp4_falls_back_to_mp4v_with_a_notice(tmp_path, monkeypatch, capsys):
-    monkeypatch.setattr(io, "ffmpeg_exe", lambda: None)
+    monkeypatch.setattr(writers, "ffmpeg_exe", lambda: None)
     assert encoder_for("a.mp4") == "mp4v" and encoder_for("a.webm") == "vp9-opencv"
     with open_writer(tmp_path / "a.mp4", 12.0, (W, H)) as writer:
         writer.write(frames(1)[0])
@@ -143,7 +144,7 @@ def test_web_videos_and_the_page_element(tmp_path, face_video):
 
 
 def test_web_videos_skips_what_browsers_cannot_play(tmp_path, face_video, monkeypatch):
-    monkeypatch.setattr(io, "ffmpeg_exe", lambda: None)
+    monkeypatch.setattr(writers, "ffmpeg_exe", lambda: None)
     paths = web_videos(face_video, tmp_path, max_width=64, max_frames=2)
     assert [p.suffix for p in paths] == [".webm"]  # VP9 through OpenCV; no mp4v
     assert len(read_back(paths[0])) == 2

@@ -1,230 +1,41 @@
-"""Video in, files out: opening a file or camera, reading frames, and everything written.
+"""Video out: frames written in a codec browsers play, chosen by the file's suffix.
 
-:func:`open_video` and :func:`iter_frames` read a source; :func:`read_frames` picks
-frames by index; :class:`FaceExporter` saves the auto-annotated face patches and their
-index, read back by :func:`exported_patches`; :func:`write_animation` writes a GIF and
-:func:`write_json` the JSON summary of a run.
-
-:func:`open_writer` writes a video in a codec browsers play, chosen by the file's suffix
-(:data:`SUFFIXES`): ``.mp4`` H.264 and ``.webm`` VP9, both through the ffmpeg binary of the
-``imageio-ffmpeg`` wheel (frames piped to it raw). Without that binary, ``.webm`` is VP9
-through OpenCV (slower) and ``.mp4`` falls back to OpenCV's MPEG-4 part 2 (``mp4v``, which
-browsers do not play) with a one-line notice. :func:`web_videos` re-encodes a video for a
-page and :func:`video_html` embeds the files in a ``<video>`` element.
+:func:`open_writer` picks the encoder by the suffix (:data:`SUFFIXES`): ``.mp4`` H.264
+and ``.webm`` VP9, both through the ffmpeg binary of the ``imageio-ffmpeg`` wheel
+(:func:`ffmpeg_exe`; frames piped to it raw, :class:`FFmpegWriter`). Without that binary,
+``.webm`` is VP9 through OpenCV (slower) and ``.mp4`` falls back to OpenCV's MPEG-4 part 2
+(``mp4v``, which browsers do not play; :class:`OpenCVWriter`) with a one-line notice.
 """
 
 from __future__ import annotations
 
-import base64
-import csv
 import functools
 import os
 import subprocess
 import sys
 import tempfile
-import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from contextlib import contextmanager
 from fractions import Fraction
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
 
 from emonb.errors import EmonbError
-from emonb.video.tracking import TrackedFace
-
-if TYPE_CHECKING:
-    from emonb.video.pipeline import VideoResult
-
-# FFmpeg's own log inside OpenCV (a truncated file: "[h264 @ 0x...] Invalid NAL unit size",
-# line after line) would bury emonb's one-line message about the same fault
-# (emonb.video.stages.FrameReader.reason); read when OpenCV first opens a video
-os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
 
 __all__ = [
     "ENCODERS",
     "REALTIME",
     "SUFFIXES",
     "FFmpegWriter",
-    "FaceExporter",
     "OpenCVWriter",
     "VideoWriter",
     "encoder_available",
     "encoder_for",
-    "exported_patches",
     "ffmpeg_exe",
-    "is_camera",
-    "iter_frames",
-    "open_video",
     "open_writer",
-    "read_frames",
-    "video_html",
-    "web_videos",
-    "write_animation",
-    "write_json",
 ]
-
-
-def is_camera(name: str) -> bool:
-    """Whether :func:`open_video`'s description ``name`` is a camera's (``"camera 0"``)."""
-    return name.startswith("camera ")
-
-
-def open_video(source: str | int | os.PathLike[str]) -> tuple[cv2.VideoCapture, str]:
-    """An opened capture and a description: ``source`` is a video file, a manifest video
-    name, or a camera index (an int or a string of digits). A camera that is missing or
-    busy, or a file that is missing or unreadable, is an :class:`EmonbError`."""
-    if isinstance(source, int) or (isinstance(source, str) and source.isdigit()):
-        index = int(source)
-        level = cv2.utils.logging.getLogLevel()
-        cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)  # our message says it
-        try:
-            cap = cv2.VideoCapture(index)
-        finally:
-            cv2.utils.logging.setLogLevel(level)
-        if not cap.isOpened():
-            raise EmonbError(f"camera {index} could not be opened: no such camera on this "
-                             "machine, or it is in use (give a video file instead)")  # fmt: skip
-        return cap, f"camera {index}"
-    from emonb.data.manifest import media_path
-
-    path = media_path(source, "video")
-    cap = cv2.VideoCapture(str(path))
-    if not cap.isOpened():
-        raise EmonbError(f"{path}: OpenCV cannot read this video")
-    return cap, str(path)
-
-
-def iter_frames(
-    cap: cv2.VideoCapture, limit: int | None, seconds: dict[str, float] | None = None
-) -> Iterator[tuple[int, np.ndarray]]:
-    """``(index, BGR frame)`` of an opened capture, up to ``limit`` frames (None: until
-    the source ends); reading time is added to ``seconds["read"]`` when given."""
-    i = 0
-    while limit is None or i < limit:
-        t0 = time.perf_counter()
-        ok, frame = cap.read()
-        if seconds is not None:
-            seconds["read"] += time.perf_counter() - t0
-        if not ok:
-            return
-        yield i, frame
-        i += 1
-
-
-def read_frames(source: str | int | os.PathLike[str], indices: Sequence[int]) -> list[np.ndarray]:
-    """Frames at ``indices`` of a video (RGB), read in one sequential pass (seeking in MPEG-4
-    part 2 files is not frame-exact)."""
-    wanted = sorted({int(i) for i in indices})
-    cap, name = open_video(source)
-    found: dict[int, np.ndarray] = {}
-    try:
-        for i, frame in iter_frames(cap, wanted[-1] + 1 if wanted else 0):
-            if i in wanted:
-                found[i] = cv2.cvtColor(frame, cv2.COLOR_BGR2RGB)
-    finally:
-        cap.release()
-    missing = [i for i in wanted if i not in found]
-    if missing:
-        raise EmonbError(f"{name} has no frame {missing[0]}")
-    return [found[int(i)] for i in indices]
-
-
-class FaceExporter:
-    """Saves face patches as ``root/<emotion>/f<frame>_t<track>.png`` (colour, as cropped)
-    under the smoothed label, and an index, ``root/index.csv``: file, frame, time, track,
-    box, emotion, its smoothed score, and the frame's own top class and score.
-
-    ``every`` saves the faces of one frame in ``every`` (frames 0, every, 2 * every, ...).
-    """
-
-    COLUMNS = ("file", "frame", "time_s", "track", "x", "y", "w", "h", "emotion", "score",
-               "predicted", "predicted_score")  # fmt: skip
-
-    def __init__(self, root: str | os.PathLike[str], class_names: Sequence[str], every: int = 1):
-        self.root = Path(root)
-        self.every = int(every)
-        if self.every < 1:
-            raise EmonbError(f"export every must be >= 1 frame, got {every}")
-        for name in class_names:
-            (self.root / name).mkdir(parents=True, exist_ok=True)
-        self._file = (self.root / "index.csv").open("w", newline="", encoding="utf-8")
-        self._csv = csv.writer(self._file)
-        self._csv.writerow(self.COLUMNS)
-        self.count = 0
-
-    def wants(self, frame: int) -> bool:
-        """Whether the faces of frame number ``frame`` are saved (one frame in ``every``)."""
-        return frame % self.every == 0
-
-    def save(self, frame_bgr: np.ndarray, face: TrackedFace, smoothed: np.ndarray) -> None:
-        """Save ``face``'s patch of the BGR frame and its index row; ``smoothed`` are its
-        averaged probabilities (the score of the label)."""
-        b = face.box
-        self.save_patch(frame_bgr[b.y : b.y + b.h, b.x : b.x + b.w], face, smoothed)
-
-    def save_patch(self, patch: np.ndarray, face: TrackedFace, smoothed: np.ndarray) -> None:
-        """:meth:`save` of a patch already cut out of its frame (the video pipeline cuts it
-        before drawing and saves it on its writer thread). The PNG is written at zlib level
-        1: lossless, about half the time of OpenCV's default level, a tenth larger."""
-        if not self.wants(face.frame):
-            return
-        rel = f"{face.emotion}/f{face.frame:06d}_t{face.track}.png"
-        if not cv2.imwrite(str(self.root / rel), patch, [cv2.IMWRITE_PNG_COMPRESSION, 1]):
-            raise EmonbError(f"could not write {self.root / rel}")
-        self._csv.writerow([rel, face.frame, f"{face.time:.3f}", face.track,
-                            *face.box.as_tuple(), face.emotion, f"{smoothed[face.label]:.4f}",
-                            face.predicted, f"{face.proba.max():.4f}"])  # fmt: skip
-        self._file.flush()  # the index is complete up to the last saved patch, whatever ends the run
-        self.count += 1
-
-    def close(self) -> None:
-        """Close the index file."""
-        self._file.close()
-
-
-def exported_patches(root: str | os.PathLike[str], per_emotion: int | None = 8
-                     ) -> dict[str, list[np.ndarray]]:  # fmt: skip
-    """Exported patches (RGB) per emotion, read back through ``root/index.csv``
-    (:class:`FaceExporter`): up to ``per_emotion`` evenly spread over the video, or all."""
-    import pandas as pd
-
-    index = pd.read_csv(Path(root) / "index.csv")
-    out: dict[str, list[np.ndarray]] = {}
-    for emotion, rows in index.groupby("emotion", sort=False):
-        n = len(rows) if per_emotion is None else min(per_emotion, len(rows))
-        pick = np.unique(np.linspace(0, len(rows) - 1, n).round()).astype(int)
-        files = rows["file"].to_numpy()[pick]
-        out[str(emotion)] = [cv2.cvtColor(cv2.imread(str(Path(root) / f)), cv2.COLOR_BGR2RGB)
-                             for f in files]  # fmt: skip
-    return out
-
-
-def write_animation(frames: Sequence[np.ndarray], path: str | os.PathLike[str],
-                    fps: float = 12.0) -> Path:  # fmt: skip
-    """An endlessly looping GIF of RGB uint8 frames."""
-    from PIL import Image
-
-    if not frames:
-        raise EmonbError("no frames to animate")
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    images = [Image.fromarray(np.asarray(f, dtype=np.uint8)) for f in frames]
-    images[0].save(path, save_all=True, append_images=images[1:], loop=0,
-                   duration=int(round(1000 / fps)), optimize=False)  # fmt: skip
-    return path
-
-
-def write_json(result: VideoResult, path: str | os.PathLike[str]) -> Path:
-    """The JSON summary (:meth:`VideoResult.to_json`) to ``path``."""
-    from emonb.records import write_json as write_record
-
-    return write_record(result.to_json(), path)
-
-
-# --- writing video -----------------------------------------------------------------------
 
 #: Encoder name -> (backend, its settings): ffmpeg's codec options (after ``-c:v``), or
 #: OpenCV's fourcc. Speeds and sizes on the book's clip: ``benchmarks/video_codecs.py``.
@@ -480,60 +291,3 @@ def open_writer(path: str | os.PathLike[str], fps: float, size: tuple[int, int],
     w, h = (int(v) for v in size)
     cls = FFmpegWriter if ENCODERS[chosen][0] == "ffmpeg" else OpenCVWriter
     return cls(path, fps, (w, h), chosen)
-
-
-def web_videos(source: str | os.PathLike[str], folder: str | os.PathLike[str], *,
-               suffixes: Sequence[str] = (".mp4", ".webm"), max_width: int | None = None,
-               max_frames: int | None = None) -> list[Path]:  # fmt: skip
-    """``source`` re-encoded for a web page: ``folder/<stem><suffix>`` per suffix whose
-    encoder browsers play (H.264 for Safari and most browsers, VP9 for browsers without
-    H.264), at most ``max_width`` pixels wide and ``max_frames`` long. A suffix whose only
-    encoder here is MPEG-4 part 2 is skipped."""
-    cap, name = open_video(source)
-    fps = float(cap.get(cv2.CAP_PROP_FPS) or 0.0) or 24.0
-    w, h = int(cap.get(cv2.CAP_PROP_FRAME_WIDTH)), int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT))
-    if max_width and w > max_width:
-        w, h = max_width, int(round(h * max_width / w / 2)) * 2
-    paths = [Path(folder) / f"{Path(name).stem}{s}" for s in suffixes]
-    paths = [p for p in paths if encoder_for(p) != "mp4v"]
-    writers = []
-    try:
-        writers = [open_writer(p, fps, (w, h)) for p in paths]
-        for _, frame in iter_frames(cap, max_frames):
-            if frame.shape[:2] != (h, w):
-                frame = cv2.resize(frame, (w, h), interpolation=cv2.INTER_AREA)
-            for writer in writers:
-                writer.write(frame)
-    finally:
-        cap.release()
-        for writer in writers:
-            writer.close()
-    return paths
-
-
-def _mime(path: Path, head: bytes) -> str:
-    if path.suffix.lower() == ".webm":
-        return 'video/webm; codecs="vp9"' if b"V_VP9" in head else "video/webm"
-    i = head.find(b"avcC")  # H.264: profile, constraints and level from its decoder config
-    if i >= 0 and len(head) >= i + 8:
-        return f'video/mp4; codecs="avc1.{head[i + 5 : i + 8].hex().upper()}"'
-    return 'video/mp4; codecs="mp4v.20"' if b"mp4v" in head else "video/mp4"
-
-
-def video_html(paths: Sequence[str | os.PathLike[str]], *, width: int | None = None,
-               loop: bool = True) -> str:  # fmt: skip
-    """A ``<video controls muted playsinline>`` element with one ``<source>`` per file, each
-    embedded as a data URI (the page plays it offline, also from file://); the browser plays
-    the first one it can. Display it in a notebook with ``IPython.display.HTML``."""
-    if not paths:
-        raise EmonbError("no video files to embed")
-    sources = []
-    for p in map(Path, paths):
-        data = p.read_bytes()
-        mime = _mime(p, data[: 1 << 16] + data[-(1 << 16) :]).replace('"', "&quot;")
-        sources.append(f'<source src="data:{mime.split(";")[0]};base64,'
-                       f'{base64.b64encode(data).decode("ascii")}" type="{mime}">')  # fmt: skip
-    size = f' width="{int(width)}"' if width else ""
-    return (f'<video controls muted playsinline preload="auto"{" loop" if loop else ""}{size} '
-            f'style="max-width: 100%; height: auto">{"".join(sources)}'
-            "Your browser plays neither H.264 nor VP9 video.</video>")  # fmt: skip

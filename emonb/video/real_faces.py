@@ -1,6 +1,8 @@
 """Real faces without FER-2013: the faces of the manifest's clip and photos, cropped and
 aligned the way FER-2013's are (a detected face box, grey, 48x48), for analyses that must
-never run on the synthetic stand-in (the action units of chapter 09)."""
+never run on the synthetic stand-in (the action units of chapter 09). It reads photos and
+video frames (:mod:`emonb.video.sources`) and finds faces (:mod:`emonb.faces`), so it lives
+above both, here in ``video/``."""
 
 from __future__ import annotations
 
@@ -12,6 +14,8 @@ import numpy as np
 
 from emonb.data.images import read_image, to_grey
 from emonb.data.manifest import load_manifest, media_path
+from emonb.faces import crop, find_faces
+from emonb.video.sources import iter_frames, open_video
 
 __all__ = ["DEFAULT_SOURCES", "RealFaces", "real_faces"]
 
@@ -45,9 +49,6 @@ def real_faces(sources: Sequence[str] = DEFAULT_SOURCES, *, every: int = 12, siz
     photos and of every ``every``-th frame of the videos among ``sources`` (manifest names
     or files; up to ``max_frames`` frames per video), cropped to its box, grey, resized to
     ``size`` (area interpolation)."""
-    from emonb.faces import crop, find_faces
-    from emonb.video.io import iter_frames, open_video
-
     if every < 1 or size < 8:
         raise ValueError("every must be >= 1 and size >= 8")
     manifest = load_manifest()

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from emonb.data.real_faces import real_faces
 from emonb.faces import crop, find_faces
+from emonb.video.real_faces import real_faces
 
 
 def test_photos_and_frames(astronaut):
