@@ -1,5 +1,6 @@
+import contextlib
+import io
 import json
-import os
 import subprocess
 import sys
 
@@ -13,44 +14,65 @@ from emonb.faces.mesh import EYE_POINTS
 from tests.test_benchmarks import assert_same_keys
 
 
-def emonb(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "emonb", *args], capture_output=True, text=True,
-                          env={**os.environ, **(env or {})}, timeout=300)  # fmt: skip
+def emonb(capsys, monkeypatch, *args: str) -> tuple[int, str, str]:
+    """``emonb ARGS`` in this process (``sys.argv`` as the console script sets it, which
+    provenance records): ``(exit status, stdout, stderr)``."""
+    monkeypatch.setattr(sys, "argv", ["emonb", *args])
+    capsys.readouterr()
+    try:
+        code = main(list(args))
+    except SystemExit as stop:  # argparse's usage errors
+        code = stop.code
+    out, err = capsys.readouterr()
+    return code, out, err
 
 
-def test_predict_astronaut_says_happy():
-    proc = emonb("predict", "astronaut", "--json")
-    assert proc.returncode == 0, proc.stderr
-    (result,) = json.loads(proc.stdout)
-    assert result["emotion"] == "happy" and result["score"] > 0.9
+def test_python_m_emonb_runs(tmp_path):
+    """The one test through a new process: ``python -m emonb`` (the console script's entry
+    point, emonb.cli:main) answers --help and a usage error, without TensorFlow."""
+    proc = subprocess.run([sys.executable, "-m", "emonb", "--help"], capture_output=True,
+                          text=True, timeout=120)  # fmt: skip
+    assert proc.returncode == 0 and proc.stderr == ""
+    assert all(c in proc.stdout for c in ("predict", "landmarks", "evaluate-maps", "book"))
+    proc = subprocess.run([sys.executable, "-m", "emonb", "bench", "--batch", "0"],
+                          capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert proc.returncode == 2 and proc.stdout == "" and proc.stderr.count("\n") == 1
+
+
+def test_predict_astronaut_says_happy(capsys, monkeypatch):
+    code, out, err = emonb(capsys, monkeypatch, "predict", "astronaut", "--json")
+    assert code == 0, err
+    (result,) = json.loads(out)
+    assert result["emotion"] == "happy" and result["score"] > 0.9 and result["accepted"]
     assert result["face"] is not None and abs(sum(result["probabilities"].values()) - 1) < 1e-3
-    assert proc.stderr == ""
+    assert err == ""
 
 
-def test_predict_file_text_and_no_detect(tmp_path, astronaut):
+def test_predict_file_text_and_no_detect(tmp_path, astronaut, capsys, monkeypatch):
     path = tmp_path / "face.png"
     cv2.imwrite(str(path), astronaut[..., ::-1])
-    proc = emonb("predict", str(path), "--no-detect")
-    assert proc.returncode == 0, proc.stderr
-    assert "whole image" in proc.stdout and "happy" in proc.stdout
+    code, out, err = emonb(capsys, monkeypatch, "predict", str(path), "--no-detect")
+    assert code == 0, err
+    assert "whole image" in out and "happy" in out
 
 
-def test_predict_bad_inputs_one_line_each(tmp_path):
+def test_predict_bad_inputs_one_line_each(tmp_path, capsys, monkeypatch):
     bad = tmp_path / "bad.jpg"
     bad.write_bytes(b"nope")
     flat = tmp_path / "flat.png"  # larger than a face crop (emonb.faces.is_face_crop): searched
     cv2.imwrite(str(flat), np.full((150, 150), 128, np.uint8))
-    proc = emonb("predict", str(bad), str(flat), str(tmp_path / "missing.png"))
-    assert proc.returncode == 1
-    lines = proc.stderr.strip().splitlines()
-    assert len(lines) == 3 and all(ln.startswith("emonb: error: ") for ln in lines), proc.stderr
+    code, out, err = emonb(capsys, monkeypatch, "predict", str(bad), str(flat),
+                           str(tmp_path / "missing.png"))  # fmt: skip
+    assert code == 1 and out == ""  # every input failed
+    lines = err.strip().splitlines()
+    assert len(lines) == 3 and all(ln.startswith("emonb: error: ") for ln in lines), err
     # every file is read before the model loads; faces are searched for after
     assert (
         "not a readable image" in lines[0]
         and "no such image" in lines[1]
         and "no face found" in lines[2]
     )
-    assert "Traceback" not in proc.stderr
+    assert "Traceback" not in err
 
 
 def test_predict_unknown_model(capsys):
@@ -76,24 +98,26 @@ def test_usage_error_exits_2():
     assert err.value.code == 2
 
 
-def test_train_quick_then_evaluate_it_and_its_maps(tmp_path):
+def test_train_quick_then_evaluate_it_and_its_maps(tmp_path, capsys, monkeypatch):
     out = tmp_path / "seed.keras"
-    proc = emonb("train", "--data", "synthetic", "--quick", "--batch-size", "32", "--out", str(out),
-                 env={"EMONB_MAX_STEPS": "1"})  # fmt: skip
-    assert proc.returncode == 0, proc.stderr
-    assert "note: training on the synthetic stand-in" in proc.stdout
-    assert "epoch   1/1" in proc.stdout and f"wrote {out}" in proc.stdout
-    assert (tmp_path / "seed.history.json").is_file() and proc.stderr == ""
+    monkeypatch.setenv("EMONB_MAX_STEPS", "1")
+    code, stdout, err = emonb(capsys, monkeypatch, "train", "--data", "synthetic", "--quick",
+                              "--batch-size", "32", "--out", str(out))  # fmt: skip
+    assert code == 0, err
+    assert "note: training on the synthetic stand-in" in stdout
+    assert "epoch   1/1" in stdout and f"wrote {out}" in stdout
+    assert (tmp_path / "seed.history.json").is_file() and err == ""
     # the command behind benchmarks/seed_cnn_cpu.history.json writes that file's keys
     assert_same_keys(tmp_path / "seed.history.json", "seed_cnn_cpu.history.json")
+    monkeypatch.delenv("EMONB_MAX_STEPS")
     report = tmp_path / "eval.json"
-    proc = emonb("evaluate", "--data", "synthetic", "--model", str(out), "--split", "PublicTest",
-                 "--json", str(report))  # fmt: skip
-    assert proc.returncode == 0, proc.stderr
+    code, stdout, err = emonb(capsys, monkeypatch, "evaluate", "--data", "synthetic", "--model",
+                              str(out), "--split", "PublicTest", "--json", str(report))  # fmt: skip
+    assert code == 0, err
     from emonb.data.fer2013 import load_faces
 
     n = int((load_faces("synthetic").usage == "PublicTest").sum())  # the CLI's default stand-in
-    assert proc.stdout.startswith(f"seed on synthetic stand-in PublicTest ({n} faces): accuracy ")
+    assert stdout.startswith(f"seed on synthetic stand-in PublicTest ({n} faces): accuracy ")
     data = json.loads(report.read_text())
     assert data["n"] == n and data["split"] == "PublicTest" and len(data["confusion_matrix"]) == 7
     assert list(data["per_class"]) == list(CLASS_NAMES)
@@ -101,11 +125,12 @@ def test_train_quick_then_evaluate_it_and_its_maps(tmp_path):
     assert data["provenance"]["command"].endswith(f"--json {report}")  # written whole, stamped
     # the trained stand-in model plays the pointing game of evaluate-maps
     maps_json = tmp_path / "maps.json"
-    proc = emonb("evaluate-maps", "--data", "synthetic", "--quick", "--methods", "saliency,gradcam",
-                 "--pointing-model", str(out), "--json", str(maps_json))  # fmt: skip
-    assert proc.returncode == 0, proc.stderr
-    assert "mini-xception on 48 synthetic stand-in faces (PublicTest; accuracy" in proc.stdout
-    assert "pointing game: seed on the synthetic stand-in's PublicTest faces" in proc.stdout
+    code, stdout, err = emonb(capsys, monkeypatch, "evaluate-maps", "--data", "synthetic",
+                              "--quick", "--methods", "saliency,gradcam", "--pointing-model",
+                              str(out), "--json", str(maps_json))  # fmt: skip
+    assert code == 0, err
+    assert "mini-xception on 48 synthetic stand-in faces (PublicTest; accuracy" in stdout
+    assert "pointing game: seed on the synthetic stand-in's PublicTest faces" in stdout
     doc = json.loads(maps_json.read_text())
     methods = [row["method"] for row in doc["table"]]
     assert sorted(methods) == ["centre", "gradcam", "random", "saliency"]
@@ -129,18 +154,19 @@ def test_evaluate_and_train_errors(capsys, tmp_path):
     assert "argument --n: must be at least 1, got 0" in capsys.readouterr().err
 
 
-def test_video_writes_annotated_video_patches_and_json(tmp_path):
+def test_video_writes_annotated_video_patches_and_json(tmp_path, capsys, monkeypatch):
     out, faces, doc = tmp_path / "a.mp4", tmp_path / "faces", tmp_path / "v.json"
-    proc = emonb("video", "single-face-video", "--out", str(out), "--export-faces", str(faces),
-                 "--json", str(doc), "--max-frames", "6")  # fmt: skip
-    assert proc.returncode == 0, proc.stderr
+    code, stdout, err = emonb(capsys, monkeypatch, "video", "single-face-video", "--out", str(out),
+                              "--export-faces", str(faces), "--json", str(doc), "--max-frames",
+                              "6")  # fmt: skip
+    assert code == 0, err
     summary = json.loads(doc.read_text())
     assert summary["frames"] == 6 and summary["fps"] > 0
     n_faces = summary["faces"]
-    assert n_faces >= 6 and "6 frames of" in proc.stdout and "frames/s" in proc.stdout
+    assert n_faces >= 6 and "6 frames of" in stdout and "frames/s" in stdout
     assert len((faces / "index.csv").read_text().splitlines()) == n_faces + 1
     assert out.stat().st_size > 0
-    assert "6/6" in proc.stderr  # the progress bar
+    assert "6/6" in err  # the progress bar
 
 
 def test_video_errors(capsys):
@@ -156,22 +182,26 @@ EYES = tuple(EYE_POINTS.values())  # MediaPipe's corners and lid midpoints, per 
 
 @pytest.fixture(scope="module")
 def astronaut_marks(tmp_path_factory):
-    """``emonb landmarks astronaut --json --out``: (process, JSON document, overlay folder)."""
+    """``emonb landmarks astronaut --json --out``: ((stdout, stderr), JSON document, overlay
+    folder)."""
     tmp = tmp_path_factory.mktemp("landmarks")
-    proc = emonb("landmarks", "astronaut", "--json", str(tmp / "m.json"), "--out", str(tmp / "ov"))
-    assert proc.returncode == 0, proc.stderr
-    return proc, json.loads((tmp / "m.json").read_text()), tmp / "ov"
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = main(["landmarks", "astronaut", "--json", str(tmp / "m.json"), "--out", str(tmp / "ov")])
+    assert code == 0, err.getvalue()
+    return (out.getvalue(), err.getvalue()), json.loads((tmp / "m.json").read_text()), tmp / "ov"
 
 
 def test_landmarks_astronaut_points_in_the_face(astronaut_marks, astronaut):
     from emonb.data.images import to_grey
     from emonb.faces import DEFAULT_DETECTOR
 
-    proc, doc, _ = astronaut_marks
-    assert proc.stderr == "" and len(proc.stdout) < 300  # one line per image, no point dumps
-    assert proc.stdout.startswith(f"astronaut: 1 face(s) found by {DEFAULT_DETECTOR}, 1 accepted")
+    (out, err), doc, _ = astronaut_marks
+    assert err == "" and len(out) < 300  # one line per image, no point dumps
+    assert out.startswith(f"astronaut: 1 face(s) found by {DEFAULT_DETECTOR}, 1 accepted")
     assert doc["detector"] == DEFAULT_DETECTOR and doc["rejected"] == 0
     (image,) = doc["images"]
+    assert image["accepted"]
     assert (image["width"], image["height"]) == (512, 512) and image["image"].endswith(".png")
     (face,) = image["faces"]
     assert face["accepted"] and face["presence"] > 0.9
@@ -202,7 +232,8 @@ def test_landmarks_overlay_draws_on_the_face_only(astronaut_marks, astronaut):
     assert ys.min() >= y - 0.3 * h and ys.max() <= y + 1.3 * h
 
 
-def test_landmarks_no_detect_on_a_fer_like_crop(tmp_path, astronaut_marks, astronaut):
+def test_landmarks_no_detect_on_a_fer_like_crop(tmp_path, astronaut_marks, astronaut, capsys,
+                                                monkeypatch):
     """The detected face cut out, grey, 48x48 (FER-2013's layout), meshed whole: its points,
     scaled back to the photo, land within 4% of the face's size of the photo's points."""
     from emonb.data.images import to_grey
@@ -212,9 +243,10 @@ def test_landmarks_no_detect_on_a_fer_like_crop(tmp_path, astronaut_marks, astro
     crop = cv2.resize(to_grey(astronaut[y : y + h, x : x + w]), (48, 48), interpolation=cv2.INTER_AREA)
     png, doc_path = tmp_path / "crop48.png", tmp_path / "crop.json"
     cv2.imwrite(str(png), crop)
-    proc = emonb("landmarks", str(png), "--no-detect", "--json", str(doc_path))
-    assert proc.returncode == 0, proc.stderr
-    assert proc.stdout.startswith(f"{png}: whole image, 1 accepted")
+    code, out, err = emonb(capsys, monkeypatch, "landmarks", str(png), "--no-detect", "--json",
+                           str(doc_path))  # fmt: skip
+    assert code == 0, err
+    assert out.startswith(f"{png}: whole image, 1 accepted")
     doc = json.loads(doc_path.read_text())
     assert doc["detector"] is None
     (small,) = doc["images"][0]["faces"]
@@ -224,40 +256,108 @@ def test_landmarks_no_detect_on_a_fer_like_crop(tmp_path, astronaut_marks, astro
     assert np.median(error) < 0.04 * w, np.median(error)
 
 
-def test_landmarks_non_face_image_fails_and_writes_nothing(tmp_path):
+def test_landmarks_non_face_image_fails_and_writes_nothing(tmp_path, capsys, monkeypatch):
     flat = tmp_path / "flat.png"
     cv2.imwrite(str(flat), np.full((120, 120), 128, np.uint8))
     doc, out = tmp_path / "m.json", tmp_path / "ov"
     for extra, why in (((), "no face found by"),
                        (("--no-detect",), "the face mesh finds no face in the whole image")):  # fmt: skip
-        proc = emonb("landmarks", str(flat), *extra, "--json", str(doc), "--out", str(out))
-        assert proc.returncode == 1 and proc.stdout == ""
-        assert proc.stderr.count("\n") == 1 and proc.stderr.startswith(f"emonb: error: {flat}: ")
-        assert why in proc.stderr
-    # with a face beside it: still an error (every image must have a face), nothing written
-    proc = emonb("landmarks", "astronaut", str(flat), "--json", str(doc), "--out", str(out))
-    assert proc.returncode == 1 and proc.stdout.startswith("astronaut: 1 face(s)")
-    assert proc.stderr.count("\n") == 1 and str(flat) in proc.stderr
+        code, stdout, err = emonb(capsys, monkeypatch, "landmarks", str(flat), *extra, "--json",
+                                  str(doc), "--out", str(out))  # fmt: skip
+        assert code == 1 and stdout == ""
+        assert err.count("\n") == 1 and err.startswith(f"emonb: error: {flat}: ")
+        assert why in err
+    # with a face beside it, --strict: still an error (every image must have a face), nothing
+    # written
+    code, stdout, err = emonb(capsys, monkeypatch, "landmarks", "astronaut", str(flat), "--strict",
+                              "--json", str(doc), "--out", str(out))  # fmt: skip
+    assert code == 1 and stdout.startswith("astronaut: 1 face(s)")
+    assert err.count("\n") == 1 and str(flat) in err
     assert not doc.exists() and not out.exists() and list(tmp_path.iterdir()) == [flat]
 
 
-def test_landmarks_bad_inputs_one_line_each(tmp_path):
+def test_landmarks_bad_inputs_one_line_each(tmp_path, capsys, monkeypatch):
     text, empty, tiny = tmp_path / "text.png", tmp_path / "empty.png", tmp_path / "tiny.png"
     text.write_text("not an image")
     empty.write_bytes(b"")
     cv2.imwrite(str(tiny), np.zeros((1, 1, 3), np.uint8))
     args = [str(tmp_path / "missing.png"), str(tmp_path), str(text), str(empty), str(tiny)]
     for extra in ((), ("--no-detect",)):
-        proc = emonb("landmarks", *args, *extra, "--json", str(tmp_path / "m.json"))
-        lines = proc.stderr.splitlines()
-        assert proc.returncode == 1 and len(lines) == 5, proc.stderr
-        assert all(ln.startswith("emonb: error: ") for ln in lines) and "Traceback" not in proc.stderr
+        code, _, err = emonb(capsys, monkeypatch, "landmarks", *args, *extra, "--json",
+                             str(tmp_path / "m.json"))  # fmt: skip
+        lines = err.splitlines()
+        assert code == 1 and len(lines) == 5, err
+        assert all(ln.startswith("emonb: error: ") for ln in lines) and "Traceback" not in err
         assert "no such image" in lines[0] and "no such image" in lines[1]
         assert "not a readable image" in lines[2] and "not a readable image" in lines[3]
         assert str(tiny) in lines[4]
     assert not (tmp_path / "m.json").exists()
-    proc = emonb("landmarks", "astronaut", "--detector", "x" * 5000)
-    assert proc.returncode == 2 and "invalid choice" in proc.stderr and "Traceback" not in proc.stderr
+    code, _, err = emonb(capsys, monkeypatch, "landmarks", "astronaut", "--detector", "x" * 5000)
+    assert code == 2 and "invalid choice" in err and "Traceback" not in err
+
+
+# ---- many inputs: the ones that succeed are written ----------------------------------------
+@pytest.fixture
+def batch_files(tmp_path, astronaut):
+    """``(bad, good)``: an unreadable image and a copy of the astronaut photo."""
+    bad, good = tmp_path / "bad.png", tmp_path / "face.png"
+    bad.write_bytes(b"\x89PNG\r\n\x1a\n damaged")
+    cv2.imwrite(str(good), astronaut[..., ::-1])
+    return bad, good
+
+
+def test_landmarks_keeps_the_good_inputs(tmp_path, batch_files, capsys, monkeypatch):
+    bad, good = batch_files
+    doc, out = tmp_path / "m.json", tmp_path / "ov"
+    code, stdout, err = emonb(capsys, monkeypatch, "landmarks", "astronaut", str(bad), str(good),
+                              "--json", str(doc), "--out", str(out))  # fmt: skip
+    assert code == 0, err
+    lines = err.splitlines()
+    assert len(lines) == 2 and lines[0].startswith(f"emonb: error: {bad}: not a readable image")
+    assert lines[1].startswith("emonb: 1 of 3 inputs failed (see ")
+    rows = json.loads(doc.read_text())["images"]
+    assert [r["accepted"] for r in rows] == [True, False, True]
+    assert rows[1]["image"] == str(bad) and "not a readable image" in rows[1]["reason"]
+    assert len(rows[0]["faces"]) == len(rows[2]["faces"]) == 1
+    assert sorted(p.name for p in out.iterdir()) == ["astronaut_landmarks.png", "face_landmarks.png"]
+    assert f"wrote {doc}" in stdout
+
+
+def test_landmarks_strict_or_all_failed_writes_nothing(tmp_path, batch_files, capsys, monkeypatch):
+    bad, good = batch_files
+    doc, out = tmp_path / "m.json", tmp_path / "ov"
+    code, _, err = emonb(capsys, monkeypatch, "landmarks", "astronaut", str(bad), str(good),
+                         "--strict", "--json", str(doc), "--out", str(out))  # fmt: skip
+    assert code == 1 and err.count("\n") == 1 and "not a readable image" in err
+    assert not doc.exists() and not out.exists()
+    code, _, err = emonb(capsys, monkeypatch, "landmarks", str(bad), str(tmp_path / "none.png"),
+                         "--json", str(doc))  # fmt: skip
+    assert code == 1 and err.count("\n") == 2 and "inputs failed" not in err
+    assert not doc.exists()
+
+
+def test_predict_and_explain_keep_the_good_inputs(tmp_path, batch_files, capsys, monkeypatch):
+    bad, good = batch_files
+    code, out, err = emonb(capsys, monkeypatch, "predict", "astronaut", str(bad), str(good),
+                           "--json")  # fmt: skip
+    assert code == 0, err
+    rows = json.loads(out)
+    assert [r["accepted"] for r in rows] == [True, False, True] and len(rows) == 3
+    assert rows[1] == {"image": str(bad), "accepted": False, "reason": rows[1]["reason"]}
+    assert "not a readable image" in rows[1]["reason"] and rows[2]["emotion"] == "happy"
+    assert err.splitlines()[-1].startswith("emonb: 1 of 3 inputs failed")
+    code, out, err = emonb(capsys, monkeypatch, "predict", "astronaut", str(bad), "--json",
+                           "--strict")  # fmt: skip
+    assert code == 1 and out == "" and err.count("\n") == 1
+    maps = tmp_path / "maps"
+    code, out, err = emonb(capsys, monkeypatch, "explain", str(bad), str(good), "--method",
+                           "gradcam", "--out", str(maps))  # fmt: skip
+    assert code == 0, err
+    assert sorted(p.name for p in maps.iterdir()) == ["face_gradcam.npy", "face_gradcam.png"]
+    assert err.splitlines()[-1].startswith("emonb: 1 of 2 inputs failed (see the errors above)")
+    code, out, err = emonb(capsys, monkeypatch, "explain", str(bad), str(good), "--method",
+                           "gradcam", "--strict", "--out", str(tmp_path / "none"))  # fmt: skip
+    assert code == 1 and out == "" and not (tmp_path / "none").exists()
 
 
 @pytest.mark.parametrize("content", [b"not a model", bytes(1_242_398)])

@@ -65,7 +65,8 @@ def test_explain_unreadable_image_writes_nothing(tmp_path, capsys):
     bad = tmp_path / "bad.png"
     bad.write_bytes(b"nope")
     out = tmp_path / "out"
-    assert main(["explain", "astronaut", str(bad), "--method", "cam", "--out", str(out)]) == 1
+    assert main(["explain", "astronaut", str(bad), "--method", "cam", "--strict",
+                 "--out", str(out)]) == 1  # fmt: skip
     assert "bad.png: not a readable image" in capsys.readouterr().err
     assert not out.exists() or not any(out.iterdir())
 

@@ -13,7 +13,7 @@ import numpy as np
 
 from emonb.errors import EmonbError
 
-__all__ = ["Targets", "resolve_targets", "select"]
+__all__ = ["Targets", "parse_target", "resolve_targets", "select"]
 
 #: What a caller may ask an explanation for: a class index or name, ``"predicted"``/None,
 #: or one of those per image.
@@ -45,7 +45,8 @@ def resolve_targets(targets: Targets, n: int, class_names: Sequence[str],
             raise EmonbError(f"class index {t} is out of range 0..{len(class_names) - 1}")
         if isinstance(t, str) and t in class_names:
             return list(class_names).index(t)
-        raise EmonbError(f"unknown class {t!r}; use an index 0..{len(class_names) - 1}, "
+        shown = t[:40] if isinstance(t, str) else t
+        raise EmonbError(f"unknown class {shown!r}; use an index 0..{len(class_names) - 1}, "
                          f"'predicted' or one of: {', '.join(class_names)}")  # fmt: skip
 
     def pred() -> np.ndarray:
@@ -66,3 +67,11 @@ def resolve_targets(targets: Targets, n: int, class_names: Sequence[str],
             [p[i] if t == "predicted" else one(t) for i, t in enumerate(items)], dtype=np.int32
         )
     return np.asarray([one(t) for t in items], dtype=np.int32)
+
+
+def parse_target(text: str, class_names: Sequence[str]) -> int | str:
+    """A target written as text (``--target``): ``"predicted"``, a class name, or a class
+    index (``"3"`` -> 3), checked by :func:`resolve_targets` without any prediction."""
+    target: int | str = int(text) if text.removeprefix("-").isdigit() else text
+    resolve_targets(target, 1, class_names, predicted=lambda: np.zeros(1, np.int32))
+    return target

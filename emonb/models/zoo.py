@@ -9,7 +9,6 @@ so callers pass raw images of any size and colour. Running it is
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,12 +21,9 @@ from emonb.data.manifest import artifact_path, load_manifest
 from emonb.errors import EmonbError
 from emonb.models import graph
 from emonb.models.preprocessing import ModelSpec, prepare_images
+from emonb.models.sources import SIDECAR_SUFFIX, find_model  # noqa: F401 (SIDECAR_SUFFIX: re-exported)
 
 __all__ = ["EmotionModel", "as_emotion_model", "load_model", "spec_from_model"]
-
-#: Sidecar file beside a model (``model.keras.emonb.json``) that records its ModelSpec.
-SIDECAR_SUFFIX = ".emonb.json"
-
 
 @dataclass(frozen=True)
 class EmotionModel:
@@ -82,16 +78,6 @@ def spec_from_model(model: keras.Model, preprocessing: str = "unit",
                      preprocessing=preprocessing, class_names=names)  # fmt: skip
 
 
-def _read_sidecar(path: Path) -> dict:
-    side = path.with_name(path.name + SIDECAR_SUFFIX)
-    if not side.exists():
-        return {}
-    try:
-        return json.loads(side.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as err:
-        raise EmonbError(f"{side}: not valid JSON ({err})") from None
-
-
 def load_model(
     model: str | os.PathLike[str] = "mini-xception",
     *,
@@ -106,19 +92,9 @@ def load_model(
     from the model. Files load with ``compile=False`` (no optimizer state is needed).
     """
     manifest = load_manifest()
-    key = str(model)
-    if key in manifest and manifest[key].kind == "model":
-        art = manifest[key]
-        path = artifact_path(key, manifest=manifest)
-        meta = art.model
-        name = key
-    else:
-        path = Path(model).expanduser()
-        if not path.is_file():
-            valid = ", ".join(manifest.names("model"))
-            raise EmonbError(f"{path}: no such model file (or use a model name: {valid})")
-        meta = _read_sidecar(path)
-        name = path.stem
+    source = find_model(model, manifest)  # the rule the command line checks before loading
+    path = source.path or artifact_path(source.name, manifest=manifest)
+    meta, name = source.meta, source.name
     try:
         kmodel = keras.models.load_model(path, compile=False)
     except Exception as err:  # Keras raises many types for bad files

@@ -1,9 +1,12 @@
 """Target parsing (the one parser of class targets) and the differentiable score pick."""
 
+import re
+
 import numpy as np
 import pytest
 
 from emonb._tf import tf
+from emonb.config import CLASS_NAMES
 from emonb.errors import EmonbError
 from emonb.models import targets as T
 
@@ -73,3 +76,14 @@ def test_select_picks_each_rows_target_differentiably():
         picked = T.select(scores, tf.constant([2, 0]))
     np.testing.assert_array_equal(picked.numpy(), [3.0, 4.0])
     np.testing.assert_array_equal(tape.gradient(picked, scores).numpy(), [[0, 0, 1], [1, 0, 0]])
+
+
+def test_parse_target_is_resolve_targets_rule():
+    parse_target = T.parse_target
+    assert parse_target("predicted", CLASS_NAMES) == "predicted"
+    assert parse_target("happy", CLASS_NAMES) == "happy" and parse_target("3", CLASS_NAMES) == 3
+    for text, says in (("7", "class index 7 is out of range 0..6"), ("-1", "class index -1"),
+                       ("joy", "unknown class 'joy'"), ("--3", "unknown class '--3'"),
+                       ("x" * 500, "unknown class '" + "x" * 40 + "'")):  # fmt: skip
+        with pytest.raises(EmonbError, match=re.escape(says)):
+            parse_target(text, CLASS_NAMES)

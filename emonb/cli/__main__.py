@@ -1,0 +1,5 @@
+import sys
+
+from emonb.cli import main
+
+sys.exit(main())

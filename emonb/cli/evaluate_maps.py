@@ -1,0 +1,158 @@
+"""``emonb evaluate-maps``: score explanation maps (chapter 08's metrics) and print them."""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+from emonb import records
+from emonb.cli.argtypes import add_data, add_model, whole
+from emonb.cli.checks import check_model, check_output, method_list, pick_split
+
+
+def add_parser(sub) -> argparse.ArgumentParser:
+    p = sub.add_parser("evaluate-maps",
+                       help="score explanation maps: deletion/insertion, ROAD, faithfulness "
+                            "correlation, max-sensitivity, random-logit, sparseness, complexity, "
+                            "randomization, pointing game, face regions")  # fmt: skip
+    add_data(p)
+    add_model(p)
+    p.add_argument("--methods", default=None,
+                   help="comma-separated method names (default: every class-specific method but cam; "
+                        "'random' and 'centre' reference maps are always added)")  # fmt: skip
+    p.add_argument("--n", type=whole(1), default=500,
+                   help="faces, a stratified sample (default 500)")  # fmt: skip
+    p.add_argument("--split", default=None,
+                   help="usage to sample (default PublicTest, or the data's only usage)")  # fmt: skip
+    p.add_argument("--steps", type=whole(2), default=16,
+                   help="deletion/insertion steps (default 16)")  # fmt: skip
+    p.add_argument("--baseline", choices=("blur", "mean"), default="blur",
+                   help="what replaces a removed pixel (default blur)")  # fmt: skip
+    p.add_argument("--stages", type=whole(1), default=6,
+                   help="cascading randomization stages, top layer down (default 6)")  # fmt: skip
+    p.add_argument("--n-random", type=whole(1), default=16,
+                   help="faces in the randomization check (default 16)")  # fmt: skip
+    p.add_argument("--n-regions", type=whole(1), default=None,
+                   help="faces in the face-region analysis (default: every face of --split)")  # fmt: skip
+    p.add_argument("--pointing-model", default=None,
+                   help="model trained on the synthetic stand-in for the pointing game (default: "
+                        "chapter 01's, trained if missing; 'none' skips the pointing game)")  # fmt: skip
+    p.add_argument("--n-road", type=whole(1), default=100,
+                   help="faces of the sample scored by ROAD (default 100)")  # fmt: skip
+    p.add_argument("--n-robust", type=whole(1), default=16,
+                   help="faces explained again for max-sensitivity and random-logit (default 16)")  # fmt: skip
+    p.add_argument("--sensitivity-samples", type=whole(1), default=5,
+                   help="noisy copies per face for max-sensitivity (default 5)")  # fmt: skip
+    p.add_argument("--correlation-runs", type=whole(2), default=50,
+                   help="random pixel subsets for faithfulness correlation (default 50)")  # fmt: skip
+    p.add_argument("--n-pointing", type=whole(1), default=100,
+                   help="stand-in faces in the pointing game (default 100, at most --n)")  # fmt: skip
+    p.add_argument("--regions", choices=("mesh", "canonical"), default="mesh",
+                   help="face regions: each face's own, from the face mesh (default; with the "
+                        "canonical boxes as a comparison, and evidence per FACS action unit), or "
+                        "the canonical 48x48 boxes only")  # fmt: skip
+    p.add_argument("--seed", type=whole(0), default=0, help="seed of the sample and the references")
+    p.add_argument("--quick", action="store_true",
+                   help="one method per family unless --methods names them (QUICK_METHODS), at "
+                        "most 48 faces (96 for regions, 24 for ROAD, 8 for randomization and "
+                        "robustness), 2 stages and the methods' quick iterations (a pipeline "
+                        "check, as CI runs it)")  # fmt: skip
+    p.add_argument("--json", type=Path, default=None, help="write every result as JSON")
+    return p
+
+
+def run(args: argparse.Namespace) -> int:
+    from emonb import config
+    from emonb.data.fer2013 import load_faces
+
+    # arguments, output path and data are all checked before a model loads or trains
+    check_output(args.json, "--json")
+    check_model(args.model)
+    if args.pointing_model not in (None, "none"):
+        check_model(args.pointing_model)
+    methods = method_list(args.methods)
+    faces = load_faces(args.data)
+    split = pick_split(faces, args.split, "PublicTest")
+    from emonb.methods import METHODS, method_settings
+    from emonb.metrics.evaluate import (
+        DEFAULT_METHODS,
+        POINTING_FACES,
+        QUICK_METHODS,
+        evaluate_maps,
+        method_factory,
+    )
+    from emonb.models.train import book_model
+    from emonb.models.zoo import load_model
+
+    for m in methods or ():
+        method_factory(m)  # an unknown name is an error listing the valid ones
+    quick = args.quick or config.is_quick()
+    n = config.capped("faces", args.n, quick=quick)
+    stages = config.capped("stages", args.stages, quick=quick)
+    n_regions = config.capped("region_faces", args.n_regions, quick=quick)
+    n_random = config.capped("random_faces", args.n_random, quick=quick)
+    n_robust = config.capped("robust_faces", args.n_robust, quick=quick)
+    n_road = config.capped("road_faces", args.n_road, quick=quick)
+    n_pointing = config.capped("pointing_faces", args.n_pointing, quick=quick)
+    settings = {m: method_settings(m, quick=quick) for m in METHODS}  # samples, steps, channels
+    net = load_model(args.model)
+    pointing_net = pointing_faces = None
+    if args.pointing_model != "none":
+        pointing_faces = load_faces("synthetic", n_synthetic=POINTING_FACES, seed=args.seed)
+        path = args.pointing_model or book_model(pointing_faces, seed=args.seed, quick=quick)
+        pointing_net = load_model(path)
+    t0 = time.perf_counter()
+    result = evaluate_maps(
+        net, faces, methods=methods or (QUICK_METHODS if quick else DEFAULT_METHODS),
+        method_settings=settings, n=n, split=split, pointing_net=pointing_net,
+        pointing_faces=pointing_faces, steps=args.steps, baseline=args.baseline, stages=stages,
+        n_random=n_random, n_regions=n_regions, seed=args.seed, regions=args.regions,
+        n_robust=n_robust, sensitivity_samples=args.sensitivity_samples,
+        correlation_runs=args.correlation_runs, n_pointing=n_pointing, n_road=n_road,
+    )  # fmt: skip
+    seconds = time.perf_counter() - t0
+    report(result, net, faces, pointing_net, seconds)
+    if args.json:
+        doc = dict(result.to_json(), wall_seconds=seconds, provenance=records.provenance())
+        print(f"wrote {records.write_json(doc, args.json, indent=2)}")
+    return 0
+
+
+def report(result, net, faces, pointing_net, seconds: float) -> None:
+    """The tables of an :func:`emonb.metrics.evaluate.evaluate_maps` result, on stdout."""
+    from emonb.metrics.ranking import metric_columns
+
+    s = result.settings
+    print(f"\n{net.name} on {s['n']:,} {faces.name} faces ({s['split'] or 'all rows'}; "
+          f"accuracy {s['accuracy']:.3f}), {seconds:.0f} s")  # fmt: skip
+    cols = ["insertion - deletion", "lo", "hi", "deletion AUC", "insertion AUC",
+            "randomization spearman (top)", "randomization spearman (mean)",
+            "randomization ssim (mean)", "pointing game (synthetic)"]  # fmt: skip
+    print(result.table[[c for c in cols if c in result.table]].round(3).to_string())
+    print("\nmore metrics (mean [95% interval]; higher is better for ROAD, faithfulness correlation "
+          "and sparseness, lower for max-sensitivity, random-logit and complexity):")
+    print(metric_columns(result.table).to_string())
+    if result.agreement is not None:
+        print("\nagreement of the metrics' rankings (Spearman over methods, higher-is-better "
+              "oriented):")  # fmt: skip
+        print(result.agreement.round(2).to_string())
+    if pointing_net is not None:
+        print(f"pointing game: {pointing_net.name} on the synthetic stand-in's PublicTest faces "
+              f"(accuracy {s['pointing_accuracy']:.3f}; the cue covers "
+              f"{result.pointing.attrs['cue area']:.0%} of a face)")  # fmt: skip
+    where = ("each face's own regions (face mesh)" if s["regions"] == "mesh"
+             else "the canonical 48x48 boxes")  # fmt: skip
+    print(f"\nclaims (region A > region B for faces predicted as the emotion; "
+          f"{s['region_faces']:,} faces; {where}):")  # fmt: skip
+    print(result.claims.round(3).to_string(index=False))
+    if result.changes is not None:
+        print(f"\nmesh: {s['mesh_rejected']} of {s['mesh_faces']:,} faces rejected (left out); "
+              f"verdicts that differ with the canonical boxes: {len(result.changes) or 'none'}")  # fmt: skip
+        if len(result.changes):
+            print(result.changes.round(3).to_string(index=False))
+    if result.au is not None:
+        a = result.au.agreement
+        keep = (a["grouping"] == "predicted") & a["evidence"].isin(["occlusion", s["region_method"]])
+        print(f"\nFACS agreement ({result.au.summary()}; by prediction):")
+        print(a[keep].round(3).to_string(index=False))
