@@ -16,6 +16,7 @@ from functools import lru_cache
 import cv2
 import numpy as np
 
+from emonb.faces.draw import mark_points
 from emonb.models.preprocessing import model_view
 from emonb.models.zoo import EmotionModel
 from emonb.video.tracking import TrackedFace
@@ -57,10 +58,7 @@ def _draw_mesh(out: np.ndarray, face: TrackedFace, overlay: str, colour) -> None
     if face.points is None:
         return
     if overlay in ("mesh", "both"):
-        ij = np.floor(face.points).astype(np.int64)
-        h, w = out.shape[:2]
-        ok = (ij[:, 0] >= 0) & (ij[:, 0] < w) & (ij[:, 1] >= 0) & (ij[:, 1] < h)
-        out[ij[ok, 1], ij[ok, 0]] = (255, 255, 255)
+        mark_points(out, face.points)
     if overlay in ("au", "both") and face.top_au is not None:
         # pixel centres at integer + 0.5 -> OpenCV's at integer, in fixed point
         seg = np.round((au_outline(face.points, face.top_au) - 0.5) * (1 << _SHIFT))
