@@ -74,7 +74,6 @@ def run(args: argparse.Namespace) -> int:
     methods = method_list(args.methods)
     faces = load_faces(args.data)
     split = pick_split(faces, args.split, "PublicTest")
-    from emonb.methods import METHODS, method_settings
     from emonb.metrics.evaluate import (
         DEFAULT_METHODS,
         POINTING_FACES,
@@ -82,20 +81,20 @@ def run(args: argparse.Namespace) -> int:
         evaluate_maps,
         method_factory,
     )
+    from emonb.metrics.settings import EvaluationSettings
     from emonb.models.train import book_model
     from emonb.models.zoo import load_model
 
     for m in methods or ():
         method_factory(m)  # an unknown name is an error listing the valid ones
     quick = args.quick or config.is_quick()
-    n = config.capped("faces", args.n, quick=quick)
-    stages = config.capped("stages", args.stages, quick=quick)
-    n_regions = config.capped("region_faces", args.n_regions, quick=quick)
-    n_random = config.capped("random_faces", args.n_random, quick=quick)
-    n_robust = config.capped("robust_faces", args.n_robust, quick=quick)
-    n_road = config.capped("road_faces", args.n_road, quick=quick)
-    n_pointing = config.capped("pointing_faces", args.n_pointing, quick=quick)
-    settings = {m: method_settings(m, quick=quick) for m in METHODS}  # samples, steps, channels
+    settings = EvaluationSettings(
+        n=args.n, split=split, steps=args.steps, baseline=args.baseline, stages=args.stages,
+        n_random=args.n_random, n_regions=args.n_regions, regions=args.regions,
+        n_road=args.n_road, n_robust=args.n_robust, n_pointing=args.n_pointing,
+        sensitivity_samples=args.sensitivity_samples, correlation_runs=args.correlation_runs,
+        seed=args.seed,
+    ).capped(quick)  # the sizes, and every method's samples, steps, channels (quick mode)
     net = load_model(args.model)
     pointing_net = pointing_faces = None
     if args.pointing_model != "none":
@@ -105,11 +104,7 @@ def run(args: argparse.Namespace) -> int:
     t0 = time.perf_counter()
     result = evaluate_maps(
         net, faces, methods=methods or (QUICK_METHODS if quick else DEFAULT_METHODS),
-        method_settings=settings, n=n, split=split, pointing_net=pointing_net,
-        pointing_faces=pointing_faces, steps=args.steps, baseline=args.baseline, stages=stages,
-        n_random=n_random, n_regions=n_regions, seed=args.seed, regions=args.regions,
-        n_robust=n_robust, sensitivity_samples=args.sensitivity_samples,
-        correlation_runs=args.correlation_runs, n_pointing=n_pointing, n_road=n_road,
+        settings=settings, pointing_net=pointing_net, pointing_faces=pointing_faces,
     )  # fmt: skip
     seconds = time.perf_counter() - t0
     report(result, net, faces, pointing_net, seconds)

@@ -29,6 +29,15 @@ module                                     what it tests
                                            face's mesh, per emotion, against EMFACS
 :mod:`emonb.metrics.stats`                 shared statistics: bootstrap intervals,
                                            Spearman, SSIM
+:mod:`emonb.metrics.settings`              :class:`~emonb.metrics.settings.EvaluationSettings`:
+                                           every size and knob of a map evaluation,
+                                           checked, with quick mode
+:mod:`emonb.metrics.suite`                 the per-face metrics as configured objects
+                                           (deletion/insertion, ROAD, faithfulness
+                                           correlation, max-sensitivity, random-logit,
+                                           sparseness, complexity), the pointing game
+:mod:`emonb.metrics.result`                :class:`~emonb.metrics.result.MapEvaluation` and
+                                           its ranked table
 :mod:`emonb.metrics.evaluate`              :func:`~emonb.metrics.evaluate.evaluate_maps`,
                                            which composes all of them (chapter 08, CLI)
 =========================================  ==============================================

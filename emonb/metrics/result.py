@@ -1,0 +1,89 @@
+"""What :func:`~emonb.metrics.evaluate.evaluate_maps` returns: :class:`MapEvaluation`, and
+its ranked table (:func:`ranked_table`)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from emonb.metrics.ranking import summary_table
+from emonb.records import json_safe
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from emonb.metrics.action_units import AUEvidence
+    from emonb.metrics.perturbation import Curves
+    from emonb.metrics.randomization import Randomization
+
+__all__ = ["MapEvaluation", "ranked_table"]
+
+
+@dataclass
+class MapEvaluation:
+    """Everything :func:`~emonb.metrics.evaluate.evaluate_maps` measured; ``table`` is the ranked summary.
+
+    With mesh regions, ``regions``, ``claims`` and ``focus`` use each face's own anatomy;
+    ``claims_canonical`` tests the same claims with the canonical boxes on the same faces,
+    ``changes`` lists the claims whose verdict differs between the two, and ``au`` is the
+    evidence per FACS action unit of the explained faces. With canonical regions those
+    three are None."""
+
+    table: pd.DataFrame
+    curves: dict[str, dict[str, Curves]]
+    randomization: Randomization
+    regions: pd.DataFrame
+    claims: pd.DataFrame
+    focus: pd.DataFrame
+    pointing: pd.DataFrame | None
+    settings: dict
+    seconds: dict
+    claims_canonical: pd.DataFrame | None = None
+    changes: pd.DataFrame | None = None
+    au: AUEvidence | None = None
+    agreement: pd.DataFrame | None = None
+
+    def to_json(self) -> dict:
+        """Plain-JSON form (tables as records, mean curves, settings and timings)."""
+
+        def records(df):
+            return None if df is None else json_safe(df.reset_index().to_dict(orient="records"))
+
+        return {
+            "settings": self.settings,
+            "seconds": self.seconds,
+            "table": records(self.table),
+            "curves": {m: {k: {"fractions": c.fractions.tolist(),
+                               "mean": c.scores.mean(axis=0).round(5).tolist()}
+                           for k, c in cs.items()} for m, cs in self.curves.items()},  # fmt: skip
+            "randomization": {"stages": self.randomization.stages,
+                              "spearman": records(self.randomization.spearman),
+                              "ssim": records(self.randomization.ssim)},  # fmt: skip
+            "pointing": records(self.pointing),
+            "regions": records(self.regions),
+            "claims": records(self.claims),
+            "focus": records(self.focus),
+            "claims_canonical": records(self.claims_canonical),
+            "changes": records(self.changes),
+            "action_units": None if self.au is None else self.au.to_json(),
+            "metric_agreement": records(self.agreement),
+        }
+
+
+def ranked_table(values: Mapping[str, Mapping[str, np.ndarray]], rand: Randomization, pointing,
+                 names: Sequence[str], seed: int) -> pd.DataFrame:  # fmt: skip
+    """The ranked table (:func:`~emonb.metrics.ranking.summary_table`): every per-face
+    metric with its interval, then the randomization and pointing columns."""
+    summary = rand.summary()
+    extra = {}
+    for m in names:
+        extra[m] = {"randomization spearman (top)": float(summary.loc[m, "spearman top"]),
+                    "randomization spearman (mean)": float(summary.loc[m, "spearman mean"]),
+                    "randomization ssim (mean)": float(summary.loc[m, "ssim mean"])}  # fmt: skip
+        if pointing is not None:
+            extra[m]["pointing game (synthetic)"] = (float(pointing.loc[m, "pointing game"])
+                                                     if m in pointing.index else float("nan"))  # fmt: skip
+    return summary_table({m: values[m] for m in names}, extra=extra, seed=seed)
