@@ -70,11 +70,11 @@ def test_vertex_choices_agree_with_the_mesh_module():
 
 def test_measures_on_the_real_face_are_plausible(face):
     """Brows above the eyes, open eyes, lip corners level with the lips within a tenth of
-    an IOD (a smile), mouth about 0.7 IOD wide, chin below the nose."""
+    an IOD (a smile), mouth about 0.7 IOD wide, lower lip below the nose."""
     m = dict(zip(AU_MEASURES, au_geometry(face)[0], strict=True))
     assert 0.1 < m["AU01"] < 0.5 and 0.1 < m["AU02"] < 0.5
     assert m["AU05"] > 0 and m["AU06/07"] < 0
-    assert 0.5 < m["AU20"] < 1.0 and 0.4 < m["AU26"] < 1.2
+    assert 0.5 < m["AU20"] < 1.0 and 0.2 < m["AU26"] < 1.0
     assert abs(m["AU12"]) < 0.15 and m["AU25"] >= 0
 
 
@@ -160,12 +160,17 @@ def test_lower_lids_up_narrow_the_eye(face):
 
 
 def test_jaw_drop_raises_au26_and_parts_the_lips(face):
-    """Chin and lower inner lip 0.2 IOD down: AU26 +0.2 (nose to chin), AU25 +0.2 (lip gap),
-    and the lip centre 0.1 down, so the corners stand 0.1 higher over it (AU12 +0.1): the
-    lip-centre reference reads a dropped jaw as some corner raise, which is why AU15 has
-    its own reference on the upper lip (unchanged)."""
-    moved = _moved(face, (VERTICES["chin"], VERTICES["inner_lips"][1]), dy=0.2)
-    _only(_delta(face, moved), {"AU26": 0.2, "AU25": 0.2, "AU12": 0.1})
+    """Chin, lower lip (outer 17, inner 14) 0.2 IOD down: AU26 +0.2 (nose tip to lower lip),
+    AU25 +0.2 (lip gap), and the lip centre 0.1 down, so the corners stand 0.1 higher over
+    it (AU12 +0.1, AU15 -0.1): the lip-centre reference reads a dropped jaw as some corner
+    raise."""
+    moved = _moved(face, (152, VERTICES["lower_lip"], VERTICES["inner_lips"][1]), dy=0.2)
+    _only(_delta(face, moved), {"AU26": 0.2, "AU25": 0.2, "AU12": 0.1, "AU15": -0.1})
+
+
+def test_au15_is_minus_au12(face):
+    m = au_geometry(np.stack([face, _similar(face, 30, 2.0, (1, 1))]))
+    np.testing.assert_allclose(m[:, COL["AU15"]], -m[:, COL["AU12"]])
 
 
 def test_lips_part_raises_au25_alone_with_the_upper_lip(face):
