@@ -98,8 +98,8 @@ def training_auc(activity: np.ndarray, labels: np.ndarray) -> dict[str, dict[str
     for j, au in enumerate(AU_MEASURES):
         for g, emotion in enumerate(CLASS_NAMES):
             pos = labels[ok] == g
-            out.setdefault(au, {})[emotion] = round(
-                float(weighted_auc(activity[ok, j], pos, np.ones(int(ok.sum())))[0]), 4)
+            value = weighted_auc(activity[ok, j], pos, np.ones(int(ok.sum())))[0]
+            out.setdefault(au, {})[emotion] = round(float(value), 4)
     return out
 
 
@@ -171,8 +171,8 @@ def run(data: str | None, n: int | None, n_boot: int, seed: int, threads: int) -
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--data", default=None,
-                   help="FER-2013 path (default: $EMONB_FER2013; 'synthetic': the stand-in)")
+    p.add_argument("--data", default=None, help="FER-2013 path (default: $EMONB_FER2013; "
+                   "'synthetic': the stand-in)")  # fmt: skip
     p.add_argument("--n", type=int, default=None, help="first N faces of each split (quick)")
     p.add_argument("--n-boot", type=int, default=1000)
     p.add_argument("--seed", type=int, default=0)
