@@ -170,6 +170,7 @@ def run(data: str | None, n: int | None, n_boot: int, seed: int, threads: int) -
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--data", default=None, help="FER-2013 path (default: $EMONB_FER2013; "
                    "'synthetic': the stand-in)")  # fmt: skip
@@ -180,7 +181,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--json", type=Path, default=None)
     args = p.parse_args(argv)
     data = args.data if args.data is not None else os.environ.get("EMONB_FER2013") or None
-    result = {"provenance": provenance([Path(sys.argv[0]).as_posix(), *sys.argv[1:]]),
+    result = {"provenance": provenance(["benchmarks/au_activity.py", *argv]),
               **run(data, args.n, args.n_boot, args.seed, args.threads)}  # fmt: skip
     for e, au in (("happy", "AU12"), ("surprise", "AU01"), ("surprise", "AU02"),
                   ("surprise", "AU05"), ("surprise", "AU26"), ("angry", "AU04"),
