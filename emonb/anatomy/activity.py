@@ -17,46 +17,48 @@ transform of the points leaves the frame coordinates unchanged). The eye referen
 are the outer eye corners 33 and 263 by default (``eyes="corners"``), which no AU measured
 here moves; ``eyes="centres"`` uses each eye's centre (mean of its corners and lid
 midpoints, :data:`emonb.faces.mesh.EYE_POINTS`), which moves a little when the lids do.
-``benchmarks/au_activity.py`` chose between them on FER-2013's Training faces. Pitch and
+``benchmarks/au_activity.py`` compares them on FER-2013's Training faces: the corners,
+by a hair (mean AUC over the EMFACS prototype cells 0.576 against 0.575). Pitch and
 yaw are not removed: a face tilted down shortens every vertical distance; the z-scores
 treat that as one more source of variation between faces.
 
 **The measures** (vertex indices in MediaPipe's order, image-left/image-right; "height"
 is distance up the face in the face frame, in IODs; both sides averaged). Each follows the
-appearance changes the FACS Manual gives for the AU (Ekman, Friesen & Hager 2002):
+appearance changes the FACS Manual gives for the AU (Ekman, Friesen & Hager 2002),
+paraphrased:
 
-* ``AU01`` inner brow raiser (frontalis, pars medialis: "pulls the inner portion of the
-  eyebrows upwards"): height of the inner brow ends (mean of 107 and 55; 336 and 285) above
+* ``AU01`` inner brow raiser (frontalis, pars medialis; pulls the inner part of the
+  eyebrows up): height of the inner brow ends (mean of 107 and 55; 336 and 285) above
   the inner eye corners (133; 362).
-* ``AU02`` outer brow raiser (frontalis, pars lateralis: "pulls the lateral portion of the
-  eyebrows upwards"): height of the brow's outer third (mean of 70, 63, 46, 53; 300, 293,
+* ``AU02`` outer brow raiser (frontalis, pars lateralis; pulls the lateral part of the
+  eyebrows up): height of the brow's outer third (mean of 70, 63, 46, 53; 300, 293,
   276, 283) above the outer eye corners (33; 263).
-* ``AU04`` brow lowerer (corrugator, depressor supercilii, procerus: "lowers the eyebrows
-  and pulls them together"): minus the sum of the inner brows' height (the ``AU01``
+* ``AU04`` brow lowerer (corrugator, depressor supercilii, procerus; lowers the eyebrows
+  and draws them together): minus the sum of the inner brows' height (the ``AU01``
   measure) and the gap between the two inner brow ends along the eye line: lower and closer
   brows both raise it, one IOD of either by one.
-* ``AU05`` upper lid raiser (levator palpebrae superioris: "widens the eye aperture", more
+* ``AU05`` upper lid raiser (levator palpebrae superioris; widens the eye aperture, more
   of the eyeball shows above the iris): height of the upper lid midpoint (159; 386) above
   the line through the eye's corners (33 and 133; 263 and 362).
 * ``AU06/07`` cheek raiser and lid tightener (orbicularis oculi, orbital and palpebral
-  parts: both "narrow the eye aperture", the lower lid pushed or pulled up): minus the
+  parts; both narrow the eye aperture, the lower lid pushed or pulled up): minus the
   aperture, the distance from the upper (159; 386) to the lower lid midpoint (145; 374)
   across the eye line. **One measure for both AUs**: the mesh has no cheek bulge or crow's
   feet to tell them apart.
-* ``AU12`` lip corner puller (zygomaticus major: "pulls the lip corners back and upwards"):
+* ``AU12`` lip corner puller (zygomaticus major; pulls the lip corners back and up):
   height of the lip corners (61; 291) above the lip centre (mean of the inner-lip midpoints
   13 and 14).
-* ``AU15`` lip corner depressor (depressor anguli oris: "pulls the corners of the lips
-  down"): **the negative of** ``AU12``, the depth of the lip corners below the lip centre.
+* ``AU15`` lip corner depressor (depressor anguli oris; pulls the lip corners
+  down): **the negative of** ``AU12``, the depth of the lip corners below the lip centre.
   Measures of its own were tried on FER-2013's Training faces and separated its EMFACS
   emotions (sad, disgust) less well: the corners' depth below the upper lip's outer
-  midpoint 0 (AUC for sad 0.48, disgust 0.51; an open mouth lowers the corners and read as
+  midpoint 0 (AUC for sad 0.48, disgust 0.51; an open mouth lowers the corners and reads as
   AU15, surprise 0.70) or below the eye line (0.59, 0.51), against 0.60 and 0.55 here.
-* ``AU20`` lip stretcher (risorius: "pulls the lip corners laterally", the mouth
+* ``AU20`` lip stretcher (risorius; pulls the lip corners sideways, the mouth
   elongated): the mouth's width, corner 61 to corner 291.
-* ``AU25`` lips part ("the lips are parted", teeth may show): the gap between the inner-lip
+* ``AU25`` lips part (the lips part, teeth may show): the gap between the inner-lip
   midpoints 13 and 14 across the eye line.
-* ``AU26`` jaw drop (masseter and temporalis relaxed: "the mandible is lowered"): the
+* ``AU26`` jaw drop (masseter and temporalis relaxed; the mandible is lowered): the
   distance from the nose tip 1 down to the lower lip's outer midpoint 17, which rides on
   the jaw. The chin 152 would be the jaw itself, but on FER-2013's tight crops it often
   lies at or beyond the image edge, where the mesh extrapolates: on the Training faces the
