@@ -27,6 +27,9 @@ module                                     what it tests
 :mod:`emonb.metrics.action_units`          evidence per FACS action unit: enrichment of the
                                            maps and occlusion drops per AU region of each
                                            face's mesh, per emotion, against EMFACS
+:mod:`emonb.metrics.activity`              the AUs each face shows (mesh geometry, not
+                                           maps) against FER-2013's labels: AUC per AU
+                                           and emotion with bootstrap intervals
 :mod:`emonb.metrics.stats`                 shared statistics: bootstrap intervals,
                                            Spearman, SSIM
 :mod:`emonb.metrics.settings`              :class:`~emonb.metrics.settings.EvaluationSettings`:
