@@ -36,9 +36,9 @@ if TYPE_CHECKING:
     from emonb.metrics.settings import EvaluationSettings
     from emonb.models.zoo import EmotionModel
 
-__all__ = ["Complexity", "Context", "DeletionInsertion", "Explained", "FaithfulnessCorrelation",
+__all__ = ["Context", "DeletionInsertion", "Explained", "FaithfulnessCorrelation",
            "MaxSensitivity", "PerFaceMetric", "RandomLogit", "Road", "Scores", "SharedMetric",
-           "Sparseness", "per_face_metrics", "pointing_table", "shared_metrics",
+           "MapStatistic", "per_face_metrics", "pointing_table", "shared_metrics",
            "stratified_rows"]  # fmt: skip
 
 
@@ -190,25 +190,17 @@ class RandomLogit:
 
 
 @dataclass(frozen=True)
-class Sparseness:
-    """Gini sparseness of the maps (Chalasani et al. 2020)."""
+class MapStatistic:
+    """A statistic read off the maps alone, per face: :func:`~emonb.metrics.complexity.sparseness`
+    (Gini, Chalasani et al. 2020) or :func:`~emonb.metrics.complexity.complexity` (entropy,
+    Bhatt et al. 2020)."""
 
-    name = "sparseness"
+    name: str
+    statistic: Callable[[np.ndarray], np.ndarray]
     clock = None
 
     def __call__(self, context: Context, explained: Explained) -> Scores:
-        return Scores({"sparseness": sparseness(explained.maps)})
-
-
-@dataclass(frozen=True)
-class Complexity:
-    """Entropy of the maps (Bhatt et al. 2020)."""
-
-    name = "complexity"
-    clock = None
-
-    def __call__(self, context: Context, explained: Explained) -> Scores:
-        return Scores({"complexity": complexity(explained.maps)})
+        return Scores({self.name: self.statistic(explained.maps)})
 
 
 @dataclass(frozen=True)
@@ -235,7 +227,8 @@ def per_face_metrics(settings: EvaluationSettings) -> tuple[PerFaceMetric, ...]:
     return (DeletionInsertion(s.steps, s.baseline, s.seed),
             Road(s.n_road, s.road_fractions, s.road_noise, s.seed),
             MaxSensitivity(s.n_robust, s.sensitivity_samples, s.sensitivity_radius, s.seed),
-            RandomLogit(s.n_robust, s.seed), Sparseness(), Complexity())  # fmt: skip
+            RandomLogit(s.n_robust, s.seed), MapStatistic("sparseness", sparseness),
+            MapStatistic("complexity", complexity))  # fmt: skip
 
 
 def shared_metrics(settings: EvaluationSettings) -> tuple[SharedMetric, ...]:

@@ -47,3 +47,14 @@ def bn_model(seed: int = 0) -> keras.Model:
 
 def sample(n: int, shape: tuple, seed: int = 0) -> np.ndarray:
     return np.random.default_rng(seed).normal(size=(n, *shape)).astype(np.float32)
+
+
+def dense_head_case(model: keras.Model, dense: str):
+    """A toy model whose softmax head ``dense`` gets non-zero biases, a batch ``x``, the
+    pooled features before the head and the logits computed by hand from them."""
+    kernel = model.get_layer(dense).get_weights()[0].astype(np.float64)
+    bias = np.linspace(-1.0, 1.0, 7)  # Keras starts biases at zero: give them a value
+    model.get_layer(dense).set_weights([kernel, bias])
+    x = sample(4, (20, 20, 1), seed=5)
+    pooled = keras.Model(model.inputs, model.get_layer("gap").output)(x).numpy()
+    return x, pooled, pooled @ kernel + bias

@@ -9,7 +9,7 @@ from emonb._tf import keras, tf
 from emonb.errors import EmonbError
 from emonb.models.runner import Runner, predict, predict_proba, runner_for
 from emonb.models.zoo import as_emotion_model
-from tests.models.helpers import TOL, bn_model, inbound, sample, unchanged
+from tests.models.helpers import TOL, bn_model, dense_head_case, inbound, sample, unchanged
 
 
 def _hand_model(relu: str) -> keras.Model:
@@ -93,12 +93,7 @@ def test_folded_equals_unfolded():
 @pytest.mark.parametrize(("kind", "dense"), [("sequential_no_input", "out"), ("nested", "head")])
 def test_softmax_bypass_gives_hand_computed_dense_logits(toy_models, kind, dense):
     model = toy_models[kind]()
-    kernel = model.get_layer(dense).get_weights()[0].astype(np.float64)
-    bias = np.linspace(-1.0, 1.0, 7)  # Keras starts biases at zero: give them a value
-    model.get_layer(dense).set_weights([kernel, bias])
-    x = sample(4, (20, 20, 1), seed=5)
-    pooled = keras.Model(model.inputs, model.get_layer("gap").output)(x).numpy()
-    logits = pooled @ kernel + bias
+    x, _, logits = dense_head_case(model, dense)
     run = Runner(as_emotion_model(model))
     np.testing.assert_allclose(run.scores(x), logits, rtol=1e-5, atol=1e-6)
     scores, _ = run.run(tf.constant(x))

@@ -7,7 +7,7 @@ import pytest
 from emonb._tf import keras, tf
 from emonb.errors import EmonbError
 from emonb.models import substitutions as S
-from tests.models.helpers import bn_model, sample
+from tests.models.helpers import bn_model, dense_head_case
 
 
 def test_modified_relu_backward_rules_by_hand():
@@ -59,12 +59,7 @@ def test_batchnorm_folds_which_pairs():
 @pytest.mark.parametrize(("kind", "dense"), [("sequential_no_input", "out"), ("nested", "head")])
 def test_softmax_bypass_stand_ins(toy_models, kind, dense):
     model = toy_models[kind]()
-    kernel = model.get_layer(dense).get_weights()[0].astype(np.float64)
-    bias = np.linspace(-1.0, 1.0, 7)  # Keras starts biases at zero: give them a value
-    model.get_layer(dense).set_weights([kernel, bias])
-    x = sample(4, (20, 20, 1), seed=5)
-    pooled = keras.Model(model.inputs, model.get_layer("gap").output)(x).numpy()
-    logits = pooled @ kernel + bias
+    x, pooled, logits = dense_head_case(model, dense)
     np.testing.assert_array_equal(S.softmax_bypass(keras.layers.Softmax())(tf.constant(x)), x)
     stand_in = S.softmax_bypass(model.get_layer(dense))
     np.testing.assert_allclose(stand_in(tf.constant(pooled)), logits, rtol=1e-5, atol=1e-6)
