@@ -31,10 +31,14 @@ def test_au_activity_quick(tmp_path):
     """100 faces of each split, 50 resamples, on FER-2013 where $EMONB_FER2013 gives it (as
     CI does) and on the stand-in otherwise, never skipped. Happy faces' lip corners stand
     higher over the lip centre than the other faces' (AU12 AUC above 0.5) on both."""
-    out = tmp_path / "au_activity.json"
-    assert _script("au_activity").main(["--n", "100", "--n-boot", "50", "--json", str(out)]) == 0
+    out, ref = tmp_path / "au_activity.json", tmp_path / "au_reference.json"
+    argv = ["--n", "100", "--n-boot", "50", "--json", str(out), "--reference", str(ref)]
+    assert _script("au_activity").main(argv) == 0
     new = _check(out, 100)
+    fit = load_json(ref)  # the reference emonb landmarks scores against, from the same run
+    assert fit["provenance"] == new["provenance"]
+    assert {k: fit[k] for k in ("eyes", "faces", "mean", "std")} == new["reference_faces"]
     assert new["data"]["synthetic"] == (not os.environ.get("EMONB_FER2013"))
-    command = f"benchmarks/au_activity.py --n 100 --n-boot 50 --json {out}"
+    command = f"benchmarks/au_activity.py --n 100 --n-boot 50 --json {out} --reference {ref}"
     assert new["provenance"]["command"] == command
     assert new["publictest_auc"]["AU12"]["happy"]["auc"] > 0.5

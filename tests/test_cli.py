@@ -219,6 +219,31 @@ def test_landmarks_astronaut_points_in_the_face(astronaut_marks, astronaut):
         assert any(ex <= cx <= ex + ew and ey <= cy <= ey + eh for ex, ey, ew, eh in eyes)
 
 
+def test_landmarks_json_holds_each_face_au_activity(astronaut_marks, root):
+    """Each accepted face's AU activity: its mesh measured (here AU12 by hand: the lip corners'
+    height above the lip centre across the eye line, in eye-corner distances) as a z-score
+    against the shipped Training reference."""
+    import json
+
+    from emonb.anatomy.activity import AU_MEASURES
+
+    _, doc, _ = astronaut_marks
+    ref = json.loads((root / "emonb" / "anatomy" / "au_reference.json").read_text())
+    assert doc["au_activity_reference"]["faces"] == ref["faces"] > 20_000
+    (face,) = doc["images"][0]["faces"]
+    activity = face["au_activity"]
+    assert list(activity) == list(AU_MEASURES)
+    xy = np.array(face["points"], dtype=np.float64)
+    iod = np.linalg.norm(xy[263] - xy[33])
+    u = (xy[263] - xy[33]) / iod
+    down = np.array([-u[1], u[0]])  # perpendicular to the eye line, down the face
+    centre = xy[[13, 14]].mean(axis=0)
+    raw = np.mean([-(xy[c] - centre) @ down / iod for c in (61, 291)])
+    assert activity["AU12"] == pytest.approx((raw - ref["mean"]["AU12"]) / ref["std"]["AU12"],
+                                             rel=2e-3)  # the JSON's points are rounded  # fmt: skip
+    assert activity["AU12"] > 1  # the astronaut smiles: more lip-corner raise than most faces
+
+
 def test_landmarks_overlay_draws_on_the_face_only(astronaut_marks, astronaut):
     _, doc, out = astronaut_marks
     (path,) = list(out.iterdir())

@@ -78,13 +78,15 @@ References: Ekman, Friesen & Hager (2002), *Facial Action Coding System: The Man
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
 
 import numpy as np
 
 from emonb.errors import EmonbError
 
-__all__ = ["AU_MEASURES", "EYE_REFERENCES", "VERTICES", "AUActivity", "au_geometry",
-           "face_frame"]  # fmt: skip
+__all__ = ["AU_MEASURES", "EYE_REFERENCES", "REFERENCE_FILE", "VERTICES", "AUActivity",
+           "au_geometry", "face_frame", "reference_activity"]  # fmt: skip
 
 #: The measures :func:`au_geometry` returns, in its columns' order.
 AU_MEASURES: tuple[str, ...] = (
@@ -234,6 +236,16 @@ class AUActivity:
     def fit_transform(self, points) -> np.ndarray:
         return self.fit(points).transform(points)
 
+    @classmethod
+    def from_json(cls, doc: dict) -> AUActivity:
+        """The fitted reference :meth:`to_json` wrote (extra keys, e.g. provenance, ignored)."""
+        try:
+            mean = np.array([doc["mean"][n] for n in AU_MEASURES], dtype=np.float64)
+            std = np.array([doc["std"][n] for n in AU_MEASURES], dtype=np.float64)
+            return cls(eyes=doc["eyes"], mean_=mean, std_=std, n_fit_=int(doc["faces"]))
+        except (KeyError, TypeError, ValueError) as err:
+            raise EmonbError(f"not an AU activity reference: missing or bad {err}") from None
+
     def to_json(self, decimals: int = 5) -> dict:
         """The fitted reference: eye points, faces, and each measure's mean and std."""
         if self.mean_ is None or self.std_ is None:
@@ -243,3 +255,17 @@ class AUActivity:
                                                                       strict=True)},
                 "std": {n: round(float(s), decimals) for n, s in zip(AU_MEASURES, self.std_,
                                                                      strict=True)}}  # fmt: skip
+
+
+#: The reference faces :func:`reference_activity` scores against: the fit on FER-2013's
+#: Training faces that ``benchmarks/au_activity.py --reference`` writes (with its provenance).
+REFERENCE_FILE = Path(__file__).with_name("au_reference.json")
+
+
+@lru_cache(maxsize=1)
+def reference_activity() -> AUActivity:
+    """:class:`AUActivity` fitted on FER-2013's Training faces (:data:`REFERENCE_FILE`): an
+    activity of 0 is those faces' average, +1 one of their standard deviations more."""
+    from emonb.records import load_json
+
+    return AUActivity.from_json(load_json(REFERENCE_FILE, "AU activity reference"))

@@ -76,6 +76,10 @@ RECORDED: tuple[Recorded, ...] = (
     Recorded("benchmarks/landmarks_cpu.json",
              "python benchmarks/landmarks.py --json benchmarks/landmarks_cpu.json",
              ("09_action_units",), "the mesh's acceptance rate on all of PublicTest"),
+    Recorded("benchmarks/au_activity_cpu.json",
+             "python benchmarks/au_activity.py --json benchmarks/au_activity_cpu.json "
+             "--reference emonb/anatomy/au_reference.json",
+             ("09_action_units",), "each AU's measured activity against FER-2013's labels (AUC)"),
 )
 
 

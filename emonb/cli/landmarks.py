@@ -23,7 +23,8 @@ def add_parser(sub) -> argparse.ArgumentParser:
                                    f"ones are kept in the JSON, flagged and counted. {BATCH_RULE}")  # fmt: skip
     add_inputs(p, "mesh", model=False)
     p.add_argument("--json", type=Path, default=None,
-                   help="write boxes, presence scores and points of every face as JSON")  # fmt: skip
+                   help="write boxes, presence scores, points and action-unit activity "
+                        "(z-scores against FER-2013's Training faces) of every face as JSON")  # fmt: skip
     p.add_argument("--out", type=Path, default=None, metavar="DIR",
                    help="write an overlay per image, DIR/<stem>_landmarks.png")  # fmt: skip
     return p
@@ -48,9 +49,14 @@ def run(args: argparse.Namespace) -> int:
         print(f"{arg}: {how}, {int(marks.accepted.sum())} accepted by the face mesh")
     if batch.stop:
         return 1
+    from emonb.anatomy.activity import reference_activity
+
+    reference = reference_activity()
     doc = {"detector": None if args.no_detect else args.detector,
            "rejected": sum(m.rejected for *_, m in items.values()),
-           "images": [image_row(*items[i]) if i in items else batch.failed_row(i)
+           "au_activity_reference": {"faces": reference.n_fit_, "eyes": reference.eyes,
+                                     "file": "emonb/anatomy/au_reference.json"},
+           "images": [image_row(*items[i], reference) if i in items else batch.failed_row(i)
                       for i in range(len(args.images))]}  # fmt: skip
     with records.json_writer(doc, args.json) as commit:  # the JSON is moved in place last
         if args.out is not None:
@@ -64,11 +70,17 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def image_row(path, image, boxes, marks) -> dict:
-    """The JSON row of one image: its size and every face's box, presence and points."""
+def image_row(path, image, boxes, marks, reference) -> dict:
+    """The JSON row of one image: its size and every face's box, presence, points and
+    ``au_activity`` (AU -> z-score against ``reference``, an
+    :class:`~emonb.anatomy.activity.AUActivity`; None for a face the mesh rejects)."""
+    z = reference.transform(marks.xy)
+    activity = [dict(zip(reference.names, map(float, z[i]), strict=True)) if ok else None
+                for i, ok in enumerate(marks.accepted)]  # fmt: skip
     return {"image": str(path), "accepted": True,
             "width": int(image.shape[1]), "height": int(image.shape[0]),
-            "faces": [{"box": list(b.as_tuple()), **marks.to_json(i)} for i, b in enumerate(boxes)]}  # fmt: skip
+            "faces": [{"box": list(b.as_tuple()), **marks.to_json(i), "au_activity": activity[i]}
+                      for i, b in enumerate(boxes)]}  # fmt: skip
 
 
 def mesh_image(mesh, arg: str, whole: bool, detector: str):

@@ -30,7 +30,7 @@ from emonb.metrics.facs import auc
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["activity_auc", "auc_nested", "weighted_auc"]
+__all__ = ["activity_auc", "auc_nested", "auc_wide", "weighted_auc"]
 
 
 def weighted_auc(values: np.ndarray, positive: np.ndarray, weights: np.ndarray) -> np.ndarray:
@@ -140,3 +140,14 @@ def auc_nested(table: pd.DataFrame, decimals: int = 4) -> dict:
         out.setdefault(au, {})[emotion] = {k: round(float(row[k]), decimals)
                                            for k in ("auc", "lo", "hi")}  # fmt: skip
     return out
+
+
+def auc_wide(nested: dict, decimals: int = 2) -> pd.DataFrame:
+    """:func:`auc_nested`'s AU -> emotion -> {auc, lo, hi} as a table to read: one row per
+    AU, one column per emotion, each cell ``"auc [lo, hi]"``."""
+    import pandas as pd
+
+    def cell(v: dict) -> str:
+        return f"{v['auc']:.{decimals}f} [{v['lo']:.{decimals}f}, {v['hi']:.{decimals}f}]"
+
+    return pd.DataFrame({au: {e: cell(v) for e, v in row.items()} for au, row in nested.items()}).T

@@ -11,10 +11,12 @@ import pytest
 from emonb.anatomy.activity import (
     AU_MEASURES,
     EYE_REFERENCES,
+    REFERENCE_FILE,
     VERTICES,
     AUActivity,
     au_geometry,
     face_frame,
+    reference_activity,
 )
 from emonb.data.images import read_image
 from emonb.data.manifest import image_path
@@ -195,6 +197,28 @@ def test_activity_z_scores(face):
     np.testing.assert_allclose(z[:, COL["AU15"]], -(steps - 0.05) / std, atol=1e-6)
     assert np.allclose(act.transform(face)[0, COL["AU12"]], -0.05 / std)
     assert act.to_json()["faces"] == 11 and set(act.to_json()["mean"]) == set(AU_MEASURES)
+
+
+def test_fitted_reference_round_trips_through_json(face):
+    faces = face + np.random.default_rng(0).normal(0, 0.01, (5, *np.shape(face)[-2:]))
+    act = AUActivity().fit(faces)
+    again = AUActivity.from_json(act.to_json(decimals=12))
+    np.testing.assert_allclose(again.transform(faces), act.transform(faces), atol=1e-9)
+    with pytest.raises(EmonbError, match="not an AU activity reference"):
+        AUActivity.from_json({"eyes": "corners", "faces": 3, "mean": {}})
+
+
+def test_shipped_reference_is_the_recorded_training_fit(root):
+    """emonb/anatomy/au_reference.json and benchmarks/au_activity_cpu.json come from one
+    run of benchmarks/au_activity.py: the same fit, the same provenance."""
+    import json
+
+    shipped = json.loads(REFERENCE_FILE.read_text())
+    recorded = json.loads((root / "benchmarks" / "au_activity_cpu.json").read_text())
+    assert shipped["provenance"] == recorded["provenance"]
+    assert {k: shipped[k] for k in ("eyes", "faces", "mean", "std")} == recorded["reference_faces"]
+    ref = reference_activity()
+    assert ref.n_fit_ == shipped["faces"] > 20_000 and ref.names == AU_MEASURES
 
 
 def test_activity_ignores_nan_faces_and_refuses_too_few(face):

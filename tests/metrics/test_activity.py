@@ -103,3 +103,12 @@ def test_bad_input():
         activity_auc(np.zeros((4, 1)), np.zeros(4, int), ["a"], n_boot=0)
     with pytest.raises(EmonbError, match="finite"):
         weighted_auc(np.array([np.nan, 1.0]), np.array([True, False]), np.ones((1, 2)))
+
+
+def test_auc_wide_reads_auc_and_interval():
+    from emonb.metrics.activity import auc_wide
+
+    wide = auc_wide({"AU12": {"happy": {"auc": 0.8049, "lo": 0.79, "hi": 0.8151},
+                              "sad": {"auc": 0.3, "lo": 0.25, "hi": 0.351}}})  # fmt: skip
+    assert wide.loc["AU12", "happy"] == "0.80 [0.79, 0.82]"
+    assert wide.loc["AU12", "sad"] == "0.30 [0.25, 0.35]"

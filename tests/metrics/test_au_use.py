@@ -1,0 +1,69 @@
+"""au_use on constructed faces whose evidence follows the AU's activity by hand."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from emonb.errors import EmonbError
+from emonb.metrics.au_use import REGIONS, au_use, au_use_wide
+
+EMOTIONS = ("happy", "sad")
+
+
+def _faces(n: int = 40):
+    """n faces, half happy (0) and half sad (1); AU12 activity 0..n-1 within each half."""
+    groups = np.repeat([0, 1], n // 2)
+    a12 = np.tile(np.arange(n // 2, dtype=float), 2)
+    activity = pd.DataFrame({"AU12": a12, "AU01": np.zeros(n) + np.arange(n) % 3})
+    return groups, activity
+
+
+def test_evidence_that_follows_the_activity_shows_as_a_difference():
+    groups, activity = _faces()
+    # happy faces: 2 in AU12 when AU12 is active (top quartile), 0 otherwise; sad: always 1
+    top = activity["AU12"] >= np.quantile(activity["AU12"], 0.75)
+    ev12 = np.where(groups == 0, np.where(top, 2.0, 0.0), 1.0)
+    evidence = pd.DataFrame({"AU12": ev12, "AU01": np.ones(len(groups))})
+    t = au_use(evidence, activity, groups, EMOTIONS, n_boot=200).set_index(["au", "emotion"])
+    happy, sad = t.loc[("AU12", "happy")], t.loc[("AU12", "sad")]
+    assert (happy["active"], happy["inactive"], happy["difference"]) == (2.0, 0.0, 2.0)
+    assert happy["lo"] == happy["hi"] == 2.0  # no spread on either side
+    assert sad["difference"] == 0.0 and sad["lo"] == sad["hi"] == 0.0
+    # quartiles over all 40 faces: activity 0..19 twice; >= 14.25 and <= 4.75 -> 5 a side
+    assert (happy["n_active"], happy["n_inactive"]) == (5, 5)
+    wide = au_use_wide(t.reset_index())
+    assert wide.loc[("AU12", "AU12"), "happy"] == "2.000 [2.000, 2.000]"
+
+
+def test_bootstrap_interval_covers_the_difference_of_noisy_sides():
+    rng = np.random.default_rng(0)
+    n = 400
+    groups = np.zeros(n, int)
+    activity = pd.DataFrame({"AU12": rng.normal(size=n)})
+    evidence = pd.DataFrame({"AU12": 0.5 * (activity["AU12"] > 0) + rng.normal(0, 0.1, n)})
+    row = au_use(evidence, activity, groups, ("happy",), n_boot=2000).iloc[0]
+    assert row["lo"] < row["difference"] < row["hi"]
+    a = activity["AU12"]
+    on = evidence["AU12"][a >= np.quantile(a, 0.75)]
+    off = evidence["AU12"][a <= np.quantile(a, 0.25)]
+    assert row["difference"] == pytest.approx(on.mean() - off.mean())
+    se = np.sqrt(on.var() / len(on) + off.var() / len(off))  # the normal approximation
+    assert row["hi"] - row["lo"] == pytest.approx(2 * 1.96 * se, rel=0.15)
+
+
+def test_measures_map_to_the_regions_where_they_show():
+    from emonb.anatomy.activity import AU_MEASURES
+    from emonb.anatomy.regions import AU_NAMES
+
+    assert set(REGIONS) == set(AU_MEASURES)
+    assert {r for rs in REGIONS.values() for r in rs} <= set(AU_NAMES)
+    assert REGIONS["AU06/07"] == ("AU06", "AU07") and REGIONS["AU25"] == ()
+
+
+def test_errors():
+    groups, activity = _faces()
+    evidence = pd.DataFrame({"AU12": np.zeros(len(groups))})
+    with pytest.raises(EmonbError, match="quantile"):
+        au_use(evidence, activity, groups, EMOTIONS, quantile=0.7)
+    with pytest.raises(EmonbError, match="same faces"):
+        au_use(evidence.iloc[:3], activity, groups, EMOTIONS)
