@@ -46,8 +46,8 @@ def _interval(active: np.ndarray, inactive: np.ndarray, n_boot: int, level: floa
 
 
 def au_use(evidence: pd.DataFrame, activity: pd.DataFrame, groups, class_names: Sequence[str],
-           *, quantile: float = 0.25, n_boot: int = 1000, level: float = 0.95,
-           seed: int = 0) -> pd.DataFrame:  # fmt: skip
+           *, quantile: float = 0.25, min_faces: int = 5, n_boot: int = 1000,
+           level: float = 0.95, seed: int = 0) -> pd.DataFrame:  # fmt: skip
     """Evidence in each AU's region on faces that show the AU against faces that do not.
 
     ``evidence``: per-face values (N faces x AU regions, e.g. :class:`AUEvidence.values`'s
@@ -55,7 +55,8 @@ def au_use(evidence: pd.DataFrame, activity: pd.DataFrame, groups, class_names: 
     measured); ``groups``: (N,) class index per face (the predicted emotion). The active and
     inactive faces of an AU are those in the top and bottom ``quantile`` of its activity over
     all N faces; then, per emotion, the means of each side and their difference with a
-    bootstrap interval (NaN where a side has no face). Returns a long DataFrame: ``au,
+    bootstrap interval (NaN where a side has no face; the interval NaN too where a side has
+    fewer than ``min_faces``: a resample of one face has no spread to show). Returns a long DataFrame: ``au,
     region, emotion, active, inactive, difference, lo, hi, n_active, n_inactive``.
     """
     import pandas as pd
@@ -63,6 +64,7 @@ def au_use(evidence: pd.DataFrame, activity: pd.DataFrame, groups, class_names: 
     if not 0 < quantile <= 0.5:
         raise EmonbError(f"quantile must be in (0, 0.5], got {quantile}")
     n_boot = check_count("n_boot", n_boot)
+    min_faces = check_count("min_faces", min_faces)
     groups = np.asarray(groups)
     if not len(evidence) == len(activity) == len(groups):
         raise EmonbError(f"evidence ({len(evidence)}), activity ({len(activity)}) and groups "
@@ -86,7 +88,7 @@ def au_use(evidence: pd.DataFrame, activity: pd.DataFrame, groups, class_names: 
                 mean_on = float(on.mean()) if len(on) else nan
                 mean_off = float(off.mean()) if len(off) else nan
                 lo = hi = nan
-                if len(on) and len(off):
+                if min(len(on), len(off)) >= min_faces:
                     rng = np.random.default_rng([seed, g, len(rows)])
                     lo, hi = _interval(on, off, n_boot, level, rng)
                 rows.append({"au": au, "region": region, "emotion": emotion,
@@ -98,7 +100,7 @@ def au_use(evidence: pd.DataFrame, activity: pd.DataFrame, groups, class_names: 
 
 def au_use_wide(table: pd.DataFrame, decimals: int = 3) -> pd.DataFrame:
     """:func:`au_use`'s rows as a table to read: one row per (AU, region), one column per
-    emotion, each cell ``"difference [lo, hi]"`` (blank where a side had no face)."""
+    emotion, each cell ``"difference [lo, hi]"`` (blank without an interval)."""
 
     def cell(r) -> str:
         if not np.isfinite(r["lo"]):

@@ -33,6 +33,8 @@ def test_evidence_that_follows_the_activity_shows_as_a_difference():
     assert (happy["n_active"], happy["n_inactive"]) == (5, 5)
     wide = au_use_wide(t.reset_index())
     assert wide.loc[("AU12", "AU12"), "happy"] == "2.000 [2.000, 2.000]"
+    few = au_use(evidence, activity, groups, EMOTIONS, n_boot=200, min_faces=6)
+    assert few[few["au"] == "AU12"]["lo"].isna().all()  # AU12 has 5 faces a side
 
 
 def test_bootstrap_interval_covers_the_difference_of_noisy_sides():
