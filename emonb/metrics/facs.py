@@ -36,7 +36,9 @@ __all__ = [
     "au_wide",
     "auc",
     "enrichment",
+    "area_bins",
     "mass_share",
+    "size_matched",
     "top_regions",
 ]
 
@@ -95,6 +97,47 @@ def enrichment(maps: np.ndarray, masks: np.ndarray) -> np.ndarray:
     area = masks.sum(axis=(2, 3)) / float(maps.shape[1] * maps.shape[2])
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(area > 0, share / area, np.nan)
+
+
+def area_bins(areas, bins: int = 4) -> np.ndarray:
+    """Each region's size class: regions ranked by area (``areas`` (R,), e.g. the mean share
+    of the face each covers) and split into ``bins`` groups of near-equal count, smallest
+    first: (R,) int."""
+    areas = np.asarray(areas, dtype=np.float64)
+    if areas.ndim != 1 or not 1 <= bins <= len(areas):
+        raise ValueError(f"expected areas (R,) and 1 <= bins <= R; got {areas.shape}, {bins}")
+    rank = np.empty(len(areas), int)
+    rank[np.argsort(areas, kind="stable")] = np.arange(len(areas))
+    return rank * bins // len(areas)
+
+
+def size_matched(values, areas, bins: int = 4):
+    """Per-face evidence relative to regions of a similar size: each region's value over the
+    mean value of the regions in its size class (:func:`area_bins`) on the same face.
+
+    This is the expected value under the null that the region labels are permuted among
+    regions of similar area: a region whose enrichment only reflects its size (small
+    regions near the middle of the face collect a peaked map's mass) scores 1, as does
+    every region of a flat map; above 1 it beats regions of its size. ``values``: (N, R)
+    array or DataFrame (kept as such), e.g. :func:`enrichment`; NaN values are left out of
+    the class means.
+    """
+    import pandas as pd
+
+    frame = values if isinstance(values, pd.DataFrame) else None
+    v = np.asarray(values, dtype=np.float64)
+    cls = area_bins(areas, bins)
+    if v.ndim != 2 or v.shape[1] != len(cls):
+        raise ValueError(f"expected values (N, {len(cls)}), got {v.shape}")
+    out = np.full_like(v, np.nan)
+    for b in np.unique(cls):
+        cols = cls == b
+        part = v[:, cols]
+        n = np.isfinite(part).sum(axis=1, keepdims=True)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            mean = np.where(n > 0, np.nansum(part, axis=1, keepdims=True) / n, np.nan)
+            out[:, cols] = part / mean
+    return out if frame is None else pd.DataFrame(out, index=frame.index, columns=frame.columns)
 
 
 # ---- per emotion --------------------------------------------------------------------------

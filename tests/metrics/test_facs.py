@@ -20,11 +20,13 @@ from emonb.metrics import occlusion as occlusion_module
 from emonb.metrics.facs import (
     EMFACS,
     agreement,
+    area_bins,
     au_table,
     au_wide,
     auc,
     enrichment,
     mass_share,
+    size_matched,
     top_regions,
 )
 from emonb.metrics.occlusion import occlusion
@@ -250,3 +252,31 @@ def test_au_table_wide_and_top_regions():
     assert top.loc["disgust", "top"] == "AU38, AU26, AU24"
     assert top.loc["neutral", "in prototype"] == ""
     assert top.loc["angry", "top"] == "" and top.loc["angry", "faces"] == 0
+
+
+def test_size_classes_split_regions_by_area():
+    assert area_bins([0.4, 0.1, 0.3, 0.2], bins=2).tolist() == [1, 0, 1, 0]
+    assert area_bins([5.0, 1.0, 3.0], bins=3).tolist() == [2, 0, 1]
+    with pytest.raises(ValueError):
+        area_bins([0.1, 0.2], bins=3)
+
+
+def test_size_matched_enrichment_by_hand():
+    areas = [0.01, 0.02, 0.10, 0.20]  # two small regions, two large
+    v = np.array([[2.0, 0.0, 1.0, 3.0], [np.nan, 4.0, 0.5, 0.5]])
+    out = size_matched(v, areas, bins=2)
+    np.testing.assert_allclose(out, [[2.0, 0.0, 0.5, 1.5], [np.nan, 1.0, 1.0, 1.0]])
+
+
+def test_size_matched_null_is_one_for_a_flat_map_whatever_the_areas():
+    """A flat map's enrichment is 1 in every region, so it beats no region of its size, on
+    regions of any areas (here 19 soft regions whose areas differ tenfold)."""
+    rng = np.random.default_rng(0)
+    masks = rng.random((3, 19, 24, 24)) ** np.linspace(1, 20, 19)[None, :, None, None]
+    flat = np.ones((3, 24, 24))
+    e = enrichment(flat, masks)
+    np.testing.assert_allclose(e, 1.0)
+    areas = masks.mean(axis=(0, 2, 3))
+    assert areas.max() / areas.min() > 10
+    for bins in (1, 4, 19):
+        np.testing.assert_allclose(size_matched(e, areas, bins=bins), 1.0)
