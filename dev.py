@@ -3,9 +3,20 @@
 
     python3 dev.py book [--quick] [emonb book options]   build the HTML book into book/_build/html
     python3 dev.py test [pytest options]                  ruff, lint-imports (the layers), then pytest
+    python3 dev.py env                                    only create or update ./.venv
+    python3 dev.py lock [--upgrade]                       rewrite requirements.lock from requirements.txt
 
-Both create ./.venv on first use and install requirements.txt plus this package
-(editable) into it; they reinstall when requirements.txt or pyproject.toml change.
+book, test and env create ./.venv on first use and install requirements.lock into it
+(`pip install --require-hashes`: every package at its pinned version and sha256, pip itself
+first), then this package (`pip install --no-deps --no-build-isolation -e .`, built by the
+locked setuptools); they reinstall when requirements.lock, requirements.txt or pyproject.toml
+change.
+
+requirements.txt pins the direct dependencies; requirements.lock pins every transitive one
+with its hashes, for Python 3.11 on Linux x86-64. After editing requirements.txt, `lock`
+re-resolves it with uv (pinned below, installed into a throwaway venv) against the package
+registry's defaults: no pip or uv configuration of this machine (indexes, find-links,
+constraints) takes part.
 """
 
 from __future__ import annotations
@@ -14,6 +25,7 @@ import hashlib
 import os
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -22,6 +34,10 @@ VENV = ROOT / ".venv"
 BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
 PY = BIN / ("python.exe" if os.name == "nt" else "python")
 STAMP = VENV / ".emonb-installed"
+LOCK = ROOT / "requirements.lock"
+UV = "uv==0.13.9"  # the resolver of `dev.py lock`
+LOCK_ARGS = ["--generate-hashes", "--python-version", "3.11",
+             "--python-platform", "x86_64-manylinux_2_28"]
 
 
 def _say(msg: str) -> None:
@@ -34,9 +50,22 @@ def _run(cmd: list[str], **kw) -> None:
         sys.exit(proc.returncode)
 
 
+def _locked(name: str) -> str:
+    """One entry of requirements.lock, hashes included, on one line."""
+    entry = []
+    for line in LOCK.read_text().splitlines():
+        if entry and not line.startswith((" ", "\t")):
+            break
+        if entry or line.startswith(f"{name}=="):
+            entry.append(line.split("#")[0].rstrip().rstrip("\\").strip())
+    if not entry:
+        sys.exit(f"dev.py: {name} is missing from {LOCK.name}: run python3 dev.py lock")
+    return " ".join(part for part in entry if part)
+
+
 def ensure_venv() -> None:
     digest = hashlib.sha256()
-    for name in ("requirements.txt", "pyproject.toml"):
+    for name in ("requirements.lock", "requirements.txt", "pyproject.toml"):
         digest.update((ROOT / name).read_bytes())
     want = digest.hexdigest()
     if STAMP.exists() and STAMP.read_text().strip() == want and PY.exists():
@@ -45,19 +74,49 @@ def ensure_venv() -> None:
     if not PY.exists():
         _say(f"creating {VENV.name} with {sys.executable} (Python {sys.version.split()[0]})")
         _run([sys.executable, "-m", "venv", str(VENV)])
-    _say("installing requirements.txt and emonb (editable) into .venv")
+    _say(f"installing {LOCK.name} (hash-checked) and emonb (editable) into .venv")
     pip = [str(PY), "-m", "pip", "--disable-pip-version-check", "-q"]
-    _run([*pip, "install", "--upgrade", "pip"])
-    _run([*pip, "install", "-r", str(ROOT / "requirements.txt"), "-e", str(ROOT)])
+    with tempfile.TemporaryDirectory() as tmp:  # the locked pip first, then it installs the rest
+        only_pip = Path(tmp) / "pip.txt"
+        only_pip.write_text(_locked("pip") + "\n")
+        _run([*pip, "install", "--require-hashes", "-r", str(only_pip)])
+    _run([*pip, "install", "--require-hashes", "-r", str(LOCK)])
+    _run([*pip, "install", "--no-deps", "--no-build-isolation", "-e", str(ROOT)])
     STAMP.write_text(want)
     _say(f"environment ready in {time.perf_counter() - t0:.0f} s")
 
 
+def write_lock(uv_options: list[str]) -> None:
+    """requirements.txt -> requirements.lock, resolved by the pinned uv in a throwaway venv.
+
+    uv keeps the versions an existing lock has where requirements.txt allows them;
+    `--upgrade` (or `--upgrade-package NAME`) re-resolves to the newest allowed.
+    """
+    with tempfile.TemporaryDirectory(prefix="emonb-lock-") as tmp:
+        venv = Path(tmp) / "venv"
+        uv = venv / ("Scripts/uv.exe" if os.name == "nt" else "bin/uv")
+        _say(f"installing {UV} into a throwaway venv")
+        _run([sys.executable, "-m", "venv", str(venv)])
+        _run([str(uv.parent / "python"), "-m", "pip", "--disable-pip-version-check", "-q",
+              "install", UV])
+        # uv reads no pip configuration; --no-config and a clean environment keep uv's own
+        # (uv.toml, UV_INDEX_URL, UV_CONSTRAINT, ...) out too: the registry's defaults only.
+        env = {k: v for k, v in os.environ.items() if not k.startswith("UV_")}
+        _run([str(uv), "pip", "compile", "--no-config", "--quiet", *LOCK_ARGS,
+              "--custom-compile-command", "python3 dev.py lock", *uv_options,
+              "requirements.txt", "-o", LOCK.name], cwd=ROOT, env=env)
+    pins = [line for line in LOCK.read_text().splitlines() if "==" in line.split(" ")[0]]
+    _say(f"wrote {LOCK.name}: {len(pins)} packages, each with its sha256 hashes")
+
+
 def main(argv: list[str]) -> int:
-    if not argv or argv[0] not in {"book", "test", "env"}:
+    if not argv or argv[0] not in {"book", "test", "env", "lock"}:
         print(__doc__)
         return 2
     command, rest = argv[0], argv[1:]
+    if command == "lock":
+        write_lock(rest)
+        return 0
     ensure_venv()
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     t0 = time.perf_counter()
