@@ -14,15 +14,16 @@ change.
 
 requirements.txt pins the direct dependencies; requirements.lock pins every transitive one
 with its hashes, for Python 3.11 on Linux x86-64. After editing requirements.txt, `lock`
-re-resolves it with uv (pinned below, installed into a throwaway venv) against the package
-registry's defaults: no pip or uv configuration of this machine (indexes, find-links,
-constraints) takes part.
+(run there) re-resolves it with pip-compile (pinned below, installed into a throwaway venv
+with requirements.txt's pip) against the package registry's defaults: no pip configuration of this
+machine (indexes, find-links, constraints) takes part.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
+import platform
 import subprocess
 import sys
 import tempfile
@@ -35,9 +36,11 @@ BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
 PY = BIN / ("python.exe" if os.name == "nt" else "python")
 STAMP = VENV / ".emonb-installed"
 LOCK = ROOT / "requirements.lock"
-UV = "uv==0.13.9"  # the resolver of `dev.py lock`
-LOCK_ARGS = ["--generate-hashes", "--python-version", "3.11",
-             "--python-platform", "x86_64-manylinux_2_28"]
+PIP_TOOLS = "pip-tools==7.7.0"  # pip-compile, the resolver of `dev.py lock`
+LOCK_ARGS = ["--generate-hashes", "--allow-unsafe", "--strip-extras", "--no-emit-index-url",
+             "--no-emit-find-links", "--no-emit-trusted-host"]
+PIP_KEEP = {"PIP_CERT", "PIP_CLIENT_CERT", "PIP_PROXY", "PIP_DEFAULT_TIMEOUT", "PIP_TIMEOUT",
+            "PIP_RETRIES", "PIP_CACHE_DIR", "PIP_NO_CACHE_DIR", "PIP_DISABLE_PIP_VERSION_CHECK"}
 
 
 def _say(msg: str) -> None:
@@ -86,27 +89,33 @@ def ensure_venv() -> None:
     _say(f"environment ready in {time.perf_counter() - t0:.0f} s")
 
 
-def write_lock(uv_options: list[str]) -> None:
-    """requirements.txt -> requirements.lock, resolved by the pinned uv in a throwaway venv.
+def write_lock(options: list[str]) -> None:
+    """requirements.txt -> requirements.lock, resolved by the pinned pip-tools in a throwaway venv.
 
-    uv keeps the versions an existing lock has where requirements.txt allows them;
+    pip-compile keeps the versions an existing lock has where requirements.txt allows them;
     `--upgrade` (or `--upgrade-package NAME`) re-resolves to the newest allowed.
     """
+    if (sys.version_info[:2], sys.platform, platform.machine()) != ((3, 11), "linux", "x86_64"):
+        sys.exit("dev.py lock: the lock is for Python 3.11 on Linux x86-64: run it there "
+                 f"(this is Python {sys.version.split()[0]} on {sys.platform} {platform.machine()})")
+    pins = dict(line.split("#")[0].strip().split("==") for line in
+                (ROOT / "requirements.txt").read_text().splitlines() if "==" in line.split("#")[0])
     with tempfile.TemporaryDirectory(prefix="emonb-lock-") as tmp:
         venv = Path(tmp) / "venv"
-        uv = venv / ("Scripts/uv.exe" if os.name == "nt" else "bin/uv")
-        _say(f"installing {UV} into a throwaway venv")
+        tools = [f"pip=={pins['pip']}", PIP_TOOLS]  # the lock's own pip resolves it
+        _say(f"installing {' '.join(tools)} into a throwaway venv")
         _run([sys.executable, "-m", "venv", str(venv)])
-        _run([str(uv.parent / "python"), "-m", "pip", "--disable-pip-version-check", "-q",
-              "install", UV])
-        # uv reads no pip configuration; --no-config and a clean environment keep uv's own
-        # (uv.toml, UV_INDEX_URL, UV_CONSTRAINT, ...) out too: the registry's defaults only.
-        env = {k: v for k, v in os.environ.items() if not k.startswith("UV_")}
-        _run([str(uv), "pip", "compile", "--no-config", "--quiet", *LOCK_ARGS,
-              "--custom-compile-command", "python3 dev.py lock", *uv_options,
-              "requirements.txt", "-o", LOCK.name], cwd=ROOT, env=env)
-    pins = [line for line in LOCK.read_text().splitlines() if "==" in line.split(" ")[0]]
-    _say(f"wrote {LOCK.name}: {len(pins)} packages, each with its sha256 hashes")
+        _run([str(venv / "bin/python"), "-m", "pip", "--disable-pip-version-check", "-q",
+              "install", *tools])
+        # The package registry's defaults only: no pip configuration file of this machine and
+        # none of its PIP_* settings that choose packages (indexes, find-links, constraints).
+        env = {k: v for k, v in os.environ.items() if not k.startswith("PIP_") or k in PIP_KEEP}
+        env |= {"PIP_CONFIG_FILE": os.devnull, "CUSTOM_COMPILE_COMMAND": "python3 dev.py lock"}
+        _say("resolving requirements.txt (a minute or two)")
+        _run([str(venv / "bin/pip-compile"), "--quiet", *LOCK_ARGS, *options,
+              "--output-file", LOCK.name, "requirements.txt"], cwd=ROOT, env=env)
+    pinned = [line for line in LOCK.read_text().splitlines() if "==" in line.split(" ")[0]]
+    _say(f"wrote {LOCK.name}: {len(pinned)} packages, each with its sha256 hashes")
 
 
 def main(argv: list[str]) -> int:
