@@ -14,9 +14,9 @@ change.
 
 requirements.txt pins the direct dependencies; requirements.lock pins every transitive one
 with its hashes, for Python 3.11 on Linux x86-64. After editing requirements.txt, `lock`
-(run there) re-resolves it with pip-compile (pinned below, installed into a throwaway venv
-with requirements.txt's pip) against the package registry's defaults: no pip configuration of this
-machine (indexes, find-links, constraints) takes part.
+(run there) re-resolves it with pip-compile (pinned below, installed into a throwaway
+venv with requirements.txt's pip) against the package registry's defaults: no pip
+configuration of this machine (indexes, find-links, constraints) takes part.
 """
 
 from __future__ import annotations
@@ -102,7 +102,7 @@ def write_lock(options: list[str]) -> None:
                 (ROOT / "requirements.txt").read_text().splitlines() if "==" in line.split("#")[0])
     with tempfile.TemporaryDirectory(prefix="emonb-lock-") as tmp:
         venv = Path(tmp) / "venv"
-        tools = [f"pip=={pins['pip']}", PIP_TOOLS]  # the lock's own pip resolves it
+        tools = [f"pip=={pins['pip']}", PIP_TOOLS]  # requirements.txt's pip resolves it
         _say(f"installing {' '.join(tools)} into a throwaway venv")
         _run([sys.executable, "-m", "venv", str(venv)])
         _run([str(venv / "bin/python"), "-m", "pip", "--disable-pip-version-check", "-q",
