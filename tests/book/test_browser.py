@@ -103,8 +103,8 @@ def test_book_works_under_a_sub_path(quick_book):
     assert any("/_static/mathjax/output/chtml/fonts/woff-v2/" in p for p in paths)
 
 
-#: What a page loaded: every stylesheet parsed, its scripts (Sphinx's options script ran), every image
-#: decoded (lazy ones scrolled into view first).
+#: What a page loaded: every stylesheet parsed, its scripts (Sphinx's options script ran),
+#: every image decoded (lazy ones scrolled into view first).
 LOADED = """async () => {
     window.scrollTo(0, document.body.scrollHeight);
     const imgs = Array.from(document.images);
