@@ -2,7 +2,11 @@
 browser test of the built book shares."""
 
 import shutil
+import threading
 from contextlib import contextmanager
+from functools import partial
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 import pytest
 
@@ -23,9 +27,11 @@ def local(url: str) -> bool:
 
 
 @contextmanager
-def offline_page():
+def offline_page(allow: tuple[str, ...] = ()):
     """A Chromium page behind a dead proxy whose every non-local request is aborted; yields
-    ``(page, report)``, ``report`` holding the remote and failed requests and page errors."""
+    ``(page, report)``, ``report`` holding the remote and failed requests (an HTTP status of
+    400 or more counts as failed) and page errors. URLs starting with one of ``allow`` (a
+    server of the test's own on 127.0.0.1) count as local."""
     from playwright.sync_api import sync_playwright
 
     report = {"remote": [], "failed": [], "errors": []}
@@ -38,8 +44,14 @@ def offline_page():
             page.on("pageerror", lambda e: report["errors"].append(str(e)))
             page.on("requestfailed", lambda r: report["failed"].append(r.url))
 
+            def response(r):
+                if r.url.startswith("http") and r.status >= 400:
+                    report["failed"].append(f"{r.url} ({r.status})")
+
+            page.on("response", response)
+
             def route(r):
-                if local(r.request.url):
+                if local(r.request.url) or r.request.url.startswith(allow):
                     r.continue_()
                 else:
                     report["remote"].append(r.request.url)
@@ -55,3 +67,49 @@ def assert_offline(report: dict) -> None:
     """Nothing left the machine, nothing failed to load, no page error but the known one."""
     assert not report["remote"], f"requests that would leave the machine: {report['remote']}"
     assert not report["failed"] and all(e == KNOWN_ERROR for e in report["errors"]), report
+
+
+@contextmanager
+def serve_under(folder: Path, prefix: str = "/emonb/"):
+    """Serve ``folder`` at ``http://127.0.0.1:<port><prefix>`` (as GitHub Pages serves a
+    project's site under /<repository>/), on the loopback only, from a daemon thread, for the
+    ``with`` block; yields ``(base_url, log)``, ``log`` the ``(path, status)`` of every
+    request. A path outside ``prefix`` is answered 404 (and logged)."""
+    log: list[tuple[str, int]] = []
+
+    class Handler(SimpleHTTPRequestHandler):
+        timeout = 10  # a stuck connection cannot hold the test
+        path_asked, outside = "", True
+
+        def send_response(self, code, message=None):
+            log.append((self.path_asked, code))
+            super().send_response(code, message)
+
+        def parse_request(self):
+            ok = super().parse_request()
+            self.path_asked = self.path
+            self.outside = ok and not self.path.startswith(prefix)
+            if ok and not self.outside:
+                self.path = "/" + self.path[len(prefix):]
+            return ok
+
+        def send_head(self):
+            if self.outside:
+                self.send_error(404, "outside the site's sub-path")
+                return None
+            return super().send_head()
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), partial(Handler, directory=str(folder)))
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1},
+                              daemon=True)  # fmt: skip
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}{prefix}", log
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)

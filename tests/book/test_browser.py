@@ -1,7 +1,7 @@
 """The built book in a real browser: Debian's Chromium, driven by Playwright (no browser
 download), with every request that would leave the machine blocked and recorded."""
 
-from tests.book.browser import assert_offline, needs_chromium, offline_page
+from tests.book.browser import assert_offline, needs_chromium, offline_page, serve_under
 
 pytestmark = needs_chromium
 
@@ -73,3 +73,63 @@ def test_static_map_explorer_switches_method_and_emotion_offline(quick_book):
     assert layer_disabled is (layer1 == "-") and (layer1 == "-" or f"at {layer1}" in caption)
     assert f"{method1}" in caption and f"for {other} (p = " in caption
     assert_offline(report)
+
+
+def test_book_works_under_a_sub_path(quick_book):
+    """Served at /emonb/ over HTTP, as GitHub Pages serves a project's site: the root
+    redirects to the intro, and the intro and a chapter load every stylesheet, script, image
+    and MathJax (its on-demand extension and fonts included) from inside /emonb/."""
+    with serve_under(quick_book, "/emonb/") as (base, served):
+        with offline_page(allow=(base,)) as (page, report):
+            page.goto(base, wait_until="load")  # index.html -> book/intro.html
+            page.wait_for_url(f"{base}book/intro.html", timeout=10_000)
+            intro = page.evaluate(LOADED)
+            page.goto(f"{base}book/chapters/04_saliency.html", wait_until="load")
+            chapter = page.evaluate(LOADED)
+            page.wait_for_function("() => window.MathJax && window.MathJax.typesetPromise",
+                                   timeout=20_000)  # fmt: skip
+            math = page.evaluate(TYPESET)
+    for loaded in (intro, chapter):
+        assert loaded["sheets"] >= 3 and not loaded["unloaded_sheets"], loaded
+        assert loaded["scripts"] >= 3 and loaded["sphinx_js"], loaded
+        assert not loaded["broken_images"], loaded
+    assert chapter["images"] >= 3, chapter
+    assert math == {"math": 1, "bold": True, "error": 0}, math
+    assert_offline(report)  # nothing left /emonb/, nothing failed, no page error
+    paths = [path for path, _ in served]
+    assert all(p.startswith("/emonb/") for p in paths), paths
+    assert not [(p, code) for p, code in served if code >= 400]
+    assert any("/_static/mathjax/input/tex/extensions/" in p for p in paths)  # boldsymbol.js
+    assert any("/_static/mathjax/output/chtml/fonts/woff-v2/" in p for p in paths)
+
+
+#: What a page loaded: every stylesheet parsed, its scripts (Sphinx's options script ran),
+#: every image decoded (lazy ones scrolled into view first).
+LOADED = """async () => {
+    window.scrollTo(0, document.body.scrollHeight);
+    const imgs = Array.from(document.images);
+    await Promise.all(imgs.map(i => i.decode().catch(() => null)));
+    const sheets = Array.from(document.querySelectorAll('link[rel="stylesheet"]'));
+    return {
+        sheets: sheets.length,
+        unloaded_sheets: sheets.filter(l => {
+            try { return !l.sheet.cssRules.length; } catch (e) { return true; }
+        }).map(l => l.href),
+        scripts: document.querySelectorAll("script[src]").length,
+        sphinx_js: typeof DOCUMENTATION_OPTIONS === "object",
+        images: imgs.length,
+        broken_images: imgs.filter(i => !i.complete || !i.naturalWidth).map(i => i.src),
+    };
+}"""
+
+#: Typeset a formula whose \\boldsymbol MathJax loads from its extensions on demand.
+TYPESET = """async () => {
+    const div = document.createElement("div");
+    div.textContent = "\\\\(\\\\frac{a}{b} + \\\\boldsymbol{w}\\\\)";
+    document.body.appendChild(div);
+    await MathJax.typesetPromise([div]);
+    await document.fonts.ready;
+    return {math: div.querySelectorAll("mjx-container mjx-mfrac").length,
+            bold: div.querySelectorAll("mjx-container [class*='TEX-B']").length > 0,
+            error: div.querySelectorAll("mjx-merror").length};
+}"""

