@@ -35,7 +35,7 @@ def test_repository_address_is_written_once():
     cff = yaml.safe_load((ROOT / "CITATION.cff").read_text(encoding="utf-8"))
     url = book["repository"]["url"]
     assert url.startswith("https://github.com/") and cff["repository-code"] == url
-    assert book["launch_buttons"]["binderhub_url"] and book["launch_buttons"]["colab_url"]
+    assert book["launch_buttons"]["binderhub_url"] and "colab_url" not in book["launch_buttons"]
 
 
 def test_licence_file_is_mit():
