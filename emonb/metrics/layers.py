@@ -119,8 +119,8 @@ def layer_sweep(
     cams = layered_methods()
     wrong = [m for m in methods if m not in cams]
     if wrong or not methods:
-        raise EmonbError(f"the layer sweep needs CAM-family methods (they take a layer); "
-                         f"{', '.join(wrong) or 'none given'} do not: choose from "
+        raise EmonbError(f"the layer sweep takes CAM-family methods (their explainers take "
+                         f"layer=), not {', '.join(map(repr, wrong)) or 'none'}; choose from "
                          f"{', '.join(cams)}")  # fmt: skip
     if isinstance(faces_or_images, np.ndarray):
         images = faces_or_images
