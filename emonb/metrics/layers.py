@@ -95,6 +95,7 @@ def layer_sweep(
     layers: str | Sequence[str] = "all",
     settings: EvaluationSettings | None = None,
     road: bool = True,
+    references: Sequence[str] = (),
     log: Callable[[str], None] | None = print,
 ) -> list[dict]:
     """Each CAM-family method of ``methods`` at each layer of ``layers``, scored on faces.
@@ -107,6 +108,9 @@ def layer_sweep(
     the sample, ``steps``, ``baseline``, ``n_road``, ``road_fractions``, ``road_noise``, the
     ``seed`` and each method's constructor arguments (``method_settings``; ``layer`` is set
     by the sweep). ``road=False`` leaves ROAD out (its imputation is the costly part).
+    ``references``: methods that take no layer (e.g. ``"centre"``, ``"occlusion"``), scored
+    once each on the same faces for comparison, after the sweep (rows with ``layer`` and
+    ``shape`` None).
 
     A method that takes no layer is an error (:func:`layered_methods` lists those that do).
     Returns one row per (method, layer), methods in the order given, layers input to output:
@@ -118,6 +122,10 @@ def layer_sweep(
     say = log or (lambda _msg: None)
     cams = layered_methods()
     wrong = [m for m in methods if m not in cams]
+    for m in references:
+        method_factory(m)  # an unknown name is an error listing the valid ones
+        if m in cams:
+            raise EmonbError(f"reference {m!r} takes a layer: sweep it (methods=) instead")
     if wrong or not methods:
         raise EmonbError(f"the layer sweep takes CAM-family methods (their explainers take "
                          f"layer=), not {', '.join(map(repr, wrong)) or 'none'}; choose from "
@@ -141,34 +149,36 @@ def layer_sweep(
         + (f", ROAD on {len(context.sample(s.n_road))} faces" if road else ""))  # fmt: skip
     settings_of = dict(s.method_settings or {})
     seeds = {metric.name: j for j, metric in enumerate(METRICS)}
+    runs = [(m, layer) for m in methods for layer in names]
+    runs += [(m, None) for m in references]
     out = []
-    for m in methods:
-        for layer in names:
-            t0 = time.perf_counter()
-            kwargs = {**settings_of.get(m, {}), "layer": layer}
-            explainer = method_factory(m, s.seed, kwargs)(net)
-            maps = np.asarray(explainer.explain(images, context.targets), dtype=np.float32)
-            explained = Explained(m, maps, explainer)
-            values: dict[str, np.ndarray] = {}
-            for metric in metrics:
-                values.update(metric(context, explained).values)
-            row = {"method": m, "layer": layer, "shape": list(runner.output_shape(layer)),
-                   "faces": len(images)}  # fmt: skip
-            for column, key in _COLUMNS.items():
-                if column in values:
-                    # the seed the ranked table gives this column of its first method
-                    mean, lo, hi = bootstrap_ci(values[column], seed=s.seed + seeds[column])
-                    row[key] = {"mean": mean, "lo": lo, "hi": hi}
-                else:
-                    row[key] = None
-            row["deletion_auc"] = float(np.nanmean(values["deletion AUC"]))
-            row["insertion_auc"] = float(np.nanmean(values["insertion AUC"]))
-            row["road_faces"] = len(context.sample(s.n_road)) if road else 0
-            row["seconds"] = round(time.perf_counter() - t0, 2)
-            out.append(row)
-            d = row["insertion_minus_deletion"]
-            say(f"  {m} at {layer} {tuple(row['shape'])}: insertion - deletion {d['mean']:.3f} "
-                f"[{d['lo']:.3f}, {d['hi']:.3f}], {row['seconds']:.1f} s")  # fmt: skip
+    for m, layer in runs:
+        t0 = time.perf_counter()
+        kwargs = dict(settings_of.get(m, {}), **({} if layer is None else {"layer": layer}))
+        explainer = method_factory(m, s.seed, kwargs)(net)
+        maps = np.asarray(explainer.explain(images, context.targets), dtype=np.float32)
+        explained = Explained(m, maps, explainer)
+        values: dict[str, np.ndarray] = {}
+        for metric in metrics:
+            values.update(metric(context, explained).values)
+        shape = None if layer is None else list(runner.output_shape(layer))
+        row = {"method": m, "layer": layer, "shape": shape, "faces": len(images)}
+        for column, key in _COLUMNS.items():
+            if column in values:
+                # the seed the ranked table gives this column of its first method
+                mean, lo, hi = bootstrap_ci(values[column], seed=s.seed + seeds[column])
+                row[key] = {"mean": mean, "lo": lo, "hi": hi}
+            else:
+                row[key] = None
+        row["deletion_auc"] = float(np.nanmean(values["deletion AUC"]))
+        row["insertion_auc"] = float(np.nanmean(values["insertion AUC"]))
+        row["road_faces"] = len(context.sample(s.n_road)) if road else 0
+        row["seconds"] = round(time.perf_counter() - t0, 2)
+        out.append(row)
+        d = row["insertion_minus_deletion"]
+        where = "" if layer is None else f" at {layer} {tuple(shape)}"
+        say(f"  {m}{where}: insertion - deletion {d['mean']:.3f} [{d['lo']:.3f}, {d['hi']:.3f}], "
+            f"{row['seconds']:.1f} s")  # fmt: skip
     return out
 
 
@@ -178,7 +188,7 @@ def choose_cam_layer(rows: Sequence[dict], method: str = "gradcam") -> str:
     to the later layer, the one nearer the output (rows are taken in the sweep's order,
     input to output). Rows with no finite mean are ignored; no row of ``method`` is an error."""
     best, best_mean = None, -math.inf
-    mine = [r for r in rows if r["method"] == method]
+    mine = [r for r in rows if r["method"] == method and r.get("layer") is not None]
     for r in mine:
         mean = r["insertion_minus_deletion"]["mean"]
         if mean is not None and math.isfinite(mean) and mean >= best_mean:
@@ -199,7 +209,8 @@ def layer_table(rows: Sequence[dict]) -> pd.DataFrame:
     table = []
     for r in rows:
         d, g = r["insertion_minus_deletion"], r.get("road_gap")
-        row = {"method": r["method"], "layer": r["layer"], "shape": "x".join(map(str, r["shape"])),
+        shape = "" if r["shape"] is None else "x".join(map(str, r["shape"]))
+        row = {"method": r["method"], "layer": r["layer"] or "", "shape": shape,
                "ins - del": d["mean"], "lo": d["lo"], "hi": d["hi"],
                "deletion": r["deletion_auc"], "insertion": r["insertion_auc"]}  # fmt: skip
         if g is not None:

@@ -101,11 +101,18 @@ def test_a_row_is_what_evaluate_maps_gives_at_that_layer(net, faces, method):
     assert last["insertion_minus_deletion"]["mean"] == plain.loc[method, "insertion - deletion"]
 
 
-def test_images_are_swept_whole(net, faces):
+def test_images_are_swept_whole_and_references_scored_once(net, faces):
     images = faces.images[:9]
-    (row,) = layer_sweep(net, images, methods=["gradcam"], layers="c3", settings=SMALL,
-                         road=False, log=None)  # fmt: skip
-    assert row["faces"] == 9 and row["layer"] == "c3"
+    row, centre = layer_sweep(net, images, methods=["gradcam"], layers="c3", settings=SMALL,
+                              road=False, references=["centre"], log=None)  # fmt: skip
+    assert row["faces"] == centre["faces"] == 9 and row["layer"] == "c3"
+    assert centre["method"] == "centre" and centre["layer"] is None and centre["shape"] is None
+    assert choose_cam_layer([row, centre]) == "c3"
+    assert layer_table([row, centre])["layer"].tolist() == ["c3", ""]
+    with pytest.raises(EmonbError, match="reference 'layercam' takes a layer"):
+        layer_sweep(net, images, methods=["gradcam"], references=["layercam"], log=None)
+    with pytest.raises(EmonbError, match="unknown method 'nope'"):
+        layer_sweep(net, images, methods=["gradcam"], references=["nope"], log=None)
 
 
 def _row(method, layer, mean):
