@@ -170,3 +170,25 @@ def test_cli_layers_errors_come_before_the_work(capsys, monkeypatch):
     assert code == 1 and "--methods names none" in err
     code, stdout, err = emonb(capsys, monkeypatch, "evaluate-maps", "--layers", " , ")
     assert code == 1 and "--layers: no layer names" in err
+
+
+def test_cam_layers_benchmark_quick(tmp_path):
+    """benchmarks/cam_layers.py on the stand-in, small: the committed file's keys, a row per
+    spatial layer on Training, the chosen layer and the default on PublicTest with the
+    references, and a complete provenance."""
+    from tests.test_benchmarks import _script, assert_same_keys
+
+    out = tmp_path / "cam_layers.json"
+    argv = ["--data", "synthetic", "--methods", "gradcam", "--n-train", "14", "--n-test", "14",
+            "--steps", "4", "--n-road", "4", "--json", str(out)]  # fmt: skip
+    assert _script("cam_layers").main(argv) == 0
+    new = assert_same_keys(out, "cam_layers_cpu.json")
+    assert new["provenance"]["command"].endswith(f"cam_layers.py {' '.join(argv)}")
+    layers = [r["layer"] for r in new["training_sweep"]]
+    assert len(layers) == 15 and layers[-1] == new["default_layer"] == "conv2d_7"
+    assert new["cam_layer"] == new["chosen_on_training"]["gradcam"] == choose_cam_layer(
+        new["training_sweep"])
+    assert {(r["method"], r["layer"]) for r in new["publictest"]} == {
+        ("gradcam", new["cam_layer"]), ("gradcam", "conv2d_7"), ("centre", None),
+        ("occlusion", None)}
+    assert all(r["faces"] == 14 for r in new["publictest"])
