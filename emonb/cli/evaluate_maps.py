@@ -9,6 +9,7 @@ from pathlib import Path
 from emonb import records
 from emonb.cli.argtypes import add_data, add_model, whole
 from emonb.cli.checks import check_model, check_output, method_list, pick_split
+from emonb.errors import EmonbError
 
 
 def add_parser(sub) -> argparse.ArgumentParser:
@@ -52,6 +53,12 @@ def add_parser(sub) -> argparse.ArgumentParser:
                    help="face regions: each face's own, from the face mesh (default; with the "
                         "canonical boxes as a comparison, and evidence per FACS action unit), or "
                         "the canonical 48x48 boxes only")  # fmt: skip
+    p.add_argument("--layers", default=None,
+                   help="also sweep the CAM-family methods of --methods (default: gradcam, "
+                        "gradcam_plus_plus, layercam) over layers: 'all' (every convolutional "
+                        "layer with a spatial output) or NAME,...; adds layer_sweep and "
+                        "cam_layer (gradcam's layer of highest mean insertion - deletion) to "
+                        "--json. The default layers stay as they are")  # fmt: skip
     p.add_argument("--seed", type=whole(0), default=0, help="seed of the sample and the references")
     p.add_argument("--quick", action="store_true",
                    help="one method per family unless --methods names them (QUICK_METHODS), at "
@@ -72,6 +79,7 @@ def run(args: argparse.Namespace) -> int:
     if args.pointing_model not in (None, "none"):
         check_model(args.pointing_model)
     methods = method_list(args.methods)
+    layers = layer_list(args.layers)
     faces = load_faces(args.data)
     split = pick_split(faces, args.split, "PublicTest")
     from emonb.metrics.evaluate import (
@@ -87,6 +95,7 @@ def run(args: argparse.Namespace) -> int:
 
     for m in methods or ():
         method_factory(m)  # an unknown name is an error listing the valid ones
+    swept = sweep_methods(methods) if layers is not None else None
     quick = args.quick or config.is_quick()
     settings = EvaluationSettings(
         n=args.n, split=split, steps=args.steps, baseline=args.baseline, stages=args.stages,
@@ -96,6 +105,10 @@ def run(args: argparse.Namespace) -> int:
         seed=args.seed,
     ).capped(quick)  # the sizes, and every method's samples, steps, channels (quick mode)
     net = load_model(args.model)
+    if layers is not None:
+        from emonb.metrics.layers import sweep_layers
+
+        sweep_layers(net, layers)  # an unknown name is an error listing the valid ones
     pointing_net = pointing_faces = None
     if args.pointing_model != "none":
         pointing_faces = load_faces("synthetic", n_synthetic=POINTING_FACES, seed=args.seed)
@@ -106,12 +119,60 @@ def run(args: argparse.Namespace) -> int:
         net, faces, methods=methods or (QUICK_METHODS if quick else DEFAULT_METHODS),
         settings=settings, pointing_net=pointing_net, pointing_faces=pointing_faces,
     )  # fmt: skip
+    sweep = None
+    if layers is not None:
+        from emonb.metrics.layers import choose_cam_layer, layer_sweep
+
+        rows = layer_sweep(net, faces, methods=swept, layers=layers, settings=settings)
+        chooser = "gradcam" if "gradcam" in swept else swept[0]
+        sweep = {"layer_sweep": rows, "cam_layer": choose_cam_layer(rows, chooser),
+                 "cam_layer_method": chooser}  # fmt: skip
     seconds = time.perf_counter() - t0
     report(result, net, faces, pointing_net, seconds)
+    if sweep is not None:
+        report_sweep(sweep)
     if args.json:
-        doc = dict(result.to_json(), wall_seconds=seconds, provenance=records.provenance())
+        doc = dict(result.to_json(), **(sweep or {}), wall_seconds=seconds,
+                   provenance=records.provenance())  # fmt: skip
         print(f"wrote {records.write_json(doc, args.json, indent=2)}")
     return 0
+
+
+def layer_list(text: str | None) -> str | list[str] | None:
+    """``--layers``: None (no sweep), ``"all"``, or the names of a ``NAME,...`` list (an
+    empty list is an error; the names are checked once the model is loaded)."""
+    if text is None or text.strip() == "all":
+        return None if text is None else "all"
+    names = [n.strip() for n in text.split(",") if n.strip()]
+    if not names:
+        raise EmonbError(f"--layers: no layer names in {text!r}")
+    return names
+
+
+def sweep_methods(methods: list[str] | None) -> list[str]:
+    """The methods ``--layers`` sweeps: the CAM-family ones of ``--methods`` (an error if it
+    names none), else :data:`emonb.metrics.layers.SWEEP_METHODS`."""
+    from emonb.metrics.layers import SWEEP_METHODS, layered_methods
+
+    if methods is None:
+        return list(SWEEP_METHODS)
+    cams = [m for m in methods if m in layered_methods()]
+    if not cams:
+        raise EmonbError(f"--layers sweeps CAM-family methods, and --methods names none; add one "
+                         f"of {', '.join(layered_methods())}")  # fmt: skip
+    return cams
+
+
+def report_sweep(sweep: dict) -> None:
+    """The layer sweep's table and the chosen layer, on stdout."""
+    from emonb.metrics.layers import layer_table
+
+    rows = sweep["layer_sweep"]
+    print(f"\nlayer sweep ({rows[0]['faces']} faces; insertion - deletion, mean [95% interval], "
+          f"and ROAD on {rows[0]['road_faces']} faces):")  # fmt: skip
+    print(layer_table(rows).round(3).to_string(index=False))
+    print(f"CAM layer ({sweep['cam_layer_method']}: highest mean insertion - deletion, ties to "
+          f"the later layer): {sweep['cam_layer']}")  # fmt: skip
 
 
 def report(result, net, faces, pointing_net, seconds: float) -> None:

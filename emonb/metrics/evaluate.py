@@ -60,6 +60,7 @@ __all__ = [
     "REGION_KINDS",
     "MapEvaluation",
     "evaluate_maps",
+    "explained_sample",
     "method_factory",
 ]
 
@@ -207,17 +208,11 @@ def evaluate_maps(
         say(f"  {', '.join(skipped)}: left out, the synthetic stand-in has no anatomy to mesh")
         names = [m for m in names if m not in skipped]
     factories = {m: _reusing(net, method_factory(m, s.seed, settings_of.get(m))) for m in names}
-    pool = faces.split(s.split) if s.split else faces
-    if len(pool) == 0:
-        raise EmonbError(f"no faces in split {s.split!r}")
-    rows = stratified_rows(pool.labels, s.n, s.seed)
+    pool, rows, runner, context = explained_sample(net, faces, s)
     region_rows = stratified_rows(pool.labels, s.n_regions or len(pool), s.seed)
     data = pool.subset(rows)
     images = data.images
-    runner = Runner(net, batch_size=256)
-    x = net.preprocess(images)
-    predicted = runner.probabilities(x).argmax(axis=1)
-    context = Context(net, x, data.labels, predicted, class_probability(runner), s.seed)
+    predicted = context.targets
     seconds: dict[str, float] = {}
     marks = region_marks = meshed = None
     if s.regions == "mesh" and faces.synthetic:
@@ -318,6 +313,26 @@ def evaluate_maps(
                          claims=claims, focus=focus, pointing=pointing, settings=record,
                          seconds=json_safe(seconds), claims_canonical=claims_canonical,
                          changes=changes, au=au, agreement=agreement)  # fmt: skip
+
+
+def explained_sample(net: EmotionModel, faces, settings: EvaluationSettings):
+    """The faces :func:`evaluate_maps` explains, and what every metric sees of them:
+    ``(pool, rows, runner, context)``: the faces of ``settings.split`` (``pool``), the
+    sorted rows of its seeded sample of ``settings.n`` faces stratified by label
+    (:func:`~emonb.metrics.suite.stratified_rows`), the runner, and the
+    :class:`~emonb.metrics.suite.Context` of those faces explained for their predicted class.
+    An empty split is an error."""
+    s = settings
+    pool = faces.split(s.split) if s.split else faces
+    if len(pool) == 0:
+        raise EmonbError(f"no faces in split {s.split!r}")
+    rows = stratified_rows(pool.labels, s.n, s.seed)
+    data = pool.subset(rows)
+    runner = Runner(net, batch_size=256)
+    x = net.preprocess(data.images)
+    predicted = runner.probabilities(x).argmax(axis=1)
+    context = Context(net, x, data.labels, predicted, class_probability(runner), s.seed)
+    return pool, rows, runner, context
 
 
 def _score_methods(context: Context, images: np.ndarray, names: Sequence[str],
