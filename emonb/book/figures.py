@@ -16,7 +16,7 @@ from pathlib import Path
 
 from emonb.config import DPI
 
-__all__ = ["DPI", "ENV_FIGURE_DIR", "KERNEL_ARGUMENTS", "load_ipython_extension",
+__all__ = ["ENV_FIGURE_DIR", "KERNEL_ARGUMENTS", "load_ipython_extension",
            "save_open_figures"]  # fmt: skip
 
 ENV_FIGURE_DIR = "EMONB_FIGURE_DIR"
