@@ -23,7 +23,10 @@ from emonb.models.zoo import EmotionModel
 __all__ = [
     "FIGURE1_METHODS",
     "ExplainedImage",
+    "explain_faces",
     "explain_files",
+    "face_from_file",
+    "face_of",
     "figure1_maps",
     "write_explanations",
 ]
@@ -53,15 +56,21 @@ class ExplainedImage:
 def face_from_file(path: str | os.PathLike[str], detect: bool = True,
                    detector: str = DEFAULT_DETECTOR,
                    input_size: tuple[int, int] | None = None) -> np.ndarray:  # fmt: skip
+    """The image file's face: :func:`face_of` the image read from ``path``."""
+    return face_of(read_image(path), detect, detector, input_size, name=str(path))
+
+
+def face_of(image: np.ndarray, detect: bool = True, detector: str = DEFAULT_DETECTOR,
+            input_size: tuple[int, int] | None = None, *, name: str = "image") -> np.ndarray:  # fmt: skip
     """The image's largest face (found by ``detector``, :func:`emonb.faces.find_faces`), or
     the whole image if ``detect=False`` or it is already a face crop for a model that takes
-    ``input_size`` images (:func:`emonb.faces.is_face_crop`)."""
-    image = read_image(path)
+    ``input_size`` images (:func:`emonb.faces.is_face_crop`); ``name`` names it in the error
+    when no face is found."""
     if not detect or (input_size is not None and is_face_crop(image.shape, input_size)):
         return image
     boxes = find_faces(image, detector=detector)
     if not boxes:
-        raise EmonbError(f"{path}: no face found by {detector} (use --no-detect to explain the "
+        raise EmonbError(f"{name}: no face found by {detector} (use --no-detect to explain the "
                          "whole image)")  # fmt: skip
     return crop(image, boxes[0])
 
@@ -100,17 +109,41 @@ def explain_files(
     :func:`emonb.methods.method_settings`). Everything is validated before any image is
     read or map computed; errors name the file or list valid choices.
     """
+    settings = dict(target=target, layer=layer, filter=filter, options=options)
+    _check(net, method, **settings)
+    faces = [face_from_file(p, detect, detector, net.spec.input_size) for p in paths]
+    return explain_faces(net, paths, faces, method, **settings)
+
+
+def _check(net: EmotionModel, method: str, *, target, layer, filter, options):
+    """The explainer, and the target as the runner takes it, validated before any work."""
     if isinstance(target, str) and target.lstrip("-").isdigit():
         target = int(target)
     resolve_targets(target, 1, net.class_names, predicted=lambda: [0])  # validate only
-    explainer = _build(net, method, layer, filter, options)
-    images = [face_from_file(p, detect, detector, net.spec.input_size) for p in paths]
-    x = net.preprocess(images)
+    return _build(net, method, layer, filter, options), target
+
+
+def explain_faces(
+    net: EmotionModel,
+    paths: Sequence[str | os.PathLike[str]],
+    faces: Sequence[np.ndarray],
+    method: str,
+    *,
+    target: str | int = "predicted",
+    layer: str | None = None,
+    filter: int | None = None,
+    options: Mapping | None = None,
+) -> list[ExplainedImage]:
+    """Explain the faces already cut from the files ``paths`` (:func:`face_of`), one per
+    path; the settings as :func:`explain_files`."""
+    explainer, target = _check(net, method, target=target, layer=layer, filter=filter,
+                               options=options)  # fmt: skip
+    x = net.preprocess(list(faces))
     idx = explainer.runner.targets(target, x)
     maps = explainer.explain_inputs(x, idx)
-    faces = model_view(net, x, preprocessed=True)
+    model_faces = model_view(net, x, preprocessed=True)
     return [
-        ExplainedImage(Path(p), faces[i], maps[i], net.class_names[idx[i]])
+        ExplainedImage(Path(p), model_faces[i], maps[i], net.class_names[idx[i]])
         for i, p in enumerate(paths)
     ]
 

@@ -53,26 +53,26 @@ def run(args: argparse.Namespace) -> int:
     items = batch.read()
     if batch.stop:
         return 1
-    from emonb.explain import explain_files, face_from_file, write_explanations
+    from emonb.explain import explain_faces, face_of, write_explanations
     from emonb.faces import is_face_crop
     from emonb.models.zoo import load_model
 
     net = load_model(args.model)
-    good = []
+    paths, faces = [], []
     for i, arg, path, image in items:
         if not args.no_detect and is_face_crop(image.shape, net.spec.input_size):
             crop_note(arg, image, net.spec.input_size)
-        try:  # explain_files' own rule of which face an image gives, per image
-            face_from_file(path, not args.no_detect, args.detector, net.spec.input_size)
+        try:  # the face each image gives, by explain_files' own rule
+            faces.append(face_of(image, not args.no_detect, args.detector, net.spec.input_size,
+                                 name=str(path)))  # fmt: skip
         except EmonbError as err:
             batch.fail(i, err)
             continue
-        good.append(path)
+        paths.append(path)
     if batch.stop:
         return 1
-    results = explain_files(net, good, args.method, target=args.target, layer=args.layer,
-                            filter=args.filter, detect=not args.no_detect, detector=args.detector,
-                            options=method_settings(args.method))  # fmt: skip
+    results = explain_faces(net, paths, faces, args.method, target=args.target, layer=args.layer,
+                            filter=args.filter, options=method_settings(args.method))  # fmt: skip
     for path in write_explanations(results, args.method, args.out):
         print(path)
     batch.summary()
