@@ -15,9 +15,11 @@ import cv2
 import numpy as np
 
 from emonb.arrays import resize_fractions, resize_maps
-from emonb.methods.baselines import baseline_images
+from emonb.errors import EmonbError
+from emonb.methods.baselines import BASELINES, baseline_images
+from emonb.metrics.road import noisy_linear_imputation
 
-__all__ = ["occlusion"]
+__all__ = ["OCCLUSION_BASELINES", "occlusion"]
 
 _BATCH_VALUES = 1 << 24  # floats per batch of occluded images (64 MB)
 
@@ -49,8 +51,14 @@ def _score_fn(runner_or_score) -> Callable[[np.ndarray, np.ndarray], np.ndarray]
     raise TypeError("expected a Runner, an EmotionModel, a keras.Model or a score(x, targets)")
 
 
+#: Baselines :func:`occlusion` accepts: those of :mod:`emonb.methods.baselines` and noisy
+#: linear imputation of the region from its surroundings (ROAD's imputer).
+OCCLUSION_BASELINES = (*BASELINES, "nli")
+
+
 def occlusion(runner_or_score, x: np.ndarray, targets: np.ndarray, masks: np.ndarray, *,
-              baseline: str = "blur", reference: np.ndarray | None = None) -> np.ndarray:  # fmt: skip
+              baseline: str = "blur", reference: np.ndarray | None = None,
+              seed: int = 0) -> np.ndarray:  # fmt: skip
     """Drop of the target probability when one region alone is replaced by the baseline:
     (N, R) float32, ``p(original) - p(occluded)``.
 
@@ -59,7 +67,10 @@ def occlusion(runner_or_score, x: np.ndarray, targets: np.ndarray, masks: np.nda
     (N, H, W, C); ``targets``: class index per image; ``masks``: soft region masks
     (N, R, h, w), or (R, h, w) shared by every face, at any size (:func:`_at_size`): a
     boolean mask replaces pixels, a soft mask blends them, ``x * (1 - m) + base * m``, with ``base`` from
-    :func:`~emonb.methods.baselines.baseline_images` (``"blur"`` or ``"mean"``). The
+    :func:`~emonb.methods.baselines.baseline_images` (``"blur"`` or ``"mean"``), or, for
+    ``"nli"``, the region's noisy linear imputation from the pixels around it
+    (:func:`~emonb.metrics.road.noisy_linear_imputation`, every pixel the region touches
+    imputed, seeded by ``seed``, the batch and the region; Rong et al. 2022). The
     N x R occluded images are scored in batches of bounded memory. ``reference``: the
     unoccluded scores, when the caller has them (they are computed otherwise).
 
@@ -76,14 +87,18 @@ def occlusion(runner_or_score, x: np.ndarray, targets: np.ndarray, masks: np.nda
                          f"{x.shape}, {targets.shape} and {masks.shape}")  # fmt: skip
     score = _score_fn(runner_or_score)
     n, r = masks.shape[:2]
-    base = baseline_images(x, baseline)
+    if baseline not in OCCLUSION_BASELINES:
+        raise EmonbError(f"unknown baseline {baseline!r}; choose one of {', '.join(OCCLUSION_BASELINES)}")
+    base = None if baseline == "nli" else baseline_images(x, baseline)
     p0 = (score(x, targets) if reference is None else np.asarray(reference)).astype(np.float32)
     drops = np.empty((n, r), np.float32)
     step = max(1, _BATCH_VALUES // int(np.prod(x.shape[1:3]) * max(x.shape[3], r)))
     for s in range(0, n, step):
-        xs, bs, ts = x[s : s + step], base[s : s + step], targets[s : s + step]
+        xs, ts = x[s : s + step], targets[s : s + step]
         ms = _at_size(masks[s : s + step], x.shape[1:3])
         for k in range(r):
             m = ms[:, k, :, :, None]
+            bs = (base[s : s + step] if base is not None
+                  else noisy_linear_imputation(xs, ms[:, k] > 0, seed=[seed, s, k]))  # fmt: skip
             drops[s : s + step, k] = p0[s : s + step] - score(xs * (1 - m) + bs * m, ts)
     return drops
