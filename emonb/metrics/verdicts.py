@@ -14,7 +14,7 @@ an estimate with an interval and a verdict against its null value:
 :func:`summarize` reduces a claim's verdicts to ``holds`` (holds under every analysis),
 ``contradicted`` (contradicted under every one), ``inconclusive`` (decided under none) or
 ``depends``, naming the axes that change the verdict when only they change
-(:func:`deciding_axes`). The book states as findings only claims that hold in all.
+(:func:`deciding_axes`), or ``no verdict`` (too few faces under every analysis). The book states as findings only claims that hold in all.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ __all__ = ["SUMMARIES", "VERDICTS", "deciding_axes", "robustness_records", "summ
            "verdict", "verdict_table"]  # fmt: skip
 
 VERDICTS = ("holds", "contradicted", "inconclusive", "too few faces")
-SUMMARIES = ("holds", "contradicted", "depends", "inconclusive")
+SUMMARIES = ("holds", "contradicted", "depends", "inconclusive", "no verdict")
 
 #: Columns of a verdict table that are not analysis axes.
 _VALUES = ("claim", "source", "estimate", "lo", "hi", "null", "faces", "verdict")
@@ -77,22 +77,30 @@ def _axes(table: pd.DataFrame) -> list[str]:
 
 
 def deciding_axes(table: pd.DataFrame) -> list[str]:
-    """The axes that change the verdict of one claim's rows when only they change: axis
-    ``a`` decides when two rows equal in every other axis differ in verdict (rows with no
-    verdict are left out). When verdicts differ but no single axis flips them (the rows
-    do not form a full grid), the varying axes are named jointly, ``"a+b"``."""
+    """What changes one claim's verdict: for every two analyses with different verdicts,
+    the axes set in both that differ; the minimal such sets, each named ``"a"`` or, when
+    only a joint change flips the verdict, ``"a+b"``. An axis left empty in one of the two
+    rows (it does not apply to that evidence) does not count as a difference. Rows with no
+    verdict are left out."""
     decided = table[table["verdict"] != "too few faces"]
     axes = _axes(decided)
-    out = []
-    for a in axes:
-        others = [b for b in axes if b != a]
-        key = decided[others].map(str).agg("|".join, axis=1) if others else None
-        groups = decided.groupby(key) if key is not None else [(None, decided)]
-        if any(g["verdict"].nunique() > 1 for _, g in groups):
-            out.append(a)
-    if not out and decided["verdict"].nunique() > 1:  # only joint changes flip it
-        out.append("+".join(a for a in axes if decided[a].map(str).nunique() > 1))
-    return out
+    values = decided[axes].to_numpy(dtype=object)
+    verdicts = decided["verdict"].to_numpy()
+    sets: set[tuple[str, ...]] = set()
+    for i in range(len(decided)):
+        for j in range(i + 1, len(decided)):
+            if verdicts[i] == verdicts[j]:
+                continue
+            diff = tuple(a for k, a in enumerate(axes)
+                         if _set(values[i, k]) and _set(values[j, k]) and values[i, k] != values[j, k])  # fmt: skip
+            if diff:
+                sets.add(diff)
+    minimal = [d for d in sets if not any(set(o) < set(d) for o in sets)]
+    return sorted(("+".join(d) for d in minimal), key=lambda d: (d.count("+"), axes.index(d.split("+")[0])))
+
+
+def _set(v) -> bool:
+    return v is not None and v == v and v != ""
 
 
 def summarize(table: pd.DataFrame) -> pd.DataFrame:
@@ -106,7 +114,7 @@ def summarize(table: pd.DataFrame) -> pd.DataFrame:
         counts = decided["verdict"].value_counts()
         n = len(decided)
         if n == 0:
-            summary = "inconclusive"
+            summary = "no verdict"
         elif counts.get("holds", 0) == n:
             summary = "holds"
         elif counts.get("contradicted", 0) == n:

@@ -50,6 +50,16 @@ def test_depends_names_only_the_axis_that_flips_the_verdict():
     assert deciding_axes(both) == ["au_map", "cam_layer"]
 
 
+def test_an_axis_that_does_not_apply_is_no_difference():
+    rows = [{"claim": "c", "evidence": "occlusion", "baseline": "blur", "grouping": "predicted",
+             "estimate": 0.2, "lo": 0.1, "hi": 0.3},
+            {"claim": "c", "evidence": "occlusion", "baseline": "mean", "grouping": "predicted",
+             "estimate": 0.2, "lo": 0.1, "hi": 0.3},
+            {"claim": "c", "evidence": "Grad-CAM", "cam_layer": "sep8", "grouping": "predicted",
+             "estimate": 0.0, "lo": -0.1, "hi": 0.1}]
+    assert deciding_axes(verdict_table(rows)) == ["evidence"]
+
+
 def test_too_few_faces_are_left_out_of_the_summary():
     rows = [{"claim": "c", "model": "a", "estimate": 0.2, "lo": 0.1, "hi": 0.3, "faces": 50},
             {"claim": "c", "model": "b", "estimate": -0.2, "lo": -0.3, "hi": -0.1, "faces": 3}]
@@ -62,6 +72,7 @@ def test_joint_changes_without_a_grid_are_named_jointly():
     rows = [{"claim": "c", "au_map": "appearance", "baseline": "blur", "estimate": 0.2, "lo": 0.1, "hi": 0.3},
             {"claim": "c", "au_map": "muscle", "baseline": "mean", "estimate": -0.2, "lo": -0.3, "hi": -0.1}]
     assert deciding_axes(verdict_table(rows)) == ["au_map+baseline"]
+    assert summarize(verdict_table(rows, min_faces=10).assign(verdict="too few faces")).iloc[0]["summary"] == "no verdict"
 
 
 def test_records_are_json_ready():
