@@ -29,7 +29,7 @@ from emonb.errors import EmonbError
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["SUMMARIES", "VERDICTS", "deciding_axes", "robustness_records", "summarize",
+__all__ = ["SUMMARIES", "VERDICTS", "answers", "deciding_axes", "robustness_records", "summarize",
            "verdict", "verdict_table"]  # fmt: skip
 
 VERDICTS = ("holds", "contradicted", "inconclusive", "too few faces")
@@ -150,4 +150,15 @@ def robustness_records(table: pd.DataFrame) -> list[dict]:
         s = summary.loc[claim]
         out.append({"claim": claim, "analyses": analyses, "summary": s["summary"],
                     "depends_on": [d for d in s["depends on"].split(", ") if d]})  # fmt: skip
+    return out
+
+
+def answers(summary: pd.DataFrame) -> dict[str, list[str]]:
+    """The summary as plain lists of claims: ``findings`` (hold in every analysis),
+    ``refuted`` (contradicted in every one), ``depends`` (``"claim (on axes)"``),
+    ``open`` (inconclusive or without a verdict everywhere)."""
+    out: dict[str, list[str]] = {"findings": [], "refuted": [], "depends": [], "open": []}
+    for _, r in summary.iterrows():
+        key = {"holds": "findings", "contradicted": "refuted", "depends": "depends"}.get(r["summary"], "open")
+        out[key].append(f"{r['claim']} (on {r['depends on']})" if key == "depends" else r["claim"])
     return out
