@@ -267,7 +267,7 @@ def explanation_maps(net: EmotionModel, faces, methods: Sequence[str] = DEFAULT_
                      options: Mapping[str, Mapping] | None = None) -> ExplanationMaps:  # fmt: skip
     """Every map of ``faces`` (raw images, any size) by each of ``methods`` (registry names)
     for each of the seven emotions and, for methods that read a layer, each of ``layers``
-    (default: the last spatial convolutional layer).
+    (default: the model's CAM layer, :func:`emonb.models.cam_layer.default_cam_layer`).
 
     Batched through the :class:`~emonb.methods.Explainer` API: one
     ``explain_inputs`` call per method and layer, for every face and every emotion at once;
@@ -277,7 +277,8 @@ def explanation_maps(net: EmotionModel, faces, methods: Sequence[str] = DEFAULT_
     model is never modified.
     """
     from emonb.methods import get_method
-    from emonb.models.graph import last_conv_layer, spatial_conv_layers
+    from emonb.models.cam_layer import default_cam_layer
+    from emonb.models.graph import spatial_conv_layers
     from emonb.models.preprocessing import model_view
     from emonb.models.runner import Runner
     from emonb.models.zoo import as_emotion_model
@@ -294,9 +295,9 @@ def explanation_maps(net: EmotionModel, faces, methods: Sequence[str] = DEFAULT_
         get_method(name)  # a typo fails; options of registered methods not asked for are unused
     runner = Runner(net)
     valid = spatial_conv_layers(net.model, runner.output_shapes)
-    layers = [last_conv_layer(net.model, runner.output_shapes)] if layers is None else list(layers)
+    layers = [default_cam_layer(net).name] if layers is None else list(layers)
     if not layers:
-        raise EmonbError("no layer: give at least one, or None for the last conv layer")
+        raise EmonbError("no layer: give at least one, or None for the model's CAM layer")
     if bad := [n for n in layers if n not in valid]:
         raise EmonbError(f"unknown or non-spatial layer(s) {', '.join(map(repr, bad))}; "
                          f"choose from {', '.join(valid)}")  # fmt: skip

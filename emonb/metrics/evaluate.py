@@ -40,6 +40,7 @@ from emonb.metrics.suite import (
     shared_metrics,
     stratified_rows,
 )
+from emonb.models.cam_layer import default_cam_layer
 from emonb.models.preprocessing import as_image_list
 from emonb.models.runner import Runner, class_probability
 from emonb.models.zoo import EmotionModel
@@ -182,7 +183,12 @@ def evaluate_maps(
     ``settings.method_settings`` maps a method name to its constructor's keyword
     arguments, e.g. ``{"smoothgrad": {"samples": 20}, "scorecam": {"max_channels": None}}``
     (the methods' defaults, used for a method not listed); ``settings.capped(quick)`` fills
-    them in for every registry method, capped in quick mode.
+    them in for every registry method, capped in quick mode. The CAM-family methods read
+    the model's CAM layer unless their ``method_settings`` name a ``layer``; the result's
+    ``settings`` record it (``cam_layer``) and whether it was recorded with the model or
+    picked by the rule (``cam_layer_source``: ``"record"`` or ``"rule"``,
+    :func:`~emonb.models.cam_layer.default_cam_layer`), and the pointing model's
+    (``pointing_cam_layer``).
 
     The methods' and references' rows of ``table`` (:func:`~emonb.metrics.ranking.summary_table`)
     are ranked by insertion AUC minus deletion AUC (higher is better); every per-face
@@ -286,9 +292,11 @@ def evaluate_maps(
     ranked = [m for m in table.index if m not in REFERENCES]
     agreement = metric_agreement(table, exclude=REFERENCES) if len(ranked) >= 3 else None
     used = {m: dict(settings_of[m]) for m in [*names, s.region_method] if settings_of.get(m)}
+    cam_layer = default_cam_layer(net)  # what a layered method reads unless method_settings says
     record = {"model": net.name, "data": faces.name, "split": s.split, "n": len(images),
               "accuracy": float(np.mean(predicted == data.labels)),
-              "methods": names, "method_settings": used, "steps": s.steps,
+              "methods": names, "method_settings": used, "cam_layer": cam_layer.name,
+              "cam_layer_source": cam_layer.source, "steps": s.steps,
               "baseline": s.baseline, "left_out": skipped,
               "road_fractions": list(s.road_fractions), "road_noise": s.road_noise,
               "correlation_runs": s.correlation_runs,
@@ -309,6 +317,7 @@ def evaluate_maps(
         record["pointing_model"] = pointing_net.name
         record["pointing_faces"] = pointing.attrs["faces"]
         record["pointing_accuracy"] = pointing.attrs["accuracy"]
+        record["pointing_cam_layer"] = default_cam_layer(pointing_net).name
     return MapEvaluation(table=table, curves=curves, randomization=rand, regions=region_table,
                          claims=claims, focus=focus, pointing=pointing, settings=record,
                          seconds=json_safe(seconds), claims_canonical=claims_canonical,

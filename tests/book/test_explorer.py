@@ -206,6 +206,6 @@ def test_explanation_maps_take_a_bare_keras_model(toy, toy_maps, unchanged):
     model, (_, faces) = TOY_MODELS["sequential_no_input"](), toy
     check = unchanged(model)
     m = explanation_maps(model, faces, ("cam",))
-    assert m.layers == ("c2",) and m.layered == (False,)  # default: the last conv layer
+    assert m.layers == ("c2",) and m.layered == (False,)  # default: the CAM layer (by the rule)
     np.testing.assert_allclose(m.maps[:, 0], toy_maps.maps[:, 2, :, :1], atol=1e-6)
     check()

@@ -95,10 +95,12 @@ def test_a_row_is_what_evaluate_maps_gives_at_that_layer(net, faces, method):
     assert (g["mean"], g["lo"], g["hi"]) == (got["ROAD (LeRF - MoRF)"], got["ROAD (LeRF - MoRF) lo"],
                                              got["ROAD (LeRF - MoRF) hi"])  # fmt: skip
     assert row["deletion_auc"] == got["deletion AUC"] and row["road_faces"] == 6
-    # and the default layer (c3, the last spatial one) is what evaluate_maps uses unasked
+    # and the default layer (c3: by the rule, the deepest spatial conv; c4, the class head
+    # feeding global pooling, is 1x1) is what evaluate_maps uses unasked, and records
     (last,) = layer_sweep(net, faces, methods=[method], layers=["c3"], settings=SMALL, log=None)
-    plain = evaluate_maps(net, faces, methods=[method], settings=SMALL, log=None).table
-    assert last["insertion_minus_deletion"]["mean"] == plain.loc[method, "insertion - deletion"]
+    plain = evaluate_maps(net, faces, methods=[method], settings=SMALL, log=None)
+    assert last["insertion_minus_deletion"]["mean"] == plain.table.loc[method, "insertion - deletion"]
+    assert (plain.settings["cam_layer"], plain.settings["cam_layer_source"]) == ("c3", "rule")
 
 
 def test_images_are_swept_whole_and_references_scored_once(net, faces):
@@ -150,10 +152,16 @@ def test_cli_layers_end_to_end(tmp_path, capsys, monkeypatch):
     assert rows[0]["shape"] == [4, 4, 7] and rows[1]["shape"] == [8, 8, 128]
     assert doc["cam_layer"] == choose_cam_layer(rows) and doc["cam_layer_method"] == "gradcam"
     assert "layer sweep (48 faces" in stdout and "CAM layer (gradcam: " in stdout
+    # the ranking used the model's recorded CAM layer, and says so
+    assert (doc["settings"]["cam_layer"], doc["settings"]["cam_layer_source"]) == (
+        "separable_conv2d_8", "record")
+    assert "CAM-family methods at separable_conv2d_8 (recorded with the model)" in stdout
     # the sweep at the default layer is the evaluation's own gradcam row
     gradcam = next(r for r in doc["table"] if r["method"] == "gradcam")
-    assert rows[0]["insertion_minus_deletion"]["mean"] == pytest.approx(
+    assert rows[1]["insertion_minus_deletion"]["mean"] == pytest.approx(
         gradcam["insertion - deletion"], abs=1e-12)
+    assert rows[0]["insertion_minus_deletion"]["mean"] != pytest.approx(
+        gradcam["insertion - deletion"], abs=1e-6)
 
 
 def test_cli_layers_errors_come_before_the_work(capsys, monkeypatch):
