@@ -26,18 +26,16 @@ import warnings
 import weakref
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
 from emonb._tf import keras
 from emonb.errors import EmonbError
 from emonb.models import graph
 from emonb.models.tracing import dataflow
+from emonb.models.zoo import EmotionModel
 
-if TYPE_CHECKING:
-    from emonb.models.zoo import EmotionModel
-
-__all__ = ["CAM_LAYER_RULE", "CamLayer", "CamLayerNotice", "check_recorded_layer",
-           "class_channel_heads", "default_cam_layer", "rule_cam_layer"]  # fmt: skip
+__all__ = ["CAM_LAYER_RULE", "CamLayer", "CamLayerNotice", "class_channel_heads",
+           "default_cam_layer", "rule_cam_layer"]  # fmt: skip
 
 #: The rule that picks a model's CAM layer when none is recorded with it.
 CAM_LAYER_RULE = (
@@ -118,29 +116,18 @@ def rule_cam_layer(model: keras.Model, n_classes: int,
     return max(reversed(candidates), key=lambda n: depth[n])  # max keeps the first of a tie
 
 
-def check_recorded_layer(model: keras.Model, name: str, where: str) -> str:
-    """The qualified name of the recorded CAM layer ``name`` (exact, or a unique bare name);
-    an error naming ``where`` it was recorded and listing the convolutional layers if it
-    is not one of them."""
-    convs = graph.conv_layers(model)
-    if not isinstance(name, str):
-        raise EmonbError(f"{where}: cam_layer must be a layer name, not {name!r}")
-    matches = [n for n in convs if n == name] or [n for n in convs if n.rsplit("/", 1)[-1] == name]
-    if len(matches) != 1:
-        raise EmonbError(f"{where}: cam_layer {name!r} is not a convolutional layer of model "
-                         f"{model.name!r}; valid names: {', '.join(convs) or 'none'}")  # fmt: skip
-    return matches[0]
-
-
 def default_cam_layer(net: EmotionModel) -> CamLayer:
-    """``net``'s default CAM layer: its recorded one (``net.recorded_cam_layer``, checked
-    by :func:`check_recorded_layer`), else :func:`rule_cam_layer`'s, with a
+    """``net``'s default CAM layer: its recorded one (``net.recorded_cam_layer``, which
+    must be a convolutional layer: :func:`emonb.models.graph.find_conv_layer`), else :func:`rule_cam_layer`'s, with a
     :class:`CamLayerNotice` the first time the rule decides for this Keras model. Found
     once and kept with ``net`` (``net.derived["cam_layer"]``)."""
     if "cam_layer" in net.derived:
         return net.derived["cam_layer"]
     if net.recorded_cam_layer is not None:
-        name = check_recorded_layer(net.model, net.recorded_cam_layer, f"model {net.name!r}")
+        try:
+            name = graph.find_conv_layer(net.model, net.recorded_cam_layer)
+        except EmonbError as err:
+            raise EmonbError(f"recorded cam_layer {err}") from None
         found = CamLayer(name, "record")
     else:
         found = CamLayer(rule_cam_layer(net.model, len(net.class_names)), "rule")

@@ -20,7 +20,6 @@ from emonb.config import CLASS_NAMES
 from emonb.data.manifest import artifact_path, load_manifest
 from emonb.errors import EmonbError
 from emonb.models import graph
-from emonb.models.cam_layer import check_recorded_layer, default_cam_layer
 from emonb.models.preprocessing import ModelSpec, prepare_images
 from emonb.models.sources import SIDECAR_SUFFIX, find_model, sidecar_path  # noqa: F401 (SIDECAR_SUFFIX: re-exported)
 
@@ -35,7 +34,8 @@ class EmotionModel:
     name: str
     path: Path | None = None
     #: The CAM layer recorded with the model (the manifest's ``model: cam_layer``, a
-    #: sidecar's ``cam_layer``); None: none recorded (:attr:`cam_layer` then takes the rule).
+    #: sidecar's ``cam_layer``); None: none recorded (the rule of
+    #: :func:`emonb.models.cam_layer.default_cam_layer` then picks one).
     recorded_cam_layer: str | None = None
     #: Objects made from this model by the modules that use it, kept with it (its default
     #: runner: :func:`emonb.models.runner.runner_for`; its default CAM layer:
@@ -54,12 +54,6 @@ class EmotionModel:
     def conv_layers(self) -> list[str]:
         """Qualified names of the convolutional layers, input to output."""
         return graph.conv_layers(self.model)
-
-    @property
-    def cam_layer(self) -> str:
-        """The layer a CAM reads when none is named: the recorded one, else the rule's
-        (:func:`emonb.models.cam_layer.default_cam_layer`, which also says which)."""
-        return default_cam_layer(self).name
 
 
 def as_emotion_model(model: EmotionModel | keras.Model) -> EmotionModel:
@@ -128,8 +122,10 @@ def load_model(
         )
     cam_layer = meta.get("cam_layer")
     if cam_layer is not None:
-        where = (f"{sidecar_path(source.path)}" if source.path is not None
-                 else f"manifest entry {name!r}")  # fmt: skip
-        cam_layer = check_recorded_layer(kmodel, cam_layer, where)
+        where = sidecar_path(source.path) if source.path is not None else f"manifest entry {name!r}"
+        try:
+            cam_layer = graph.find_conv_layer(kmodel, str(cam_layer))
+        except EmonbError as err:
+            raise EmonbError(f"{where}: cam_layer {err}") from None
     return EmotionModel(model=kmodel, spec=spec, name=name, path=path,
                         recorded_cam_layer=cam_layer)  # fmt: skip

@@ -263,7 +263,7 @@ def test_the_default_layer_gives_the_explicit_layers_maps(mini_xception, faces, 
     """Unasked, a layered method reads the model's CAM layer (recorded for the
     mini-Xception): the same maps as naming it, and not conv2d_7's."""
     default = method(mini_xception)
-    assert default.layer == mini_xception.cam_layer == "separable_conv2d_8"
+    assert default.layer == mini_xception.recorded_cam_layer == "separable_conv2d_8"
     maps = default.explain(faces[:4], 3)
     np.testing.assert_array_equal(maps, method(mini_xception, layer="separable_conv2d_8")
                                   .explain(faces[:4], 3))  # fmt: skip
