@@ -213,7 +213,11 @@ def evaluate_maps(
     if skipped:
         say(f"  {', '.join(skipped)}: left out, the synthetic stand-in has no anatomy to mesh")
         names = [m for m in names if m not in skipped]
-    factories = {m: _reusing(net, method_factory(m, s.seed, settings_of.get(m))) for m in names}
+    # the layered methods read the model's CAM layer, named, so that its randomized copies
+    # (which record none) are explained at the same layer
+    cam_layer = default_cam_layer(net)
+    factories = {m: _reusing(net, method_factory(m, s.seed, _at_layer(m, settings_of.get(m), cam_layer.name)))
+                 for m in names}  # fmt: skip
     pool, rows, runner, context = explained_sample(net, faces, s)
     region_rows = stratified_rows(pool.labels, s.n_regions or len(pool), s.seed)
     data = pool.subset(rows)
@@ -264,7 +268,8 @@ def evaluate_maps(
         region_faces = region_faces.subset(region_marks.accepted)
         region_marks = region_marks.subset(region_marks.accepted)
     make = factories.get(s.region_method)
-    make = make or method_factory(s.region_method, s.seed, settings_of.get(s.region_method))
+    make = make or method_factory(s.region_method, s.seed, _at_layer(
+        s.region_method, settings_of.get(s.region_method), cam_layer.name))
     region_table, claims, claims_canonical = region_analysis(
         net, region_faces.images, make(net), runner, region_marks, s.region_method, s.seed)
     changes = au = None
@@ -292,7 +297,6 @@ def evaluate_maps(
     ranked = [m for m in table.index if m not in REFERENCES]
     agreement = metric_agreement(table, exclude=REFERENCES) if len(ranked) >= 3 else None
     used = {m: dict(settings_of[m]) for m in [*names, s.region_method] if settings_of.get(m)}
-    cam_layer = default_cam_layer(net)  # what a layered method reads unless method_settings says
     record = {"model": net.name, "data": faces.name, "split": s.split, "n": len(images),
               "accuracy": float(np.mean(predicted == data.labels)),
               "methods": names, "method_settings": used, "cam_layer": cam_layer.name,
@@ -383,6 +387,15 @@ def _mesh(pool, rows: np.ndarray, region_rows: np.ndarray) -> tuple[Landmarks, L
     meshed = FaceMesh().landmarks(pool.images[union])
     return (meshed.subset(np.searchsorted(union, rows)),
             meshed.subset(np.searchsorted(union, region_rows)), meshed)  # fmt: skip
+
+
+def _at_layer(name: str, kwargs: Mapping[str, object] | None, layer: str) -> dict:
+    """``kwargs`` of method ``name``, with ``layer=layer`` added when the method reads a
+    layer and ``kwargs`` names none."""
+    kwargs = dict(kwargs or {})
+    if name not in REFERENCES and get_method(name).uses_layer:
+        kwargs.setdefault("layer", layer)
+    return kwargs
 
 
 def _reusing(net: EmotionModel, factory: Callable[[EmotionModel], object]):

@@ -22,6 +22,8 @@ is found once per model and kept with it (its ``derived`` slot).
 
 from __future__ import annotations
 
+import os
+import sys
 import warnings
 import weakref
 from collections.abc import Mapping
@@ -116,6 +118,16 @@ def rule_cam_layer(model: keras.Model, n_classes: int,
     return max(reversed(candidates), key=lambda n: depth[n])  # max keeps the first of a tie
 
 
+def _first_caller_outside_emonb() -> int:
+    """The ``stacklevel`` that points a warning raised in :func:`default_cam_layer` at the
+    first caller outside the emonb package (the user's line, not a method's constructor)."""
+    package = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
+    frame, level = sys._getframe(2), 2  # 1: default_cam_layer, 2: its caller
+    while frame is not None and frame.f_code.co_filename.startswith(package):
+        frame, level = frame.f_back, level + 1
+    return level
+
+
 def default_cam_layer(net: EmotionModel) -> CamLayer:
     """``net``'s default CAM layer: its recorded one (``net.recorded_cam_layer``, which
     must be a convolutional layer: :func:`emonb.models.graph.find_conv_layer`), else :func:`rule_cam_layer`'s, with a
@@ -138,7 +150,7 @@ def default_cam_layer(net: EmotionModel) -> CamLayer:
                 "spatial convolution, not a class-per-channel head), not chosen by measurement; "
                 "`emonb evaluate-maps --layers all` measures every layer",
                 CamLayerNotice,
-                stacklevel=2,
+                stacklevel=_first_caller_outside_emonb(),
             )
     net.derived["cam_layer"] = found
     return found

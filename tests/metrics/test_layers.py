@@ -13,6 +13,7 @@ from emonb.metrics.evaluate import evaluate_maps
 from emonb.metrics.layers import (
     SWEEP_METHODS,
     choose_cam_layer,
+    layer_comparison,
     layer_sweep,
     layer_table,
     layered_methods,
@@ -103,6 +104,25 @@ def test_a_row_is_what_evaluate_maps_gives_at_that_layer(net, faces, method):
     assert (plain.settings["cam_layer"], plain.settings["cam_layer_source"]) == ("c3", "rule")
 
 
+def test_evaluate_maps_reads_a_recorded_layer_on_the_randomized_copies_too(net, faces):
+    """The randomized copies record no layer; they are explained at the model's (c2, the
+    record), not at the rule's (c3), so no notice says the rule chose."""
+    import warnings
+    from dataclasses import replace
+
+    from emonb.models.cam_layer import CamLayerNotice
+
+    recorded = replace(net, recorded_cam_layer="c2")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        ev = evaluate_maps(recorded, faces, methods=["gradcam"], settings=SMALL, log=None)
+    assert not [w for w in caught if issubclass(w.category, CamLayerNotice)]
+    assert (ev.settings["cam_layer"], ev.settings["cam_layer_source"]) == ("c2", "record")
+    assert ev.settings["method_settings"] == {}  # the layer is recorded once, not per method
+    (at_c2,) = layer_sweep(net, faces, methods=["gradcam"], layers=["c2"], settings=SMALL, log=None)
+    assert at_c2["insertion_minus_deletion"]["mean"] == ev.table.loc["gradcam", "insertion - deletion"]
+
+
 def test_images_are_swept_whole_and_references_scored_once(net, faces):
     images = faces.images[:9]
     row, centre = layer_sweep(net, images, methods=["gradcam"], layers="c3", settings=SMALL,
@@ -133,6 +153,35 @@ def test_choose_cam_layer_takes_the_highest_mean_and_ties_go_later():
         choose_cam_layer(rows, "xgradcam")
     with pytest.raises(EmonbError, match="none finite"):
         choose_cam_layer([_row("gradcam", "a", math.nan)])
+
+
+def test_layer_comparison_sets_layers_side_by_side():
+    import pandas as pd
+
+    def row(method, layer, mean, road=None):
+        return {"method": method, "layer": layer,
+                "insertion_minus_deletion": {"mean": mean, "lo": mean - 0.1, "hi": mean + 0.1},
+                "road_gap": None if road is None else {"mean": road, "lo": road, "hi": road}}  # fmt: skip
+
+    rows = [row("gradcam", "head", 0.03, 0.5), row("layercam", "head", 0.03),
+            row("gradcam", "mid", 0.25), row("centre", None, 0.28)]  # fmt: skip
+    side = layer_comparison(rows)
+    assert list(side.index) == ["gradcam", "layercam", "centre"]
+    assert list(side.columns) == ["head", "mid", "no layer"]
+    assert side.loc["gradcam", "mid"] == "0.250 [0.150, 0.350]" and side.loc["layercam", "mid"] == ""
+    assert side.loc["centre", "no layer"] == "0.280 [0.180, 0.380]"
+    road = layer_comparison(rows, value="road_gap", decimals=1)
+    assert road.to_dict() == {"head": {"gradcam": "0.5 [0.5, 0.5]"}}
+    # the layer an evaluate_maps table used comes first, from the table, for the swept methods
+    table = pd.DataFrame({"insertion - deletion": [0.27, 0.4, 0.1], "lo": [0.2, 0.3, 0.0],
+                          "hi": [0.3, 0.5, 0.2]}, index=["gradcam", "occlusion", "layercam"])  # fmt: skip
+    both = layer_comparison(rows[:2], table, "deep")
+    assert list(both.columns) == ["deep", "head"] and list(both.index) == ["gradcam", "layercam"]
+    assert both.loc["gradcam"].tolist() == ["0.270 [0.200, 0.300]", "0.030 [-0.070, 0.130]"]
+    with pytest.raises(EmonbError, match="give both"):
+        layer_comparison(rows, table)
+    with pytest.raises(EmonbError, match="value must be one of"):
+        layer_comparison(rows, value="seconds")
 
 
 def test_cli_layers_end_to_end(tmp_path, capsys, monkeypatch):
