@@ -335,6 +335,7 @@ def map_sprite(maps: ExplanationMaps, face: int, method: int) -> np.ndarray:
 
 def static_map_explorer(maps: ExplanationMaps, *, size: int = 256, alpha: float = 0.5,
                         cmap: str = "jet", emotion: int | str | None = None,
+                        layer: str | None = None,
                         uid: str = "emonb-map-explorer") -> str:  # fmt: skip
     """The explanation-map explorer's HTML (``data-kind="maps"``) for :func:`explanation_maps`:
     face, method, emotion and layer controls (the layer control is disabled for a method
@@ -342,7 +343,9 @@ def static_map_explorer(maps: ExplanationMaps, *, size: int = 256, alpha: float 
     one); the map drawn over the face as :func:`emonb.plotting.images.overlay` draws it
     (``cmap``, ``alpha``; up to rounding); the caption gives the model's probability of the
     chosen emotion. ``emotion`` is the one shown first (default: the model's prediction for
-    the first face); ``uid`` must be unique on the page."""
+    the first face), and ``layer`` the layer (default: the last of ``maps.layers``; pass the
+    model's CAM layer, :func:`emonb.models.cam_layer.default_cam_layer`, to open on what the
+    CAMs read unasked); ``uid`` must be unique on the page."""
     if not isinstance(maps, ExplanationMaps):
         raise TypeError(f"expected ExplanationMaps (from explanation_maps), got {type(maps)}")
     if not 0.0 <= float(alpha) <= 1.0:
@@ -371,7 +374,9 @@ def static_map_explorer(maps: ExplanationMaps, *, size: int = 256, alpha: float 
     payload = {"methods": methods, "layers": list(maps.layers), "emotions": list(maps.class_names),
                "faces": [_data_uri(f) for f in faces], "h": h, "w": w, "alpha": float(alpha),
                "proba": np.round(maps.proba.astype(float), 4).tolist(), "lut": _lut(cmap)}  # fmt: skip
-    layer = _select("emonb-layer", maps.layers, n_layers - 1)
+    if layer is not None and layer not in maps.layers:
+        raise ValueError(f"layer {layer!r} is not one of the maps' layers: {', '.join(maps.layers)}")
+    layer = _select("emonb-layer", maps.layers, n_layers - 1 if layer is None else maps.layers.index(layer))
     controls = f"""<div style="display:flex;gap:1em;align-items:center;flex-wrap:wrap">
 <label>face {_slider("emonb-face", n - 1)}</label>
 <label>method {_select("emonb-method", maps.methods)}</label>
