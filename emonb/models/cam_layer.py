@@ -130,9 +130,10 @@ def _first_caller_outside_emonb() -> int:
 
 def default_cam_layer(net: EmotionModel) -> CamLayer:
     """``net``'s default CAM layer: its recorded one (``net.recorded_cam_layer``, which
-    must be a convolutional layer: :func:`emonb.models.graph.find_conv_layer`), else :func:`rule_cam_layer`'s, with a
-    :class:`CamLayerNotice` the first time the rule decides for this Keras model. Found
-    once and kept with ``net`` (``net.derived["cam_layer"]``)."""
+    must be a convolutional layer: :func:`emonb.models.graph.find_conv_layer`), else
+    :func:`rule_cam_layer`'s, with a :class:`CamLayerNotice` the first time the rule
+    decides for this Keras model. Found once and kept with ``net``
+    (``net.derived["cam_layer"]``)."""
     if "cam_layer" in net.derived:
         return net.derived["cam_layer"]
     if net.recorded_cam_layer is not None:
