@@ -15,11 +15,14 @@ deletion/insertion and ROAD objects and the bootstrap of ``emonb evaluate-maps``
    layer is chosen by :func:`emonb.metrics.layers.choose_cam_layer` (highest mean insertion
    minus deletion; ties to the later layer); Grad-CAM's is *the* chosen layer.
 2. **On PublicTest** (faces used for no choice): each method at Grad-CAM's chosen layer, at
-   its own chosen layer and at the default layer (:func:`emonb.models.graph.last_conv_layer`,
-   ``conv2d_7``), on ``--n-test`` faces, beside the centred Gaussian and occlusion
-   (model-free and model-agnostic references, no layer) on the same faces.
+   its own chosen layer and at the last spatial convolution
+   (:func:`emonb.models.graph.last_conv_layer`, ``conv2d_7``: the default before this
+   measurement, recorded as ``default_layer``), on ``--n-test`` faces, beside the centred
+   Gaussian and occlusion (model-free and model-agnostic references, no layer) on the
+   same faces.
 
-Nothing here changes a default layer.
+Nothing here changes a default layer: the manifest records the mini-Xception's
+(``model: cam_layer``, :mod:`emonb.models.cam_layer`), from this file's ``cam_layer``.
 """
 
 from __future__ import annotations

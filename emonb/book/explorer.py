@@ -267,7 +267,7 @@ def explanation_maps(net: EmotionModel, faces, methods: Sequence[str] = DEFAULT_
                      options: Mapping[str, Mapping] | None = None) -> ExplanationMaps:  # fmt: skip
     """Every map of ``faces`` (raw images, any size) by each of ``methods`` (registry names)
     for each of the seven emotions and, for methods that read a layer, each of ``layers``
-    (default: the last spatial convolutional layer).
+    (default: the model's CAM layer, :func:`emonb.models.cam_layer.default_cam_layer`).
 
     Batched through the :class:`~emonb.methods.Explainer` API: one
     ``explain_inputs`` call per method and layer, for every face and every emotion at once;
@@ -277,7 +277,8 @@ def explanation_maps(net: EmotionModel, faces, methods: Sequence[str] = DEFAULT_
     model is never modified.
     """
     from emonb.methods import get_method
-    from emonb.models.graph import last_conv_layer, spatial_conv_layers
+    from emonb.models.cam_layer import default_cam_layer
+    from emonb.models.graph import spatial_conv_layers
     from emonb.models.preprocessing import model_view
     from emonb.models.runner import Runner
     from emonb.models.zoo import as_emotion_model
@@ -294,9 +295,9 @@ def explanation_maps(net: EmotionModel, faces, methods: Sequence[str] = DEFAULT_
         get_method(name)  # a typo fails; options of registered methods not asked for are unused
     runner = Runner(net)
     valid = spatial_conv_layers(net.model, runner.output_shapes)
-    layers = [last_conv_layer(net.model, runner.output_shapes)] if layers is None else list(layers)
+    layers = [default_cam_layer(net).name] if layers is None else list(layers)
     if not layers:
-        raise EmonbError("no layer: give at least one, or None for the last conv layer")
+        raise EmonbError("no layer: give at least one, or None for the model's CAM layer")
     if bad := [n for n in layers if n not in valid]:
         raise EmonbError(f"unknown or non-spatial layer(s) {', '.join(map(repr, bad))}; "
                          f"choose from {', '.join(valid)}")  # fmt: skip
@@ -334,6 +335,7 @@ def map_sprite(maps: ExplanationMaps, face: int, method: int) -> np.ndarray:
 
 def static_map_explorer(maps: ExplanationMaps, *, size: int = 256, alpha: float = 0.5,
                         cmap: str = "jet", emotion: int | str | None = None,
+                        layer: str | None = None,
                         uid: str = "emonb-map-explorer") -> str:  # fmt: skip
     """The explanation-map explorer's HTML (``data-kind="maps"``) for :func:`explanation_maps`:
     face, method, emotion and layer controls (the layer control is disabled for a method
@@ -341,7 +343,9 @@ def static_map_explorer(maps: ExplanationMaps, *, size: int = 256, alpha: float 
     one); the map drawn over the face as :func:`emonb.plotting.images.overlay` draws it
     (``cmap``, ``alpha``; up to rounding); the caption gives the model's probability of the
     chosen emotion. ``emotion`` is the one shown first (default: the model's prediction for
-    the first face); ``uid`` must be unique on the page."""
+    the first face), and ``layer`` the layer (default: the last of ``maps.layers``; pass the
+    model's CAM layer, :func:`emonb.models.cam_layer.default_cam_layer`, to open on what the
+    CAMs read unasked); ``uid`` must be unique on the page."""
     if not isinstance(maps, ExplanationMaps):
         raise TypeError(f"expected ExplanationMaps (from explanation_maps), got {type(maps)}")
     if not 0.0 <= float(alpha) <= 1.0:
@@ -370,7 +374,9 @@ def static_map_explorer(maps: ExplanationMaps, *, size: int = 256, alpha: float 
     payload = {"methods": methods, "layers": list(maps.layers), "emotions": list(maps.class_names),
                "faces": [_data_uri(f) for f in faces], "h": h, "w": w, "alpha": float(alpha),
                "proba": np.round(maps.proba.astype(float), 4).tolist(), "lut": _lut(cmap)}  # fmt: skip
-    layer = _select("emonb-layer", maps.layers, n_layers - 1)
+    if layer is not None and layer not in maps.layers:
+        raise ValueError(f"layer {layer!r} is not one of the maps' layers: {', '.join(maps.layers)}")
+    layer = _select("emonb-layer", maps.layers, n_layers - 1 if layer is None else maps.layers.index(layer))
     controls = f"""<div style="display:flex;gap:1em;align-items:center;flex-wrap:wrap">
 <label>face {_slider("emonb-face", n - 1)}</label>
 <label>method {_select("emonb-method", maps.methods)}</label>

@@ -21,6 +21,7 @@ import numpy as np
 
 from emonb.arrays import minmax
 from emonb.errors import EmonbError
+from emonb.models.cam_layer import default_cam_layer
 from emonb.models.graph import spatial_conv_layers
 from emonb.models.targets import resolve_targets
 from emonb.models.tracing import output_shapes
@@ -162,7 +163,10 @@ class MapExplorer(_Explorer):
 
     Each (method, layer) pair is computed once, for every face and every emotion in one
     batch, the first time it is shown (``precompute`` does the default layer of every
-    method up front); afterwards every move only redraws.
+    method up front); afterwards every move only redraws. ``layers`` default to every
+    convolutional layer with a spatial output; the default layer is the model's CAM layer
+    (:func:`emonb.models.cam_layer.default_cam_layer`) when it is one of them, else the
+    last of them.
     """
 
     def __init__(self, net: EmotionModel, faces, methods: Sequence[str] = DEFAULT_METHODS, *,
@@ -180,6 +184,9 @@ class MapExplorer(_Explorer):
         if layers is None:
             layers = spatial_conv_layers(net.model, output_shapes(net.model))
         self.layers = list(layers)
+        cam_layer = default_cam_layer(net).name
+        #: The layer shown until another is chosen.
+        self.default_layer = cam_layer if cam_layer in self.layers else self.layers[-1]
         self.size, self.alpha = int(size), float(alpha)
         self._explainers: dict[tuple[str, str | None], object] = {}
         self._maps: dict[tuple[str, str | None], np.ndarray] = {}
@@ -197,7 +204,7 @@ class MapExplorer(_Explorer):
             raise EmonbError(f"unknown method {method!r}; choose one of {', '.join(self.methods)}")
         if not self.uses_layer(method):
             return method, None
-        layer = layer or self.layers[-1]
+        layer = layer or self.default_layer
         if layer not in self.layers:
             raise EmonbError(f"unknown layer {layer!r}; choose one of {', '.join(self.layers)}")
         return method, layer
@@ -255,8 +262,8 @@ class MapExplorer(_Explorer):
         names = self.net.class_names
         emotion = w.ToggleButtons(options=list(names), description="emotion",
                                   value=names[int(self.proba[0].argmax())])  # fmt: skip
-        layer = w.SelectionSlider(options=self.layers, value=self.layers[-1], description="layer",
-                                  layout=w.Layout(width="95%"))  # fmt: skip
+        layer = w.SelectionSlider(options=self.layers, value=self.default_layer,
+                                  description="layer", layout=w.Layout(width="95%"))  # fmt: skip
         image, caption = self._image_widget(), w.Label()
 
         def update(_=None):

@@ -58,7 +58,8 @@ def add_parser(sub) -> argparse.ArgumentParser:
                         "gradcam_plus_plus, layercam) over layers: 'all' (every convolutional "
                         "layer with a spatial output) or NAME,...; adds layer_sweep and "
                         "cam_layer (gradcam's layer of highest mean insertion - deletion) to "
-                        "--json. The default layers stay as they are")  # fmt: skip
+                        "--json. The ranking keeps the model's CAM layer (settings.cam_layer, "
+                        "with settings.cam_layer_source: record or rule)")  # fmt: skip
     p.add_argument("--seed", type=whole(0), default=0, help="seed of the sample and the references")
     p.add_argument("--quick", action="store_true",
                    help="one method per family unless --methods names them (QUICK_METHODS), at "
@@ -182,6 +183,9 @@ def report(result, net, faces, pointing_net, seconds: float) -> None:
     s = result.settings
     print(f"\n{net.name} on {s['n']:,} {faces.name} faces ({s['split'] or 'all rows'}; "
           f"accuracy {s['accuracy']:.3f}), {seconds:.0f} s")  # fmt: skip
+    how = ("recorded with the model" if s["cam_layer_source"] == "record"
+           else "picked by rule, not by measurement")  # fmt: skip
+    print(f"CAM-family methods at {s['cam_layer']} ({how})")
     cols = ["insertion - deletion", "lo", "hi", "deletion AUC", "insertion AUC",
             "randomization spearman (top)", "randomization spearman (mean)",
             "randomization ssim (mean)", "pointing game (synthetic)"]  # fmt: skip

@@ -21,7 +21,9 @@ def add_parser(sub) -> argparse.ArgumentParser:
     p.add_argument("--target", default="predicted",
                    help="class name, index or 'predicted' (default)")  # fmt: skip
     p.add_argument("--layer", default=None,
-                   help="layer name for layer-based methods (default: last conv)")  # fmt: skip
+                   help="layer name for layer-based methods (default: the model's CAM layer, "
+                        "recorded with it, else the deepest spatial convolution that is not "
+                        "a class-per-channel head)")  # fmt: skip
     p.add_argument("--filter", type=whole(0), default=None,
                    help="one filter of --layer (method 'activation')")  # fmt: skip
     p.add_argument("--out", type=Path, default=None, help="output folder")

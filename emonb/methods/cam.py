@@ -19,6 +19,7 @@ from emonb.errors import EmonbError, check_count
 from emonb.methods.base import Explainer
 from emonb.methods.gradients import GuidedBackprop
 from emonb.models import graph
+from emonb.models.cam_layer import default_cam_layer
 
 __all__ = [
     "CAM",
@@ -36,8 +37,10 @@ __all__ = [
 class BaseCAM(Explainer):
     """Forward to the target layer, score, backward, weight channels, ReLU.
 
-    ``layer`` (name or index) defaults to the last convolutional layer with a spatial
-    output. ``relu_rule`` ("none", "relu", "guided") changes the backward rule of the ReLUs
+    ``layer`` (name or index) defaults to the model's CAM layer
+    (:func:`emonb.models.cam_layer.default_cam_layer`: the one recorded with the model,
+    else the deepest spatial convolution that is not a class-per-channel head feeding
+    global pooling). ``relu_rule`` ("none", "relu", "guided") changes the backward rule of the ReLUs
     *between the layer and the output* (keras-vis' ``backprop_modifier``).
     """
 
@@ -48,9 +51,8 @@ class BaseCAM(Explainer):
         self, model, *, layer: str | int | None = None, relu_rule: str | None = None, **kwargs
     ):
         super().__init__(model, **kwargs)
-        m = self.net.model
-        self.layer = (graph.find_layer(m, layer)[0] if layer is not None
-                      else graph.last_conv_layer(m, self.runner.output_shapes))  # fmt: skip
+        self.layer = (graph.find_layer(self.net.model, layer)[0] if layer is not None
+                      else default_cam_layer(self.net).name)  # fmt: skip
         self._use_relu_rule(relu_rule)
         self._fused = None
         self._pass = self.runner.compile(

@@ -40,6 +40,7 @@ from emonb.metrics.suite import (
     shared_metrics,
     stratified_rows,
 )
+from emonb.models.cam_layer import default_cam_layer
 from emonb.models.preprocessing import as_image_list
 from emonb.models.runner import Runner, class_probability
 from emonb.models.zoo import EmotionModel
@@ -182,7 +183,12 @@ def evaluate_maps(
     ``settings.method_settings`` maps a method name to its constructor's keyword
     arguments, e.g. ``{"smoothgrad": {"samples": 20}, "scorecam": {"max_channels": None}}``
     (the methods' defaults, used for a method not listed); ``settings.capped(quick)`` fills
-    them in for every registry method, capped in quick mode.
+    them in for every registry method, capped in quick mode. The CAM-family methods read
+    the model's CAM layer unless their ``method_settings`` name a ``layer``; the result's
+    ``settings`` record it (``cam_layer``) and whether it was recorded with the model or
+    picked by the rule (``cam_layer_source``: ``"record"`` or ``"rule"``,
+    :func:`~emonb.models.cam_layer.default_cam_layer`), and the pointing model's
+    (``pointing_cam_layer``).
 
     The methods' and references' rows of ``table`` (:func:`~emonb.metrics.ranking.summary_table`)
     are ranked by insertion AUC minus deletion AUC (higher is better); every per-face
@@ -207,7 +213,11 @@ def evaluate_maps(
     if skipped:
         say(f"  {', '.join(skipped)}: left out, the synthetic stand-in has no anatomy to mesh")
         names = [m for m in names if m not in skipped]
-    factories = {m: _reusing(net, method_factory(m, s.seed, settings_of.get(m))) for m in names}
+    # the layered methods read the model's CAM layer, named, so that its randomized copies
+    # (which record none) are explained at the same layer
+    cam_layer = default_cam_layer(net)
+    factories = {m: _reusing(net, method_factory(m, s.seed, _at_layer(m, settings_of.get(m), cam_layer.name)))
+                 for m in names}  # fmt: skip
     pool, rows, runner, context = explained_sample(net, faces, s)
     region_rows = stratified_rows(pool.labels, s.n_regions or len(pool), s.seed)
     data = pool.subset(rows)
@@ -258,7 +268,8 @@ def evaluate_maps(
         region_faces = region_faces.subset(region_marks.accepted)
         region_marks = region_marks.subset(region_marks.accepted)
     make = factories.get(s.region_method)
-    make = make or method_factory(s.region_method, s.seed, settings_of.get(s.region_method))
+    make = make or method_factory(s.region_method, s.seed, _at_layer(
+        s.region_method, settings_of.get(s.region_method), cam_layer.name))
     region_table, claims, claims_canonical = region_analysis(
         net, region_faces.images, make(net), runner, region_marks, s.region_method, s.seed)
     changes = au = None
@@ -288,7 +299,8 @@ def evaluate_maps(
     used = {m: dict(settings_of[m]) for m in [*names, s.region_method] if settings_of.get(m)}
     record = {"model": net.name, "data": faces.name, "split": s.split, "n": len(images),
               "accuracy": float(np.mean(predicted == data.labels)),
-              "methods": names, "method_settings": used, "steps": s.steps,
+              "methods": names, "method_settings": used, "cam_layer": cam_layer.name,
+              "cam_layer_source": cam_layer.source, "steps": s.steps,
               "baseline": s.baseline, "left_out": skipped,
               "road_fractions": list(s.road_fractions), "road_noise": s.road_noise,
               "correlation_runs": s.correlation_runs,
@@ -309,6 +321,7 @@ def evaluate_maps(
         record["pointing_model"] = pointing_net.name
         record["pointing_faces"] = pointing.attrs["faces"]
         record["pointing_accuracy"] = pointing.attrs["accuracy"]
+        record["pointing_cam_layer"] = default_cam_layer(pointing_net).name
     return MapEvaluation(table=table, curves=curves, randomization=rand, regions=region_table,
                          claims=claims, focus=focus, pointing=pointing, settings=record,
                          seconds=json_safe(seconds), claims_canonical=claims_canonical,
@@ -374,6 +387,15 @@ def _mesh(pool, rows: np.ndarray, region_rows: np.ndarray) -> tuple[Landmarks, L
     meshed = FaceMesh().landmarks(pool.images[union])
     return (meshed.subset(np.searchsorted(union, rows)),
             meshed.subset(np.searchsorted(union, region_rows)), meshed)  # fmt: skip
+
+
+def _at_layer(name: str, kwargs: Mapping[str, object] | None, layer: str) -> dict:
+    """``kwargs`` of method ``name``, with ``layer=layer`` added when the method reads a
+    layer and ``kwargs`` names none."""
+    kwargs = dict(kwargs or {})
+    if name not in REFERENCES and get_method(name).uses_layer:
+        kwargs.setdefault("layer", layer)
+    return kwargs
 
 
 def _reusing(net: EmotionModel, factory: Callable[[EmotionModel], object]):

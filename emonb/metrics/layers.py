@@ -11,7 +11,9 @@ from the same :class:`~emonb.metrics.settings.EvaluationSettings`) and its boots
 method's columns). So a row is exactly what ``evaluate_maps(methods=[method], settings=...)``
 reports for that method with ``method_settings={method: {"layer": layer}}``.
 
-:func:`choose_cam_layer` picks the layer with the highest mean insertion minus deletion.
+:func:`choose_cam_layer` picks the layer with the highest mean insertion minus deletion;
+:func:`layer_comparison` sets the layers side by side, one column each (with, optionally,
+the column of the layer an :func:`~emonb.metrics.evaluate.evaluate_maps` table used).
 Choose on one split and report on another (``benchmarks/cam_layers.py``: Training, then
 PublicTest): the maximum of many noisy means is biased upwards on the faces it was chosen on.
 """
@@ -40,8 +42,8 @@ if TYPE_CHECKING:
 
     from emonb.models.zoo import EmotionModel
 
-__all__ = ["SWEEP_METHODS", "choose_cam_layer", "layer_sweep", "layer_table", "layered_methods",
-           "sweep_layers"]  # fmt: skip
+__all__ = ["SWEEP_METHODS", "choose_cam_layer", "layer_comparison", "layer_sweep", "layer_table",
+           "layered_methods", "sweep_layers"]  # fmt: skip
 
 #: The methods swept when none are named: Grad-CAM, Grad-CAM++ and Layer-CAM (one
 #: backward pass each; Score-CAM and Ablation-CAM run the model once per channel).
@@ -217,3 +219,47 @@ def layer_table(rows: Sequence[dict]) -> pd.DataFrame:
             row.update({"ROAD": g["mean"], "ROAD lo": g["lo"], "ROAD hi": g["hi"]})
         table.append(row)
     return pd.DataFrame(table)
+
+
+def layer_comparison(rows: Sequence[dict], table: pd.DataFrame | None = None,
+                     layer: str | None = None, *, value: str = "insertion_minus_deletion",
+                     decimals: int = 3) -> pd.DataFrame:  # fmt: skip
+    """Each method's score at each layer, side by side: one row per method (in the order
+    met), one column per layer (likewise; a method without a layer, a reference, goes in
+    the column ``"no layer"``), each cell ``"mean [lo, hi]"`` of ``value`` (a key of
+    :func:`layer_sweep`'s rows: ``"insertion_minus_deletion"`` or ``"road_gap"``) rounded to
+    ``decimals``; empty where not measured.
+
+    ``table`` and ``layer``: an :func:`~emonb.metrics.evaluate.evaluate_maps` ranked table
+    and the layer its CAM-family methods read (its ``settings["cam_layer"]``): that layer's
+    column comes first, from the table, for the methods of ``rows`` (the same means as a
+    sweep at that layer gives; the intervals are the table's bootstrap, seeded per row)."""
+    import pandas as pd
+
+    column = {"insertion_minus_deletion": "insertion - deletion",
+              "road_gap": "ROAD (LeRF - MoRF)"}  # fmt: skip
+    if value not in column:
+        raise EmonbError(f"value must be one of {', '.join(column)}, not {value!r}")
+
+    def cell(mean: float, lo: float, hi: float) -> str:
+        return f"{mean:.{decimals}f} [{lo:.{decimals}f}, {hi:.{decimals}f}]"
+
+    cells: dict[str, dict[str, str]] = {}
+    if (table is None) != (layer is None):
+        raise EmonbError("give both the evaluate_maps table and the layer its methods read, or neither")
+    if table is not None:
+        name = column[value]
+        lo, hi = ("lo", "hi") if value == "insertion_minus_deletion" else (f"{name} lo", f"{name} hi")
+        for r in rows:
+            m = r["method"]
+            if r.get("layer") is not None and m in table.index and name in table:
+                t = table.loc[m]
+                cells.setdefault(m, {})[layer] = cell(t[name], t[lo], t[hi])
+    for r in rows:
+        d = r.get(value)
+        if d is not None:
+            cells.setdefault(r["method"], {})[r.get("layer") or "no layer"] = cell(
+                d["mean"], d["lo"], d["hi"])
+    out = pd.DataFrame.from_dict(cells, orient="index").fillna("")
+    out.index.name, out.columns.name = "method", value.replace("_", " ")
+    return out

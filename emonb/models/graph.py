@@ -16,6 +16,7 @@ from emonb.errors import EmonbError
 __all__ = [
     "CONV_TYPES",
     "conv_layers",
+    "find_conv_layer",
     "find_layer",
     "input_shape",
     "is_container",
@@ -91,6 +92,18 @@ def find_layer(model: keras.Model, layer: str | int) -> tuple[str, keras.layers.
     if len(bare) > 1:
         raise EmonbError(f"layer name {layer!r} is ambiguous: {', '.join(n for n, _ in bare)}")
     raise EmonbError(f"no layer {layer!r} in model {model.name!r}; valid names: {', '.join(names)}")
+
+
+def find_conv_layer(model: keras.Model, layer: str) -> str:
+    """The qualified name of the convolutional layer ``layer`` (qualified, or a unique bare
+    name); anything else raises :class:`~emonb.errors.EmonbError` listing the
+    convolutional layers."""
+    convs = conv_layers(model)
+    found = [n for n in convs if n == layer] or [n for n in convs if n.rsplit("/", 1)[-1] == layer]
+    if len(found) != 1:
+        raise EmonbError(f"{layer!r} is not a convolutional layer of model {model.name!r}; "
+                         f"valid names: {', '.join(convs) or 'none'}")  # fmt: skip
+    return found[0]
 
 
 def input_shape(model: keras.Model) -> tuple[int | None, ...]:

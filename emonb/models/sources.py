@@ -1,6 +1,7 @@
 """Where a model comes from, known without loading it (no TensorFlow): a manifest name or
-a Keras file, with its sidecar ``<file>.emonb.json`` that records how to prepare images
-and the class names. :func:`emonb.models.zoo.load_model` and the command line's checks
+a Keras file, with its sidecar ``<file>.emonb.json`` that records how to prepare images,
+the class names and, optionally, the CAM layer (``cam_layer``: the layer a CAM reads by
+default, :mod:`emonb.models.cam_layer`). :func:`emonb.models.zoo.load_model` and the command line's checks
 (which run before TensorFlow is imported) both decide a model through :func:`find_model`.
 """
 
@@ -30,7 +31,8 @@ def sidecar_path(path: str | os.PathLike[str]) -> Path:
 
 def read_sidecar(path: str | os.PathLike[str]) -> dict[str, Any]:
     """The sidecar of the model file ``path`` (``{}`` if it has none); one that is not a
-    JSON object, or whose ``class_names`` is not a list of names, is an error."""
+    JSON object, whose ``class_names`` is not a list of names or whose ``cam_layer`` is not
+    a name, is an error."""
     side = sidecar_path(path)
     if not side.exists():
         return {}
@@ -43,6 +45,8 @@ def read_sidecar(path: str | os.PathLike[str]) -> dict[str, Any]:
     names = meta.get("class_names")
     if names is not None and (not isinstance(names, list) or not all(isinstance(n, str) for n in names)):
         raise EmonbError(f"{side}: 'class_names' must be a list of names")
+    if "cam_layer" in meta and not isinstance(meta["cam_layer"], str):
+        raise EmonbError(f"{side}: 'cam_layer' must be a layer name")
     return meta
 
 

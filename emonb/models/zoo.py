@@ -21,7 +21,7 @@ from emonb.data.manifest import artifact_path, load_manifest
 from emonb.errors import EmonbError
 from emonb.models import graph
 from emonb.models.preprocessing import ModelSpec, prepare_images
-from emonb.models.sources import SIDECAR_SUFFIX, find_model  # noqa: F401 (SIDECAR_SUFFIX: re-exported)
+from emonb.models.sources import SIDECAR_SUFFIX, find_model, sidecar_path  # noqa: F401 (SIDECAR_SUFFIX: re-exported)
 
 __all__ = ["EmotionModel", "as_emotion_model", "load_model", "spec_from_model"]
 
@@ -33,8 +33,13 @@ class EmotionModel:
     spec: ModelSpec
     name: str
     path: Path | None = None
+    #: The CAM layer recorded with the model (the manifest's ``model: cam_layer``, a
+    #: sidecar's ``cam_layer``); None: none recorded (the rule of
+    #: :func:`emonb.models.cam_layer.default_cam_layer` then picks one).
+    recorded_cam_layer: str | None = None
     #: Objects made from this model by the modules that use it, kept with it (its default
-    #: runner: :func:`emonb.models.runner.runner_for`). Never filled here.
+    #: runner: :func:`emonb.models.runner.runner_for`; its default CAM layer:
+    #: :func:`emonb.models.cam_layer.default_cam_layer`).
     derived: dict[str, object] = field(default_factory=dict, init=False, repr=False,
                                        compare=False)  # fmt: skip
 
@@ -90,7 +95,11 @@ def load_model(
     ``<file>.emonb.json`` (``{"preprocessing": "unit", "class_names": [...]}``), else
     ``"unit"`` (x / 255, the seed project's convention). Input size and channels are read
     from the model. Files load with ``compile=False`` (no optimizer state is needed).
+    A CAM layer recorded with the model (manifest ``model: cam_layer``, sidecar
+    ``cam_layer``) becomes :attr:`EmotionModel.recorded_cam_layer`; one that is not a
+    convolutional layer of the model is an error listing the valid names.
     """
+
     manifest = load_manifest()
     source = find_model(model, manifest)  # the rule the command line checks before loading
     path = source.path or artifact_path(source.name, manifest=manifest)
@@ -111,4 +120,12 @@ def load_model(
         raise EmonbError(
             f"{path}: manifest says input {tuple(want)}, model takes {spec.input_size}"
         )
-    return EmotionModel(model=kmodel, spec=spec, name=name, path=path)
+    cam_layer = meta.get("cam_layer")
+    if cam_layer is not None:
+        where = sidecar_path(source.path) if source.path is not None else f"manifest entry {name!r}"
+        try:
+            cam_layer = graph.find_conv_layer(kmodel, str(cam_layer))
+        except EmonbError as err:
+            raise EmonbError(f"{where}: cam_layer {err}") from None
+    return EmotionModel(model=kmodel, spec=spec, name=name, path=path,
+                        recorded_cam_layer=cam_layer)  # fmt: skip

@@ -138,7 +138,8 @@ class VideoPipeline:
         self.explainer = get_method(self.method)(net) if self.method else None
         #: The compiled forward pass (probabilities): the explainer's own runner, else one
         #: with the same settings (logits, BatchNorm folded), so both paths give the same
-        #: probabilities.
+        #: probabilities (to float rounding where a CAM's layer has a BatchNorm after it,
+        #: which its fused pass leaves unfolded: the mini-Xception's separable_conv2d_8).
         self.runner = self.explainer.runner if self.explainer is not None else Runner(net)
         self.detector, self.overlay = detector, overlay
         self.detect_width, self.min_face, self.alpha = detect_width, int(min_face), float(alpha)

@@ -135,6 +135,9 @@ def test_map_explorer_markup(toy_maps):
     assert re.search(r'<select class="emonb-method"><option value="0" selected>saliency<', page)
     assert '<option value="4" selected>sad</option>' in page  # the emotion shown first
     assert '<option value="1" selected>c2</option>' in page  # the deepest layer first
+    opened = static_map_explorer(toy_maps, layer="c1")  # e.g. the model's CAM layer
+    assert '<option value="0" selected>c1</option>' in opened and ">c2</option>" in opened
+    assert '<option value="1" selected>c2</option>' not in opened
     assert "<canvas" in page and "dataset.shown" in page
     default = static_map_explorer(toy_maps)
     predicted = toy_maps.class_names[int(toy_maps.proba[0].argmax())]
@@ -185,6 +188,8 @@ def test_map_explorer_errors_name_the_valid_choices(toy, toy_maps):
         static_map_explorer(toy_maps, emotion=7)
     with pytest.raises(ValueError, match="alpha"):
         static_map_explorer(toy_maps, alpha=2)
+    with pytest.raises(ValueError, match="layer 'c3' is not one of the maps' layers: c1, c2"):
+        static_map_explorer(toy_maps, layer="c3")
     with pytest.raises(TypeError, match="ExplanationMaps"):
         static_map_explorer(toy_maps.maps)
     broken = dataclasses.replace(toy_maps, layers=("c2",))
@@ -206,6 +211,6 @@ def test_explanation_maps_take_a_bare_keras_model(toy, toy_maps, unchanged):
     model, (_, faces) = TOY_MODELS["sequential_no_input"](), toy
     check = unchanged(model)
     m = explanation_maps(model, faces, ("cam",))
-    assert m.layers == ("c2",) and m.layered == (False,)  # default: the last conv layer
+    assert m.layers == ("c2",) and m.layered == (False,)  # default: the CAM layer (by the rule)
     np.testing.assert_allclose(m.maps[:, 0], toy_maps.maps[:, 2, :, :1], atol=1e-6)
     check()

@@ -70,18 +70,19 @@ def test_map_explorer_caches_each_method_and_layer(mini_xception, gallery):
     from emonb.methods import METHODS
 
     ex = MapExplorer(mini_xception, gallery, methods=["gradcam", "saliency"], size=64)
-    assert set(ex._maps) == {("gradcam", ex.layers[-1]), ("saliency", None)}  # precomputed
+    assert ex.default_layer == "separable_conv2d_8"  # the model's CAM layer, not the last
+    assert set(ex._maps) == {("gradcam", ex.default_layer), ("saliency", None)}  # precomputed
     maps = ex.maps("gradcam")
     assert maps.shape == (2, 7, 64, 64) and ex.maps("gradcam") is maps  # cached
     happy = METHODS["gradcam"](mini_xception).explain(gallery, "happy")
     # probabilities through the explainer's runner (BatchNorm folded) agree with the model's
     np.testing.assert_allclose(ex.proba, predict_proba(mini_xception, gallery), atol=1e-4)
     np.testing.assert_allclose(maps[:, 3], happy, atol=1e-4)
-    other = ex.maps("gradcam", ex.layers[-3])
+    other = ex.maps("gradcam", ex.layers[-1])  # conv2d_7
     assert not np.allclose(other, maps)
     img = ex.render(face=0, method="gradcam", emotion="happy")
     assert img.shape == (64, 64, 3)
-    assert "gradcam at" in ex.caption(face=0, method="gradcam", emotion="happy")
+    assert "gradcam at separable_conv2d_8" in ex.caption(face=0, method="gradcam", emotion="happy")
     assert "saliency for happy" in ex.caption(face=0, method="saliency", emotion=3)
     top = int(ex.proba[1].argmax())
     np.testing.assert_array_equal(ex.render(face=1, method="saliency", emotion="predicted"),

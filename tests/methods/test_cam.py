@@ -8,7 +8,15 @@ import pytest
 from emonb._tf import keras, tf
 from emonb.arrays import minmax
 from emonb.data.synthetic import make_synthetic_faces
-from emonb.methods import CAM, GradCAM, GradCAMGuided, GradCAMPlusPlus, LayerCAM, ScoreCAM
+from emonb.methods import (
+    CAM,
+    GradCAM,
+    GradCAMGuided,
+    GradCAMPlusPlus,
+    GuidedGradCAM,
+    LayerCAM,
+    ScoreCAM,
+)
 
 LOGITS = "global_average_pooling2d_1"  # the mini-Xception's class scores before the softmax
 
@@ -138,7 +146,8 @@ def test_cam_on_mini_xception_is_the_class_channel(mini_xception, faces):
         CAM(mini_xception, fold_batchnorm=False)._attribute(x, idx), expected, atol=1e-5
     )
     np.testing.assert_allclose(
-        minmax(GradCAM(mini_xception)._attribute(x, idx)), minmax(expected), atol=1e-4
+        minmax(GradCAM(mini_xception, layer="conv2d_7")._attribute(x, idx)), minmax(expected),
+        atol=1e-4,
     )
 
 
@@ -224,8 +233,8 @@ def test_relu_rule_variants_differ_only_through_relus(mini_xception, faces):
     x = mini_xception.preprocess(faces[:4])
     idx = np.array([3, 3, 0, 6])
     np.testing.assert_allclose(
-        GradCAMGuided(mini_xception)._attribute(x, idx),
-        GradCAM(mini_xception)._attribute(x, idx),
+        GradCAMGuided(mini_xception, layer="conv2d_7")._attribute(x, idx),
+        GradCAM(mini_xception, layer="conv2d_7")._attribute(x, idx),
         atol=1e-6,
     )
     a = GradCAMGuided(mini_xception, layer="conv2d_3")._attribute(x, idx)
@@ -247,3 +256,31 @@ def test_predict_and_explain_is_probabilities_and_the_predicted_class_map(
     np.testing.assert_allclose(maps, e.explain_inputs(x, want.argmax(axis=1)), atol=1e-5)
     empty = e.predict_and_explain(x[:0])
     assert empty[0].shape == (0, 7) and empty[1].shape[0] == 0
+
+
+@pytest.mark.parametrize("method", [GradCAM, LayerCAM, GuidedGradCAM])
+def test_the_default_layer_gives_the_explicit_layers_maps(mini_xception, faces, method):
+    """Unasked, a layered method reads the model's CAM layer (recorded for the
+    mini-Xception): the same maps as naming it, and not conv2d_7's."""
+    default = method(mini_xception)
+    assert default.layer == mini_xception.recorded_cam_layer == "separable_conv2d_8"
+    maps = default.explain(faces[:4], 3)
+    np.testing.assert_array_equal(maps, method(mini_xception, layer="separable_conv2d_8")
+                                  .explain(faces[:4], 3))  # fmt: skip
+    assert np.abs(maps - method(mini_xception, layer="conv2d_7").explain(faces[:4], 3)).max() > 0.1
+
+
+def test_the_default_layer_on_a_bare_model_is_the_rules(toy_models, faces):
+    """A bare Keras model has no record: the rule's layer (c2, its last spatial conv; six
+    channels for seven classes is no class head), the same maps as naming it."""
+    import warnings
+
+    from emonb.models.cam_layer import CamLayerNotice
+
+    model = toy_models["sequential_no_input"]()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", CamLayerNotice)
+        cam = GradCAM(model)
+    assert cam.layer == "c2"
+    np.testing.assert_array_equal(cam.explain(faces[:3], 0),
+                                  GradCAM(model, layer="c2").explain(faces[:3], 0))  # fmt: skip

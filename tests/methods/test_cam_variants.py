@@ -207,7 +207,7 @@ def test_ablationcam_at_the_class_channels_is_cam(mini_xception, faces, unchange
                          mini_xception.model.get_layer(LOGITS).output)(x).numpy()  # fmt: skip
     assert (logits[np.arange(8), idx] < 0).any() and (logits[np.arange(8), idx] > 0).any()
     check = unchanged(mini_xception.model)
-    ablation = AblationCAM(mini_xception, chunk=20)  # 8 x (7 + 1) rows in 4 chunks
+    ablation = AblationCAM(mini_xception, layer="conv2d_7", chunk=20)  # 8 x (7 + 1) rows, 4 chunks
     assert ablation.layer == "conv2d_7"
     acts, grads = ablation.activations_and_gradients(x, idx)
     np.testing.assert_allclose(ablation.weights(acts, grads, x, idx), np.eye(7)[idx], atol=1e-5)
@@ -283,5 +283,6 @@ def test_settings_are_checked(mini_xception):
         AblationCAM(mini_xception, max_channels=0)
     with pytest.raises(EmonbError, match="chunk must be an integer >= 1"):
         AblationCAM(mini_xception, chunk=2.5)
-    assert AblationCAM(mini_xception).forward_passes == 9  # activations, y_c, 7 ablations
+    assert AblationCAM(mini_xception, layer="conv2d_7").forward_passes == 9  # A, y_c, 7 ablations
+    assert AblationCAM(mini_xception).forward_passes == 130  # separable_conv2d_8: 128 channels
     assert AblationCAM(mini_xception, layer="conv2d_6", max_channels=10).forward_passes == 12

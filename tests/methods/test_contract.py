@@ -18,6 +18,10 @@ SETTINGS = {"smoothgrad": {"samples": 4}, "squaregrad": {"samples": 4}, "vargrad
 NEEDS_FACES = frozenset({"au_shap"})
 #: Methods whose map ignores the target class (documented caveats).
 CLASS_AGNOSTIC = frozenset({"activation", "eigencam"})
+#: Methods whose map is blank for some faces at the default layer (separable_conv2d_8, its
+#: signed output before BatchNorm) because the channel-weighted sum is nowhere positive
+#: there: Grad-CAM++ (10% of 300 FER-2013 PublicTest faces, 4 of these 16).
+SIGNED_LAYER_BLANKS = frozenset({"gradcam_plus_plus"})
 
 
 @pytest.fixture(scope="module")
@@ -33,14 +37,23 @@ def test_contract_on_mini_xception(name, mini_xception, faces, unchanged):
     maps = explainer.explain(faces, "predicted")
     assert maps.shape == (16, 64, 64) and maps.dtype == np.float32
     assert np.isfinite(maps).all()
-    assert (maps.reshape(16, -1).max(axis=1) == 1.0).sum() >= 14, "maps should not be blank"
+    peak = maps.reshape(16, -1).max(axis=1)
+    if name in SIGNED_LAYER_BLANKS:  # a blank map is the formula's, not a bug: check it
+        x = mini_xception.preprocess(faces[peak == 0])
+        idx = explainer.runner.targets("predicted", x)
+        acts, grads = explainer.activations_and_gradients(x, idx)
+        w = explainer.weights(acts, grads, x, idx)
+        assert len(x) and (np.einsum("nhwk,nk->nhw", acts, w) <= 0).all()
+        peak = peak[peak > 0]
+    assert (peak == 1.0).sum() >= max(len(peak) - 2, 12), "maps should not be blank"
     np.testing.assert_array_equal(explainer.explain(faces, "predicted"), maps)  # deterministic
-    x = mini_xception.preprocess(faces[5:6])
-    single = explainer.explain(faces[5:6], int(explainer.runner.predict(x)[0]))
+    i = 5 if maps[5].max() > 0 else int(np.flatnonzero(maps.reshape(16, -1).max(axis=1))[0])
+    x = mini_xception.preprocess(faces[i : i + 1])
+    single = explainer.explain(faces[i : i + 1], int(explainer.runner.predict(x)[0]))
     # oneDNN picks batch-size-dependent kernels, so float32 rounding differs slightly (and
     # min-max normalisation spreads a change of the maximum over the map): same map, not bitwise
-    diff = np.abs(single[0] - maps[5])
-    corr = np.corrcoef(single[0].ravel(), maps[5].ravel())[0, 1]
+    diff = np.abs(single[0] - maps[i])
+    corr = np.corrcoef(single[0].ravel(), maps[i].ravel())[0, 1]
     assert diff.max() < 1e-2 and corr > 0.9999, (diff.max(), corr)
     # the target is honoured: another class gives another map (activation maps and
     # Eigen-CAM ignore it)
@@ -94,8 +107,11 @@ def test_targets_and_errors(mini_xception, faces):
         get_method("saliency")(mini_xception, score="probability")
 
 
-def test_default_layer_is_last_spatial_conv(mini_xception):
-    assert get_method("gradcam")(mini_xception).layer == "conv2d_7"
+def test_default_layer_is_the_models_cam_layer(mini_xception):
+    """Every method that reads a layer defaults to the one recorded with the model."""
+    for name, cls in METHODS.items():
+        if cls.uses_layer:
+            assert cls(mini_xception, **SETTINGS.get(name, {})).layer == "separable_conv2d_8", name
     assert get_method("layercam")(mini_xception, layer="conv2d_3").layer == "conv2d_3"
 
 

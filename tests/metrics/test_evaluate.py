@@ -50,6 +50,9 @@ def test_evaluate_maps_end_to_end(mini_xception):
     s = ev.settings
     assert s["n"] == 14 and s["region_faces"] == 12 and s["randomization_faces"] == 3
     assert s["method_settings"] == {}  # smoothgrad is not evaluated: its settings are unused
+    # gradcam read the layer recorded with the model (and the pointing model's, the same)
+    assert (s["cam_layer"], s["cam_layer_source"]) == ("separable_conv2d_8", "record")
+    assert s["pointing_cam_layer"] == "separable_conv2d_8"
     assert ev.agreement is None  # two methods: no ranking agreement to report
     assert list(ev.table.index).count("random") == 1 and "centre" in ev.table.index
     score = ev.table["insertion - deletion"].to_numpy()

@@ -13,6 +13,7 @@ from emonb.metrics.evaluate import evaluate_maps
 from emonb.metrics.layers import (
     SWEEP_METHODS,
     choose_cam_layer,
+    layer_comparison,
     layer_sweep,
     layer_table,
     layered_methods,
@@ -95,10 +96,31 @@ def test_a_row_is_what_evaluate_maps_gives_at_that_layer(net, faces, method):
     assert (g["mean"], g["lo"], g["hi"]) == (got["ROAD (LeRF - MoRF)"], got["ROAD (LeRF - MoRF) lo"],
                                              got["ROAD (LeRF - MoRF) hi"])  # fmt: skip
     assert row["deletion_auc"] == got["deletion AUC"] and row["road_faces"] == 6
-    # and the default layer (c3, the last spatial one) is what evaluate_maps uses unasked
+    # and the default layer (c3: by the rule, the deepest spatial conv; c4, the class head
+    # feeding global pooling, is 1x1) is what evaluate_maps uses unasked, and records
     (last,) = layer_sweep(net, faces, methods=[method], layers=["c3"], settings=SMALL, log=None)
-    plain = evaluate_maps(net, faces, methods=[method], settings=SMALL, log=None).table
-    assert last["insertion_minus_deletion"]["mean"] == plain.loc[method, "insertion - deletion"]
+    plain = evaluate_maps(net, faces, methods=[method], settings=SMALL, log=None)
+    assert last["insertion_minus_deletion"]["mean"] == plain.table.loc[method, "insertion - deletion"]
+    assert (plain.settings["cam_layer"], plain.settings["cam_layer_source"]) == ("c3", "rule")
+
+
+def test_evaluate_maps_reads_a_recorded_layer_on_the_randomized_copies_too(net, faces):
+    """The randomized copies record no layer; they are explained at the model's (c2, the
+    record), not at the rule's (c3), so no notice says the rule chose."""
+    import warnings
+    from dataclasses import replace
+
+    from emonb.models.cam_layer import CamLayerNotice
+
+    recorded = replace(net, recorded_cam_layer="c2")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        ev = evaluate_maps(recorded, faces, methods=["gradcam"], settings=SMALL, log=None)
+    assert not [w for w in caught if issubclass(w.category, CamLayerNotice)]
+    assert (ev.settings["cam_layer"], ev.settings["cam_layer_source"]) == ("c2", "record")
+    assert ev.settings["method_settings"] == {}  # the layer is recorded once, not per method
+    (at_c2,) = layer_sweep(net, faces, methods=["gradcam"], layers=["c2"], settings=SMALL, log=None)
+    assert at_c2["insertion_minus_deletion"]["mean"] == ev.table.loc["gradcam", "insertion - deletion"]
 
 
 def test_images_are_swept_whole_and_references_scored_once(net, faces):
@@ -133,6 +155,35 @@ def test_choose_cam_layer_takes_the_highest_mean_and_ties_go_later():
         choose_cam_layer([_row("gradcam", "a", math.nan)])
 
 
+def test_layer_comparison_sets_layers_side_by_side():
+    import pandas as pd
+
+    def row(method, layer, mean, road=None):
+        return {"method": method, "layer": layer,
+                "insertion_minus_deletion": {"mean": mean, "lo": mean - 0.1, "hi": mean + 0.1},
+                "road_gap": None if road is None else {"mean": road, "lo": road, "hi": road}}  # fmt: skip
+
+    rows = [row("gradcam", "head", 0.03, 0.5), row("layercam", "head", 0.03),
+            row("gradcam", "mid", 0.25), row("centre", None, 0.28)]  # fmt: skip
+    side = layer_comparison(rows)
+    assert list(side.index) == ["gradcam", "layercam", "centre"]
+    assert list(side.columns) == ["head", "mid", "no layer"]
+    assert side.loc["gradcam", "mid"] == "0.250 [0.150, 0.350]" and side.loc["layercam", "mid"] == ""
+    assert side.loc["centre", "no layer"] == "0.280 [0.180, 0.380]"
+    road = layer_comparison(rows, value="road_gap", decimals=1)
+    assert road.to_dict() == {"head": {"gradcam": "0.5 [0.5, 0.5]"}}
+    # the layer an evaluate_maps table used comes first, from the table, for the swept methods
+    table = pd.DataFrame({"insertion - deletion": [0.27, 0.4, 0.1], "lo": [0.2, 0.3, 0.0],
+                          "hi": [0.3, 0.5, 0.2]}, index=["gradcam", "occlusion", "layercam"])  # fmt: skip
+    both = layer_comparison(rows[:2], table, "deep")
+    assert list(both.columns) == ["deep", "head"] and list(both.index) == ["gradcam", "layercam"]
+    assert both.loc["gradcam"].tolist() == ["0.270 [0.200, 0.300]", "0.030 [-0.070, 0.130]"]
+    with pytest.raises(EmonbError, match="give both"):
+        layer_comparison(rows, table)
+    with pytest.raises(EmonbError, match="value must be one of"):
+        layer_comparison(rows, value="seconds")
+
+
 def test_cli_layers_end_to_end(tmp_path, capsys, monkeypatch):
     from tests.test_cli import emonb
 
@@ -150,10 +201,16 @@ def test_cli_layers_end_to_end(tmp_path, capsys, monkeypatch):
     assert rows[0]["shape"] == [4, 4, 7] and rows[1]["shape"] == [8, 8, 128]
     assert doc["cam_layer"] == choose_cam_layer(rows) and doc["cam_layer_method"] == "gradcam"
     assert "layer sweep (48 faces" in stdout and "CAM layer (gradcam: " in stdout
+    # the ranking used the model's recorded CAM layer, and says so
+    assert (doc["settings"]["cam_layer"], doc["settings"]["cam_layer_source"]) == (
+        "separable_conv2d_8", "record")
+    assert "CAM-family methods at separable_conv2d_8 (recorded with the model)" in stdout
     # the sweep at the default layer is the evaluation's own gradcam row
     gradcam = next(r for r in doc["table"] if r["method"] == "gradcam")
-    assert rows[0]["insertion_minus_deletion"]["mean"] == pytest.approx(
+    assert rows[1]["insertion_minus_deletion"]["mean"] == pytest.approx(
         gradcam["insertion - deletion"], abs=1e-12)
+    assert rows[0]["insertion_minus_deletion"]["mean"] != pytest.approx(
+        gradcam["insertion - deletion"], abs=1e-6)
 
 
 def test_cli_layers_errors_come_before_the_work(capsys, monkeypatch):

@@ -108,3 +108,12 @@ def test_spatial_and_last_conv_layers():
                               keras.layers.Dense(7)], name="flat")  # fmt: skip
     with pytest.raises(EmonbError, match="'flat' has no convolutional layer with a spatial"):
         graph.last_conv_layer(dense, {})
+
+
+def test_find_conv_layer_by_qualified_or_bare_name(nested_models):
+    model, _, _ = nested_models
+    assert graph.find_conv_layer(model, "block/bc1") == graph.find_conv_layer(model, "bc1")
+    assert graph.find_conv_layer(model, "ic1") == "inner/ic1"
+    with pytest.raises(EmonbError, match="'irelu' is not a convolutional layer of model 'outer'; "
+                                         "valid names: inner/ic1, block/bc1"):
+        graph.find_conv_layer(model, "irelu")  # a layer, but no convolution

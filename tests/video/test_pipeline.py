@@ -59,9 +59,11 @@ def test_without_a_map_the_probabilities_are_unchanged(run, face_video, mini_xce
     plain = analyse_video(face_video, mini_xception, method="none", max_frames=4, keep_faces=True)
     assert plain.frames == 4 and plain.method is None and plain.maps is None
     assert plain.inputs.shape == (4, 64, 64, 1)
-    # the same runner settings (logits, BatchNorm folded) as Grad-CAM's: bit for bit
-    np.testing.assert_array_equal(np.array([f.proba for f in plain.faces]),
-                                  np.array([f.proba for f in result.faces[:4]]))  # fmt: skip
+    # the same runner settings (logits, BatchNorm folded) as Grad-CAM's; Grad-CAM's fused pass
+    # leaves its layer's own BatchNorm unfolded (separable_conv2d_8 -> batch_normalization_14,
+    # the mini-Xception's CAM layer), so the two agree to float32 rounding
+    np.testing.assert_allclose(np.array([f.proba for f in plain.faces]),
+                               np.array([f.proba for f in result.faces[:4]]), rtol=1e-5, atol=1e-7)  # fmt: skip
 
 
 def test_bad_arguments(face_video, mini_xception):
