@@ -96,10 +96,12 @@ def test_top_action_unit_outline_and_name(grey):
     t = np.clip(((p - a) * (b - a)).sum(-1) / ((b - a) ** 2).sum(-1), 0, 1)
     dist = np.linalg.norm(p - (a + t[..., None] * (b - a)), axis=-1).min(axis=1)
     assert drawn.sum() > 20 and dist.max() < 2
-    # the label names the action unit: a wider label background above the box
-    row = BOX.y - 3
-    wide = [(out[row] == COLOURS[2]).all(axis=1).sum() for out in (with_au, without)]
-    assert wide[0] > wide[1]
+    # the label above the box is the same; a second band under the box names the region
+    assert (with_au[: BOX.y] == without[: BOX.y]).all()
+    band = slice(BOX.y + BOX.h + 2, BOX.y + BOX.h + 16)
+    below = [(out[band] == COLOURS[2]).all(axis=2).sum() for out in (with_au, without)]
+    assert below[0] > 400 and below[1] == 0
+    assert (with_au[band].min(axis=2) > 240).any()  # its white text
 
 
 def test_blend_heatmap_matches_the_float_blend_within_one_level():
