@@ -243,13 +243,13 @@ def evaluate_maps(
     if random_faces is None:
         n_random = min(s.n_random, len(images))
         shown, targets = images[:n_random], predicted[:n_random]
-        random_name = f"{faces.name} {s.split or 'all rows'}, the first of the sample"
+        random_name = f"{faces.name} {s.split or 'all rows'} (the first of the sample)"
     else:
         chosen = check_faces(random_faces, s.n_random)
         n_random, shown, targets, random_name = len(chosen), chosen.images, None, chosen.name
     rand = cascading_randomization(net, shown, factories, targets=targets, stages=s.stages,
                                    seed=s.seed)  # fmt: skip
-    rand.faces = f"{n_random} {random_name}"
+    rand.faces = f"{n_random} faces of {random_name}"
     seconds["randomization"] = time.perf_counter() - t0
     say(f"  randomization: {len(rand.stages) - 1} stages on {rand.faces}, "
         f"{seconds['randomization']:.1f} s")  # fmt: skip

@@ -101,7 +101,9 @@ class Randomization:
     ``"none"``); ``spearman`` and ``ssim`` are DataFrames (stage x method) of the mean
     similarity between each method's maps on the trained model and at that stage;
     ``maps[method][k]`` holds the maps of the first images at stage k, for figures, and
-    ``images`` those images; ``faces`` says which faces they are (set by the caller).
+    ``images`` those images; ``faces`` says which faces they are and ``left_out`` which
+    methods were not run, with the reason (both set by the caller,
+    :func:`emonb.metrics.sanity.model_randomization_check`).
     """
 
     stages: list[str]
@@ -110,6 +112,7 @@ class Randomization:
     maps: dict[str, list[np.ndarray]] = field(default_factory=dict)
     images: np.ndarray | None = None
     faces: str = ""
+    left_out: dict[str, str] = field(default_factory=dict)
 
     def summary(self) -> pd.DataFrame:
         """Per method: Spearman and SSIM after re-drawing only the top layer (``top``), their
@@ -215,15 +218,16 @@ def check_faces(faces, n: int | None = None, *, name: str | None = None) -> Chec
     at least their number), so that a check on the frames of a clip and some photos sees
     all of them: a FaceDataset, :class:`emonb.video.real_faces.RealFaces` (its
     ``clusters`` kept), a :class:`CheckFaces`, or an image array (N, H, W). ``name``
-    overrides the faces' own."""
+    (what the faces are, after "N faces of") overrides the picked faces' own ``name``."""
     images = np.asarray(getattr(faces, "images", faces))
     if images.ndim not in (3, 4) or not len(images):
         raise EmonbError(f"expected faces (N, H, W) with N >= 1, got {images.shape}")
-    clusters = getattr(faces, "clusters", None)
     rows = np.arange(len(images))
     if n is not None and n < len(images):
         rows = np.unique(np.linspace(0, len(images) - 1, max(1, int(n))).round().astype(int))
-    label = name or getattr(faces, "name", None) or f"{len(images)} given faces"
+    picked = faces.subset(rows) if hasattr(faces, "subset") else None  # named by what is picked
+    clusters = getattr(faces, "clusters", None)
+    label = name or getattr(picked, "name", None) or "the given faces"
     return CheckFaces(images=images[rows],
                       clusters=None if clusters is None else np.asarray(clusters)[rows],
                       name=str(label), synthetic=bool(getattr(faces, "synthetic", False)))  # fmt: skip
@@ -268,7 +272,8 @@ class DataRandomization:
     each face was explained for (``targets``), and for figures the first faces
     (``images``) with each method's maps for the model trained on the true labels
     (``maps``) and for the one trained on permuted labels (``permuted_maps``); ``faces``
-    says which faces they are (set by the caller)."""
+    says which faces they are and ``left_out`` which methods were not run, with the reason
+    (set by the caller, :func:`emonb.metrics.sanity.data_randomization_check`)."""
 
     table: pd.DataFrame
     targets: np.ndarray
@@ -276,6 +281,7 @@ class DataRandomization:
     maps: dict[str, np.ndarray]
     permuted_maps: dict[str, np.ndarray]
     faces: str = ""
+    left_out: dict[str, str] = field(default_factory=dict)
 
 
 def data_randomization(

@@ -10,14 +10,17 @@ model-free references, on faces the caller chooses (:func:`~emonb.metrics.random
 FER-2013, or the real faces of the manifest's media when FER-2013 is absent). The methods'
 settings and the sizes come from an :class:`~emonb.metrics.settings.EvaluationSettings`
 (quick mode applied by the caller, :meth:`~emonb.metrics.settings.EvaluationSettings.capped`).
-Only on the synthetic stand-in are :data:`~emonb.metrics.evaluate.ANATOMY_METHODS` left out
-(its drawn faces have no anatomy to mesh).
+On the synthetic stand-in :data:`~emonb.metrics.evaluate.ANATOMY_METHODS` are left out
+(its drawn faces have no anatomy to mesh), and a method that cannot be built for the model
+(CAM without a global-pooling head) is left out with its reason: the results'
+``left_out`` says which and why, so nothing is skipped silently.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
+from emonb.errors import EmonbError
 from emonb.methods import METHODS
 from emonb.metrics.evaluate import ANATOMY_METHODS, REFERENCES, method_factory
 from emonb.metrics.randomization import (
@@ -41,14 +44,30 @@ def sanity_methods(synthetic: bool = False) -> list[str]:
     return [m for m in names if not (synthetic and m in ANATOMY_METHODS)]
 
 
-def _setup(faces, methods: Sequence[str] | None, settings: EvaluationSettings | None,
-           n: int | None) -> tuple[CheckFaces, dict, EvaluationSettings]:  # fmt: skip
+def _built_once(net: EmotionModel, made: object, factory: Callable[[EmotionModel], object]):
+    """``factory``, but for ``net`` the explainer already built (``made``)."""
+    return lambda other: made if other is net else factory(other)
+
+
+def _setup(net: EmotionModel, faces, methods: Sequence[str] | None,
+           settings: EvaluationSettings | None,
+           n: int | None) -> tuple[CheckFaces, dict, dict, EvaluationSettings]:  # fmt: skip
+    """The faces, the factories of the methods that can be built for ``net``, the others
+    with the reason (``{name: message}``), and the settings."""
     s = settings if settings is not None else EvaluationSettings()
     chosen = check_faces(faces, n if n is not None else s.n_random)
     names = list(methods) if methods is not None else sanity_methods(chosen.synthetic)
     given = dict(s.method_settings or {})
-    factories = {m: method_factory(m, s.seed, given.get(m)) for m in names}
-    return chosen, factories, s
+    factories, left_out = {}, {}
+    for m in names:
+        factory = method_factory(m, s.seed, given.get(m))
+        try:
+            factories[m] = _built_once(net, factory(net), factory)
+        except EmonbError as err:  # e.g. CAM on a model without global average pooling
+            left_out[m] = str(err)
+    if not factories:
+        raise EmonbError(f"no method could be built for {net.name}: {left_out}")
+    return chosen, factories, left_out, s
 
 
 def model_randomization_check(net: EmotionModel, faces, *, methods: Sequence[str] | None = None,
@@ -58,13 +77,14 @@ def model_randomization_check(net: EmotionModel, faces, *, methods: Sequence[str
     :func:`sanity_methods`) on ``n`` faces of ``faces`` (default ``settings.n_random``,
     evenly spread: :func:`~emonb.metrics.randomization.check_faces`), over
     ``settings.stages`` stages, each method built with ``settings.method_settings``; every
-    map explains ``net``'s predicted class. The result's ``faces`` names the faces.
+    map explains ``net``'s predicted class. The result's ``faces`` names the faces and
+    ``left_out`` the methods that cannot be built for ``net``, with the reason.
 
     References: Adebayo et al. (2018), "Sanity checks for saliency maps".
     """
-    chosen, factories, s = _setup(faces, methods, settings, n)
+    chosen, factories, left_out, s = _setup(net, faces, methods, settings, n)
     result = cascading_randomization(net, chosen.images, factories, stages=s.stages, seed=s.seed)
-    result.faces = f"{len(chosen)} {chosen.name}"
+    result.faces, result.left_out = f"{len(chosen)} faces of {chosen.name}", left_out
     return result
 
 
@@ -78,12 +98,13 @@ def data_randomization_check(net: EmotionModel, permuted: EmotionModel, faces, *
     (:func:`~emonb.metrics.randomization.data_randomization`), each method built with
     ``settings.method_settings``; both explain ``net``'s predicted class. The intervals
     resample the faces' clusters when ``faces`` has them (the clips and photos of
-    :class:`emonb.video.real_faces.RealFaces`), else the faces.
+    :class:`emonb.video.real_faces.RealFaces`), else the faces. ``left_out``: as for
+    :func:`model_randomization_check` (a method must build for both models).
 
     References: Adebayo et al. (2018), "Sanity checks for saliency maps".
     """
-    chosen, factories, s = _setup(faces, methods, settings, n)
+    chosen, factories, left_out, s = _setup(net, faces, methods, settings, n)
     result = data_randomization(net, permuted, chosen.images, factories,
                                 clusters=chosen.clusters, n_boot=n_boot, seed=s.seed)  # fmt: skip
-    result.faces = f"{len(chosen)} {chosen.name}"
+    result.faces, result.left_out = f"{len(chosen)} faces of {chosen.name}", left_out
     return result

@@ -46,10 +46,10 @@ class RealFaces:
 
     @property
     def name(self) -> str:
-        """What the faces are, for captions: ``"real faces of the manifest's media
-        (pexels-video 40, astronaut 1)"``."""
+        """Where the faces come from, for captions: ``"the manifest's media (pexels-video 40,
+        astronaut 1)"``."""
         parts = ", ".join(f"{k} {v}" for k, v in self.counts().items())
-        return f"real faces of the manifest's media ({parts or 'none'})"
+        return f"the manifest's media ({parts or 'none'})"
 
     def subset(self, rows) -> RealFaces:
         """The faces at ``rows`` (indices or a boolean mask), with their sources."""

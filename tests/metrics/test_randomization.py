@@ -233,7 +233,7 @@ def test_check_faces_spreads_its_picks_and_keeps_their_clusters():
     picked = check_faces(real, 4)
     assert picked.images[:, 0, 0].tolist() == [0, 3, 6, 9]  # evenly spread, both ends
     assert picked.clusters.tolist() == ["clip", "clip", "clip", "group"]
-    assert picked.name.startswith("real faces of the manifest's media") and not picked.synthetic
+    assert picked.name == "the manifest's media (clip 3, group 1)" and not picked.synthetic
     assert len(check_faces(real)) == 10 and len(check_faces(real, 50)) == 10
     standin = check_faces(load_faces("synthetic", n_synthetic=70, seed=0), 3)
     assert standin.synthetic and standin.clusters is None and standin.name == "synthetic stand-in"

@@ -47,7 +47,7 @@ def test_checks_pass_every_method_with_its_settings_and_the_chosen_faces(capture
     images, factories, kw = captured["cascade"]
     assert list(factories) == [*METHODS, *REFERENCES] and len(images) == 5
     assert kw == {"stages": 2, "seed": 2}  # quick mode caps the stages at 2
-    assert r.faces.startswith("5 real faces of the manifest's media (clip 19, photo 1)")
+    assert r.faces == "5 faces of the manifest's media (clip 4, photo 1)"  # evenly spread picks
     smooth = factories["smoothgrad"](mini_xception)
     assert type(smooth) is METHODS["smoothgrad"] and smooth.samples == 3  # quick settings
     assert type(factories["guided_backprop"](mini_xception)) is METHODS["guided_backprop"]
@@ -56,6 +56,20 @@ def test_checks_pass_every_method_with_its_settings_and_the_chosen_faces(capture
     images, factories, kw = captured["data"]
     assert list(factories) == [*METHODS, *REFERENCES] and len(images) == 4
     assert kw["clusters"].tolist() == ["clip", "clip", "clip", "photo"] and kw["n_boot"] == 50
-    assert d.faces.startswith("4 real faces")
+    assert d.faces == "4 faces of the manifest's media (clip 3, photo 1)"
     sanity.model_randomization_check(mini_xception, real, methods=["saliency"], settings=s)
     assert list(captured["cascade"][1]) == ["saliency"]
+
+
+def test_a_method_that_cannot_be_built_is_left_out_with_its_reason(captured):
+    from tests.metrics.test_randomization import _small_net
+
+    net = _small_net()  # Flatten + Dense: no global average pooling for CAM
+    r = sanity.model_randomization_check(net, np.zeros((3, 16, 16), np.uint8),
+                                         methods=["cam", "saliency"])  # fmt: skip
+    assert list(captured["cascade"][1]) == ["saliency"]
+    assert list(r.left_out) == ["cam"] and "GlobalAveragePooling2D" in r.left_out["cam"]
+    made = captured["cascade"][1]["saliency"]
+    assert made(net) is made(net)  # built once for the model itself, reused
+    with pytest.raises(Exception, match="no method could be built"):
+        sanity.data_randomization_check(net, net, np.zeros((3, 16, 16), np.uint8), methods=["cam"])

@@ -37,7 +37,7 @@ def test_each_face_names_its_clip_or_photo_as_its_cluster():
                       ["astronaut", "pexels-video@0", "pexels-video@12", "multi-face"])  # fmt: skip
     assert faces.clusters.tolist() == ["astronaut", "pexels-video", "pexels-video", "multi-face"]
     assert faces.counts() == {"astronaut": 1, "pexels-video": 2, "multi-face": 1}
-    assert faces.name == "real faces of the manifest's media (astronaut 1, pexels-video 2, multi-face 1)"
+    assert faces.name == "the manifest's media (astronaut 1, pexels-video 2, multi-face 1)"
     sub = faces.subset([1, 3])
     assert sub.sources == ["pexels-video@0", "multi-face"] and sub.images.shape == (2, 48, 48)
     assert faces.subset(faces.clusters == "pexels-video").clusters.tolist() == ["pexels-video"] * 2
