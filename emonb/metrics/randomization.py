@@ -213,20 +213,45 @@ class CheckFaces:
         return len(self.images)
 
 
+def _spread(size: int, k: int) -> np.ndarray:
+    """``k`` evenly spaced indices of ``range(size)``, both ends included (k <= size)."""
+    return np.unique(np.linspace(0, size - 1, max(1, k)).round().astype(int))
+
+
+def _pick_rows(n_rows: int, n: int, clusters: np.ndarray | None) -> np.ndarray:
+    """Sorted rows: ``n`` evenly spaced ones; with ``clusters``, the ``n`` shared out among
+    the clusters in turn (each in order of first appearance takes one more while it has
+    rows left), and each cluster's share evenly spaced over its rows."""
+    if clusters is None:
+        return _spread(n_rows, n)
+    ids, first = np.unique(clusters, return_index=True)
+    ids = ids[np.argsort(first)]
+    members = [np.flatnonzero(clusters == c) for c in ids]
+    quota = [0] * len(members)
+    while sum(quota) < n:
+        for i, rows in enumerate(members):
+            if quota[i] < len(rows) and sum(quota) < n:
+                quota[i] += 1
+    return np.sort(np.concatenate([rows[_spread(len(rows), q)]
+                                   for rows, q in zip(members, quota, strict=True) if q]))  # fmt: skip
+
+
 def check_faces(faces, n: int | None = None, *, name: str | None = None) -> CheckFaces:
-    """``n`` faces of ``faces`` at evenly spaced rows (all of them when ``n`` is None or
-    at least their number), so that a check on the frames of a clip and some photos sees
-    all of them: a FaceDataset, :class:`emonb.video.real_faces.RealFaces` (its
-    ``clusters`` kept), a :class:`CheckFaces`, or an image array (N, H, W). ``name``
-    (what the faces are, after "N faces of") overrides the picked faces' own ``name``."""
+    """``n`` faces of ``faces`` (all of them when ``n`` is None or at least their number):
+    at evenly spaced rows, or, when the faces have clusters (the clip or photo each comes
+    from), shared out among the clusters in turn and evenly spaced within each, so that a
+    check on the frames of a clip and a few photos sees every photo and the whole clip.
+    ``faces``: a FaceDataset, :class:`emonb.video.real_faces.RealFaces` (its ``clusters``
+    kept), a :class:`CheckFaces`, or an image array (N, H, W). ``name`` (what the faces
+    are, after "N faces of") overrides the picked faces' own ``name``."""
     images = np.asarray(getattr(faces, "images", faces))
     if images.ndim not in (3, 4) or not len(images):
         raise EmonbError(f"expected faces (N, H, W) with N >= 1, got {images.shape}")
+    clusters = getattr(faces, "clusters", None)
     rows = np.arange(len(images))
     if n is not None and n < len(images):
-        rows = np.unique(np.linspace(0, len(images) - 1, max(1, int(n))).round().astype(int))
+        rows = _pick_rows(len(images), int(n), None if clusters is None else np.asarray(clusters))
     picked = faces.subset(rows) if hasattr(faces, "subset") else None  # named by what is picked
-    clusters = getattr(faces, "clusters", None)
     label = name or getattr(picked, "name", None) or "the given faces"
     return CheckFaces(images=images[rows],
                       clusters=None if clusters is None else np.asarray(clusters)[rows],

@@ -114,13 +114,14 @@ def plot_randomization(face: np.ndarray, randomization, methods: Sequence[str] |
 
 def plot_data_randomization(result, methods: Sequence[str] | None = None, *,
                             faces: Sequence[np.ndarray] | None = None, n_faces: int = 2,
-                            blocks: int = 3, size: float = 0.95) -> Figure:  # fmt: skip
+                            blocks: int = 3, size: float = 0.95,
+                            title: str | None = None) -> Figure:  # fmt: skip
     """The data-randomization figure (:class:`~emonb.metrics.randomization.DataRandomization`):
     for each method (rows, split into ``blocks`` side-by-side groups) and each of the first
     ``n_faces`` faces, its map for the model trained on the true labels ("true") beside its
     map for the model trained on permuted labels ("permuted"), over ``faces`` (default: the
     result's images; pass the models' view of them to show what the model sees). All maps
-    on one scale, [0, 1]."""
+    on one scale, [0, 1]; ``title`` above all panels."""
     methods = list(methods or result.maps)
     shown = list(result.images if faces is None else faces)[:n_faces]
     n_faces = len(shown)
@@ -142,6 +143,8 @@ def plot_data_randomization(result, methods: Sequence[str] | None = None, *,
         ax = axes[r, b * cols]
         ax.text(-0.08, 0.5, m, transform=ax.transAxes, rotation=90, ha="right", va="center",
                 fontsize=6)  # fmt: skip
+    if title:
+        fig.suptitle(title, fontsize=8)
     fig.tight_layout(w_pad=0.2, h_pad=0.2)
     return fig
 

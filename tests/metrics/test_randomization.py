@@ -231,9 +231,12 @@ def test_check_faces_spreads_its_picks_and_keeps_their_clusters():
     real = RealFaces(np.arange(10)[:, None, None] * np.ones((10, 4, 4), np.uint8),
                      [f"clip@{i}" for i in range(8)] + ["photo", "group"])  # fmt: skip
     picked = check_faces(real, 4)
-    assert picked.images[:, 0, 0].tolist() == [0, 3, 6, 9]  # evenly spread, both ends
-    assert picked.clusters.tolist() == ["clip", "clip", "clip", "group"]
-    assert picked.name == "the manifest's media (clip 3, group 1)" and not picked.synthetic
+    # each source in turn (clip, photo, group, clip again), the clip's two frames at its ends
+    assert picked.images[:, 0, 0].tolist() == [0, 7, 8, 9]
+    assert picked.clusters.tolist() == ["clip", "clip", "photo", "group"]
+    assert picked.name == "the manifest's media (clip 2, photo 1, group 1)" and not picked.synthetic
+    assert check_faces(real, 6).images[:, 0, 0].tolist() == [0, 2, 5, 7, 8, 9]
+    assert check_faces(real.images, 4).images[:, 0, 0].tolist() == [0, 3, 6, 9]  # evenly spread
     assert len(check_faces(real)) == 10 and len(check_faces(real, 50)) == 10
     standin = check_faces(load_faces("synthetic", n_synthetic=70, seed=0), 3)
     assert standin.synthetic and standin.clusters is None and standin.name == "synthetic stand-in"

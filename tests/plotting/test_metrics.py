@@ -67,7 +67,8 @@ def test_data_randomization_grid_pairs_the_two_models_per_face():
     maps = {m: np.zeros((3, 4, 4)) for m in ("a", "b", "c", "d", "e")}
     permuted = {m: np.ones((3, 4, 4)) for m in maps}
     result = SimpleNamespace(images=np.zeros((3, 4, 4), np.uint8), maps=maps, permuted_maps=permuted)
-    fig = plot_data_randomization(result, n_faces=2, blocks=2)
+    fig = plot_data_randomization(result, n_faces=2, blocks=2, title="two models")
+    assert fig._suptitle.get_text() == "two models"
     # 5 methods in 2 blocks of 3 rows; each block: face 1 true, permuted, face 2 true, permuted
     assert len(fig.axes) == 3 * 2 * 4
     titles = [ax.get_title() for ax in fig.axes[:8]]
