@@ -173,9 +173,13 @@ def plot_map_similarity(table, ax: Axes | None = None) -> Axes:
 
 
 def plot_randomization_similarity(randomization, metric: str = "spearman",
-                                  ax: Axes | None = None) -> Axes:  # fmt: skip
-    """Mean similarity to the trained model's maps per method as layers are randomized."""
+                                  ax: Axes | None = None, *,
+                                  methods: Sequence[str] | None = None) -> Axes:  # fmt: skip
+    """Mean similarity to the trained model's maps per method (``methods``; default all)
+    as layers are randomized."""
     df = getattr(randomization, metric)
+    if methods is not None:
+        df = df[list(methods)]
     if ax is None:
         _, ax = plt.subplots(figsize=(5.5, 3.2))
     x = np.arange(len(df))

@@ -45,6 +45,10 @@ def test_randomization_grid_and_similarity():
     assert [ax.get_title() for ax in fig.axes] == ["trained", "+ dense", "+ sepconv2d_3"]
     ax = plot_randomization_similarity(rz)
     assert [t.get_text() for t in ax.get_xticklabels()] == ["trained", "+dense", "+sepconv2d_3"]
+    rz.spearman = similarity.assign(centre=1.0, saliency=0.2)
+    ax = plot_randomization_similarity(rz, methods=["saliency", "centre"])
+    assert [line.get_label() for line in ax.lines[:2]] == ["saliency", "centre"]
+    assert ax.lines[1].get_linestyle() == "--"  # the reference, grey and dashed
 
 
 def test_region_importance_groups_and_counts():
