@@ -23,7 +23,7 @@ from emonb.models.zoo import EmotionModel
 from emonb.video.tracking import TrackedFace
 
 __all__ = ["COLOURS", "OVERLAYS", "animation_frames", "annotate_frame", "au_outline",
-           "blend_heatmap"]  # fmt: skip
+           "blend_heatmap", "region_label"]  # fmt: skip
 
 #: What :func:`annotate_frame` draws from a face's mesh: the action-unit region holding most
 #: of the map for its size (outline and name), the mesh's points, both, or nothing.
@@ -106,8 +106,9 @@ def annotate_frame(frame: np.ndarray, faces: Sequence[TrackedFace], maps: np.nda
     smoothed label on the box's top edge. Faces with mesh points also get ``overlay``
     (:data:`OVERLAYS`): the outline of the action-unit region holding most of the map for
     its size (:attr:`~emonb.video.tracking.TrackedFace.top_au`, in the box's colour), named
-    under the box as ``"map densest on AU12 region"`` (a statement about the map, not a
-    detected action unit), and/or the 468 points (white pixels). Heatmaps are blended by
+    under the box as ``"map densest on AU12 region"`` (:func:`region_label`: shorter on a
+    small box; a statement about the map, not a detected action unit), and/or the 468
+    points (white pixels). Heatmaps are blended by
     :func:`blend_heatmap`."""
     if frame.ndim != 3:
         out = cv2.cvtColor(frame, cv2.COLOR_GRAY2BGR)
@@ -122,9 +123,21 @@ def annotate_frame(frame: np.ndarray, faces: Sequence[TrackedFace], maps: np.nda
         cv2.rectangle(out, (b.x, b.y), (b.x + b.w, b.y + b.h), colour, 2)
         _label(out, f"{f.emotion} {f.proba[f.label]:.2f}", b.x, b.y, colour, 0.6, above=True)
         if overlay in ("au", "both") and f.top_au is not None:
-            _label(out, f"map densest on {f.top_au} region", b.x, b.y + b.h, colour, 0.45,
-                   above=False)  # fmt: skip
+            text, scale = region_label(f.top_au, b.w)
+            _label(out, text, b.x, b.y + b.h, colour, scale, above=False)
     return out
+
+
+def region_label(au: str, width: int) -> tuple[str, float]:
+    """The text and font scale that name the AU region holding most of the map under a face
+    box ``width`` pixels wide: ``"map densest on AU12 region"``, or shorter (``"map
+    densest: AU12"``, ``"map: AU12"``) and smaller until it fits; the shortest when none does."""
+    texts = (f"map densest on {au} region", f"map densest: {au}", f"map: {au}")
+    for text in texts:
+        for scale in (0.45, 0.35, 0.3):
+            if cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale, 1)[0][0] + 4 <= width:
+                return text, scale
+    return texts[-1], 0.3
 
 
 def _label(out: np.ndarray, text: str, x: int, y: int, colour, scale: float, *,
