@@ -17,8 +17,11 @@ module                                     what it tests
 :mod:`emonb.metrics.complexity`            complexity: sparseness (Gini; Chalasani et al.
                                            2020), entropy (Bhatt et al. 2020)
 :mod:`emonb.metrics.randomization`         randomisation: cascading model randomization
-                                           (Adebayo et al. 2018), random logit (Sixt et
+                                           and data randomization (permuted labels;
+                                           Adebayo et al. 2018), random logit (Sixt et
                                            al. 2020)
+:mod:`emonb.metrics.sanity`                both randomization checks over every method of
+                                           the registry, on the faces given
 :mod:`emonb.metrics.localisation`          localisation: pointing game (Zhang et al. 2016),
                                            energy share (Wang et al. 2020)
 :mod:`emonb.metrics.regions`               face regions: map mass and occlusion per region
@@ -30,8 +33,8 @@ module                                     what it tests
 :mod:`emonb.metrics.activity`              the AUs each face shows (mesh geometry, not
                                            maps) against FER-2013's labels: AUC per AU
                                            and emotion with bootstrap intervals
-:mod:`emonb.metrics.stats`                 shared statistics: bootstrap intervals,
-                                           Spearman, SSIM
+:mod:`emonb.metrics.stats`                 shared statistics: bootstrap intervals (of
+                                           values or of clusters), Spearman, SSIM
 :mod:`emonb.metrics.settings`              :class:`~emonb.metrics.settings.EvaluationSettings`:
                                            every size and knob of a map evaluation,
                                            checked, with quick mode

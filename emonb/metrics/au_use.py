@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from emonb.errors import EmonbError, check_count
+from emonb.metrics.stats import cluster_sums
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -37,17 +38,29 @@ REGIONS: dict[str, tuple[str, ...]] = {
 }  # fmt: skip
 
 
+def _side_means(v: np.ndarray, ids: np.ndarray | None, n_boot: int,
+                rng: np.random.Generator) -> np.ndarray:  # fmt: skip
+    """Means of ``n_boot`` resamples of ``v``: of its values, or (``ids``) of whole clusters."""
+    if ids is None:
+        return v[rng.integers(0, len(v), (n_boot, len(v)))].mean(axis=1)
+    sums, counts = cluster_sums(v, ids)
+    idx = rng.integers(0, len(sums), (n_boot, len(sums)))
+    return sums[idx].sum(axis=1) / counts[idx].sum(axis=1)
+
+
 def _interval(active: np.ndarray, inactive: np.ndarray, n_boot: int, level: float,
-              rng: np.random.Generator) -> tuple[float, float]:  # fmt: skip
-    a = active[rng.integers(0, len(active), (n_boot, len(active)))].mean(axis=1)
-    b = inactive[rng.integers(0, len(inactive), (n_boot, len(inactive)))].mean(axis=1)
+              rng: np.random.Generator, clusters: tuple | None = None) -> tuple[float, float]:  # fmt: skip
+    on, off = (None, None) if clusters is None else clusters
+    a = _side_means(active, on, n_boot, rng)
+    b = _side_means(inactive, off, n_boot, rng)
     lo, hi = np.quantile(a - b, [(1 - level) / 2, (1 + level) / 2])
     return float(lo), float(hi)
 
 
 def au_use(evidence: pd.DataFrame, activity: pd.DataFrame, groups, class_names: Sequence[str],
            *, quantile: float = 0.25, min_faces: int = 5, n_boot: int = 1000,
-           level: float = 0.95, seed: int = 0) -> pd.DataFrame:  # fmt: skip
+           level: float = 0.95, seed: int = 0,
+           clusters: np.ndarray | None = None) -> pd.DataFrame:  # fmt: skip
     """Evidence in each AU's region on faces that show the AU against faces that do not.
 
     ``evidence``: per-face values (N faces x AU regions, e.g. :class:`AUEvidence.values`'s
@@ -56,7 +69,9 @@ def au_use(evidence: pd.DataFrame, activity: pd.DataFrame, groups, class_names: 
     inactive faces of an AU are those in the top and bottom ``quantile`` of its activity over
     all N faces; then, per emotion, the means of each side and their difference with a
     bootstrap interval (NaN where a side has no face; the interval NaN too where a side has
-    fewer than ``min_faces``: a resample of one face has no spread to show). Returns a long DataFrame: ``au,
+    fewer than ``min_faces``: a resample of one face has no spread to show). ``clusters``:
+    one id per face (the clip or photo it comes from) for a cluster bootstrap: each side
+    resamples its clusters, not its faces (None: faces). Returns a long DataFrame: ``au,
     region, emotion, active, inactive, difference, lo, hi, n_active, n_inactive``.
     """
     import pandas as pd
@@ -66,9 +81,11 @@ def au_use(evidence: pd.DataFrame, activity: pd.DataFrame, groups, class_names: 
     n_boot = check_count("n_boot", n_boot)
     min_faces = check_count("min_faces", min_faces)
     groups = np.asarray(groups)
-    if not len(evidence) == len(activity) == len(groups):
-        raise EmonbError(f"evidence ({len(evidence)}), activity ({len(activity)}) and groups "
-                         f"({len(groups)}) must hold the same faces")  # fmt: skip
+    ids = None if clusters is None else np.asarray(clusters)
+    sizes = [len(evidence), len(activity), len(groups)] + ([] if ids is None else [len(ids)])
+    if len(set(sizes)) > 1:
+        raise EmonbError(f"evidence ({len(evidence)}), activity ({len(activity)}), groups "
+                         f"({len(groups)}) and clusters must hold the same faces")  # fmt: skip
     rows = []
     for au in activity.columns:
         a = activity[au].to_numpy(dtype=np.float64)
@@ -82,15 +99,18 @@ def au_use(evidence: pd.DataFrame, activity: pd.DataFrame, groups, class_names: 
                 continue
             v = evidence[region].to_numpy(dtype=np.float64)
             for g, emotion in enumerate(class_names):
-                on, off = v[active & (groups == g)], v[inactive & (groups == g)]
-                on, off = on[np.isfinite(on)], off[np.isfinite(off)]
+                sel_on, sel_off = active & (groups == g), inactive & (groups == g)
+                sel_on &= np.isfinite(v)
+                sel_off &= np.isfinite(v)
+                on, off = v[sel_on], v[sel_off]
+                sides = None if ids is None else (ids[sel_on], ids[sel_off])
                 nan = float("nan")
                 mean_on = float(on.mean()) if len(on) else nan
                 mean_off = float(off.mean()) if len(off) else nan
                 lo = hi = nan
                 if min(len(on), len(off)) >= min_faces:
                     rng = np.random.default_rng([seed, g, len(rows)])
-                    lo, hi = _interval(on, off, n_boot, level, rng)
+                    lo, hi = _interval(on, off, n_boot, level, rng, sides)
                 rows.append({"au": au, "region": region, "emotion": emotion,
                              "active": mean_on, "inactive": mean_off,
                              "difference": mean_on - mean_off, "lo": lo, "hi": hi,

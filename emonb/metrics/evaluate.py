@@ -26,7 +26,7 @@ from emonb.errors import EmonbError
 from emonb.methods import get_method
 from emonb.metrics.action_units import OCCLUSION, anatomy_masks, au_evidence
 from emonb.metrics.layouts import region_analysis, verdict_changes
-from emonb.metrics.randomization import cascading_randomization
+from emonb.metrics.randomization import cascading_randomization, check_faces
 from emonb.metrics.ranking import metric_agreement
 from emonb.metrics.regions import focus_table
 from emonb.metrics.result import MapEvaluation, ranked_table
@@ -135,6 +135,7 @@ def evaluate_maps(
     settings: EvaluationSettings | None = None,
     pointing_net: EmotionModel | None = None,
     pointing_faces=None,
+    random_faces=None,
     log: Callable[[str], None] | None = print,
 ) -> MapEvaluation:
     """Score explanation methods on ``net`` and ``faces`` (a FaceDataset).
@@ -157,7 +158,11 @@ def evaluate_maps(
       of the value range) and random-logit (:mod:`~emonb.metrics.robustness`,
       :func:`~emonb.metrics.randomization.random_logit`) explain again ``n_robust`` faces of
       the sample (stratified); cascading randomization runs on the first ``n_random`` of
-      them over ``stages`` stages;
+      them over ``stages`` stages, or, given ``random_faces`` (real faces when ``faces``
+      is the stand-in: a FaceDataset, :class:`~emonb.video.real_faces.RealFaces` or an
+      image array), on ``n_random`` of those, evenly spread
+      (:func:`~emonb.metrics.randomization.check_faces`), each explained for its predicted
+      class; ``settings["randomization_data"]`` says which;
     * the pointing game and mask-energy share run on ``pointing_faces`` (a synthetic
       FaceDataset with ``cue_masks``; ``n_pointing`` faces of its PublicTest rows, at most
       ``n``; None: ``n``) with ``pointing_net`` (a model trained on them), explaining each
@@ -245,11 +250,18 @@ def evaluate_maps(
         say(f"  {shared.name}: {seconds[shared.name]:.1f} s")
 
     t0 = time.perf_counter()
-    n_random = min(s.n_random, len(images))
-    rand = cascading_randomization(net, images[:n_random], factories, targets=predicted[:n_random],
-                                   stages=s.stages, seed=s.seed)  # fmt: skip
+    if random_faces is None:
+        n_random = min(s.n_random, len(images))
+        shown, targets = images[:n_random], predicted[:n_random]
+        random_name = f"{faces.name} {s.split or 'all rows'} (the first of the sample)"
+    else:
+        chosen = check_faces(random_faces, s.n_random)
+        n_random, shown, targets, random_name = len(chosen), chosen.images, None, chosen.name
+    rand = cascading_randomization(net, shown, factories, targets=targets, stages=s.stages,
+                                   seed=s.seed)  # fmt: skip
+    rand.faces = f"{n_random} faces of {random_name}"
     seconds["randomization"] = time.perf_counter() - t0
-    say(f"  randomization: {len(rand.stages) - 1} stages on {n_random} faces, "
+    say(f"  randomization: {len(rand.stages) - 1} stages on {rand.faces}, "
         f"{seconds['randomization']:.1f} s")  # fmt: skip
 
     pointing = None
@@ -309,6 +321,7 @@ def evaluate_maps(
               "robustness_faces": len(context.sample(s.n_robust)),
               "sensitivity_samples": s.sensitivity_samples,
               "sensitivity_radius": s.sensitivity_radius, "randomization_faces": n_random,
+              "randomization_data": random_name,
               "randomization_stages": rand.stages[1:], "region_method": s.region_method,
               "region_faces": len(region_faces),
               "regions": "canonical" if marks is None else "mesh",

@@ -155,18 +155,21 @@ def _frame(values, names: Sequence[str]) -> pd.DataFrame:
 
 
 def au_table(values, groups: np.ndarray, class_names: Sequence[str], *,
-             names: Sequence[str] = AU_NAMES, n_boot: int = 1000,
-             seed: int = 0) -> pd.DataFrame:  # fmt: skip
+             names: Sequence[str] = AU_NAMES, n_boot: int = 1000, seed: int = 0,
+             clusters: np.ndarray | None = None) -> pd.DataFrame:  # fmt: skip
     """Per emotion and region: the mean of per-face ``values`` (N x R, DataFrame or array
     in ``names`` order; NaN ignored) with its 95% bootstrap interval over faces. Long
     DataFrame ``group, column, n, mean, lo, hi`` (:func:`emonb.metrics.stats.by_group`;
     ``n`` counts the group's faces). ``groups``: class index per face into ``class_names``.
+    ``clusters``: one id per face (the clip or photo it comes from) for a cluster
+    bootstrap that resamples whole clips and photos (None: faces).
 
     References: Efron & Tibshirani (1993), *An Introduction to the Bootstrap*.
     """
     from emonb.metrics.stats import by_group
 
-    return by_group(_frame(values, names), groups, class_names, n_boot=n_boot, seed=seed)
+    return by_group(_frame(values, names), groups, class_names, n_boot=n_boot, seed=seed,
+                    clusters=clusters)
 
 
 def au_wide(table: pd.DataFrame, decimals: int = 2) -> pd.DataFrame:
@@ -203,9 +206,17 @@ def _nanmean(v: np.ndarray, axis: int) -> np.ndarray:
     return np.where(count > 0, total / np.maximum(count, 1), np.nan)
 
 
-def _boot_means(v: np.ndarray, n_boot: int, seed: int) -> np.ndarray:
-    """Per-region means (NaN ignored) of ``n_boot`` resamples of the rows of ``v`` (n, R)."""
+def _boot_means(v: np.ndarray, n_boot: int, seed: int, clusters=None) -> np.ndarray:
+    """Per-region means (NaN ignored) of ``n_boot`` resamples of the rows of ``v`` (n, R);
+    with ``clusters`` (one id per row), of resamples of whole clusters, their rows pooled."""
     rng = np.random.default_rng(seed)
+    if clusters is not None:
+        from emonb.metrics.stats import cluster_sums
+
+        sums, counts = cluster_sums(v, clusters)
+        idx = rng.integers(0, len(sums), size=(n_boot, len(sums)))
+        total, count = sums[idx].sum(axis=1), counts[idx].sum(axis=1)
+        return np.where(count > 0, total / np.maximum(count, 1), np.nan)
     out = np.empty((n_boot, v.shape[1]))
     step = max(1, (1 << 22) // max(1, v.size))
     for s in range(0, n_boot, step):
@@ -215,13 +226,13 @@ def _boot_means(v: np.ndarray, n_boot: int, seed: int) -> np.ndarray:
 
 
 def _score_interval(v: np.ndarray, proto: np.ndarray, n_boot: int, level: float,
-                    seed: int) -> tuple[float, float, float]:  # fmt: skip
+                    seed: int, clusters=None) -> tuple[float, float, float]:  # fmt: skip
     """The AUC of the faces' (rows of ``v``) mean per region, prototype vs the rest, with
-    its percentile bootstrap interval over faces; NaNs without faces."""
+    its percentile bootstrap interval over faces (or over ``clusters``); NaNs without faces."""
     if not len(v):
         return (float("nan"),) * 3
     score = float(auc(_nanmean(v, axis=0), proto))
-    boot = auc(_boot_means(v, n_boot, seed), proto)
+    boot = auc(_boot_means(v, n_boot, seed, clusters), proto)
     boot = boot[np.isfinite(boot)]
     if not boot.size:
         return score, float("nan"), float("nan")
@@ -240,7 +251,8 @@ def _verdict(faces: int, lo: float, hi: float) -> str:
 def agreement(values, groups: np.ndarray, class_names: Sequence[str], *,
               names: Sequence[str] = AU_NAMES,
               prototypes: Mapping[str, Sequence[str]] = EMFACS, n_boot: int = 1000,
-              level: float = 0.95, seed: int = 0) -> pd.DataFrame:  # fmt: skip
+              level: float = 0.95, seed: int = 0,
+              clusters: np.ndarray | None = None) -> pd.DataFrame:  # fmt: skip
     """Does the evidence for each emotion sit on its prototype action units? One row per
     emotion of ``class_names`` with a prototype: ``emotion, prototype, faces, score, lo,
     hi, verdict``.
@@ -249,7 +261,8 @@ def agreement(values, groups: np.ndarray, class_names: Sequence[str], *,
     on the emotion's mean evidence (:func:`auc` of the R per-region means over the
     emotion's faces, prototype vs the rest, ties 1/2): 0.5 is no agreement beyond chance, 1
     every prototype region above every other. ``lo, hi``: percentile bootstrap interval
-    (faces resampled, means and AUC recomputed). ``verdict``: *agrees* (interval above
+    (faces resampled, means and AUC recomputed; with ``clusters``, one id per face such as
+    its clip or photo, whole clusters are resampled and their faces pooled). ``verdict``: *agrees* (interval above
     0.5), *disagrees* (below), *inconclusive*, or no verdict with fewer than
     :data:`emonb.metrics.regions.MIN_FACES` faces (those with any finite value).
 
@@ -260,6 +273,9 @@ def agreement(values, groups: np.ndarray, class_names: Sequence[str], *,
 
     v = _frame(values, names).to_numpy()
     groups = np.asarray(groups)
+    ids = None if clusters is None else np.asarray(clusters)
+    if ids is not None and len(ids) != len(v):
+        raise EmonbError(f"clusters must hold one id per face: {len(ids)} ids for {len(v)} faces")
     unknown = sorted({a for p in prototypes.values() for a in p} - set(names))
     if unknown:
         raise EmonbError(f"prototype regions {', '.join(unknown)} are not among the values' "
@@ -270,8 +286,10 @@ def agreement(values, groups: np.ndarray, class_names: Sequence[str], *,
             continue
         proto = np.isin(list(names), list(prototypes[emotion]))
         sel = v[groups == g]
-        sel = sel[np.isfinite(sel).any(axis=1)]
-        score, lo, hi = _score_interval(sel, proto, n_boot, level, seed + g)
+        seen = np.isfinite(sel).any(axis=1)
+        cl = None if ids is None else ids[groups == g][seen]
+        sel = sel[seen]
+        score, lo, hi = _score_interval(sel, proto, n_boot, level, seed + g, cl)
         rows.append({"emotion": emotion, "prototype": "+".join(np.asarray(names)[proto]),
                      "faces": len(sel), "score": score, "lo": lo, "hi": hi,
                      "verdict": _verdict(len(sel), lo, hi)})  # fmt: skip

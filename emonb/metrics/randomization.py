@@ -6,9 +6,18 @@ time, on a *copy* of the model; a map that stays similar (Spearman rank correlat
 SSIM: :mod:`emonb.metrics.stats`) to the map of the trained model does not depend on
 what the model learned.
 
+**Data randomization** (Adebayo et al. 2018): the same architecture trained, with the
+same code and settings, on labels permuted among the training faces
+(:attr:`emonb.models.train.TrainConfig.permute_labels`); a method whose maps of the two
+models stay similar (:func:`map_similarity`) shows something other than what the labels
+taught.
+
 **Random logit** (Sixt et al. 2020): the map for the target class against the map for a
 random other class of the same image; a map that stays similar does not depend on the
 class it is said to explain.
+
+:func:`check_faces` picks the faces of a check from a face set, keeping where each comes
+from (for a cluster bootstrap: :func:`emonb.metrics.stats.bootstrap_ci`).
 """
 
 from __future__ import annotations
@@ -21,7 +30,7 @@ import numpy as np
 
 from emonb._tf import keras
 from emonb.errors import EmonbError
-from emonb.metrics.stats import spearman, ssim
+from emonb.metrics.stats import bootstrap_ci, spearman, ssim
 from emonb.models import graph
 from emonb.models.runner import Runner
 from emonb.models.zoo import EmotionModel
@@ -30,8 +39,13 @@ if TYPE_CHECKING:
     import pandas as pd
 
 __all__ = [
+    "CheckFaces",
+    "DataRandomization",
     "Randomization",
     "cascading_randomization",
+    "check_faces",
+    "data_randomization",
+    "map_similarity",
     "random_logit",
     "randomization_stages",
     "randomized_copy",
@@ -86,13 +100,19 @@ class Randomization:
     ``stages[k]`` is the layer re-drawn at stage k (k = 0 is the trained model, marked
     ``"none"``); ``spearman`` and ``ssim`` are DataFrames (stage x method) of the mean
     similarity between each method's maps on the trained model and at that stage;
-    ``maps[method][k]`` holds the maps of the first images at stage k, for figures.
+    ``maps[method][k]`` holds the maps of the first images at stage k, for figures, and
+    ``images`` those images; ``faces`` says which faces they are and ``left_out`` which
+    methods were not run, with the reason (both set by the caller,
+    :func:`emonb.metrics.sanity.model_randomization_check`).
     """
 
     stages: list[str]
     spearman: pd.DataFrame
     ssim: pd.DataFrame
     maps: dict[str, list[np.ndarray]] = field(default_factory=dict)
+    images: np.ndarray | None = None
+    faces: str = ""
+    left_out: dict[str, str] = field(default_factory=dict)
 
     def summary(self) -> pd.DataFrame:
         """Per method: Spearman and SSIM after re-drawing only the top layer (``top``), their
@@ -174,7 +194,161 @@ def cascading_randomization(
         spearman=pd.DataFrame(rows_s, index=index),
         ssim=pd.DataFrame(rows_ssim, index=index),
         maps=kept,
+        images=np.asarray(images)[:keep],
     )
+
+
+@dataclass
+class CheckFaces:
+    """The faces of a sanity check: ``images`` (N, H, W) uint8, their cluster ids
+    (``clusters``: the clip or photo each comes from, None: independent faces), what they
+    are (``name``), and whether they are the synthetic stand-in (no anatomy to mesh)."""
+
+    images: np.ndarray
+    clusters: np.ndarray | None
+    name: str
+    synthetic: bool = False
+
+    def __len__(self) -> int:
+        return len(self.images)
+
+
+def _spread(size: int, k: int) -> np.ndarray:
+    """``k`` evenly spaced indices of ``range(size)``, both ends included (k <= size)."""
+    return np.unique(np.linspace(0, size - 1, max(1, k)).round().astype(int))
+
+
+def _pick_rows(n_rows: int, n: int, clusters: np.ndarray | None) -> np.ndarray:
+    """Sorted rows: ``n`` evenly spaced ones; with ``clusters``, the ``n`` shared out among
+    the clusters in turn (each in order of first appearance takes one more while it has
+    rows left), and each cluster's share evenly spaced over its rows."""
+    if clusters is None:
+        return _spread(n_rows, n)
+    ids, first = np.unique(clusters, return_index=True)
+    ids = ids[np.argsort(first)]
+    members = [np.flatnonzero(clusters == c) for c in ids]
+    quota = [0] * len(members)
+    while sum(quota) < n:
+        for i, rows in enumerate(members):
+            if quota[i] < len(rows) and sum(quota) < n:
+                quota[i] += 1
+    return np.sort(np.concatenate([rows[_spread(len(rows), q)]
+                                   for rows, q in zip(members, quota, strict=True) if q]))  # fmt: skip
+
+
+def check_faces(faces, n: int | None = None, *, name: str | None = None) -> CheckFaces:
+    """``n`` faces of ``faces`` (all of them when ``n`` is None or at least their number):
+    at evenly spaced rows, or, when the faces have clusters (the clip or photo each comes
+    from), shared out among the clusters in turn and evenly spaced within each, so that a
+    check on the frames of a clip and a few photos sees every photo and the whole clip.
+    ``faces``: a FaceDataset, :class:`emonb.video.real_faces.RealFaces` (its ``clusters``
+    kept), a :class:`CheckFaces`, or an image array (N, H, W). ``name`` (what the faces
+    are, after "N faces of") overrides the picked faces' own ``name``."""
+    images = np.asarray(getattr(faces, "images", faces))
+    if images.ndim not in (3, 4) or not len(images):
+        raise EmonbError(f"expected faces (N, H, W) with N >= 1, got {images.shape}")
+    clusters = getattr(faces, "clusters", None)
+    rows = np.arange(len(images))
+    if n is not None and n < len(images):
+        rows = _pick_rows(len(images), int(n), None if clusters is None else np.asarray(clusters))
+    picked = faces.subset(rows) if hasattr(faces, "subset") else None  # named by what is picked
+    label = name or getattr(picked, "name", None) or "the given faces"
+    return CheckFaces(images=images[rows],
+                      clusters=None if clusters is None else np.asarray(clusters)[rows],
+                      name=str(label), synthetic=bool(getattr(faces, "synthetic", False)))  # fmt: skip
+
+
+def map_similarity(reference: Mapping[str, np.ndarray], other: Mapping[str, np.ndarray], *,
+                   clusters: np.ndarray | None = None, n_boot: int = 1000,
+                   seed: int = 0) -> pd.DataFrame:  # fmt: skip
+    """Per method (the keys of ``reference``), how similar its maps (N, H, W) are to the
+    same method's maps of the same faces in ``other``: Spearman's rank correlation and SSIM
+    (:func:`~emonb.metrics.stats.spearman`, :func:`~emonb.metrics.stats.ssim`, data range
+    1: the maps are in [0, 1]) per face, their means with a 95% percentile bootstrap
+    interval over faces (over ``clusters``, one id per face, when given: a cluster
+    bootstrap, :func:`~emonb.metrics.stats.bootstrap_ci`; seeded ``seed + k`` for the k-th
+    method). Identical maps give 1 and 1; maps that share nothing, about 0.
+
+    DataFrame indexed by method: ``faces, spearman, spearman lo, spearman hi, ssim, ssim
+    lo, ssim hi``.
+
+    References: Adebayo et al. (2018), "Sanity checks for saliency maps".
+    """
+    import pandas as pd
+
+    rows = {}
+    for k, m in enumerate(reference):
+        a, b = np.asarray(reference[m], np.float32), np.asarray(other[m], np.float32)
+        if a.shape != b.shape or a.ndim != 3:
+            raise EmonbError(f"{m}: maps {a.shape} and {b.shape} are not the same faces' maps")
+        row: dict[str, float] = {"faces": len(a)}
+        for metric, values in (("spearman", spearman(a, b)), ("ssim", ssim(a, b))):
+            mean, lo, hi = bootstrap_ci(values, n_boot=n_boot, seed=seed + k, clusters=clusters)
+            row.update({metric: mean, f"{metric} lo": lo, f"{metric} hi": hi})
+        rows[m] = row
+    table = pd.DataFrame.from_dict(rows, orient="index")
+    table.index.name = "method"
+    return table.astype({"faces": int}) if len(table) else table
+
+
+@dataclass
+class DataRandomization:
+    """Data-randomization results: ``table`` (:func:`map_similarity` per method), the class
+    each face was explained for (``targets``), and for figures the first faces
+    (``images``) with each method's maps for the model trained on the true labels
+    (``maps``) and for the one trained on permuted labels (``permuted_maps``); ``faces``
+    says which faces they are and ``left_out`` which methods were not run, with the reason
+    (set by the caller, :func:`emonb.metrics.sanity.data_randomization_check`)."""
+
+    table: pd.DataFrame
+    targets: np.ndarray
+    images: np.ndarray
+    maps: dict[str, np.ndarray]
+    permuted_maps: dict[str, np.ndarray]
+    faces: str = ""
+    left_out: dict[str, str] = field(default_factory=dict)
+
+
+def data_randomization(
+    net: EmotionModel,
+    permuted: EmotionModel,
+    images,
+    methods: Mapping[str, Callable[[EmotionModel], object]],
+    *,
+    targets: np.ndarray | None = None,
+    clusters: np.ndarray | None = None,
+    keep: int = 4,
+    n_boot: int = 1000,
+    seed: int = 0,
+) -> DataRandomization:
+    """Each method's maps of ``images`` for ``net`` (trained on the true labels) against
+    its maps for ``permuted`` (the same architecture trained with the same settings on
+    permuted labels: :attr:`emonb.models.train.TrainConfig.permute_labels`), compared per
+    face by :func:`map_similarity` (bootstrap over faces, or over ``clusters``).
+
+    ``methods`` maps a name to a factory ``net -> explainer``, as for
+    :func:`cascading_randomization`. Both models explain the same class per face,
+    ``targets`` (default: ``net``'s predictions), so only the labels they learned from
+    differ. ``keep`` faces' maps are kept for figures. Neither model is changed.
+
+    References: Adebayo, Gilmer, Muelly, Goodfellow, Hardt & Kim (2018), "Sanity checks
+    for saliency maps" (the data randomization test).
+    """
+    images = np.asarray(images)
+    if tuple(net.spec.input_size) != tuple(permuted.spec.input_size):
+        raise EmonbError(f"{net.name} and {permuted.name} see faces of different sizes "
+                         f"({net.spec.input_size}, {permuted.spec.input_size}): their maps "
+                         "cannot be compared")  # fmt: skip
+    if targets is None:
+        targets = Runner(net, batch_size=256).probabilities(net.preprocess(images)).argmax(axis=1)
+    targets = np.asarray(targets)
+    ref = {m: np.asarray(f(net).explain(images, targets), np.float32) for m, f in methods.items()}
+    other = {m: np.asarray(f(permuted).explain(images, targets), np.float32)
+             for m, f in methods.items()}  # fmt: skip
+    table = map_similarity(ref, other, clusters=clusters, n_boot=n_boot, seed=seed)
+    return DataRandomization(table=table, targets=targets, images=images[:keep],
+                             maps={m: v[:keep] for m, v in ref.items()},
+                             permuted_maps={m: v[:keep] for m, v in other.items()})  # fmt: skip
 
 
 #: How :func:`random_logit` compares two maps.

@@ -1,7 +1,8 @@
 """Statistics the metrics share: bootstrap intervals, and the similarity of two maps.
 
 * :func:`bootstrap_ci` and :func:`by_group`: a mean with its percentile bootstrap interval
-  (Efron & Tibshirani 1993), over all values or per group;
+  (Efron & Tibshirani 1993), over all values or per group, resampling values or, given
+  ``clusters`` (the clip or photo of each face), whole clusters;
 * :func:`spearman`: Spearman's rank correlation between paired maps, ties averaged, as
   Adebayo et al. (2018, "Sanity checks for saliency maps") compare maps;
 * :func:`ssim`: structural similarity (Wang et al. 2004), their second measure.
@@ -20,42 +21,87 @@ import numpy as np
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["bootstrap_ci", "by_group", "pearson", "spearman", "ssim"]
+__all__ = ["bootstrap_ci", "by_group", "cluster_sums", "pearson", "spearman", "ssim"]
+
+
+def cluster_sums(values: np.ndarray, clusters) -> tuple[np.ndarray, np.ndarray]:
+    """Per cluster (in sorted order of the ids), the sum and the count of ``values``' finite
+    entries: ``(sums, counts)``, (K,) each for values (N,), (K, R) for values (N, R).
+    ``clusters`` (N,) holds any hashable ids (e.g. the clip or photo each face comes from).
+    A pooled resample of clusters ``idx`` then has the mean
+    ``sums[idx].sum(0) / counts[idx].sum(0)``."""
+    v = np.asarray(values, dtype=np.float64)
+    ids = np.asarray(clusters)
+    if ids.shape != v.shape[:1]:
+        raise ValueError(f"clusters must hold one id per value: {ids.shape} ids for {len(v)} values")
+    _, inverse = np.unique(ids, return_inverse=True)
+    inverse = inverse.reshape(-1)
+    k = int(inverse.max()) + 1 if inverse.size else 0
+    finite = np.isfinite(v)
+    sums = np.zeros((k, *v.shape[1:]))
+    counts = np.zeros((k, *v.shape[1:]))
+    np.add.at(sums, inverse, np.where(finite, v, 0.0))
+    np.add.at(counts, inverse, finite.astype(np.float64))
+    return sums, counts
 
 
 def bootstrap_ci(
-    values: np.ndarray, *, n_boot: int = 1000, level: float = 0.95, seed: int = 0
-) -> tuple[float, float, float]:
+    values: np.ndarray, *, n_boot: int = 1000, level: float = 0.95, seed: int = 0,
+    clusters: np.ndarray | None = None,
+) -> tuple[float, float, float]:  # fmt: skip
     """Mean of ``values`` (NaNs dropped) and its percentile bootstrap interval ``(mean, lo, hi)``.
 
     ``n_boot`` resamples with replacement, seeded; an empty input gives three NaNs.
-    References: Efron & Tibshirani, *An Introduction to the Bootstrap* (1993).
+    ``clusters`` (one id per value, e.g. the clip or photo a face comes from; None: every
+    value its own): a **cluster bootstrap**: each resample draws as many clusters as there
+    are (those with a finite value), with replacement, and pools their values, so frames of
+    one clip move together and count as one draw, not as many independent faces.
+
+    References: Efron & Tibshirani, *An Introduction to the Bootstrap* (1993); Field &
+    Welsh (2007), "Bootstrapping clustered data", JRSS B 69(3).
     """
     v = np.asarray(values, dtype=np.float64).ravel()
-    v = v[np.isfinite(v)]
+    keep = np.isfinite(v)
+    if clusters is not None:
+        ids = np.asarray(clusters).ravel()
+        if ids.shape != v.shape:
+            raise ValueError(f"clusters must hold one id per value: {ids.size} ids for {v.size} values")
+        ids = ids[keep]
+    v = v[keep]
     if v.size == 0:
         return (float("nan"),) * 3
     rng = np.random.default_rng(seed)
-    means = v[rng.integers(0, v.size, size=(n_boot, v.size))].mean(axis=1)
+    if clusters is None:
+        means = v[rng.integers(0, v.size, size=(n_boot, v.size))].mean(axis=1)
+    else:
+        sums, counts = cluster_sums(v, ids)
+        idx = rng.integers(0, len(sums), size=(n_boot, len(sums)))
+        means = sums[idx].sum(axis=1) / counts[idx].sum(axis=1)
     a = (1.0 - level) / 2
     lo, hi = np.quantile(means, [a, 1 - a])
     return float(v.mean()), float(lo), float(hi)
 
 
 def by_group(values: pd.DataFrame, groups: np.ndarray, names: Sequence[str], *,
-             n_boot: int = 1000, seed: int = 0) -> pd.DataFrame:  # fmt: skip
+             n_boot: int = 1000, seed: int = 0,
+             clusters: np.ndarray | None = None) -> pd.DataFrame:  # fmt: skip
     """Per group and column of ``values`` (DataFrame N x columns): mean with bootstrap
-    interval (:func:`bootstrap_ci`). ``groups`` holds each row's group index into ``names``.
+    interval (:func:`bootstrap_ci`; ``clusters``: one id per row for a cluster bootstrap).
+    ``groups`` holds each row's group index into ``names``.
     Long DataFrame with ``group, column, n, mean, lo, hi``."""
     import pandas as pd
 
     groups = np.asarray(groups)
+    ids = None if clusters is None else np.asarray(clusters)
+    if ids is not None and len(ids) != len(values):
+        raise ValueError(f"clusters must hold one id per row: {len(ids)} ids for {len(values)} rows")
     rows = []
     for g, gname in enumerate(names):
         sel = groups == g
         for j, col in enumerate(values.columns):
             mean, lo, hi = bootstrap_ci(values[col].to_numpy()[sel], n_boot=n_boot,
-                                        seed=seed + 1000 * g + j)  # fmt: skip
+                                        seed=seed + 1000 * g + j,
+                                        clusters=None if ids is None else ids[sel])  # fmt: skip
             rows.append({"group": gname, "column": col, "n": int(sel.sum()),
                          "mean": mean, "lo": lo, "hi": hi})  # fmt: skip
     return pd.DataFrame(rows)

@@ -57,6 +57,7 @@ __all__ = [
     "fingerprint",
     "history_path",
     "load_history",
+    "permuted_labels",
     "train",
     "train_config",
     "training_rows",
@@ -97,6 +98,8 @@ class TrainConfig:
     min_lr: float = 1e-5
     early_stopping_patience: int = 8
     max_train: int | None = None
+    #: Labels permuted among the Training rows (:func:`permuted_labels`): data randomization.
+    permute_labels: bool = False
     #: Arguments of :func:`emonb.models.seed_cnn.build_seed_cnn` (architecture variants).
     model: dict = field(default_factory=dict)
 
@@ -113,9 +116,12 @@ class TrainConfig:
             raise EmonbError(f"val_fraction must be in (0, 0.5), got {self.val_fraction}")
 
     def key(self) -> str:
-        """Hash of everything but ``epochs``: a run may be resumed with more epochs."""
+        """Hash of everything but ``epochs``: a run may be resumed with more epochs
+        (``permute_labels`` enters only when set, so earlier runs keep their keys)."""
         d = asdict(self)
         d.pop("epochs")
+        if not d["permute_labels"]:
+            d.pop("permute_labels")
         return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()[:16]
 
 
@@ -163,6 +169,13 @@ def balanced_sample(labels: np.ndarray, per_class: int, rng: np.random.Generator
         raise ValueError(f"per_class must be at least 1, got {per_class}")
     picks = [rng.permutation(np.flatnonzero(labels == c))[:per_class] for c in np.unique(labels)]
     return np.sort(np.concatenate(picks)) if picks else np.zeros(0, np.int64)
+
+
+def permuted_labels(labels: np.ndarray, seed: int) -> np.ndarray:
+    """``labels`` in a seeded random order: each class keeps its count, no label its face.
+    References: Adebayo et al. (2018), "Sanity checks for saliency maps"."""
+    labels = np.asarray(labels)
+    return labels[np.random.default_rng([seed, 15485863]).permutation(labels.size)]
 
 
 def validation_split(
@@ -234,7 +247,9 @@ def training_rows(
 
     The *Training* rows (all rows if the data has no usage column), in quick mode a
     stratified sample of ``cfg.max_train`` of them, then split into training and
-    validation indices by :func:`validation_split`.
+    validation indices by :func:`validation_split`; with ``cfg.permute_labels`` the labels
+    of all those rows are then permuted (:func:`permuted_labels`): the same rows and split
+    as with the true labels.
     """
     train_ds = dataset.split("Training") if "Training" in set(dataset.usage.tolist()) else dataset
     rows = np.arange(len(train_ds))
@@ -243,6 +258,8 @@ def training_rows(
         rows = stratified_sample(train_ds.labels, cfg.max_train, rng)
     images, labels = train_ds.images[rows], train_ds.labels[rows]
     tr, va = validation_split(labels, cfg.val_fraction, cfg.seed)
+    if cfg.permute_labels:
+        labels = permuted_labels(labels, cfg.seed)
     return images, labels, tr, va
 
 
@@ -259,22 +276,28 @@ def _checkpoint_dir(model_path: Path) -> Path:
     return model_path.with_name(model_path.name + ".ckpt")
 
 
-def default_model_path(dataset: FaceDataset, seed: int = 0, quick: bool = False) -> Path:
-    """Where the book keeps the seed CNN trained on ``dataset``: the cache, keyed by data."""
+def default_model_path(dataset: FaceDataset, seed: int = 0, quick: bool = False,
+                       permute_labels: bool = False) -> Path:  # fmt: skip
+    """Where the book keeps the seed CNN trained on ``dataset`` (on its permuted labels:
+    ``-permuted``): the cache, keyed by data."""
     tag = "synthetic" if dataset.synthetic else "fer2013"
-    name = f"seed_cnn-{tag}-{fingerprint(dataset)}-s{seed}{'-quick' if quick else ''}.keras"
+    name = (f"seed_cnn-{tag}-{fingerprint(dataset)}-s{seed}{'-quick' if quick else ''}"
+            f"{'-permuted' if permute_labels else ''}.keras")  # fmt: skip
     return config.cache_dir() / "trained" / name
 
 
 def book_model(dataset: FaceDataset, *, epochs: int = 28, seed: int = 0, quick: bool = False,
+               permute_labels: bool = False,
                log: Callable[[str], None] | None = print) -> Path:  # fmt: skip
     """The seed CNN chapter 01 trains on ``dataset`` (:func:`default_model_path`); trained
-    here the way chapter 01 does (:func:`train_config`) if it is not in the cache yet."""
-    path = default_model_path(dataset, seed, quick=quick)
+    here the way chapter 01 does (:func:`train_config`) if it is not in the cache yet.
+    ``permute_labels``: the same, on permuted labels (chapter 08's data randomization)."""
+    path = default_model_path(dataset, seed, quick=quick, permute_labels=permute_labels)
     if not path.is_file():
         if log:
             log(f"no trained seed CNN for this data yet; training it now ({path.name})")
-        train(dataset, path, train_config(epochs, quick=quick, seed=seed), log=None)
+        cfg = train_config(epochs, quick=quick, seed=seed, permute_labels=permute_labels)
+        train(dataset, path, cfg, log=None)
     return path
 
 

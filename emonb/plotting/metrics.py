@@ -1,5 +1,6 @@
 """Faithfulness of the maps (:mod:`emonb.metrics`, chapter 08): method ranking,
-deletion/insertion curves, the randomization checks and face-region importance.
+deletion/insertion curves, the randomization checks (the model's weights, and the labels it
+learned from) and face-region importance.
 
 The model-free reference maps are drawn in grey, dashed."""
 
@@ -15,7 +16,9 @@ from matplotlib.figure import Figure
 from emonb.plotting.images import _show, overlay
 
 __all__ = [
+    "plot_data_randomization",
     "plot_face_regions",
+    "plot_map_similarity",
     "plot_metric_agreement",
     "plot_perturbation_curves",
     "plot_randomization",
@@ -109,10 +112,74 @@ def plot_randomization(face: np.ndarray, randomization, methods: Sequence[str] |
     return fig
 
 
+def plot_data_randomization(result, methods: Sequence[str] | None = None, *,
+                            faces: Sequence[np.ndarray] | None = None, n_faces: int = 2,
+                            blocks: int = 3, size: float = 0.95,
+                            title: str | None = None) -> Figure:  # fmt: skip
+    """The data-randomization figure (:class:`~emonb.metrics.randomization.DataRandomization`):
+    for each method (rows, split into ``blocks`` side-by-side groups) and each of the first
+    ``n_faces`` faces, its map for the model trained on the true labels ("true") beside its
+    map for the model trained on permuted labels ("permuted"), over ``faces`` (default: the
+    result's images; pass the models' view of them to show what the model sees). All maps
+    on one scale, [0, 1]; ``title`` above all panels."""
+    methods = list(methods or result.maps)
+    shown = list(result.images if faces is None else faces)[:n_faces]
+    n_faces = len(shown)
+    blocks = max(1, min(blocks, len(methods)))
+    rows = -(-len(methods) // blocks)
+    cols = 2 * n_faces
+    fig, axes = plt.subplots(rows, blocks * cols, squeeze=False,
+                             figsize=(size * blocks * cols + 0.3 * blocks, size * rows + 0.5))  # fmt: skip
+    for ax in axes.ravel():
+        ax.set_axis_off()
+    for k, m in enumerate(methods):
+        r, b = k % rows, k // rows
+        for i, face in enumerate(shown):
+            for j, (kind, maps) in enumerate((("true", result.maps), ("permuted", result.permuted_maps))):
+                ax = axes[r, b * cols + 2 * i + j]
+                _show(ax, overlay(face, np.clip(maps[m][i], 0, 1), alpha=0.6))
+                if r == 0:
+                    ax.set_title(f"face {i + 1}\n{kind}", fontsize=6)
+        ax = axes[r, b * cols]
+        ax.text(-0.08, 0.5, m, transform=ax.transAxes, rotation=90, ha="right", va="center",
+                fontsize=6)  # fmt: skip
+    if title:
+        fig.suptitle(title, fontsize=8)
+    fig.tight_layout(w_pad=0.2, h_pad=0.2)
+    return fig
+
+
+def plot_map_similarity(table, ax: Axes | None = None) -> Axes:
+    """Per method (rows of :func:`~emonb.metrics.randomization.map_similarity`'s table):
+    the mean Spearman rank correlation and SSIM between the maps of two models, with their
+    95% bootstrap intervals; 1 means the maps did not change at all."""
+    if ax is None:
+        _, ax = plt.subplots(figsize=(6, 0.22 * len(table) + 1.2))
+    y = np.arange(len(table))
+    for offset, metric, colour in ((-0.17, "spearman", "tab:blue"), (0.17, "ssim", "tab:orange")):
+        mean = table[metric].to_numpy(float)
+        err = np.vstack([mean - table[f"{metric} lo"].to_numpy(float),
+                         table[f"{metric} hi"].to_numpy(float) - mean])  # fmt: skip
+        ax.errorbar(mean, y + offset, xerr=np.nan_to_num(err), fmt="o", ms=3, color=colour,
+                    elinewidth=1.2, capsize=1.5, label="Spearman ρ" if metric == "spearman" else "SSIM")  # fmt: skip
+    ax.set_yticks(y, labels=[f"{m} (ref.)" if m in _REFERENCE_MAPS else m for m in table.index],
+                  fontsize=7)  # fmt: skip
+    ax.invert_yaxis()
+    ax.axvline(0, color="0.7", lw=0.8)
+    ax.axvline(1, color="0.85", lw=0.8, ls="--")
+    ax.set_xlabel("similarity of the two models' maps (mean, 95% bootstrap interval)", fontsize=8)
+    ax.legend(fontsize=7, loc="lower right")
+    return ax
+
+
 def plot_randomization_similarity(randomization, metric: str = "spearman",
-                                  ax: Axes | None = None) -> Axes:  # fmt: skip
-    """Mean similarity to the trained model's maps per method as layers are randomized."""
+                                  ax: Axes | None = None, *,
+                                  methods: Sequence[str] | None = None) -> Axes:  # fmt: skip
+    """Mean similarity to the trained model's maps per method (``methods``; default all)
+    as layers are randomized."""
     df = getattr(randomization, metric)
+    if methods is not None:
+        df = df[list(methods)]
     if ax is None:
         _, ax = plt.subplots(figsize=(5.5, 3.2))
     x = np.arange(len(df))

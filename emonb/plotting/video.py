@@ -92,7 +92,7 @@ def plot_au_timeline(result, ax: Axes | None = None, track: int | None = None) -
     strip.set_xlim(lo, hi)
     strip.set_yticks([])
     strip.tick_params(labelbottom=False, bottom=False)
-    strip.set_title("evidence per action unit in the map of the shown label (strip: smoothed "
+    strip.set_title("the map of the shown label per AU region, for its size (strip: smoothed "
                     "label)", fontsize=9)  # fmt: skip
     return ax
 

@@ -1,8 +1,9 @@
 """What the video shows: annotated frames and the frames of the map animation.
 
 :func:`annotate_frame` draws each face's heatmap, box, smoothed label and score on a BGR
-frame (the annotated video), and with the face mesh the outline of the top action unit's
-region or the mesh's points; :func:`animation_frames` shows faces as the model sees them
+frame (the annotated video), and with the face mesh the outline of the action-unit region
+holding most of the map for its size (the highest enrichment; nothing says the face shows
+that action) or the mesh's points; :func:`animation_frames` shows faces as the model sees them
 with their maps and a caption (the chapter's GIF, :func:`emonb.video.export.write_animation`).
 Both return new arrays and leave their inputs alone (the video pipeline draws on its own
 decoded frames in place: ``annotate_frame(..., inplace=True)``).
@@ -22,10 +23,10 @@ from emonb.models.zoo import EmotionModel
 from emonb.video.tracking import TrackedFace
 
 __all__ = ["COLOURS", "OVERLAYS", "animation_frames", "annotate_frame", "au_outline",
-           "blend_heatmap"]  # fmt: skip
+           "blend_heatmap", "region_label"]  # fmt: skip
 
-#: What :func:`annotate_frame` draws from a face's mesh: the top action unit's region
-#: (outline and name), the mesh's points, both, or nothing.
+#: What :func:`annotate_frame` draws from a face's mesh: the action-unit region holding most
+#: of the map for its size (outline and name), the mesh's points, both, or nothing.
 OVERLAYS = ("au", "mesh", "both", "none")
 _SHIFT = 4  # fractional bits of the outline's coordinates handed to OpenCV
 
@@ -54,7 +55,8 @@ def au_outline(points: np.ndarray, au: str) -> np.ndarray:
 
 
 def _draw_mesh(out: np.ndarray, face: TrackedFace, overlay: str, colour) -> None:
-    """The face's mesh points (one pixel each) and/or its top action unit's outline."""
+    """The face's mesh points (one pixel each) and/or the outline of the AU region holding
+    most of its map for its size."""
     if face.points is None:
         return
     if overlay in ("mesh", "both"):
@@ -102,9 +104,12 @@ def annotate_frame(frame: np.ndarray, faces: Sequence[TrackedFace], maps: np.nda
     size, values in [0, 1], blended at opacity ``alpha``; none when ``maps`` is None), its
     box in its label's colour (:data:`COLOURS`), and ``"<emotion> <probability>"`` of the
     smoothed label on the box's top edge. Faces with mesh points also get ``overlay``
-    (:data:`OVERLAYS`): the outline of the top action unit's region (in the box's colour)
-    with its name after the label, and/or the 468 points (white pixels). Heatmaps are
-    blended by :func:`blend_heatmap`."""
+    (:data:`OVERLAYS`): the outline of the action-unit region holding most of the map for
+    its size (:attr:`~emonb.video.tracking.TrackedFace.top_au`, in the box's colour), named
+    under the box as ``"map densest on AU12 region"`` (:func:`region_label`: shorter on a
+    small box; a statement about the map, not a detected action unit), and/or the 468
+    points (white pixels). Heatmaps are blended by
+    :func:`blend_heatmap`."""
     if frame.ndim != 3:
         out = cv2.cvtColor(frame, cv2.COLOR_GRAY2BGR)
     else:
@@ -116,15 +121,35 @@ def annotate_frame(frame: np.ndarray, faces: Sequence[TrackedFace], maps: np.nda
         colour = COLOURS[f.label % len(COLOURS)]
         _draw_mesh(out, f, overlay, colour)
         cv2.rectangle(out, (b.x, b.y), (b.x + b.w, b.y + b.h), colour, 2)
-        text = f"{f.emotion} {f.proba[f.label]:.2f}"
+        _label(out, f"{f.emotion} {f.proba[f.label]:.2f}", b.x, b.y, colour, 0.6, above=True)
         if overlay in ("au", "both") and f.top_au is not None:
-            text += f" {f.top_au}"
-        (tw, th), base = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, 0.6, 1)
-        y = max(b.y, th + base + 2)
-        cv2.rectangle(out, (b.x, y - th - base - 2), (b.x + tw + 4, y), colour, cv2.FILLED)
-        cv2.putText(out, text, (b.x + 2, y - base), cv2.FONT_HERSHEY_SIMPLEX, 0.6,
-                    (255, 255, 255), 1, cv2.LINE_AA)  # fmt: skip
+            text, scale = region_label(f.top_au, b.w)
+            _label(out, text, b.x, b.y + b.h, colour, scale, above=False)
     return out
+
+
+def region_label(au: str, width: int) -> tuple[str, float]:
+    """The text and font scale that name the AU region holding most of the map under a face
+    box ``width`` pixels wide: ``"map densest on AU12 region"``, or shorter (``"map
+    densest: AU12"``, ``"map: AU12"``) and smaller until it fits; the shortest when none does."""
+    texts = (f"map densest on {au} region", f"map densest: {au}", f"map: {au}")
+    for text in texts:
+        for scale in (0.45, 0.35, 0.3):
+            if cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale, 1)[0][0] + 4 <= width:
+                return text, scale
+    return texts[-1], 0.3
+
+
+def _label(out: np.ndarray, text: str, x: int, y: int, colour, scale: float, *,
+           above: bool) -> None:  # fmt: skip
+    """White ``text`` on a ``colour`` band whose bottom (``above``) or top edge is at row
+    ``y``, starting at column ``x``; kept inside the frame's rows."""
+    (tw, th), base = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale, 1)
+    bottom = y if above else y + th + base + 2
+    bottom = min(max(bottom, th + base + 2), out.shape[0] - 1)
+    cv2.rectangle(out, (x, bottom - th - base - 2), (x + tw + 4, bottom), colour, cv2.FILLED)
+    cv2.putText(out, text, (x + 2, bottom - base), cv2.FONT_HERSHEY_SIMPLEX, scale,
+                (255, 255, 255), 1, cv2.LINE_AA)  # fmt: skip
 
 
 def animation_frames(net: EmotionModel, inputs: np.ndarray, maps: np.ndarray,

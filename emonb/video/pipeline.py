@@ -13,7 +13,7 @@ class); boxes matched to the previous frame's faces
 (:class:`~emonb.video.tracking.FaceTracker`); a smoothed emotion per face
 (:class:`~emonb.video.tracking.EmotionSmoother`, the smoothing rule); with ``landmarks``,
 the face mesh on each face box (one batch per frame) and the evidence per FACS action unit
-(:func:`action_units`); and the box, label, score, heatmap and the top action unit's region
+(:func:`action_units`); and the box, label, score, heatmap and the AU region holding most of the map
 drawn on the frame (:func:`~emonb.video.draw.annotate_frame`). What a run measured is a
 :class:`~emonb.video.result.VideoResult` (its time per stage:
 :data:`~emonb.video.result.STAGES`).
@@ -111,7 +111,7 @@ class VideoPipeline:
         (:attr:`~emonb.video.result.VideoResult.rejected`).
     overlay : str
         What the mesh adds to the annotated frame (:data:`emonb.video.draw.OVERLAYS`): the
-        outline and name of the top action unit's region (``"au"``), the 468 points
+        outline and name of the AU region holding most of the map (``"au"``), the 468 points
         (``"mesh"``), both, or nothing.
     alpha : float
         Heatmap opacity on the face.

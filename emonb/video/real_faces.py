@@ -26,7 +26,12 @@ DEFAULT_SOURCES = ("pexels-video", "single-face", "multi-face", "astronaut")
 @dataclass
 class RealFaces:
     """Face crops ``images`` (N, size, size) uint8 grey, and where each came from
-    (``sources``: "<artifact>" for a photo, "<artifact>@<frame>" for a video frame)."""
+    (``sources``: "<artifact>" for a photo, "<artifact>@<frame>" for a video frame).
+
+    :attr:`clusters` names each face's clip or photo: the unit to resample in a bootstrap
+    (``clusters=`` of :func:`emonb.metrics.stats.bootstrap_ci`, :func:`emonb.metrics.facs.au_table`,
+    :func:`~emonb.metrics.facs.agreement`, :func:`emonb.metrics.au_use.au_use`), since the
+    frames of one clip are not independent faces."""
 
     images: np.ndarray
     sources: list[str]
@@ -34,12 +39,28 @@ class RealFaces:
     def __len__(self) -> int:
         return len(self.images)
 
+    @property
+    def clusters(self) -> np.ndarray:
+        """(N,) str: the artifact (clip or photo name) each face comes from."""
+        return np.array([s.split("@")[0] for s in self.sources], dtype=str).reshape(len(self.sources))
+
+    @property
+    def name(self) -> str:
+        """Where the faces come from, for captions: ``"the manifest's media (pexels-video 40,
+        astronaut 1)"``."""
+        parts = ", ".join(f"{k} {v}" for k, v in self.counts().items())
+        return f"the manifest's media ({parts or 'none'})"
+
+    def subset(self, rows) -> RealFaces:
+        """The faces at ``rows`` (indices or a boolean mask), with their sources."""
+        rows = np.arange(len(self))[np.asarray(rows)]
+        return RealFaces(self.images[rows], [self.sources[int(i)] for i in rows])
+
     def counts(self) -> dict[str, int]:
         """Faces per artifact."""
         out: dict[str, int] = {}
-        for s in self.sources:
-            key = s.split("@")[0]
-            out[key] = out.get(key, 0) + 1
+        for s in self.clusters:
+            out[str(s)] = out.get(str(s), 0) + 1
         return out
 
 

@@ -110,7 +110,7 @@ class VideoResult:
                 values.reshape(len(rows), len(AU_NAMES)))  # fmt: skip
 
     def top_aus(self, track: int | None = None) -> list[str | None]:
-        """Per frame of the video, the top action unit of the track's face
+        """Per frame of the video, the AU region holding most of the map of the track's face
         (:attr:`~emonb.video.tracking.TrackedFace.top_au`; default :meth:`main_track`), or
         None where the face is missing or not analysed."""
         track = self.main_track() if track is None else track
@@ -144,7 +144,7 @@ class VideoResult:
 
     def table(self):
         """One row per face per frame: frame, time, track, box, probabilities, labels, the
-        mesh's presence and the top action unit (None where not run or not analysed)."""
+        mesh's presence and the AU region holding most of the map (None where not run or not analysed)."""
         import pandas as pd
 
         rows = [{"frame": f.frame, "time_s": round(f.time, 3), "track": f.track,

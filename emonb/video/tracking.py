@@ -139,8 +139,9 @@ class TrackedFace:
 
     @property
     def top_au(self) -> str | None:
-        """The action unit whose region holds the most evidence (highest enrichment), or
-        None where no AU analysis was made."""
+        """The action-unit region holding most of the map for its size (the highest
+        enrichment), or None where no AU analysis was made. It says where the map lies, not
+        that the face shows that action unit."""
         if self.au is None or not np.isfinite(self.au).any():
             return None
         return AU_NAMES[int(np.nanargmax(self.au))]
@@ -157,7 +158,7 @@ class TrackedFace:
 
     def to_json(self) -> dict:
         """This face as JSON: track, box, top class and score, smoothed label, probabilities,
-        and the mesh's presence, the top action unit and every AU's enrichment (rounded to 3
+        and the mesh's presence, the AU region holding most of the map and every AU's enrichment (rounded to 3
         decimals; null where not analysed)."""
         return {
             "track": self.track,

@@ -63,6 +63,8 @@ def test_evaluate_maps_end_to_end(mini_xception):
     assert ev.table.loc["saliency", "randomization spearman (mean)"] < 1.0
     order = randomization_stages(mini_xception.model)
     assert s["randomization_stages"] == [order[0], order[-1]]  # the top layer, then every layer
+    assert s["randomization_data"] == "synthetic stand-in PublicTest (the first of the sample)"
+    assert ev.randomization.faces.startswith("3 faces of synthetic") and len(ev.randomization.images) == 3
     assert set(ev.claims["evidence"]) == {"occlusion drop", "gradcam mass share"}
     assert ev.claims["faces"].sum() <= 2 * 12
     # random maps put the cue's area share of their mass on the cue
@@ -101,8 +103,11 @@ def test_evaluate_maps_on_each_face_own_regions(mini_xception):
     # the occlusion method's maps do not clash with the per-region occlusion evidence
     assert ev.au.rejected == (~ok).sum() and set(ev.au.values) == {"gradcam", "occlusion map",
                                                                    "random", "centre", "occlusion"}  # fmt: skip
-    canonical = evaluate_maps(mini_xception, faces.subset(ok), **kw,
-                              settings=replace(settings, regions="canonical"))
+    # ... and the randomization on other faces: two of them, the first and the last
+    canonical = evaluate_maps(mini_xception, faces.subset(ok), **kw, random_faces=images[:-1],
+                              settings=replace(settings, regions="canonical"))  # fmt: skip
+    np.testing.assert_array_equal(canonical.randomization.images, images[[0, n - 2]])
+    assert canonical.settings["randomization_data"] == "the given faces"
     assert canonical.au is None and canonical.claims_canonical is None
     assert canonical.settings["regions"] == "canonical"
     a, b = canonical.claims, ev.claims_canonical

@@ -280,3 +280,53 @@ def test_size_matched_null_is_one_for_a_flat_map_whatever_the_areas():
     assert areas.max() / areas.min() > 10
     for bins in (1, 4, 19):
         np.testing.assert_allclose(size_matched(e, areas, bins=bins), 1.0)
+
+
+def test_boot_means_resample_rows_or_whole_clusters():
+    from emonb.metrics.facs import _boot_means
+
+    rng = np.random.default_rng(0)
+    clips = rng.normal(size=(5, 19))  # 5 clips, 4 identical frames each
+    v = np.repeat(clips, 4, axis=0)
+    v[1, 2] = np.nan  # a NaN of one frame leaves its clip's other frames
+    # clusters=None: rows resampled, as before clusters existed
+    draw = np.random.default_rng(7).integers(0, 20, size=(50, 20))
+    np.testing.assert_array_equal(_boot_means(v, 50, 7), np.nanmean(v[draw], axis=1))
+    # clusters: whole clips drawn with the same generator, their frames pooled
+    ids = np.repeat(["c", "a", "d", "b", "e"], 4)  # sorted ids: a b c d e
+    idx = np.random.default_rng(7).integers(0, 5, size=(50, 5))
+    rows = {c: np.flatnonzero(ids == c) for c in "abcde"}
+    pooled = [np.nanmean(v[np.concatenate([rows["abcde"[k]] for k in draw])], axis=0)
+              for draw in idx]  # fmt: skip
+    np.testing.assert_allclose(_boot_means(v, 50, 7, ids), pooled, rtol=1e-12)
+    # without the NaN, a pooled resample of equal clips is the mean of its clips' values
+    np.testing.assert_allclose(_boot_means(np.repeat(clips, 4, axis=0), 50, 7, ids)[:, 2],
+                               clips[[1, 3, 0, 2, 4]][idx].mean(axis=1)[:, 2], rtol=1e-12)  # fmt: skip
+
+
+def test_agreement_and_au_table_with_clips_as_clusters():
+    values, groups = _constructed()
+    ids = np.arange(len(values)) // 3  # three consecutive faces per clip
+    plain = agreement(values, groups, CLASS_NAMES, n_boot=300)
+    same = agreement(values, groups, CLASS_NAMES, n_boot=300, clusters=None)
+    pd.testing.assert_frame_equal(plain, same)
+    clustered = agreement(values, groups, CLASS_NAMES, n_boot=300, clusters=ids).set_index("emotion")
+    plain = plain.set_index("emotion")
+    # the score is a property of the faces, not of the resampling
+    pd.testing.assert_series_equal(clustered["score"], plain["score"])
+    # sad's interval by hand: its 10 clips resampled, their faces pooled, the AUC recomputed
+    sad = CLASS_NAMES.index("sad")
+    sel, cl = values[groups == sad], ids[groups == sad]
+    proto = np.isin(AU_NAMES, EMFACS["sad"])
+    idx = np.random.default_rng(sad).integers(0, 10, size=(300, 10))
+    clips = np.stack([sel[cl == c] for c in np.unique(cl)])  # (10, 3, 19)
+    boot = auc(clips[idx].reshape(300, 30, 19).mean(axis=1), proto)
+    lo, hi = np.quantile(boot, [0.025, 0.975])
+    assert (clustered.loc["sad", "lo"], clustered.loc["sad", "hi"]) == pytest.approx((lo, hi))
+    with pytest.raises(Exception, match="one id per face"):
+        agreement(values, groups, CLASS_NAMES, clusters=ids[:5])
+    table = au_table(values, groups, CLASS_NAMES, n_boot=200, clusters=ids)
+    expected = by_group(pd.DataFrame(values, columns=AU_NAMES), groups, CLASS_NAMES, n_boot=200,
+                        clusters=ids)  # fmt: skip
+    pd.testing.assert_frame_equal(table, expected)
+    assert not table.equals(au_table(values, groups, CLASS_NAMES, n_boot=200))

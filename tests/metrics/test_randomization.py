@@ -9,10 +9,14 @@ from emonb.methods import Saliency
 from emonb.metrics.randomization import (
     Randomization,
     cascading_randomization,
+    check_faces,
+    data_randomization,
+    map_similarity,
     random_logit,
     randomization_stages,
     randomized_copy,
 )
+from emonb.metrics.stats import bootstrap_ci, spearman
 from emonb.models.preprocessing import ModelSpec
 from emonb.models.runner import predict_proba
 from emonb.models.zoo import EmotionModel
@@ -164,3 +168,78 @@ def test_random_logit_of_class_patterns_computed_by_hand():
         random_logit(blocks, x, t, 7, similarity="pearson")
     with pytest.raises(Exception, match="class indices"):
         random_logit(blocks, x, t + 1, 7)
+
+
+def test_map_similarity_is_one_for_identical_maps_and_near_zero_for_independent_ones():
+    rng = np.random.default_rng(0)
+    a, b = rng.random((24, 48, 48)), rng.random((24, 48, 48))
+    t = map_similarity({"same": a, "independent": a, "reversed": a},
+                       {"same": a.copy(), "independent": b, "reversed": -a}, n_boot=300)  # fmt: skip
+    assert list(t.index) == ["same", "independent", "reversed"] and (t["faces"] == 24).all()
+    same, ind = t.loc["same"], t.loc["independent"]
+    assert same["spearman"] == pytest.approx(1.0) and same["ssim"] == pytest.approx(1.0)
+    assert same["spearman lo"] == pytest.approx(1.0) and same["ssim hi"] == pytest.approx(1.0)
+    # 2,304 independent pixels: a rank correlation of about +-1/48 per face, averaged over 24
+    assert abs(ind["spearman"]) < 0.02 and ind["spearman lo"] < 0 < ind["spearman hi"]
+    assert abs(ind["ssim"]) < 0.05  # no shared structure: SSIM's structure term is ~0
+    assert t.loc["reversed", "spearman"] == pytest.approx(-1.0)  # the order turned over
+
+
+def test_map_similarity_intervals_are_the_bootstrap_of_the_per_face_values():
+    rng = np.random.default_rng(1)
+    a = rng.random((12, 16, 16))
+    b = a + rng.normal(0, 0.5, a.shape)
+    ids = np.repeat(["clip", "photo1", "photo2"], [10, 1, 1])
+    t = map_similarity({"m0": a, "m1": a}, {"m0": b, "m1": b}, clusters=ids, n_boot=200, seed=4)
+    for k, m in enumerate(["m0", "m1"]):  # seeded seed + k
+        expected = bootstrap_ci(spearman(a, b), n_boot=200, seed=4 + k, clusters=ids)
+        np.testing.assert_allclose(t.loc[m, ["spearman", "spearman lo", "spearman hi"]].to_numpy(float),
+                                   expected, rtol=1e-6)  # fmt: skip
+    with pytest.raises(Exception, match="not the same faces"):
+        map_similarity({"m": a}, {"m": b[:3]})
+
+
+def test_data_randomization_compares_the_two_models_on_the_same_targets(net, images):
+    keras.utils.set_random_seed(11)
+    other = _small_net()  # the same architecture with other weights (the "permuted" model)
+    other.model.set_weights([np.random.default_rng(k).normal(0, w.std() + 1e-3, w.shape)
+                             .astype(w.dtype) for k, w in enumerate(net.model.get_weights())])  # fmt: skip
+    before = [w.copy() for w in net.model.get_weights()]
+    _EdgeMaps.seen.clear()
+    r = data_randomization(net, other, images, {"saliency": Saliency, "edges": _EdgeMaps},
+                           keep=2, n_boot=200)  # fmt: skip
+    predicted = predict_proba(net, images).argmax(axis=1)
+    np.testing.assert_array_equal(r.targets, predicted)
+    assert len(_EdgeMaps.seen) == 2 and all(np.array_equal(s, predicted) for s in _EdgeMaps.seen)
+    # a method that ignores the model cannot tell the models apart; saliency can
+    assert r.table.loc["edges", "spearman"] == pytest.approx(1.0)
+    assert r.table.loc["saliency", "spearman"] < 0.9
+    sal = Saliency(net).explain(images, predicted)
+    np.testing.assert_allclose(r.maps["saliency"], sal[:2], atol=1e-6)
+    assert r.images.shape == (2, 16, 16) and r.permuted_maps["saliency"].shape == (2, 16, 16)
+    for w, w0 in zip(net.model.get_weights(), before, strict=True):
+        np.testing.assert_array_equal(w, w0)
+    wide = EmotionModel(other.model, ModelSpec(input_size=(20, 20)), "wide")
+    with pytest.raises(Exception, match="different sizes"):
+        data_randomization(net, wide, images, {"edges": _EdgeMaps})
+
+
+def test_check_faces_spreads_its_picks_and_keeps_their_clusters():
+    from emonb.data.fer2013 import load_faces
+    from emonb.video.real_faces import RealFaces
+
+    real = RealFaces(np.arange(10)[:, None, None] * np.ones((10, 4, 4), np.uint8),
+                     [f"clip@{i}" for i in range(8)] + ["photo", "group"])  # fmt: skip
+    picked = check_faces(real, 4)
+    # each source in turn (clip, photo, group, clip again), the clip's two frames at its ends
+    assert picked.images[:, 0, 0].tolist() == [0, 7, 8, 9]
+    assert picked.clusters.tolist() == ["clip", "clip", "photo", "group"]
+    assert picked.name == "the manifest's media (clip 2, photo 1, group 1)" and not picked.synthetic
+    assert check_faces(real, 6).images[:, 0, 0].tolist() == [0, 2, 5, 7, 8, 9]
+    assert check_faces(real.images, 4).images[:, 0, 0].tolist() == [0, 3, 6, 9]  # evenly spread
+    assert len(check_faces(real)) == 10 and len(check_faces(real, 50)) == 10
+    standin = check_faces(load_faces("synthetic", n_synthetic=70, seed=0), 3)
+    assert standin.synthetic and standin.clusters is None and standin.name == "synthetic stand-in"
+    assert check_faces(np.zeros((2, 4, 4)), name="two").name == "two"
+    with pytest.raises(Exception, match="N >= 1"):
+        check_faces(np.zeros((0, 4, 4)))

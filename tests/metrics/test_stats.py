@@ -64,3 +64,70 @@ def test_ssim_of_constant_and_identical_maps():
     np.testing.assert_allclose(ssim(m, m), 1.0, rtol=1e-6)
     np.testing.assert_allclose(ssim(m, 1 - m), ssim(1 - m, m), rtol=1e-6)  # symmetric
     assert (ssim(m, 1 - m) < 0).all()  # inverted structure: negative correlation term
+
+
+def _clips(k: int = 8, frames: int = 5, seed: int = 1) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``k`` clips of ``frames`` identical values each: (per-clip values, values, clip ids)."""
+    per_clip = np.random.default_rng(seed).normal(size=k)
+    return per_clip, np.repeat(per_clip, frames), np.repeat([f"clip{i}" for i in range(k)], frames)
+
+
+def test_cluster_bootstrap_of_identical_frames_is_the_bootstrap_of_the_clips():
+    per_clip, values, ids = _clips()
+    mean, lo, hi = bootstrap_ci(values, n_boot=500, seed=3, clusters=ids)
+    # by hand, the same generator: draw 8 clip indices per resample, average their values
+    rng = np.random.default_rng(3)
+    boot = per_clip[rng.integers(0, 8, size=(500, 8))].mean(axis=1)
+    assert mean == pytest.approx(per_clip.mean())
+    np.testing.assert_allclose((lo, hi), np.quantile(boot, [0.025, 0.975]), rtol=1e-12)
+    # ids in any form and order: the clusters are sorted, so the draws are the same
+    assert bootstrap_ci(values, n_boot=500, seed=3, clusters=np.repeat(np.arange(8), 5)) == (mean, lo, hi)
+
+
+def test_cluster_bootstrap_pools_unequal_clusters_and_drops_nans():
+    values = np.array([1.0, 1.0, 1.0, 4.0, np.nan, 10.0])
+    ids = np.array(["a", "a", "a", "b", "b", "c"])
+    mean, lo, hi = bootstrap_ci(values, n_boot=300, seed=0, clusters=ids)
+    rng = np.random.default_rng(0)
+    sums, counts = np.array([3.0, 4.0, 10.0]), np.array([3.0, 1.0, 1.0])  # NaN of b dropped
+    idx = rng.integers(0, 3, size=(300, 3))
+    boot = sums[idx].sum(axis=1) / counts[idx].sum(axis=1)  # pooled, not a mean of means
+    assert mean == pytest.approx(17 / 5)
+    np.testing.assert_allclose((lo, hi), np.quantile(boot, [0.025, 0.975]), rtol=1e-12)
+    with pytest.raises(ValueError, match="one id per value"):
+        bootstrap_ci(values, clusters=ids[:3])
+
+
+def test_clusters_none_is_unchanged_and_frames_of_a_clip_do_not_narrow_the_interval():
+    per_clip, values, ids = _clips(k=10, frames=20)
+    # None: the resampling of values, exactly as before clusters existed
+    rng = np.random.default_rng(0)
+    boot = values[rng.integers(0, values.size, size=(1000, values.size))].mean(axis=1)
+    assert bootstrap_ci(values) == (values.mean(), *np.quantile(boot, [0.025, 0.975]))
+    naive = bootstrap_ci(values, seed=0)
+    clustered = bootstrap_ci(values, seed=0, clusters=ids)
+    once = bootstrap_ci(per_clip, seed=0)  # one value per clip
+    width = {k: v[2] - v[1] for k, v in {"naive": naive, "clustered": clustered, "once": once}.items()}
+    # 20 copies of each frame shrink the frame bootstrap's interval by about sqrt(20); the
+    # cluster bootstrap keeps the width of one value per clip
+    assert width["naive"] < width["clustered"] / 3
+    assert width["clustered"] == pytest.approx(width["once"], rel=1e-12)
+    # duplicating the frames of one clip widens the clustered interval relative to the naive one
+    dup_values = np.concatenate([values, np.repeat(per_clip[0], 200)])
+    dup_ids = np.concatenate([ids, np.repeat("clip0", 200)])
+    dup_naive = bootstrap_ci(dup_values, seed=0)
+    dup_clustered = bootstrap_ci(dup_values, seed=0, clusters=dup_ids)
+    assert dup_clustered[2] - dup_clustered[1] > 3 * (dup_naive[2] - dup_naive[1])
+
+
+def test_by_group_passes_each_groups_clusters():
+    per_clip, values, ids = _clips(k=6, frames=4)
+    groups = np.repeat([0, 1], 12)  # clips 0-2 in group 0, 3-5 in group 1
+    t = by_group(pd.DataFrame({"v": values}), groups, ["a", "b"], n_boot=200, seed=5,
+                 clusters=ids).set_index("group")  # fmt: skip
+    for g, name in enumerate(["a", "b"]):
+        sel = groups == g
+        expected = bootstrap_ci(values[sel], n_boot=200, seed=5 + 1000 * g, clusters=ids[sel])
+        assert tuple(t.loc[name, ["mean", "lo", "hi"]]) == expected
+    plain = by_group(pd.DataFrame({"v": values}), groups, ["a", "b"], n_boot=200, seed=5)
+    assert (plain["hi"] - plain["lo"] < t["hi"].to_numpy() - t["lo"].to_numpy()).all()

@@ -1,3 +1,4 @@
+import hashlib
 import json
 import shutil
 
@@ -161,3 +162,41 @@ def test_balanced_sample_caps_each_class():
     assert (np.diff(rows) > 0).all()
     again = balanced_sample(labels, 4, np.random.default_rng(0))
     np.testing.assert_array_equal(rows, again)
+
+
+def test_permuted_labels_are_a_seeded_permutation():
+    labels = np.repeat(np.arange(7), [40, 1, 10, 80, 30, 20, 40])
+    p = T.permuted_labels(labels, seed=0)
+    assert np.array_equal(np.sort(p), labels)  # every class keeps its count
+    np.testing.assert_array_equal(p, T.permuted_labels(labels, seed=0))  # seeded
+    assert not np.array_equal(p, T.permuted_labels(labels, seed=1))
+    assert (p != labels).mean() > 0.5  # most faces lose their label
+    order = np.random.default_rng([0, 15485863]).permutation(labels.size)
+    np.testing.assert_array_equal(p, labels[order])
+
+
+def test_training_rows_permute_only_the_labels(faces):
+    true = T.training_rows(faces, CFG)
+    perm = T.training_rows(faces, T.TrainConfig(epochs=3, batch_size=32, seed=3, permute_labels=True))
+    np.testing.assert_array_equal(perm[0], true[0])  # the same faces,
+    np.testing.assert_array_equal(perm[2], true[2])  # the same training rows,
+    np.testing.assert_array_equal(perm[3], true[3])  # the same validation rows
+    np.testing.assert_array_equal(perm[1], T.permuted_labels(true[1], 3))
+
+
+def test_permute_labels_is_part_of_the_key_and_the_cache_path(runs, faces):
+    from dataclasses import asdict, replace
+
+    plain = asdict(CFG)
+    plain.pop("epochs"), plain.pop("permute_labels")
+    # earlier runs (no such field) keep their key
+    assert CFG.key() == hashlib.sha256(json.dumps(plain, sort_keys=True).encode()).hexdigest()[:16]
+    permuted = replace(CFG, permute_labels=True)
+    assert permuted.key() != CFG.key()
+    assert T.train_config(2, quick=True, permute_labels=True).permute_labels
+    # a finished true-label run is not taken for the permuted one
+    with pytest.raises(EmonbError, match="different run"):
+        T.train(faces, runs[0].model_path, permuted, log=None)
+    a, b = T.default_model_path(faces, 0, quick=True), T.default_model_path(faces, 0, quick=True,
+                                                                         permute_labels=True)  # fmt: skip
+    assert b.name == a.name.replace(".keras", "-permuted.keras") and a.parent == b.parent

@@ -8,7 +8,9 @@ import numpy as np
 import pandas as pd
 
 from emonb.plotting.metrics import (
+    plot_data_randomization,
     plot_face_regions,
+    plot_map_similarity,
     plot_perturbation_curves,
     plot_randomization,
     plot_randomization_similarity,
@@ -43,6 +45,10 @@ def test_randomization_grid_and_similarity():
     assert [ax.get_title() for ax in fig.axes] == ["trained", "+ dense", "+ sepconv2d_3"]
     ax = plot_randomization_similarity(rz)
     assert [t.get_text() for t in ax.get_xticklabels()] == ["trained", "+dense", "+sepconv2d_3"]
+    rz.spearman = similarity.assign(centre=1.0, saliency=0.2)
+    ax = plot_randomization_similarity(rz, methods=["saliency", "centre"])
+    assert [line.get_label() for line in ax.lines[:2]] == ["saliency", "centre"]
+    assert ax.lines[1].get_linestyle() == "--"  # the reference, grey and dashed
 
 
 def test_region_importance_groups_and_counts():
@@ -59,3 +65,34 @@ def test_face_regions_labels_at_the_masks():
     mask[10:20, 8:40] = True
     ax = plot_face_regions(np.zeros((48, 48), np.uint8), {"eyes": mask})
     assert ax.texts[0].get_text() == "eyes" and ax.texts[0].get_position() == (39.5, 9.5)
+
+
+def test_data_randomization_grid_pairs_the_two_models_per_face():
+    maps = {m: np.zeros((3, 4, 4)) for m in ("a", "b", "c", "d", "e")}
+    permuted = {m: np.ones((3, 4, 4)) for m in maps}
+    result = SimpleNamespace(images=np.zeros((3, 4, 4), np.uint8), maps=maps, permuted_maps=permuted)
+    fig = plot_data_randomization(result, n_faces=2, blocks=2, title="two models")
+    assert fig._suptitle.get_text() == "two models"
+    # 5 methods in 2 blocks of 3 rows; each block: face 1 true, permuted, face 2 true, permuted
+    assert len(fig.axes) == 3 * 2 * 4
+    titles = [ax.get_title() for ax in fig.axes[:8]]
+    assert titles == ["face 1\ntrue", "face 1\npermuted", "face 2\ntrue", "face 2\npermuted"] * 2
+    shown = [ax for ax in fig.axes if ax.images]
+    assert len(shown) == 5 * 4  # the sixth row slot of the second block stays empty
+    labels = [t.get_text() for ax in fig.axes for t in ax.texts]
+    assert labels == ["a", "d", "b", "e", "c"]  # row by row: a b c down block 1, d e down block 2
+    # the same face under both maps, coloured by its own map: true (0) and permuted (1) differ
+    true, perm = fig.axes[0].images[0].get_array(), fig.axes[1].images[0].get_array()
+    assert not np.array_equal(true, perm)
+
+
+def test_map_similarity_points_and_intervals():
+    table = pd.DataFrame({"spearman": [0.9, 0.1], "spearman lo": [0.8, -0.1],
+                          "spearman hi": [1.0, 0.3], "ssim": [0.7, 0.0], "ssim lo": [0.6, -0.05],
+                          "ssim hi": [0.8, 0.05]}, index=["guided_backprop", "random"])  # fmt: skip
+    ax = plot_map_similarity(table)
+    sp, ss = ax.containers
+    np.testing.assert_allclose(sp.lines[0].get_xdata(), [0.9, 0.1])
+    np.testing.assert_allclose(sp.lines[2][0].get_segments()[1], [[-0.1, 1 - 0.17], [0.3, 1 - 0.17]])
+    np.testing.assert_allclose(ss.lines[0].get_ydata(), [0.17, 1.17])
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["guided_backprop", "random (ref.)"]

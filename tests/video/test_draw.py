@@ -96,10 +96,26 @@ def test_top_action_unit_outline_and_name(grey):
     t = np.clip(((p - a) * (b - a)).sum(-1) / ((b - a) ** 2).sum(-1), 0, 1)
     dist = np.linalg.norm(p - (a + t[..., None] * (b - a)), axis=-1).min(axis=1)
     assert drawn.sum() > 20 and dist.max() < 2
-    # the label names the action unit: a wider label background above the box
-    row = BOX.y - 3
-    wide = [(out[row] == COLOURS[2]).all(axis=1).sum() for out in (with_au, without)]
-    assert wide[0] > wide[1]
+    # the label above the box is the same; a second band under the box names the region
+    assert (with_au[: BOX.y] == without[: BOX.y]).all()
+    band = slice(BOX.y + BOX.h + 2, BOX.y + BOX.h + 14)
+    below = [(out[band] == COLOURS[2]).all(axis=2).sum() for out in (with_au, without)]
+    assert below[0] > 200 and below[1] == 0
+    assert (with_au[band].min(axis=2) > 240).any()  # its white text
+    assert (with_au[band, BOX.x + BOX.w + 1 :] == without[band, BOX.x + BOX.w + 1 :]).all()  # fits
+
+
+def test_region_label_shortens_to_fit_the_box():
+    import cv2
+
+    from emonb.video.draw import region_label
+
+    assert region_label("AU12", 400) == ("map densest on AU12 region", 0.45)
+    text, scale = region_label("AU12", 120)
+    assert text.startswith("map densest") and "AU12" in text
+    assert cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale, 1)[0][0] + 4 <= 120
+    assert region_label("AU12", 60) == ("map: AU12", 0.3)
+    assert region_label("AU12", 10) == ("map: AU12", 0.3)  # nothing fits: the shortest
 
 
 def test_blend_heatmap_matches_the_float_blend_within_one_level():

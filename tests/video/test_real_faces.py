@@ -28,3 +28,17 @@ def test_no_faces_gives_an_empty_set(tmp_path):
     cv2.imwrite(str(path), np.full((120, 160), 128, np.uint8))
     found = real_faces([str(path)])
     assert found.images.shape == (0, 48, 48) and found.sources == []
+
+
+def test_each_face_names_its_clip_or_photo_as_its_cluster():
+    from emonb.video.real_faces import RealFaces
+
+    faces = RealFaces(np.zeros((4, 48, 48), np.uint8),
+                      ["astronaut", "pexels-video@0", "pexels-video@12", "multi-face"])  # fmt: skip
+    assert faces.clusters.tolist() == ["astronaut", "pexels-video", "pexels-video", "multi-face"]
+    assert faces.counts() == {"astronaut": 1, "pexels-video": 2, "multi-face": 1}
+    assert faces.name == "the manifest's media (astronaut 1, pexels-video 2, multi-face 1)"
+    sub = faces.subset([1, 3])
+    assert sub.sources == ["pexels-video@0", "multi-face"] and sub.images.shape == (2, 48, 48)
+    assert faces.subset(faces.clusters == "pexels-video").clusters.tolist() == ["pexels-video"] * 2
+    assert RealFaces(np.zeros((0, 48, 48), np.uint8), []).clusters.shape == (0,)
