@@ -31,10 +31,12 @@ if TYPE_CHECKING:
 
 __all__ = [
     "EMFACS",
+    "EMFACS_APPEARANCE",
     "agreement",
     "au_table",
     "au_wide",
     "auc",
+    "emfacs",
     "enrichment",
     "area_bins",
     "mass_share",
@@ -57,6 +59,29 @@ EMFACS: dict[str, tuple[str, ...]] = {
     "angry": ("AU04", "AU05", "AU07", "AU24"),
     "disgust": ("AU09", "AU10", "AU15", "AU16"),
 }
+
+#: The prototypes on the appearance map (:mod:`emonb.anatomy.appearance`), which has
+#: regions for the action units :data:`EMFACS` substitutes: anger's lip tightener AU23 (with
+#: AU24, the lip presser of the Guide's variant with AU17), and the open mouth of surprise
+#: and fear, which the Investigator's Guide lists as AU25, AU26 or AU27 (all three count).
+#: On the muscle map's regions the extra action units are absent, so where both maps have
+#: a region the two tables agree.
+EMFACS_APPEARANCE: dict[str, tuple[str, ...]] = {
+    "happy": ("AU06", "AU12"),
+    "sad": ("AU01", "AU04", "AU15"),
+    "surprise": ("AU01", "AU02", "AU05", "AU25", "AU26", "AU27"),
+    "fear": ("AU01", "AU02", "AU04", "AU05", "AU07", "AU20", "AU25", "AU26", "AU27"),
+    "angry": ("AU04", "AU05", "AU07", "AU23", "AU24"),
+    "disgust": ("AU09", "AU10", "AU15", "AU16"),
+}
+
+
+def emfacs(au_map: str = "appearance") -> dict[str, tuple[str, ...]]:
+    """The EMFACS prototypes on the regions of ``au_map``
+    (:data:`emonb.anatomy.au_maps.AU_MAPS`): :data:`EMFACS_APPEARANCE` or :data:`EMFACS`."""
+    from emonb.anatomy.au_maps import check_au_map
+
+    return EMFACS_APPEARANCE if check_au_map(au_map) == "appearance" else EMFACS
 
 
 

@@ -280,3 +280,20 @@ def test_size_matched_null_is_one_for_a_flat_map_whatever_the_areas():
     assert areas.max() / areas.min() > 10
     for bins in (1, 4, 19):
         np.testing.assert_allclose(size_matched(e, areas, bins=bins), 1.0)
+
+
+def test_emfacs_on_each_map():
+    """The appearance map's prototypes add only the action units EMFACS had substituted
+    (anger's AU23, the open mouth's AU25 and AU27), and both tables name only action units
+    of their map."""
+    from emonb.anatomy.au_maps import au_names
+    from emonb.metrics.facs import EMFACS, EMFACS_APPEARANCE, emfacs
+
+    assert emfacs("muscle") is EMFACS and emfacs() is EMFACS_APPEARANCE
+    for emotion, aus in EMFACS_APPEARANCE.items():
+        assert set(EMFACS[emotion]) <= set(aus)
+        assert set(aus) - set(EMFACS[emotion]) <= {"AU23", "AU25", "AU27"}
+        assert set(aus) <= set(au_names("appearance")) and set(EMFACS[emotion]) <= set(AU_NAMES)
+    assert set(EMFACS_APPEARANCE["angry"]) - set(EMFACS["angry"]) == {"AU23"}
+    # restricted to the muscle map's action units, the appearance table is EMFACS
+    assert {e: tuple(a for a in aus if a in AU_NAMES) for e, aus in EMFACS_APPEARANCE.items()} == EMFACS
