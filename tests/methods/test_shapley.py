@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from emonb.anatomy.au_maps import AU_MAPS, au_masks_for, au_names
-from emonb.anatomy.regions import AU_NAMES, region_masks_for
+from emonb.anatomy.regions import region_masks_for
 from emonb.arrays import minmax
 from emonb.errors import EmonbError
 from emonb.faces.mesh import Landmarks
