@@ -2,10 +2,10 @@
 
 Each face crop (FER-2013's aligned 48x48 faces, or any square crops) is meshed
 (:class:`emonb.faces.mesh.FaceMesh`); a face the mesh rejects is left out and counted,
-never analysed with its points. The 19 action-unit regions of each remaining face
+never analysed with its points. The action-unit regions of each remaining face
 (``au_map``, :mod:`emonb.anatomy.au_maps`: the appearance map of
 :mod:`emonb.anatomy.appearance` by default, where each action unit shows, or py-feat's muscle
-map of :mod:`emonb.anatomy.regions`) are rasterised as soft masks at each map's own
+map of :mod:`emonb.anatomy.regions`, 22 or 19 regions) are rasterised as soft masks at each map's own
 resolution, from the crop's landmarks scaled to the map; each region is measured on its
 own, so overlapping appearance regions each get the evidence they hold. Two kinds of
 evidence per face and action unit, both for the class the model predicts:

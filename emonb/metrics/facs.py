@@ -45,7 +45,8 @@ __all__ = [
 ]
 
 #: Prototype action units per emotion (EMFACS; Ekman & Friesen 1978, the Investigator's
-#: Guide's prototype table), restricted to the 19 AU regions. Substitutions: anger's lip
+#: Guide's prototype table), restricted to the 19 AU regions of py-feat's muscle map
+#: (:func:`emfacs`; the appearance map: :data:`EMFACS_APPEARANCE`). Substitutions: anger's lip
 #: tightener AU23 has no region of its own; its muscle, orbicularis oris, is AU24's region
 #: (lip pressor), which stands for both. Disgust is AU09 *or* AU10, with AU15/AU16 (and
 #: AU17, AU25, AU26 in some variants): both alternatives count as prototype regions. Fear's
