@@ -115,8 +115,8 @@ def run(data: str | None, n: int | None, threshold: float, max_faces: int, n_boo
         d = occlusion(runner, x, targets, masks, baseline="blur")
         drops[au_map] = {a: summary(d[:, r], n_boot, seed) for r, a in enumerate(au_names(au_map))}
         crop = au_masks_for(xy, 48, 48, au_map)
-        areas[au_map] = dict(zip(au_names(au_map), crop.mean(axis=(0, 2, 3)).round(5).tolist(),
-                                 strict=True))  # fmt: skip
+        mean = crop.mean(axis=(0, 2, 3), dtype=np.float64).round(5)
+        areas[au_map] = dict(zip(au_names(au_map), mean.tolist(), strict=True))
         r12 = au_names(au_map).index("AU12")
         share[au_map] = masks[:, r12].mean(axis=(1, 2))  # of the model's input
         if au_map == "appearance":
@@ -142,7 +142,7 @@ def run(data: str | None, n: int | None, threshold: float, max_faces: int, n_boo
             "muscle": summary(mus12, n_boot, seed),
             "lip_corner_disks": summary(disk_drop, n_boot, seed),
             "appearance_minus_muscle": summary(app12 - mus12, n_boot, seed),
-            "area_share": {k: round(float(v.mean()), 5) for k, v in share.items()},
+            "area_share": {k: round(float(v.mean(dtype=np.float64)), 5) for k, v in share.items()},
             "drop_per_area_share": per_area,
         },
         "drops": drops,

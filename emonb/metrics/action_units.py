@@ -298,7 +298,7 @@ def au_evidence(
                                        membership=member)  # fmt: skip
         return cache[size]
 
-    areas = dict(zip(names, np.round(masks_at(crop).mean(axis=(0, 2, 3)), 5).tolist(),
+    areas = dict(zip(names, masks_at(crop).mean(axis=(0, 2, 3), dtype=np.float64).round(5).tolist(),
                      strict=True))  # fmt: skip
 
     values: dict[str, pd.DataFrame] = {}
