@@ -23,7 +23,6 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from emonb.anatomy.regions import AU_NAMES
 from emonb.errors import EmonbError
 
 if TYPE_CHECKING:
@@ -167,9 +166,46 @@ def size_matched(values, areas, bins: int = 4):
 
 
 # ---- per emotion --------------------------------------------------------------------------
-def _frame(values, names: Sequence[str]) -> pd.DataFrame:
+def _names(values, names: Sequence[str] | None) -> tuple[str, ...]:
+    """The regions of per-face ``values``: ``names`` when given, else a DataFrame's columns
+    (in their map's order when they are exactly a map's action units), else the action
+    units of the map whose width the array has (19: py-feat's muscle map, 22: the
+    appearance map; :mod:`emonb.anatomy.au_maps`)."""
     import pandas as pd
 
+    from emonb.anatomy.au_maps import AU_MAPS, au_names
+
+    if names is not None:
+        return tuple(names)
+    if isinstance(values, pd.DataFrame):
+        columns = tuple(values.columns)
+        known = [au_names(m) for m in AU_MAPS if set(au_names(m)) == set(columns)]
+        return known[0] if known else columns
+    shape = np.shape(values)
+    for m in AU_MAPS:
+        if len(shape) == 2 and shape[1] == len(au_names(m)):
+            return au_names(m)
+    raise ValueError(f"expected values (N, 19) or (N, 22), one column per action unit of a "
+                     f"map, got {shape}; or give names")  # fmt: skip
+
+
+def _prototypes(names: Sequence[str], prototypes) -> Mapping[str, Sequence[str]]:
+    """``prototypes`` when given, else the EMFACS prototypes of the map whose action units
+    ``names`` are (:func:`emfacs`), else :data:`EMFACS`."""
+    from emonb.anatomy.au_maps import map_of
+
+    if prototypes is not None:
+        return prototypes
+    try:
+        return emfacs(map_of(names))
+    except EmonbError:
+        return EMFACS
+
+
+def _frame(values, names: Sequence[str] | None) -> pd.DataFrame:
+    import pandas as pd
+
+    names = _names(values, names)
     if isinstance(values, pd.DataFrame):
         return values.loc[:, list(names)].astype(float)
     v = np.asarray(values, dtype=np.float64)
@@ -181,10 +217,11 @@ def _frame(values, names: Sequence[str]) -> pd.DataFrame:
 
 
 def au_table(values, groups: np.ndarray, class_names: Sequence[str], *,
-             names: Sequence[str] = AU_NAMES, n_boot: int = 1000,
+             names: Sequence[str] | None = None, n_boot: int = 1000,
              seed: int = 0) -> pd.DataFrame:  # fmt: skip
     """Per emotion and region: the mean of per-face ``values`` (N x R, DataFrame or array
-    in ``names`` order; NaN ignored) with its 95% bootstrap interval over faces. Long
+    in ``names`` order; NaN ignored; ``names`` None: a DataFrame's columns, or an array's
+    map of action units by its width, 19 or 22) with its 95% bootstrap interval over faces. Long
     DataFrame ``group, column, n, mean, lo, hi`` (:func:`emonb.metrics.stats.by_group`;
     ``n`` counts the group's faces). ``groups``: class index per face into ``class_names``.
 
@@ -264,8 +301,8 @@ def _verdict(faces: int, lo: float, hi: float) -> str:
 
 
 def agreement(values, groups: np.ndarray, class_names: Sequence[str], *,
-              names: Sequence[str] = AU_NAMES,
-              prototypes: Mapping[str, Sequence[str]] = EMFACS, n_boot: int = 1000,
+              names: Sequence[str] | None = None,
+              prototypes: Mapping[str, Sequence[str]] | None = None, n_boot: int = 1000,
               level: float = 0.95, seed: int = 0) -> pd.DataFrame:  # fmt: skip
     """Does the evidence for each emotion sit on its prototype action units? One row per
     emotion of ``class_names`` with a prototype: ``emotion, prototype, faces, score, lo,
@@ -278,12 +315,16 @@ def agreement(values, groups: np.ndarray, class_names: Sequence[str], *,
     (faces resampled, means and AUC recomputed). ``verdict``: *agrees* (interval above
     0.5), *disagrees* (below), *inconclusive*, or no verdict with fewer than
     :data:`emonb.metrics.regions.MIN_FACES` faces (those with any finite value).
+    ``names``: as :func:`au_table`; ``prototypes``: default, the EMFACS prototypes of the
+    values' map (:func:`emfacs`; :data:`EMFACS` for other regions).
 
     References: Ekman & Friesen (1978) (the prototypes); Hanley & McNeil (1982) (the AUC);
     Efron & Tibshirani (1993) (the bootstrap).
     """
     import pandas as pd
 
+    names = _names(values, names)
+    prototypes = _prototypes(names, prototypes)
     v = _frame(values, names).to_numpy()
     groups = np.asarray(groups)
     unknown = sorted({a for p in prototypes.values() for a in p} - set(names))
@@ -306,14 +347,17 @@ def agreement(values, groups: np.ndarray, class_names: Sequence[str], *,
 
 
 def top_regions(values, groups: np.ndarray, class_names: Sequence[str], k: int = 3, *,
-                names: Sequence[str] = AU_NAMES,
-                prototypes: Mapping[str, Sequence[str]] = EMFACS) -> pd.DataFrame:  # fmt: skip
+                names: Sequence[str] | None = None,
+                prototypes: Mapping[str, Sequence[str]] | None = None) -> pd.DataFrame:  # fmt: skip
     """Per emotion, the ``k`` regions with the highest mean evidence (NaN ignored; ties in
     ``names`` order): ``emotion, faces, top`` (e.g. ``"AU12, AU06, AU14"``), ``means``
     (theirs, in that order) and ``in prototype`` (how many of them are in the emotion's
-    prototype, e.g. ``"2 of 3"``; empty without one)."""
+    prototype, e.g. ``"2 of 3"``; empty without one). ``names`` and ``prototypes`` as
+    :func:`agreement`."""
     import pandas as pd
 
+    names = _names(values, names)
+    prototypes = _prototypes(names, prototypes)
     v = _frame(values, names).to_numpy()
     groups = np.asarray(groups)
     rows = []
