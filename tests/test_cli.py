@@ -139,6 +139,33 @@ def test_train_quick_then_evaluate_it_and_its_maps(tmp_path, capsys, monkeypatch
     assert_same_keys(maps_json, "faithfulness_mini_xception.json")
 
 
+def test_evaluate_maps_au_map_both_writes_each_map(tmp_path, capsys, monkeypatch):
+    """Real faces (the manifest's photos and clip): --au-map both puts each map's occlusion
+    by predicted emotion under its name in action_units, beside the first map's tables."""
+    from emonb.anatomy.au_maps import au_names
+    from tests.metrics.test_action_units import real_face_crops
+
+    images = real_face_crops()
+    data, out = tmp_path / "faces.npz", tmp_path / "maps.json"
+    np.savez(data, images=images, labels=np.arange(len(images)) % 7,
+             usage=np.full(len(images), "PublicTest"))  # fmt: skip
+    code, stdout, err = emonb(capsys, monkeypatch, "evaluate-maps", "--data", str(data), "--quick",
+                              "--methods", "saliency", "--pointing-model", "none", "--n-random",
+                              "2", "--n-robust", "2", "--n-road", "2", "--au-map", "both",
+                              "--json", str(out))  # fmt: skip
+    assert code == 0, err
+    assert stdout.count("FACS agreement (action units (") == 2
+    au = json.loads(out.read_text())["action_units"]
+    assert au["au_map"] == "appearance" and au["action_units"] == list(au_names("appearance"))
+    assert {"enrichment", "occlusion", "agreement"} <= set(au)  # the tables as before
+    for m in ("appearance", "muscle"):
+        assert au[m]["action_units"] == list(au_names(m))
+        cells = next(iter(au[m]["occlusion"].values()))
+        assert list(cells) == list(au_names(m)) and set(cells["AU12"]) == {"mean", "lo", "hi"}
+    code, _, err = emonb(capsys, monkeypatch, "evaluate-maps", "--au-map", "muscles")
+    assert code == 2 and "invalid choice: 'muscles'" in err
+
+
 def test_evaluate_and_train_errors(capsys, tmp_path):
     assert main(["evaluate", "--data", "synthetic", "--split", "PrivateTest"]) == 1
     assert "no rows with usage 'PrivateTest'" in capsys.readouterr().err

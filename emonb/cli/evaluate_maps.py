@@ -53,6 +53,11 @@ def add_parser(sub) -> argparse.ArgumentParser:
                    help="face regions: each face's own, from the face mesh (default; with the "
                         "canonical boxes as a comparison, and evidence per FACS action unit), or "
                         "the canonical 48x48 boxes only")  # fmt: skip
+    p.add_argument("--au-map", choices=("appearance", "muscle", "both"), default="appearance",
+                   help="FACS action-unit regions for the evidence per action unit (with "
+                        "--regions mesh): 'appearance', where each action shows (default), "
+                        "'muscle', py-feat's muscle map, or 'both' (--json: action_units holds "
+                        "each map's occlusion under its name); the first is also au_shap's")  # fmt: skip
     p.add_argument("--layers", default=None,
                    help="also sweep the CAM-family methods of --methods (default: gradcam, "
                         "gradcam_plus_plus, layercam) over layers: 'all' (every convolutional "
@@ -72,6 +77,7 @@ def add_parser(sub) -> argparse.ArgumentParser:
 
 def run(args: argparse.Namespace) -> int:
     from emonb import config
+    from emonb.anatomy.au_maps import maps_of
     from emonb.data.fer2013 import load_faces
 
     # arguments, output path and data are all checked before a model loads or trains
@@ -103,7 +109,7 @@ def run(args: argparse.Namespace) -> int:
         n_random=args.n_random, n_regions=args.n_regions, regions=args.regions,
         n_road=args.n_road, n_robust=args.n_robust, n_pointing=args.n_pointing,
         sensitivity_samples=args.sensitivity_samples, correlation_runs=args.correlation_runs,
-        seed=args.seed,
+        seed=args.seed, au_maps=maps_of(args.au_map),
     ).capped(quick)  # the sizes, and every method's samples, steps, channels (quick mode)
     net = load_model(args.model)
     if layers is not None:
@@ -211,8 +217,8 @@ def report(result, net, faces, pointing_net, seconds: float) -> None:
               f"verdicts that differ with the canonical boxes: {len(result.changes) or 'none'}")  # fmt: skip
         if len(result.changes):
             print(result.changes.round(3).to_string(index=False))
-    if result.au is not None:
-        a = result.au.agreement
+    for au in (result.au_by_map or {}).values():
+        a = au.agreement
         keep = (a["grouping"] == "predicted") & a["evidence"].isin(["occlusion", s["region_method"]])
-        print(f"\nFACS agreement ({result.au.summary()}; by prediction):")
+        print(f"\nFACS agreement ({au.summary()}; by prediction):")
         print(a[keep].round(3).to_string(index=False))

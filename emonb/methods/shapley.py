@@ -5,13 +5,16 @@ adds to the model's probability of a class, with the regions as the players of a
   values of N games (one per face) for a batch of coalitions ``z``; the Shapley values come
   from a weighted least-squares fit under the Shapley kernel, with efficiency (the values
   sum to ``v(full) - v(empty)``) imposed exactly.
-* :func:`masked_game`: the game of a face whose players are soft masks that sum to 1 at
-  every pixel: a coalition keeps its players' pixels and replaces the others with a
-  baseline image, ``x_z = base + (x - base) * sum_{j in z} mask_j``.
-* :class:`AUShapley` (registry name ``"au_shap"``): the 19 action-unit regions of each
-  face's own mesh (:mod:`emonb.anatomy.regions`) plus "rest of face" as players, the blurred
-  face as baseline, the target-class probability as value; ``values()`` returns the
-  Shapley values, ``explain()`` paints them into the regions.
+* :func:`masked_game`: the game of a face whose players are soft masks: a coalition keeps
+  its players' pixels and replaces the others with a baseline image. Masks that sum to 1 at
+  every pixel: ``x_z = base + (x - base) * sum_{j in z} mask_j``; overlapping masks
+  (``overlap=True``): the union of the absent players' masks is replaced,
+  ``x_z = x + (base - x) * min(1, sum_{j not in z} mask_j)``.
+* :class:`AUShapley` (registry name ``"au_shap"``): the action-unit regions of each face's
+  own mesh (``au_map``: the appearance map of :mod:`emonb.anatomy.appearance` by default, or
+  py-feat's muscle map of :mod:`emonb.anatomy.regions`) plus "rest of face" as players, the
+  blurred face as baseline, the target-class probability as value; ``values()`` returns
+  the Shapley values, ``explain()`` paints them into the regions.
 """
 
 from __future__ import annotations
@@ -41,7 +44,7 @@ __all__ = [
     "shapley_coalitions",
 ]
 
-#: The name of the player that holds every pixel outside the 19 action-unit regions.
+#: The name of the player that holds every pixel outside the action-unit regions.
 REST = "rest of face"
 
 #: ``value(z) -> (N, m)``: the values of N games for the coalitions ``z`` (m, P) bool.
@@ -192,9 +195,15 @@ def kernel_shap(value: Value, n_players: int, *, coalitions: int, seed: int = 0
 
 # ---- the game of a face ------------------------------------------------------------------------
 def masked_game(score: Score, x: np.ndarray, targets: np.ndarray, masks: np.ndarray,
-                base: np.ndarray, *, chunk: int = 512) -> Value:  # fmt: skip
+                base: np.ndarray, *, chunk: int = 512, overlap: bool = False) -> Value:  # fmt: skip
     """``value(z) -> (N, m)``: each face's score of its target class on the images of the
-    coalitions ``z`` (m, P) bool, ``x_z = base + (x - base) * sum_{j in z} masks_j``.
+    coalitions ``z`` (m, P) bool, ``x_z = base + (x - base) * sum_{j in z} masks_j``; with
+    ``overlap`` (players whose masks overlap), the union of the absent players' masks is
+    replaced, ``x_z = x + (base - x) * min(1, sum_{j not in z} masks_j)``: a region is
+    blurred when any player covering it is absent, so the grand coalition less player j
+    is the face with j's region blurred (the region's occlusion), and a pixel is kept only
+    when every player covering it plays. For masks that sum to 1 at every pixel both rules
+    give the same images.
 
     ``score(images, targets) -> (n,)`` scores preprocessed images (e.g. a runner's
     target-class probability); ``x``, ``base`` (N, H, W, C) the faces and their baselines;
@@ -221,7 +230,7 @@ def masked_game(score: Score, x: np.ndarray, targets: np.ndarray, masks: np.ndar
         z = np.asarray(z, dtype=bool)
         if z.ndim != 2 or z.shape[1] != masks.shape[1]:
             raise EmonbError(f"coalitions must be (m, {masks.shape[1]}) booleans, got {z.shape}")
-        zf = z.astype(np.float32)
+        zf = (~z if overlap else z).astype(np.float32)
         m = len(z)
         out = np.empty((n, m), np.float64)
         for start in range(0, n * m, chunk):
@@ -230,8 +239,9 @@ def masked_game(score: Score, x: np.ndarray, targets: np.ndarray, masks: np.ndar
             images = np.empty((len(rows), h, wd, c), np.float32)
             for i in np.unique(face):
                 sel = face == i
-                keep = (zf[coal[sel]] @ flat[i]).reshape(-1, h, wd, 1)
-                images[sel] = base[i] + diff[i] * keep
+                weight = zf[coal[sel]] @ flat[i]
+                keep = 1.0 - np.minimum(weight, 1.0) if overlap else weight
+                images[sel] = base[i] + diff[i] * keep.reshape(-1, h, wd, 1)
             out[face, coal] = score(images, targets[face])
         return out
 
@@ -241,12 +251,13 @@ def masked_game(score: Score, x: np.ndarray, targets: np.ndarray, masks: np.ndar
 # ---- the explainer -------------------------------------------------------------------------------
 @dataclass
 class ShapleyValues:
-    """What :meth:`AUShapley.values` measured, per face: ``phi`` (N, 20) the Shapley values
-    of the players ``players`` (the 19 action units, then :data:`REST`) for the target
+    """What :meth:`AUShapley.values` measured, per face: ``phi`` (N, P) the Shapley values
+    of the players ``players`` (the map's action units, then :data:`REST`) for the target
     class's probability; ``v_full`` (N,) that probability on the face, ``v_empty`` (N,) on its
     baseline (so ``phi.sum(1) == v_full - v_empty``); ``accepted`` (N,) whether the mesh
     accepted the face (a rejected face's regions come from the mean mesh of the accepted
-    faces of the call); ``targets`` (N,) the class index explained."""
+    faces of the call); ``targets`` (N,) the class index explained; ``au_map`` the map of
+    the action-unit regions (:mod:`emonb.anatomy.au_maps`)."""
 
     phi: np.ndarray
     players: tuple[str, ...]
@@ -254,6 +265,7 @@ class ShapleyValues:
     v_empty: np.ndarray
     accepted: np.ndarray
     targets: np.ndarray
+    au_map: str = "muscle"
 
     @property
     def rejected(self) -> int:
@@ -279,12 +291,17 @@ class ShapleyValues:
 class AUShapley(Explainer):
     """Shapley values of a face's facial action units for the probability of a class.
 
-    The players are the 19 action-unit regions of the face's own mesh (py-feat's map on
-    MediaPipe's 468 points, :func:`emonb.anatomy.regions.region_masks_for`, soft masks at
-    the model's input size) and :data:`REST`, everything else (one minus their sum: the 20
-    masks sum to 1 at every pixel). A coalition keeps its players' pixels and replaces the
+    The players are the action-unit regions of the face's own mesh (``au_map``,
+    :func:`emonb.anatomy.au_maps.au_masks_for`, soft masks at the model's input size): the
+    22 of the appearance map (default; where each action shows, regions that overlap) or
+    the 19 of py-feat's muscle map (disjoint), and :data:`REST`, everything else (one minus
+    the union of the regions). A coalition keeps its players' pixels and replaces the
     others with the baseline (``baseline_images(x, "blur")``, the blurred face of the
-    faithfulness chapter): ``x_z = base + (x - base) * sum_{j in z} mask_j``. The value of a
+    faithfulness chapter). On the muscle map the masks sum to 1 at every pixel and
+    ``x_z = base + (x - base) * sum_{j in z} mask_j``; on the appearance map the union of
+    the absent players' masks is blurred (:func:`masked_game` with ``overlap``): a pixel
+    stays only when every player covering it plays, so the face less one player is that
+    region's occlusion. The value of a
     coalition is the target class's **softmax probability** (``runner.probabilities``),
     whatever ``score`` says. :func:`kernel_shap` estimates the values from ``coalitions``
     coalitions (plus the face and its baseline: ``coalitions + 2`` forward passes per face,
@@ -293,7 +310,7 @@ class AUShapley(Explainer):
 
     :meth:`values` returns the values (:class:`ShapleyValues`); :meth:`explain` paints each
     action unit's region with its positive value, ``sum_j max(phi_j, 0) mask_j`` over the
-    19 action units (the rest of the face is not painted), min-max normalised.
+    action units (the rest of the face is not painted), min-max normalised.
 
     The faces are meshed here: the preprocessed input is turned back into 8-bit grey with
     the model's ``spec.value_range`` and meshed by one :class:`~emonb.faces.mesh.FaceMesh`
@@ -304,7 +321,7 @@ class AUShapley(Explainer):
     :meth:`values` also takes the faces' ``landmarks`` when they are already known.
 
     Budget, measured on 8 FER-2013 PublicTest faces the mesh accepts (a seeded sample; the
-    mini-Xception, predicted class, blur baseline): against a
+    mini-Xception, predicted class, blur baseline, the muscle map's 20 players): against a
     4,096-coalition run, the mean absolute error of the 20 values, relative to the face's
     ``|p(face) - p(baseline)|``, was 0.078 with 64 coalitions, 0.050 with 128, 0.030 with
     256, 0.021 with 512 and 0.012 with 1,024 (two 4,096-coalition runs with different seeds
@@ -316,14 +333,16 @@ class AUShapley(Explainer):
     average the remaining noise out. Raise it for single faces.
 
     Caveat: values are those of the blurred-face baseline (a region "absent" is that
-    region blurred, an image the model never saw in training), and the regions are
-    py-feat's muscle regions, not the places where the actions show: an open mouth belongs
-    to no action unit but to the rest of the face.
+    region blurred, an image the model never saw in training). Overlapping players share
+    the value of the pixels they share (the lips belong to AU23, AU24, AU25 and AU27 alike),
+    so an appearance region's value is not the value of its pixels alone; on the muscle
+    map an open mouth belongs to no action unit but to the rest of the face.
 
     References: Lundberg & Lee, "A Unified Approach to Interpreting Model Predictions",
     NeurIPS 2017 (KernelSHAP); Ekman & Friesen (1978), *Facial Action Coding System*, and
     Cheong et al., "Py-Feat: Python facial expression analysis toolbox", Affective
-    Science 2023 (the action-unit regions).
+    Science 2023 (the muscle map); Ekman, Friesen & Hager (2002), *Facial Action Coding
+    System* (the appearance map).
     """
 
     name = "au_shap"
@@ -332,7 +351,8 @@ class AUShapley(Explainer):
 
     def __init__(self, model, *, coalitions: int = DEFAULT_COALITIONS, seed: int = 0,
                  baseline: str = "blur", mesh: FaceMesh | None = None, chunk: int = 512,
-                 supersample: int = 4, **kwargs):  # fmt: skip
+                 supersample: int = 4, au_map: str = "appearance", **kwargs):  # fmt: skip
+        from emonb.anatomy.au_maps import check_au_map
         from emonb.methods.baselines import BASELINES
 
         super().__init__(model, **kwargs)
@@ -343,6 +363,7 @@ class AUShapley(Explainer):
         self.baseline = baseline
         self.chunk = check_count("chunk", chunk)
         self.supersample = check_count("supersample", supersample)
+        self.au_map = check_au_map(au_map)
         self._mesh = mesh
         #: Faces the mesh rejected in the last ``explain`` or ``values`` call.
         self.last_rejected = 0
@@ -350,10 +371,10 @@ class AUShapley(Explainer):
     # ---- public API -----------------------------------------------------------------------
     @property
     def players(self) -> tuple[str, ...]:
-        """The 19 action units and :data:`REST`, in the order of the values."""
-        from emonb.anatomy.regions import AU_NAMES
+        """The map's action units and :data:`REST`, in the order of the values."""
+        from emonb.anatomy.au_maps import au_names
 
-        return (*AU_NAMES, REST)
+        return (*au_names(self.au_map), REST)
 
     @property
     def forward_passes(self) -> int:
@@ -400,7 +421,7 @@ class AUShapley(Explainer):
                  for s in range(0, len(x), self.batch_size)]  # fmt: skip
         phi, v_empty, v_full = (np.concatenate(p) for p in zip(*parts, strict=True))
         return ShapleyValues(phi=phi, players=self.players, v_full=v_full, v_empty=v_empty,
-                             accepted=accepted, targets=idx)  # fmt: skip
+                             accepted=accepted, targets=idx, au_map=self.au_map)  # fmt: skip
 
     def explain_inputs(self, x: np.ndarray, targets: Targets = "predicted") -> np.ndarray:
         self.last_rejected = 0  # counted over the call's batches by _attribute
@@ -437,16 +458,19 @@ class AUShapley(Explainer):
         return out
 
     def _players(self, xy: np.ndarray, from_size) -> np.ndarray:
-        """The players' soft masks (n, 20, H, W): 19 AU regions, then the rest of the face."""
-        from emonb.anatomy.regions import region_masks_for
+        """The players' soft masks (n, P, H, W): the AU regions, then the rest of the face
+        (one minus their union; on the muscle map, their sum)."""
+        from emonb.anatomy.au_maps import au_masks_for
 
         size = self.net.spec.input_size
-        au = region_masks_for(xy, from_size, size, "au", supersample=self.supersample)
-        rest = np.clip(1.0 - au.sum(axis=1, keepdims=True), 0.0, 1.0)
+        au, union = au_masks_for(xy, from_size, size, self.au_map, supersample=self.supersample,
+                                 union=True)  # fmt: skip
+        rest = np.clip(1.0 - union[:, None], 0.0, 1.0)
         return np.concatenate([au, rest], axis=1)
 
     def _shapley(self, x: np.ndarray, idx: np.ndarray, xy: np.ndarray, from_size):
-        """``phi`` (n, 20), ``v_empty``, ``v_full`` (n,) and the players' masks."""
+        """``phi`` (n, P), ``v_empty``, ``v_full`` (n,) and the players' masks."""
+        from emonb.anatomy.au_maps import overlapping
         from emonb.methods.baselines import baseline_images
 
         x = np.asarray(x, np.float32)
@@ -457,7 +481,8 @@ class AUShapley(Explainer):
             p = runner.probabilities(images, batch_size=chunk)
             return p[np.arange(len(p)), targets]
 
-        game = masked_game(score, x, idx, masks, baseline_images(x, self.baseline), chunk=chunk)
+        game = masked_game(score, x, idx, masks, baseline_images(x, self.baseline), chunk=chunk,
+                           overlap=overlapping(self.au_map))  # fmt: skip
         phi, v_empty, v_full = kernel_shap(game, masks.shape[1], coalitions=self.coalitions,
                                            seed=self.seed)  # fmt: skip
         return phi, v_empty, v_full, masks

@@ -2,9 +2,12 @@
 
 Each face crop (FER-2013's aligned 48x48 faces, or any square crops) is meshed
 (:class:`emonb.faces.mesh.FaceMesh`); a face the mesh rejects is left out and counted,
-never analysed with its points. The 19 action-unit regions of each remaining face
-(:mod:`emonb.anatomy.regions`, py-feat's map on the mesh) are rasterised as soft masks at
-each map's own resolution, from the crop's landmarks scaled to the map. Two kinds of
+never analysed with its points. The action-unit regions of each remaining face
+(``au_map``, :mod:`emonb.anatomy.au_maps`: the appearance map of
+:mod:`emonb.anatomy.appearance` by default, where each action unit shows, or py-feat's muscle
+map of :mod:`emonb.anatomy.regions`, 22 or 19 regions) are rasterised as soft masks at each map's own
+resolution, from the crop's landmarks scaled to the map; each region is measured on its
+own, so overlapping appearance regions each get the evidence they hold. Two kinds of
 evidence per face and action unit, both for the class the model predicts:
 
 * **enrichment** (one per explanation method): the share of the map's mass inside the
@@ -19,7 +22,8 @@ evidence per face and action unit, both for the class the model predicts:
 Per emotion, faces are grouped by the model's prediction (``"predicted"``) and, when labels
 are given, by their true label (``"true"``); each action unit's mean comes with a
 bootstrap interval (:func:`emonb.metrics.facs.au_table`), and the ranking of the action
-units is compared with the emotion's EMFACS prototype (:func:`emonb.metrics.facs.agreement`).
+units is compared with the emotion's EMFACS prototype on the map's regions
+(:func:`emonb.metrics.facs.agreement`, :func:`emonb.metrics.facs.emfacs`).
 
 A third kind, the **Shapley value** of each action unit (:class:`emonb.methods.shapley.AUShapley`:
 the regions as players of a game whose value is the class probability, the others
@@ -33,13 +37,14 @@ EMFACS-7 (the prototypes); Zeiler & Fergus (2014) (occlusion); Efron & Tibshiran
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import numpy as np
 
-from emonb.anatomy.regions import ANATOMY_NAMES, AU_NAMES, region_masks_for
+from emonb.anatomy.au_maps import DEFAULT_AU_MAP, au_masks_for, au_names, check_au_map
+from emonb.anatomy.regions import ANATOMY_NAMES, region_masks_for
 from emonb.errors import EmonbError
 from emonb.models.runner import Runner
 from emonb.models.zoo import EmotionModel
@@ -73,9 +78,11 @@ class AUEvidence:
     ``table``: long DataFrame ``evidence, grouping, group, column, n, mean, lo, hi`` (one
     row per kind of evidence, grouping, emotion and action unit); ``agreement``: the FACS
     agreement per ``evidence, grouping, emotion`` (:func:`emonb.metrics.facs.agreement`'s
-    columns); ``values``: per evidence, the per-face values (accepted faces x 19 action
-    units); ``accepted``: bool (N,) the faces the mesh accepted; ``predicted``: (N,) the
-    model's class per face; ``landmarks``: the mesh of every face."""
+    columns); ``values``: per evidence, the per-face values (accepted faces x the map's
+    action units); ``accepted``: bool (N,) the faces the mesh accepted; ``predicted``: (N,)
+    the model's class per face; ``landmarks``: the mesh of every face; ``au_map`` and
+    ``names``: the map of action-unit regions and its action units (the columns);
+    ``areas``: each region's mean share of the crop over the accepted faces."""
 
     table: pd.DataFrame
     agreement: pd.DataFrame
@@ -86,6 +93,9 @@ class AUEvidence:
     class_names: tuple[str, ...]
     settings: dict = field(default_factory=dict)
     seconds: dict = field(default_factory=dict)
+    au_map: str = DEFAULT_AU_MAP
+    names: tuple[str, ...] = field(default_factory=lambda: au_names(DEFAULT_AU_MAP))
+    areas: dict[str, float] = field(default_factory=dict)
 
     @property
     def rejected(self) -> int:
@@ -96,8 +106,8 @@ class AUEvidence:
         """One line: faces analysed, and how many the mesh rejected and why."""
         n, k = len(self.accepted), self.rejected
         why = f" (face presence < {self.landmarks.min_presence:g})" if k else ""
-        return (f"action units: {n - k} of {n} faces analysed, {k} rejected by the mesh{why}; "
-                f"evidence: {', '.join(self.values)}")  # fmt: skip
+        return (f"action units ({self.au_map} map): {n - k} of {n} faces analysed, {k} "
+                f"rejected by the mesh{why}; evidence: {', '.join(self.values)}")  # fmt: skip
 
     def wide(self, evidence: str, grouping: str = "predicted") -> pd.DataFrame:
         """Emotion x action unit means of one kind of evidence and grouping (NaN where an
@@ -107,13 +117,46 @@ class AUEvidence:
             raise EmonbError(f"no {evidence!r} evidence grouped by {grouping!r}; have "
                              f"{sorted(set(self.table['evidence']))}")  # fmt: skip
         out = df.pivot(index="group", columns="column", values="mean")
-        return out.reindex(index=list(self.class_names), columns=list(AU_NAMES))
+        return out.reindex(index=list(self.class_names), columns=list(self.names))
+
+    def by_prediction(self, evidence: str = OCCLUSION) -> dict[str, dict[str, dict[str, float]]]:
+        """One kind of evidence grouped by prediction as plain JSON: emotion -> action unit
+        -> ``{"mean", "lo", "hi"}`` (the 95% bootstrap interval; NaN, an emotion without
+        faces, becomes null)."""
+        from emonb.records import json_safe
+
+        df = self.table[(self.table["evidence"] == evidence) & (self.table["grouping"] == "predicted")]
+        if df.empty:
+            raise EmonbError(f"no {evidence!r} evidence; have {sorted(set(self.table['evidence']))}")
+        out: dict[str, dict] = {}
+        for row in df.itertuples(index=False):
+            out.setdefault(row.group, {})[row.column] = {
+                k: round(float(getattr(row, k)), 5) for k in ("mean", "lo", "hi")}
+        return json_safe(out)
+
+    def map_json(self) -> dict:
+        """This map's part of ``emonb evaluate-maps``'s JSON: the map, its action units and
+        their areas (mean share of the crop), faces per predicted emotion, ``"occlusion"``
+        (:meth:`by_prediction`; absent without occlusion) and the occlusion's FACS
+        agreement records by prediction."""
+        from emonb.records import json_safe
+
+        pred = self.table[self.table["grouping"] == "predicted"]
+        doc = {"au_map": self.au_map, "action_units": list(self.names), "areas": self.areas,
+               "faces": {e: int(n) for e, n in pred.groupby("group", sort=False)["n"].first().items()}}
+        if OCCLUSION in self.values:
+            doc["occlusion"] = self.by_prediction(OCCLUSION)
+            a = self.agreement
+            keep = (a["evidence"] == OCCLUSION) & (a["grouping"] == "predicted")
+            doc["agreement"] = a[keep].drop(columns=["evidence", "grouping"]).to_dict(orient="records")
+        return json_safe(doc)
 
     def to_json(self) -> dict:
-        """Plain JSON: ``"enrichment"`` (method -> grouping -> emotion -> {"AU01": mean, ...,
-        "AU38": mean}), ``"occlusion"`` (the same, under the evidence name "occlusion"),
-        ``"faces"`` (grouping -> emotion -> faces), the ``"agreement"`` records, the counts,
-        settings and timings; NaN (an emotion without faces) becomes null."""
+        """Plain JSON: ``"enrichment"`` (method -> grouping -> emotion -> {action unit:
+        mean}), ``"occlusion"`` (the same, under the evidence name "occlusion"), ``"faces"``
+        (grouping -> emotion -> faces), the ``"agreement"`` records, the map
+        (``"au_map"``, ``"action_units"``, ``"areas"``), the counts, settings and timings;
+        NaN (an emotion without faces) becomes null."""
         from emonb.records import json_safe
 
         means: dict[str, dict] = {}
@@ -126,7 +169,7 @@ class AUEvidence:
         return json_safe({
             "faces_total": len(self.accepted), "faces_analysed": len(self.accepted) - self.rejected,
             "rejected": self.rejected, "summary": self.summary(),
-            "action_units": list(AU_NAMES),
+            "au_map": self.au_map, "action_units": list(self.names), "areas": self.areas,
             "enrichment": {k: v for k, v in means.items() if k != OCCLUSION},
             "occlusion": {k: v for k, v in means.items() if k == OCCLUSION},
             "faces": faces,
@@ -188,6 +231,7 @@ def au_evidence(
     seed: int = 0,
     runner: Runner | None = None,
     supersample: int = 4,
+    au_map: str = DEFAULT_AU_MAP,
 ) -> AUEvidence:
     """Evidence per FACS action unit (see the module's docstring) of ``net`` on face crops.
 
@@ -197,8 +241,11 @@ def au_evidence(
     of the predicted class (any resolution; each face's regions are rasterised at it).
     ``landmarks``: the mesh of the crops (default: ``mesh``, or a new
     :class:`~emonb.faces.mesh.FaceMesh`, runs on them). ``occlusion``: measure the
-    occlusion drops too (19 forward passes per face), with ``baseline``. ``n_boot``,
-    ``seed``: the bootstrap. ``runner``: a Runner of ``net`` to reuse.
+    occlusion drops too (one forward pass per face and region), with ``baseline``.
+    ``n_boot``, ``seed``: the bootstrap. ``runner``: a Runner of ``net`` to reuse.
+    ``au_map``: the action-unit regions, ``"appearance"`` (22, where each action shows) or
+    ``"muscle"`` (py-feat's 19) (:mod:`emonb.anatomy.au_maps`); the FACS agreement uses
+    that map's EMFACS prototypes (:func:`emonb.metrics.facs.emfacs`).
 
     Rejected faces are left out of every value and counted (``.rejected``, ``.summary()``);
     if the mesh rejects every face, that is an :class:`~emonb.errors.EmonbError`.
@@ -210,6 +257,7 @@ def au_evidence(
 
     images = _crops(images)
     n = len(images)
+    names = au_names(check_au_map(au_map))
     maps = _check(dict(maps or {}), labels, n)
     if not maps and not occlusion:
         raise EmonbError("nothing to measure: give maps, or occlusion=True")
@@ -237,40 +285,52 @@ def au_evidence(
     t1 = time.perf_counter()
     xy, crop = landmarks.xy[acc], images.shape[1:3]
     cache: dict[tuple[int, int], np.ndarray] = {}
+    member = None
+    if au_map == "appearance":  # the same triangles at every size
+        from emonb.anatomy.appearance import membership
+
+        member = membership(xy)
 
     def masks_at(size) -> np.ndarray:
         size = _hw(size)
         if size not in cache:
-            cache[size] = region_masks_for(xy, crop, size, "au", supersample=supersample)
+            cache[size] = au_masks_for(xy, crop, size, au_map, supersample=supersample,
+                                       membership=member)  # fmt: skip
         return cache[size]
+
+    areas = dict(zip(names, masks_at(crop).mean(axis=(0, 2, 3), dtype=np.float64).round(5).tolist(),
+                     strict=True))  # fmt: skip
 
     values: dict[str, pd.DataFrame] = {}
     for name, mp in maps.items():
         values[name] = pd.DataFrame(facs.enrichment(mp[acc], masks_at(mp.shape[1:])),
-                                    columns=list(AU_NAMES))  # fmt: skip
+                                    columns=list(names))  # fmt: skip
     seconds["enrichment"] = time.perf_counter() - t1
     if occlusion:
         t2 = time.perf_counter()
         drops = region_occlusion(runner, x, predicted[acc], masks_at(x.shape[1:3]), baseline=baseline)
-        values[OCCLUSION] = pd.DataFrame(np.asarray(drops), columns=list(AU_NAMES))
+        values[OCCLUSION] = pd.DataFrame(np.asarray(drops), columns=list(names))
         seconds["occlusion"] = time.perf_counter() - t2
 
     t3 = time.perf_counter()
-    table, agreement = _tables(values, groupings, net.class_names, n_boot, seed)
+    table, agreement = _tables(values, groupings, net.class_names, n_boot, seed, names,
+                               facs.emfacs(au_map))  # fmt: skip
     seconds["tables"] = time.perf_counter() - t3
     settings = {"faces": n, "accepted": int(acc.sum()), "rejected": int((~acc).sum()),
                 "crop_size": list(crop), "evidence": list(values), "groupings": list(groupings),
                 "targets": "predicted class", "baseline": baseline if occlusion else None,
                 "supersample": supersample, "n_boot": n_boot, "seed": seed,
-                "min_presence": landmarks.min_presence}  # fmt: skip
+                "min_presence": landmarks.min_presence, "au_map": au_map}  # fmt: skip
     return AUEvidence(table=table, agreement=agreement, values=values, accepted=acc,
                       predicted=predicted, landmarks=landmarks,
                       class_names=tuple(net.class_names), settings=settings,
-                      seconds={k: round(v, 3) for k, v in seconds.items()})  # fmt: skip
+                      seconds={k: round(v, 3) for k, v in seconds.items()}, au_map=au_map,
+                      names=names, areas=areas)  # fmt: skip
 
 
 def _tables(values: Mapping[str, pd.DataFrame], groupings: Mapping[str, np.ndarray],
-            class_names, n_boot: int, seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:  # fmt: skip
+            class_names, n_boot: int, seed: int, names: Sequence[str],
+            prototypes: Mapping[str, Sequence[str]]) -> tuple[pd.DataFrame, pd.DataFrame]:  # fmt: skip
     """The long table and the agreement table over every evidence and grouping."""
     import pandas as pd
 
@@ -280,9 +340,10 @@ def _tables(values: Mapping[str, pd.DataFrame], groupings: Mapping[str, np.ndarr
     for evidence, v in values.items():
         for grouping, g in groupings.items():
             key = {"evidence": evidence, "grouping": grouping}
-            t = facs.au_table(v, g, class_names, n_boot=n_boot, seed=seed)
+            t = facs.au_table(v, g, class_names, names=names, n_boot=n_boot, seed=seed)
             tables.append(t.assign(**key)[["evidence", "grouping", *t.columns]])
-            a = facs.agreement(v, g, class_names, n_boot=n_boot, seed=seed)
+            a = facs.agreement(v, g, class_names, names=names, prototypes=prototypes,
+                               n_boot=n_boot, seed=seed)  # fmt: skip
             agreements.append(a.assign(**key)[["evidence", "grouping", *a.columns]])
     return pd.concat(tables, ignore_index=True), pd.concat(agreements, ignore_index=True)
 
@@ -295,20 +356,23 @@ def au_shapley_table(values: ShapleyValues | pd.DataFrame | np.ndarray, groups,
     """Per emotion and player, the mean Shapley value over the emotion's faces with its 95%
     bootstrap interval (:func:`emonb.metrics.stats.by_group`): long DataFrame ``group, AU,
     n, mean, lo, hi, prototype`` (``n`` the group's faces; ``prototype`` whether the action
-    unit is in the emotion's EMFACS prototype, :data:`emonb.metrics.facs.EMFACS` unless
-    ``prototypes`` is given; always False for the rest of the face).
+    unit is in the emotion's EMFACS prototype, :data:`emonb.metrics.facs.EMFACS_APPEARANCE`
+    unless ``prototypes`` is given: on the muscle map's players, which lack its AU23, AU25
+    and AU27, that flags what :data:`~emonb.metrics.facs.EMFACS` flags; always False for the
+    rest of the face).
 
     ``values``: :class:`~emonb.methods.shapley.ShapleyValues` (its players are the
     columns; with ``accepted_only`` the faces the mesh rejected are left out, of ``groups``
-    too), or a DataFrame (N, players) or an array (N, 19 or 20) in the order of
-    :data:`AU_NAMES` (+ "rest of face"); ``groups``: (N,) class index per face into
+    too), or a DataFrame (N, players) or an array in the order of a map's action units
+    (+ "rest of face"): (N, 19 or 20) the muscle map's, (N, 22 or 23) the appearance
+    map's (:func:`emonb.anatomy.au_maps.au_names`); ``groups``: (N,) class index per face into
     ``class_names`` (e.g. the explained targets, or the true labels).
 
     References: Efron & Tibshirani (1993), *An Introduction to the Bootstrap*.
     """
     import pandas as pd
 
-    from emonb.metrics.facs import EMFACS
+    from emonb.metrics.facs import EMFACS_APPEARANCE
     from emonb.metrics.stats import by_group
 
     groups = np.asarray(groups).reshape(-1)
@@ -325,13 +389,17 @@ def au_shapley_table(values: ShapleyValues | pd.DataFrame | np.ndarray, groups,
         from emonb.methods.shapley import REST
 
         v = np.asarray(values, np.float64)
-        names = list(AU_NAMES) + ([REST] if v.ndim == 2 and v.shape[1] == len(AU_NAMES) + 1 else [])
-        if v.ndim != 2 or v.shape[1] != len(names):
-            raise EmonbError(f"expected Shapley values (N, 19 or 20), got shape {v.shape}")
-        frame = pd.DataFrame(v, columns=names)
+        widths = {}
+        for m in ("muscle", "appearance"):
+            aus = list(au_names(m))
+            widths.update({len(aus): aus, len(aus) + 1: [*aus, REST]})
+        if v.ndim != 2 or v.shape[1] not in widths:
+            raise EmonbError(f"expected Shapley values (N, 19 or 20) on the muscle map or (N, 22 "
+                             f"or 23) on the appearance map, got shape {v.shape}")  # fmt: skip
+        frame = pd.DataFrame(v, columns=widths[v.shape[1]])
     if len(groups) != len(frame):
         raise EmonbError(f"{len(groups)} groups for {len(frame)} faces")
-    protos = EMFACS if prototypes is None else prototypes
+    protos = EMFACS_APPEARANCE if prototypes is None else prototypes
     table = by_group(frame, groups, list(class_names), n_boot=n_boot, seed=seed)
     table = table.rename(columns={"column": "AU"})
     table["prototype"] = [au in protos.get(g, ()) for g, au in zip(table["group"], table["AU"],
@@ -345,7 +413,9 @@ def au_shapley_wide(table: pd.DataFrame, *, rest: bool = True) -> pd.DataFrame:
     :func:`emonb.plotting.anatomy.plot_au_heatmap` (``centre=0``); ``rest=False`` drops the
     rest-of-face column."""
     wide = table.pivot(index="group", columns="AU", values="mean")
-    cols = [c for c in dict.fromkeys(table["AU"]) if rest or c in AU_NAMES]
+    from emonb.methods.shapley import REST
+
+    cols = [c for c in dict.fromkeys(table["AU"]) if rest or c != REST]
     wide = wide.loc[list(dict.fromkeys(table["group"])), cols].astype(float)
     wide.index.name, wide.columns.name = "emotion", None
     return wide

@@ -1,7 +1,9 @@
 """Does the network use the action units each face shows?
 
 For each action unit the mesh can measure (:mod:`emonb.anatomy.activity`) and each region
-that holds it (:data:`REGIONS`, the action-unit regions of :mod:`emonb.anatomy.regions`),
+that holds it (:func:`regions_of` the map: :data:`APPEARANCE_REGIONS` on the appearance map
+of :mod:`emonb.anatomy.appearance`, :data:`REGIONS` on py-feat's muscle map of
+:mod:`emonb.anatomy.regions`),
 :func:`au_use` compares the model's evidence in that region (occlusion drop or enrichment,
 per face) on faces where the AU is *active* (its activity in the top quartile of the faces
 analysed) with faces where it is *inactive* (bottom quartile), within each predicted
@@ -26,7 +28,7 @@ from emonb.metrics.stats import cluster_sums
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["REGIONS", "au_use", "au_use_wide"]
+__all__ = ["APPEARANCE_REGIONS", "REGIONS", "au_use", "au_use_wide", "regions_of"]
 
 #: The action-unit regions (py-feat's map, :data:`emonb.anatomy.regions.AU_NAMES`) where each
 #: measured AU (:data:`emonb.anatomy.activity.AU_MEASURES`) shows. AU25 (lips part) has no
@@ -36,6 +38,17 @@ REGIONS: dict[str, tuple[str, ...]] = {
     "AU06/07": ("AU06", "AU07"), "AU12": ("AU12",), "AU15": ("AU15",), "AU20": ("AU20",),
     "AU25": (), "AU26": ("AU26",),
 }  # fmt: skip
+#: The same on the appearance map (:data:`emonb.anatomy.appearance.APPEARANCE_NAMES`), which
+#: has a region for AU25 (the lips and the mouth opening).
+APPEARANCE_REGIONS: dict[str, tuple[str, ...]] = {**REGIONS, "AU25": ("AU25",)}
+
+
+def regions_of(au_map: str = "appearance") -> dict[str, tuple[str, ...]]:
+    """The regions of ``au_map`` where each measured AU shows: :data:`APPEARANCE_REGIONS`
+    or :data:`REGIONS`."""
+    from emonb.anatomy.au_maps import check_au_map
+
+    return APPEARANCE_REGIONS if check_au_map(au_map) == "appearance" else REGIONS
 
 
 def _side_means(v: np.ndarray, ids: np.ndarray | None, n_boot: int,
@@ -59,12 +72,12 @@ def _interval(active: np.ndarray, inactive: np.ndarray, n_boot: int, level: floa
 
 def au_use(evidence: pd.DataFrame, activity: pd.DataFrame, groups, class_names: Sequence[str],
            *, quantile: float = 0.25, min_faces: int = 5, n_boot: int = 1000,
-           level: float = 0.95, seed: int = 0,
+           level: float = 0.95, seed: int = 0, au_map: str = "appearance",
            clusters: np.ndarray | None = None) -> pd.DataFrame:  # fmt: skip
     """Evidence in each AU's region on faces that show the AU against faces that do not.
 
-    ``evidence``: per-face values (N faces x AU regions, e.g. :class:`AUEvidence.values`'s
-    ``"occlusion"``); ``activity``: the same N faces x measured AUs (z-scores, NaN: not
+    ``evidence``: per-face values (N faces x AU regions of ``au_map``, e.g.
+    :class:`AUEvidence.values`'s ``"occlusion"``; regions it lacks are skipped); ``activity``: the same N faces x measured AUs (z-scores, NaN: not
     measured); ``groups``: (N,) class index per face (the predicted emotion). The active and
     inactive faces of an AU are those in the top and bottom ``quantile`` of its activity over
     all N faces; then, per emotion, the means of each side and their difference with a
@@ -79,6 +92,7 @@ def au_use(evidence: pd.DataFrame, activity: pd.DataFrame, groups, class_names: 
     if not 0 < quantile <= 0.5:
         raise EmonbError(f"quantile must be in (0, 0.5], got {quantile}")
     n_boot = check_count("n_boot", n_boot)
+    table = regions_of(au_map)
     min_faces = check_count("min_faces", min_faces)
     groups = np.asarray(groups)
     ids = None if clusters is None else np.asarray(clusters)
@@ -94,7 +108,7 @@ def au_use(evidence: pd.DataFrame, activity: pd.DataFrame, groups, class_names: 
             continue
         low, high = np.quantile(a[finite], [quantile, 1 - quantile])
         active, inactive = finite & (a >= high), finite & (a <= low)
-        for region in REGIONS.get(au, ()):
+        for region in table.get(au, ()):
             if region not in evidence.columns:
                 continue
             v = evidence[region].to_numpy(dtype=np.float64)

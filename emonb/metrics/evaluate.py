@@ -181,7 +181,9 @@ def evaluate_maps(
       verdicts that differ), and the explained faces' maps of every method and their
       occlusion are scored per FACS action unit (``au``,
       :func:`~emonb.metrics.action_units.au_evidence`, grouped by prediction and by true
-      label). The synthetic stand-in has no anatomy: on it the canonical boxes are used, and
+      label) on each map of ``au_maps`` (``au_by_map``; ``au`` is the first's). The
+      ``au_shap`` method's players are the regions of the first map unless its settings
+      name one. The synthetic stand-in has no anatomy: on it the canonical boxes are used, and
       said. ``regions="canonical"``: the canonical 48x48 boxes only
       (:data:`emonb.anatomy.layout.FACE_REGIONS`), no action units.
 
@@ -214,6 +216,8 @@ def evaluate_maps(
     say = log or (lambda _msg: None)
     settings_of = dict(s.method_settings or {})
     names = list(methods) + [r for r in REFERENCES if r not in methods]
+    if "au_shap" in names and "au_map" not in settings_of.get("au_shap", {}):
+        settings_of["au_shap"] = {**settings_of.get("au_shap", {}), "au_map": s.au_maps[0]}
     skipped = [m for m in names if m in ANATOMY_METHODS] if faces.synthetic else []
     if skipped:
         say(f"  {', '.join(skipped)}: left out, the synthetic stand-in has no anatomy to mesh")
@@ -285,6 +289,7 @@ def evaluate_maps(
     region_table, claims, claims_canonical = region_analysis(
         net, region_faces.images, make(net), runner, region_marks, s.region_method, s.seed)
     changes = au = None
+    au_by_map: dict = {}
     if region_marks is None:
         focus = focus_table(maps, seed=s.seed)
     else:
@@ -299,10 +304,14 @@ def evaluate_maps(
         # the occlusion *method*'s maps are not the per-region occlusion evidence of the
         # action units: they enter its tables as "occlusion map"
         au_maps = {("occlusion map" if m == OCCLUSION else m): mp for m, mp in maps.items()}
-        au = au_evidence(net, images, labels=data.labels, maps=au_maps, landmarks=marks,
-                         runner=runner, seed=s.seed)  # fmt: skip
+        for au_map in s.au_maps:
+            au_by_map[au_map] = au_evidence(net, images, labels=data.labels, maps=au_maps,
+                                            landmarks=marks, runner=runner, seed=s.seed,
+                                            au_map=au_map)  # fmt: skip
+            say(f"  {au_by_map[au_map].summary()}")
+        au = au_by_map[s.au_maps[0]]
         seconds["action_units"] = time.perf_counter() - t0
-        say(f"  {au.summary()}, {seconds['action_units']:.1f} s")
+        say(f"  action units: {seconds['action_units']:.1f} s")
 
     table = ranked_table(values, rand, pointing, names, s.seed)
     # rankings of fewer than three methods cannot disagree in any informative way
@@ -327,6 +336,8 @@ def evaluate_maps(
               "regions": "canonical" if marks is None else "mesh",
               "targets": "predicted class", "seed": s.seed}  # fmt: skip
     if marks is not None:
+        record["au_maps"] = list(s.au_maps)
+    if marks is not None:
         record["mesh_faces"] = len(meshed)
         record["mesh_rejected"] = meshed.rejected
         record["au_faces"] = int(marks.accepted.sum())
@@ -338,7 +349,8 @@ def evaluate_maps(
     return MapEvaluation(table=table, curves=curves, randomization=rand, regions=region_table,
                          claims=claims, focus=focus, pointing=pointing, settings=record,
                          seconds=json_safe(seconds), claims_canonical=claims_canonical,
-                         changes=changes, au=au, agreement=agreement)  # fmt: skip
+                         changes=changes, au=au, agreement=agreement,
+                         au_by_map=au_by_map or None)  # fmt: skip
 
 
 def explained_sample(net: EmotionModel, faces, settings: EvaluationSettings):

@@ -23,7 +23,6 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from emonb.anatomy.regions import AU_NAMES
 from emonb.errors import EmonbError
 
 if TYPE_CHECKING:
@@ -31,10 +30,12 @@ if TYPE_CHECKING:
 
 __all__ = [
     "EMFACS",
+    "EMFACS_APPEARANCE",
     "agreement",
     "au_table",
     "au_wide",
     "auc",
+    "emfacs",
     "enrichment",
     "area_bins",
     "mass_share",
@@ -43,7 +44,8 @@ __all__ = [
 ]
 
 #: Prototype action units per emotion (EMFACS; Ekman & Friesen 1978, the Investigator's
-#: Guide's prototype table), restricted to the 19 AU regions. Substitutions: anger's lip
+#: Guide's prototype table), restricted to the 19 AU regions of py-feat's muscle map
+#: (:func:`emfacs`; the appearance map: :data:`EMFACS_APPEARANCE`). Substitutions: anger's lip
 #: tightener AU23 has no region of its own; its muscle, orbicularis oris, is AU24's region
 #: (lip pressor), which stands for both. Disgust is AU09 *or* AU10, with AU15/AU16 (and
 #: AU17, AU25, AU26 in some variants): both alternatives count as prototype regions. Fear's
@@ -57,6 +59,29 @@ EMFACS: dict[str, tuple[str, ...]] = {
     "angry": ("AU04", "AU05", "AU07", "AU24"),
     "disgust": ("AU09", "AU10", "AU15", "AU16"),
 }
+
+#: The prototypes on the appearance map (:mod:`emonb.anatomy.appearance`), which has
+#: regions for the action units :data:`EMFACS` substitutes: anger's lip tightener AU23 (with
+#: AU24, the lip presser of the Guide's variant with AU17), and the open mouth of surprise
+#: and fear, which the Investigator's Guide lists as AU25, AU26 or AU27 (all three count).
+#: On the muscle map's regions the extra action units are absent, so where both maps have
+#: a region the two tables agree.
+EMFACS_APPEARANCE: dict[str, tuple[str, ...]] = {
+    "happy": ("AU06", "AU12"),
+    "sad": ("AU01", "AU04", "AU15"),
+    "surprise": ("AU01", "AU02", "AU05", "AU25", "AU26", "AU27"),
+    "fear": ("AU01", "AU02", "AU04", "AU05", "AU07", "AU20", "AU25", "AU26", "AU27"),
+    "angry": ("AU04", "AU05", "AU07", "AU23", "AU24"),
+    "disgust": ("AU09", "AU10", "AU15", "AU16"),
+}
+
+
+def emfacs(au_map: str = "appearance") -> dict[str, tuple[str, ...]]:
+    """The EMFACS prototypes on the regions of ``au_map``
+    (:data:`emonb.anatomy.au_maps.AU_MAPS`): :data:`EMFACS_APPEARANCE` or :data:`EMFACS`."""
+    from emonb.anatomy.au_maps import check_au_map
+
+    return EMFACS_APPEARANCE if check_au_map(au_map) == "appearance" else EMFACS
 
 
 
@@ -141,9 +166,46 @@ def size_matched(values, areas, bins: int = 4):
 
 
 # ---- per emotion --------------------------------------------------------------------------
-def _frame(values, names: Sequence[str]) -> pd.DataFrame:
+def _names(values, names: Sequence[str] | None) -> tuple[str, ...]:
+    """The regions of per-face ``values``: ``names`` when given, else a DataFrame's columns
+    (in their map's order when they are exactly a map's action units), else the action
+    units of the map whose width the array has (19: py-feat's muscle map, 22: the
+    appearance map; :mod:`emonb.anatomy.au_maps`)."""
     import pandas as pd
 
+    from emonb.anatomy.au_maps import AU_MAPS, au_names
+
+    if names is not None:
+        return tuple(names)
+    if isinstance(values, pd.DataFrame):
+        columns = tuple(values.columns)
+        known = [au_names(m) for m in AU_MAPS if set(au_names(m)) == set(columns)]
+        return known[0] if known else columns
+    shape = np.shape(values)
+    for m in AU_MAPS:
+        if len(shape) == 2 and shape[1] == len(au_names(m)):
+            return au_names(m)
+    raise ValueError(f"expected values (N, 19) or (N, 22), one column per action unit of a "
+                     f"map, got {shape}; or give names")  # fmt: skip
+
+
+def _prototypes(names: Sequence[str], prototypes) -> Mapping[str, Sequence[str]]:
+    """``prototypes`` when given, else the EMFACS prototypes of the map whose action units
+    ``names`` are (:func:`emfacs`), else :data:`EMFACS`."""
+    from emonb.anatomy.au_maps import map_of
+
+    if prototypes is not None:
+        return prototypes
+    try:
+        return emfacs(map_of(names))
+    except EmonbError:
+        return EMFACS
+
+
+def _frame(values, names: Sequence[str] | None) -> pd.DataFrame:
+    import pandas as pd
+
+    names = _names(values, names)
     if isinstance(values, pd.DataFrame):
         return values.loc[:, list(names)].astype(float)
     v = np.asarray(values, dtype=np.float64)
@@ -155,10 +217,11 @@ def _frame(values, names: Sequence[str]) -> pd.DataFrame:
 
 
 def au_table(values, groups: np.ndarray, class_names: Sequence[str], *,
-             names: Sequence[str] = AU_NAMES, n_boot: int = 1000, seed: int = 0,
+             names: Sequence[str] | None = None, n_boot: int = 1000, seed: int = 0,
              clusters: np.ndarray | None = None) -> pd.DataFrame:  # fmt: skip
     """Per emotion and region: the mean of per-face ``values`` (N x R, DataFrame or array
-    in ``names`` order; NaN ignored) with its 95% bootstrap interval over faces. Long
+    in ``names`` order; NaN ignored; ``names`` None: a DataFrame's columns, or an array's
+    map of action units by its width, 19 or 22) with its 95% bootstrap interval over faces. Long
     DataFrame ``group, column, n, mean, lo, hi`` (:func:`emonb.metrics.stats.by_group`;
     ``n`` counts the group's faces). ``groups``: class index per face into ``class_names``.
     ``clusters``: one id per face (the clip or photo it comes from) for a cluster
@@ -249,8 +312,8 @@ def _verdict(faces: int, lo: float, hi: float) -> str:
 
 
 def agreement(values, groups: np.ndarray, class_names: Sequence[str], *,
-              names: Sequence[str] = AU_NAMES,
-              prototypes: Mapping[str, Sequence[str]] = EMFACS, n_boot: int = 1000,
+              names: Sequence[str] | None = None,
+              prototypes: Mapping[str, Sequence[str]] | None = None, n_boot: int = 1000,
               level: float = 0.95, seed: int = 0,
               clusters: np.ndarray | None = None) -> pd.DataFrame:  # fmt: skip
     """Does the evidence for each emotion sit on its prototype action units? One row per
@@ -265,12 +328,16 @@ def agreement(values, groups: np.ndarray, class_names: Sequence[str], *,
     its clip or photo, whole clusters are resampled and their faces pooled). ``verdict``: *agrees* (interval above
     0.5), *disagrees* (below), *inconclusive*, or no verdict with fewer than
     :data:`emonb.metrics.regions.MIN_FACES` faces (those with any finite value).
+    ``names``: as :func:`au_table`; ``prototypes``: default, the EMFACS prototypes of the
+    values' map (:func:`emfacs`; :data:`EMFACS` for other regions).
 
     References: Ekman & Friesen (1978) (the prototypes); Hanley & McNeil (1982) (the AUC);
     Efron & Tibshirani (1993) (the bootstrap).
     """
     import pandas as pd
 
+    names = _names(values, names)
+    prototypes = _prototypes(names, prototypes)
     v = _frame(values, names).to_numpy()
     groups = np.asarray(groups)
     ids = None if clusters is None else np.asarray(clusters)
@@ -298,14 +365,17 @@ def agreement(values, groups: np.ndarray, class_names: Sequence[str], *,
 
 
 def top_regions(values, groups: np.ndarray, class_names: Sequence[str], k: int = 3, *,
-                names: Sequence[str] = AU_NAMES,
-                prototypes: Mapping[str, Sequence[str]] = EMFACS) -> pd.DataFrame:  # fmt: skip
+                names: Sequence[str] | None = None,
+                prototypes: Mapping[str, Sequence[str]] | None = None) -> pd.DataFrame:  # fmt: skip
     """Per emotion, the ``k`` regions with the highest mean evidence (NaN ignored; ties in
     ``names`` order): ``emotion, faces, top`` (e.g. ``"AU12, AU06, AU14"``), ``means``
     (theirs, in that order) and ``in prototype`` (how many of them are in the emotion's
-    prototype, e.g. ``"2 of 3"``; empty without one)."""
+    prototype, e.g. ``"2 of 3"``; empty without one). ``names`` and ``prototypes`` as
+    :func:`agreement`."""
     import pandas as pd
 
+    names = _names(values, names)
+    prototypes = _prototypes(names, prototypes)
     v = _frame(values, names).to_numpy()
     groups = np.asarray(groups)
     rows = []

@@ -29,8 +29,9 @@ class MapEvaluation:
     With mesh regions, ``regions``, ``claims`` and ``focus`` use each face's own anatomy;
     ``claims_canonical`` tests the same claims with the canonical boxes on the same faces,
     ``changes`` lists the claims whose verdict differs between the two, and ``au`` is the
-    evidence per FACS action unit of the explained faces. With canonical regions those
-    three are None."""
+    evidence per FACS action unit of the explained faces on the first map of action-unit
+    regions, ``au_by_map`` on each map measured (:data:`emonb.anatomy.au_maps.AU_MAPS`).
+    With canonical regions those are None."""
 
     table: pd.DataFrame
     curves: dict[str, dict[str, Curves]]
@@ -45,9 +46,13 @@ class MapEvaluation:
     changes: pd.DataFrame | None = None
     au: AUEvidence | None = None
     agreement: pd.DataFrame | None = None
+    au_by_map: dict[str, AUEvidence] | None = None
 
     def to_json(self) -> dict:
-        """Plain-JSON form (tables as records, mean curves, settings and timings)."""
+        """Plain-JSON form (tables as records, mean curves, settings and timings).
+        ``"action_units"`` holds the first map's :meth:`AUEvidence.to_json` and, under each
+        map's name (``"appearance"``, ``"muscle"``), its :meth:`AUEvidence.map_json`: the
+        occlusion drops as emotion -> action unit -> ``{"mean", "lo", "hi"}`` by prediction."""
 
         def records(df):
             return None if df is None else json_safe(df.reset_index().to_dict(orient="records"))
@@ -68,7 +73,9 @@ class MapEvaluation:
             "focus": records(self.focus),
             "claims_canonical": records(self.claims_canonical),
             "changes": records(self.changes),
-            "action_units": None if self.au is None else self.au.to_json(),
+            "action_units": None if self.au is None else {
+                **self.au.to_json(),
+                **{m: ev.map_json() for m, ev in (self.au_by_map or {}).items()}},
             "metric_agreement": records(self.agreement),
         }
 

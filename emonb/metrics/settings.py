@@ -31,7 +31,10 @@ class EvaluationSettings:
 
     ``method_settings`` maps a method name to its constructor's keyword arguments, e.g.
     ``{"smoothgrad": {"samples": 20}}`` (None: every method's defaults). ``n_regions=None``
-    means every face of ``split``; ``n_pointing=None`` means ``n``.
+    means every face of ``split``; ``n_pointing=None`` means ``n``. ``au_maps``: the maps of
+    action-unit regions the evidence per action unit is measured on
+    (:data:`emonb.anatomy.au_maps.AU_MAPS`, the first also the ``au_shap`` method's unless
+    its settings name one).
     """
 
     n: int = 500
@@ -53,10 +56,18 @@ class EvaluationSettings:
     sensitivity_radius: float = 0.05
     n_pointing: int | None = 100
     seed: int = 0
+    au_maps: tuple[str, ...] = ("appearance",)
     method_settings: Mapping[str, Mapping[str, object]] | None = field(default=None, hash=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "road_fractions", tuple(self.road_fractions))
+        object.__setattr__(self, "au_maps", tuple(self.au_maps))
+        from emonb.anatomy.au_maps import check_au_map
+
+        if not self.au_maps or len(set(self.au_maps)) < len(self.au_maps):
+            raise EmonbError(f"au_maps must name one map or more, each once; got {self.au_maps}")
+        for m in self.au_maps:
+            check_au_map(m)
         if self.method_settings is not None:
             copied = {m: dict(kw) for m, kw in self.method_settings.items()}
             object.__setattr__(self, "method_settings", copied)

@@ -1,6 +1,7 @@
 """Faces as anatomy (:mod:`emonb.anatomy`, chapter 09): the face mesh, the FACS action-unit
-and anatomical regions drawn on faces, emotion x action-unit evidence heatmaps with the
-EMFACS prototypes outlined, and the FACS agreement scores."""
+and anatomical regions drawn on faces (either map of action units, overlapping regions
+outlined: :func:`plot_au_map`), emotion x action-unit evidence heatmaps with the EMFACS
+prototypes outlined, and the FACS agreement scores."""
 
 from __future__ import annotations
 
@@ -10,11 +11,11 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.colors import TwoSlopeNorm
-from matplotlib.patches import Rectangle
+from matplotlib.patches import Patch, Rectangle
 
 from emonb.plotting.images import _show
 
-__all__ = ["plot_agreement", "plot_au_heatmap", "plot_mesh", "plot_regions"]
+__all__ = ["plot_agreement", "plot_au_heatmap", "plot_au_map", "plot_mesh", "plot_regions"]
 
 
 def plot_mesh(image: np.ndarray, xy: np.ndarray, ax: Axes | None = None, *,
@@ -53,6 +54,53 @@ def plot_regions(image: np.ndarray, labels: np.ndarray, names: Sequence[str], ax
             if len(xs):
                 ax.text(np.median(xs), np.median(ys), name.replace("AU", ""), ha="center",
                         va="center", fontsize=6, color="black")  # fmt: skip
+    return ax
+
+
+def plot_au_map(image: np.ndarray, xy: np.ndarray, au_map: str = "appearance",
+                ax: Axes | None = None, *, aus: Sequence[str] | None = None,
+                title: str | None = None, alpha: float = 0.2, legend: bool = True,
+                supersample: int = 4) -> Axes:  # fmt: skip
+    """A map of action-unit regions on a face: ``xy`` (468, 2) the face's mesh points in the
+    image's pixels; ``au_map`` ``"appearance"`` (regions that overlap) or ``"muscle"``
+    (:mod:`emonb.anatomy.au_maps`); ``aus``: the action units to draw (default: all). Each
+    region is filled with its colour at ``alpha`` (overlaps blend) and outlined where half a
+    pixel is inside it; ``legend`` names each action unit (FACS name from
+    :data:`emonb.anatomy.appearance.APPEARANCE`)."""
+    from emonb.anatomy.appearance import APPEARANCE
+    from emonb.anatomy.au_maps import au_masks_for, au_names
+
+    image = np.asarray(image)
+    h, w = image.shape[:2]
+    names = au_names(au_map)
+    chosen = list(names) if aus is None else list(aus)
+    unknown = [a for a in chosen if a not in names]
+    if unknown:
+        raise ValueError(f"{', '.join(unknown)} not in the {au_map} map ({', '.join(names)})")
+    masks = au_masks_for(np.asarray(xy, np.float64)[None, :, :2], (h, w), (h, w), au_map,
+                         supersample=supersample)[0]  # fmt: skip
+    if ax is None:
+        _, ax = plt.subplots(figsize=(4.5, 4.5))
+    _show(ax, image, title, cmap="gray")
+    colours = np.vstack([plt.get_cmap("tab20")(np.arange(20)),
+                         plt.get_cmap("tab20b")(np.arange(20))])  # fmt: skip
+    handles = []
+    for name in chosen:
+        r = names.index(name)
+        colour = colours[r % len(colours)]
+        layer = np.zeros((h, w, 4), np.float32)
+        layer[..., :3] = colour[:3]
+        layer[..., 3] = alpha * masks[r]
+        ax.imshow(layer, interpolation="nearest")
+        if masks[r].max() > 0.5:
+            ax.contour(masks[r], levels=[0.5], colors=[colour], linewidths=0.8)
+        handles.append(Patch(facecolor=colour, edgecolor=colour,
+                             label=f"{name} {APPEARANCE[name].action}"))  # fmt: skip
+    ax.set_xlim(-0.5, w - 0.5)
+    ax.set_ylim(h - 0.5, -0.5)
+    if legend and handles:
+        ax.legend(handles=handles, fontsize=5, loc="upper left", bbox_to_anchor=(1.01, 1.0),
+                  frameon=False)  # fmt: skip
     return ax
 
 

@@ -14,7 +14,8 @@ import cv2
 import numpy as np
 import pytest
 
-from emonb.anatomy.regions import AU_NAMES, region_masks_for
+from emonb.anatomy.au_maps import AU_MAPS, au_masks_for, au_names
+from emonb.anatomy.regions import region_masks_for
 from emonb.arrays import minmax
 from emonb.errors import EmonbError
 from emonb.faces.mesh import Landmarks
@@ -172,6 +173,57 @@ def test_masked_game_blends_faces_and_baselines_in_chunks():
             assert got[i, k] == pytest.approx((img * weights[t]).sum(), abs=1e-5)
 
 
+def test_overlapping_players_blur_the_union_of_the_absent():
+    """overlap=True: a pixel keeps the face only where no absent player's mask lies (the
+    absent masks' sum, capped at 1, is blurred); the grand coalition less one player is
+    that player's occlusion, x (1 - m_j) + base m_j. For masks that sum to 1 it is the
+    additive game."""
+    rng = np.random.default_rng(1)
+    x, base = rng.normal(size=(2, 2, 6, 5, 1)).astype(np.float32)
+    masks = (rng.random((2, 3, 6, 5)) < 0.5).astype(np.float32)  # overlapping regions
+    masks[:, 2] = 0.4  # and a soft one everywhere
+    weights = rng.normal(size=(7, 6, 5, 1))
+
+    def score(images, targets):
+        return (images * weights[targets]).sum(axis=(1, 2, 3))
+
+    targets = np.array([2, 5])
+    z = np.array([[1, 1, 1], [0, 1, 1], [1, 0, 1], [1, 1, 0], [0, 0, 0], [1, 0, 0]], bool)
+    got = masked_game(score, x, targets, masks, base, chunk=5, overlap=True)(z)
+    for i, t in enumerate(targets):
+        for k, row in enumerate(z):
+            blurred = np.minimum(masks[i][~row].sum(axis=0), 1.0)[..., None]
+            img = x[i] * (1 - blurred) + base[i] * blurred
+            assert got[i, k] == pytest.approx(score(img[None], [t])[0], abs=1e-5)
+        for j in range(3):  # one player absent: its region's occlusion
+            occluded = x[i] * (1 - masks[i, j][..., None]) + base[i] * masks[i, j][..., None]
+            assert got[i, 1 + j] == pytest.approx(score(occluded[None], [t])[0], abs=1e-5)
+    partition = masks / np.maximum(masks.sum(axis=1, keepdims=True), 1e-9)
+    partition[:, 0] += 1 - partition.sum(axis=1)  # soft masks summing to 1 at every pixel
+    np.testing.assert_allclose(masked_game(score, x, targets, partition, base, overlap=True)(z),
+                               masked_game(score, x, targets, partition, base)(z), atol=1e-5)
+
+
+def test_appearance_players_are_the_regions_and_the_rest(mini_xception):
+    """On the appearance map the players are its 22 overlapping regions and the rest of the
+    face, one minus their union: blurring every player blurs the whole image."""
+    from emonb.anatomy.appearance import rasterize
+    from emonb.faces.mesh import FaceMesh
+    from emonb.video.real_faces import real_faces
+
+    crops = real_faces(("single-face",)).images
+    marks = FaceMesh().landmarks(crops)
+    ex = AUShapley(mini_xception)
+    assert ex.au_map == "appearance" and ex.players == (*au_names("appearance"), REST)
+    masks = ex._players(marks.xy, (48, 48))
+    regions, union = rasterize(marks.xy * 64 / 48, 64, union=True)
+    assert masks.shape == (len(crops), 23, 64, 64)
+    np.testing.assert_array_equal(masks[:, :22], regions)
+    np.testing.assert_allclose(masks[:, 22], 1 - union, atol=1e-6)
+    assert masks[:, :22].sum(axis=1).max() > 1  # overlapping
+    assert (np.minimum(masks.sum(axis=1), 1) == 1).all()  # no pixel escapes the empty coalition
+
+
 # ---- real faces ---------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def crops() -> np.ndarray:
@@ -200,7 +252,7 @@ def test_linear_score_on_action_unit_regions_gives_each_regions_contribution(
         mini_xception, crops, marks):  # fmt: skip
     """A linear score w.x: a region's Shapley value is w.((x - base) * mask_j)."""
     x = mini_xception.preprocess(crops)
-    masks = AUShapley(mini_xception)._players(marks.xy, crops.shape[1:3])
+    masks = AUShapley(mini_xception, au_map="muscle")._players(marks.xy, crops.shape[1:3])
     au = region_masks_for(marks.xy, crops.shape[1:3], 64)
     assert masks.shape == (len(x), 20, 64, 64)
     np.testing.assert_array_equal(masks[:, :19], au)
@@ -220,9 +272,9 @@ def test_linear_score_on_action_unit_regions_gives_each_regions_contribution(
     np.testing.assert_allclose(v_empty, score(base, targets), rtol=1e-5)
 
 
-@pytest.fixture(scope="module")
-def mini_values(mini_xception, crops):
-    ex = AUShapley(mini_xception, coalitions=40, seed=0)
+@pytest.fixture(scope="module", params=AU_MAPS)
+def mini_values(mini_xception, crops, request):
+    ex = AUShapley(mini_xception, coalitions=40, seed=0, au_map=request.param)
     return ex, ex.values(crops)
 
 
@@ -239,7 +291,9 @@ def test_values_sum_to_the_probability_of_the_face_minus_its_baseline(mini_xcept
     np.testing.assert_allclose(sv.phi.sum(axis=1), proba[rows, sv.targets] - p_base[rows, sv.targets],
                                atol=1e-5)  # fmt: skip
     assert sv.efficiency_gap < 1e-9
-    assert sv.players == (*AU_NAMES, REST) and sv.phi.shape == (len(x), 20)
+    names = au_names(ex.au_map)
+    assert sv.au_map == ex.au_map and sv.players == (*names, REST)
+    assert sv.phi.shape == (len(x), len(names) + 1)
     assert sv.accepted.all() and sv.rejected == 0 and ex.last_rejected == 0
     assert sv.frame().columns.tolist() == list(sv.players)
 
@@ -251,15 +305,15 @@ def test_explain_paints_each_region_with_its_positive_value(mini_xception, crops
     maps = ex.explain(crops)
     check()
     xy = ex._landmarks(mini_xception.preprocess(crops))[0]
-    au = region_masks_for(xy, 64, 64)
-    expected = minmax(np.einsum("nr,nrhw->nhw", np.maximum(sv.phi[:, :19], 0), au))
+    au = au_masks_for(xy, 64, 64, ex.au_map)
+    expected = minmax(np.einsum("nr,nrhw->nhw", np.maximum(sv.phi[:, :-1], 0), au))
     assert maps.shape == (len(crops), 64, 64) and maps.dtype == np.float32
     np.testing.assert_allclose(maps, expected, atol=1e-5)
 
 
 def test_given_landmarks_are_used_in_the_images_pixels(mini_xception, crops, marks):
     """Meshes of the 48x48 crops give the same masks as meshing here when scaled to 64."""
-    ex = AUShapley(mini_xception, coalitions=40)
+    ex = AUShapley(mini_xception, coalitions=40, au_map="muscle")
     sv = ex.values(crops, landmarks=marks)
     game_masks = ex._players(marks.xy, (48, 48))
     np.testing.assert_array_equal(game_masks[:, :19], region_masks_for(marks.xy, 48, 64))
@@ -295,7 +349,8 @@ def test_no_accepted_face_is_one_clear_error(mini_xception):
 
 def test_settings_are_checked(mini_xception):
     for kwargs, msg in [({"coalitions": 0}, "coalitions"), ({"chunk": 1.5}, "chunk"),
-                        ({"baseline": "noise"}, "unknown baseline")]:  # fmt: skip
+                        ({"baseline": "noise"}, "unknown baseline"),
+                        ({"au_map": "py-feat"}, "unknown action-unit map")]:  # fmt: skip
         with pytest.raises(EmonbError, match=msg):
             AUShapley(mini_xception, **kwargs)
     assert AUShapley.name == "au_shap"

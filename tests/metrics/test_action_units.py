@@ -3,12 +3,14 @@ flat maps, maps and a model that see only the mouth, rejected faces, the JSON.""
 
 from __future__ import annotations
 
+import itertools
 import json
 
 import numpy as np
 import pytest
 
 from emonb._tf import keras
+from emonb.anatomy.au_maps import AU_MAPS, au_names
 from emonb.anatomy.regions import ANATOMY_NAMES, AU_NAMES
 from emonb.errors import EmonbError
 from emonb.faces.mesh import EYE_POINTS, MOUTH_POINTS
@@ -16,9 +18,12 @@ from emonb.metrics.action_units import GROUPINGS, OCCLUSION, anatomy_masks, au_e
 from emonb.models.preprocessing import ModelSpec
 from emonb.models.zoo import EmotionModel
 
-#: Action units of the mouth (the issue's list, and the mouth's muscles in
-#: emonb.anatomy.regions.ANATOMY_OF_AU), and of the brows.
-MOUTH_AUS = {"AU10", "AU12", "AU15", "AU16", "AU20", "AU24", "AU26"}
+#: Action units of the mouth on the muscle map (the issue's list, and the mouth's muscles in
+#: emonb.anatomy.regions.ANATOMY_OF_AU) and on the appearance map (every region that holds
+#: the lips or their corners), and of the brows (both maps).
+MOUTH_AUS = {"muscle": {"AU10", "AU12", "AU15", "AU16", "AU20", "AU24", "AU26"},
+             "appearance": {"AU10", "AU12", "AU13", "AU14", "AU15", "AU16", "AU20", "AU23",
+                            "AU24", "AU25", "AU26", "AU27"}}  # fmt: skip
 BROW_AUS = ["AU01", "AU02", "AU04"]
 LIPS = MOUTH_POINTS  # MediaPipe's inner-lip midpoints and mouth corners
 
@@ -60,12 +65,14 @@ def mouth_net() -> EmotionModel:
     return EmotionModel(model, ModelSpec(input_size=(64, 64)), "mouth-only")
 
 
-@pytest.fixture(scope="module")
-def flat(mouth_net, crops):
-    """Evidence of flat maps (at 40x40, not the crops' size) and occlusion, with labels."""
+@pytest.fixture(scope="module", params=AU_MAPS)
+def flat(mouth_net, crops, request):
+    """Evidence of flat maps (at 40x40, not the crops' size) and occlusion, with labels, on
+    each map of action units."""
     maps = {"flat": np.ones((len(crops), 40, 40), np.float32)}
     labels = np.arange(len(crops)) % 7
-    return au_evidence(mouth_net, crops, labels=labels, maps=maps, baseline="mean", n_boot=50)
+    return au_evidence(mouth_net, crops, labels=labels, maps=maps, baseline="mean", n_boot=50,
+                       au_map=request.param)  # fmt: skip
 
 
 def test_rejected_face_is_left_out_and_counted(flat, crops):
@@ -75,7 +82,9 @@ def test_rejected_face_is_left_out_and_counted(flat, crops):
     assert all(len(v) == len(crops) - 1 for v in flat.values.values())
     # every face counted once per evidence, grouping and action unit
     n = flat.table.groupby(["evidence", "grouping", "column"])["n"].sum()
-    assert (n == len(crops) - 1).all() and len(n) == 2 * len(GROUPINGS) * len(AU_NAMES)
+    names = au_names(flat.au_map)
+    assert flat.names == names and list(flat.values["flat"].columns) == list(names)
+    assert (n == len(crops) - 1).all() and len(n) == 2 * len(GROUPINGS) * len(names)
     assert flat.settings["rejected"] == 1 and flat.settings["accepted"] == len(crops) - 1
 
 
@@ -96,11 +105,12 @@ def test_model_reading_the_mouth_loses_only_mouth_evidence(flat):
     drops = flat.values[OCCLUSION]
     assert (drops[BROW_AUS].abs().to_numpy() < 1e-7).all()
     mean = drops.abs().mean()
-    assert mean.idxmax() in MOUTH_AUS, mean.sort_values().tail(4)
-    assert mean[list(MOUTH_AUS)].max() > 1e-3
+    assert mean.idxmax() in MOUTH_AUS[flat.au_map], mean.sort_values().tail(4)
+    assert mean[list(MOUTH_AUS[flat.au_map])].max() > 1e-3
 
 
-def test_maps_on_the_mouth_put_their_evidence_in_mouth_action_units(mouth_net, crops):
+@pytest.mark.parametrize("au_map", AU_MAPS)
+def test_maps_on_the_mouth_put_their_evidence_in_mouth_action_units(mouth_net, crops, au_map):
     """Maps at 64x64 (the crops are 48x48) with a Gaussian blob on each face's lips (mesh
     points, not the region map): the top action unit is a mouth one, brows get nothing."""
     from emonb.faces.mesh import FaceMesh
@@ -111,10 +121,10 @@ def test_maps_on_the_mouth_put_their_evidence_in_mouth_action_units(mouth_net, c
     d2 = (xx - centre[:, :1, None]) ** 2 + (yy - centre[:, 1:, None]) ** 2
     maps = np.exp(-d2 / (2 * 4.0**2)).astype(np.float32)
     ev = au_evidence(mouth_net, crops, maps={"lips": maps}, landmarks=marks, occlusion=False,
-                     n_boot=20)  # fmt: skip
+                     n_boot=20, au_map=au_map)  # fmt: skip
     e = ev.values["lips"]
-    assert e.mean().idxmax() in MOUTH_AUS
-    assert (e.idxmax(axis=1).isin(MOUTH_AUS)).mean() > 0.9  # face by face
+    assert e.mean().idxmax() in MOUTH_AUS[au_map]
+    assert (e.idxmax(axis=1).isin(MOUTH_AUS[au_map])).mean() > 0.9  # face by face
     brows, top = e[BROW_AUS].fillna(0).to_numpy(), e.max(axis=1).to_numpy()
     assert (brows < 0.05 * top[:, None]).all() and brows.mean() < 0.01  # flat maps give 1
     assert list(ev.table["evidence"].unique()) == ["lips"]
@@ -129,9 +139,11 @@ def test_json_has_every_action_unit_and_the_agreement(flat):
             assert set(per_grouping) == set(GROUPINGS)
             for per_emotion in per_grouping.values():
                 for aus in per_emotion.values():
-                    assert list(aus) == list(AU_NAMES)
+                    assert list(aus) == list(au_names(flat.au_map))
                     assert aus["AU01"] is None or isinstance(aus["AU01"], float)
     assert doc["rejected"] == 1 and doc["faces_analysed"] == doc["faces_total"] - 1
+    assert doc["au_map"] == flat.au_map and doc["action_units"] == list(au_names(flat.au_map))
+    assert list(doc["areas"]) == doc["action_units"] and 0 < min(doc["areas"].values())
     rows = doc["agreement"]
     assert {r["evidence"] for r in rows} == {"flat", OCCLUSION}
     assert set(rows[0]) == {"evidence", "grouping", "emotion", "prototype", "faces", "score",
@@ -144,7 +156,7 @@ def test_json_has_every_action_unit_and_the_agreement(flat):
 def test_deterministic(mouth_net, crops, flat):
     again = au_evidence(mouth_net, crops, labels=np.arange(len(crops)) % 7,
                         maps={"flat": np.ones((len(crops), 40, 40), np.float32)},
-                        baseline="mean", n_boot=50)  # fmt: skip
+                        baseline="mean", n_boot=50, au_map=flat.au_map)  # fmt: skip
     assert again.table.equals(flat.table) and again.agreement.equals(flat.agreement)
 
 
@@ -236,3 +248,61 @@ def test_au_shapley_table_errors():
         au_shapley_table(sv, [0, 1, 2], ["a"] * 7, n_boot=10)
     with pytest.raises(EmonbError, match=r"expected Shapley values \(N, 19 or 20\)"):
         au_shapley_table(np.zeros((2, 5)), [0, 1], ["a"] * 7, n_boot=10)
+
+
+# ---- the two maps of action units ----------------------------------------------------------------
+def corner_net(xy: np.ndarray, vertex: int) -> EmotionModel:
+    """A linear model on 48x48 inputs whose "happy" logit is the pixel holding mesh point
+    ``vertex`` of ``xy`` (a lip corner): it reads one pixel of one face."""
+    w = np.zeros((48, 48, 7), np.float32)
+    j, i = np.floor(xy[vertex]).astype(int)
+    w[i, j, 3] = 1.0
+    inp = keras.Input((48, 48, 1))
+    out = keras.layers.Dense(7, name="d")(keras.layers.Flatten()(inp))
+    model = keras.Model(inp, out)
+    model.get_layer("d").set_weights([w.reshape(-1, 7), np.zeros(7, np.float32)])
+    return EmotionModel(model, ModelSpec(input_size=(48, 48)), "corner-only")
+
+
+def test_a_model_of_a_lip_corner_shows_in_appearance_au12_not_muscle_au12(crops):
+    """On four faces, a model that reads only the pixel at one of the face's lip corners
+    (mesh point 61 or 291): blurring appearance AU12 (lip corners and nasolabial furrow),
+    which covers that pixel whole, changes its "happy" probability as much as blurring any
+    region can (a region covering part of the pixel changes it by that part); blurring
+    py-feat's AU12 (the cheek over zygomaticus major) changes nothing."""
+    from emonb.anatomy.au_maps import au_masks_for
+    from emonb.faces.mesh import FaceMesh
+
+    marks = FaceMesh().landmarks(crops[:4])
+    for face, vertex in itertools.product(range(4), (61, 291)):
+        one = marks.subset([face])
+        net = corner_net(one.xy[0], vertex)
+        read = net.model.get_layer("d").get_weights()[0][:, 3].reshape(48, 48) > 0
+        muscle = au_masks_for(one.xy, 48, 48, "muscle")[0, AU_NAMES.index("AU12")]
+        assert muscle[read].max() == 0  # py-feat's AU12 region misses the corner entirely
+        drops = {m: au_evidence(net, crops[face : face + 1], landmarks=one, n_boot=10,
+                                au_map=m).values[OCCLUSION].iloc[0] for m in AU_MAPS}  # fmt: skip
+        assert drops["muscle"]["AU12"] == 0.0
+        app = drops["appearance"].abs()
+        assert app["AU12"] > 1e-3 and app["AU12"] == pytest.approx(app.max(), rel=1e-5), app
+        assert (app[BROW_AUS] == 0.0).all()
+
+
+def test_by_prediction_and_map_json(flat):
+    """Occlusion by predicted emotion as {mean, lo, hi} per action unit of the map, the
+    numbers of the long table."""
+    doc = json.loads(json.dumps(flat.map_json(), allow_nan=False))
+    names = list(au_names(flat.au_map))
+    assert doc["au_map"] == flat.au_map and doc["action_units"] == names
+    assert list(doc["areas"]) == names
+    t = flat.table[(flat.table["evidence"] == OCCLUSION) & (flat.table["grouping"] == "predicted")]
+    assert set(doc["occlusion"]) == set(t["group"])
+    row = t.iloc[0]
+    cell = doc["occlusion"][row["group"]][row["column"]]
+    assert set(cell) == {"mean", "lo", "hi"}
+    assert cell["mean"] == pytest.approx(row["mean"], abs=1e-5) or (
+        cell["mean"] is None and np.isnan(row["mean"]))  # fmt: skip
+    assert sum(doc["faces"].values()) == len(flat.accepted) - flat.rejected
+    assert {r["emotion"] for r in doc["agreement"]} <= set(doc["faces"])
+    with pytest.raises(EmonbError, match="no 'nope' evidence"):
+        flat.by_prediction("nope")

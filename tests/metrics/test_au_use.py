@@ -93,3 +93,21 @@ def test_cluster_bootstrap_resamples_each_sides_clips():
     assert plain["hi"] - plain["lo"] < row["hi"] - row["lo"]  # 10 frames are not 10 clips
     with pytest.raises(EmonbError, match="same faces"):
         au_use(evidence, activity, groups, ("happy",), clusters=clip[:3])
+
+
+def test_au25_has_a_region_on_the_appearance_map_only():
+    from emonb.anatomy.au_maps import au_names
+    from emonb.metrics.au_use import APPEARANCE_REGIONS, regions_of
+
+    assert regions_of("muscle") is REGIONS and regions_of() is APPEARANCE_REGIONS
+    assert APPEARANCE_REGIONS["AU25"] == ("AU25",)
+    assert {k: v for k, v in APPEARANCE_REGIONS.items() if k != "AU25"} == {
+        k: v for k, v in REGIONS.items() if k != "AU25"}  # fmt: skip
+    assert {r for rs in APPEARANCE_REGIONS.values() for r in rs} <= set(au_names("appearance"))
+    groups = np.zeros(40, int)
+    activity = pd.DataFrame({"AU25": np.arange(40.0)})
+    evidence = pd.DataFrame({"AU25": (np.arange(40) >= 30).astype(float)})  # the open mouths
+    t = au_use(evidence, activity, groups, ("happy",), n_boot=50)
+    assert t[["au", "region"]].values.tolist() == [["AU25", "AU25"]]
+    assert t["difference"].iloc[0] == 1.0  # top quartile 1, bottom 0
+    assert au_use(evidence, activity, groups, ("happy",), n_boot=50, au_map="muscle").empty

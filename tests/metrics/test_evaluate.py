@@ -82,6 +82,7 @@ def test_evaluate_maps_on_each_face_own_regions(mini_xception):
     regions are each face's anatomy, the rejected face is left out and counted, the
     canonical claims equal a canonical run on the accepted faces, ``changes`` lists exactly
     the verdicts that differ, and the action units come as AU01...AU38 in the JSON."""
+    from emonb.anatomy.au_maps import au_names
     from emonb.anatomy.regions import ANATOMY_NAMES, AU_NAMES
     from emonb.data.fer2013 import FaceDataset
     from emonb.faces.mesh import FaceMesh
@@ -92,7 +93,8 @@ def test_evaluate_maps_on_each_face_own_regions(mini_xception):
     faces = FaceDataset(images, np.arange(n) % 7, np.full(n, "PublicTest"), source="test")
     ok = FaceMesh().landmarks(images).accepted
     assert not ok[-1]
-    settings = EvaluationSettings(n=n, steps=2, stages=1, n_random=2, n_robust=2, n_road=3)
+    settings = EvaluationSettings(n=n, steps=2, stages=1, n_random=2, n_robust=2, n_road=3,
+                                  au_maps=("muscle", "appearance"))  # fmt: skip
     kw = {"methods": ["gradcam", "occlusion"], "log": None}
     ev = evaluate_maps(mini_xception, faces, settings=settings, **kw)
     s = ev.settings
@@ -117,12 +119,32 @@ def test_evaluate_maps_on_each_face_own_regions(mini_xception):
     differ = (ev.claims["verdict"] != ev.claims_canonical["verdict"]).to_numpy()
     assert ev.changes["claim"].tolist() == ev.claims["claim"][differ].tolist()
     assert ev.changes["mesh verdict"].tolist() == ev.claims["verdict"][differ].tolist()
+    # both maps of action units, the first one's tables where they always were
+    assert list(ev.au_by_map) == ["muscle", "appearance"] and ev.au is ev.au_by_map["muscle"]
+    assert s["au_maps"] == ["muscle", "appearance"]
+    assert ev.au_by_map["appearance"].names == au_names("appearance")
     doc = json.loads(json.dumps(ev.to_json(), allow_nan=False))
     au = doc["action_units"]
     assert list(au["enrichment"]["gradcam"]) == ["predicted", "true"]
     for per_emotion in au["enrichment"]["gradcam"]["true"].values():
         assert list(per_emotion) == list(AU_NAMES)
     assert list(au["occlusion"]) == ["occlusion"] and au["agreement"][0]["prototype"]
+    assert au["au_map"] == "muscle"
+    for m in ("muscle", "appearance"):
+        per_map = au[m]
+        assert per_map["au_map"] == m and per_map["action_units"] == list(au_names(m))
+        for emotion, cells in per_map["occlusion"].items():
+            assert list(cells) == list(au_names(m)), emotion
+            assert all(set(c) == {"mean", "lo", "hi"} for c in cells.values())
+        faces = ev.au_by_map[m].predicted[ev.au_by_map[m].accepted]
+        assert sum(per_map["faces"].values()) == len(faces) == ok.sum()
+    # each map's drops are au_evidence's own on the same faces and map
+    from emonb.metrics.action_units import au_evidence
+
+    ref = au_evidence(mini_xception, images, landmarks=FaceMesh().landmarks(images), n_boot=10,
+                      au_map="muscle")  # fmt: skip
+    np.testing.assert_allclose(ev.au_by_map["muscle"].values["occlusion"], ref.values["occlusion"],
+                               atol=1e-6)  # fmt: skip
     assert len(doc["claims_canonical"]) == len(doc["claims"]) == 12
     # the same two tests on the same faces, through the chapter's entry point
     from emonb.metrics.layouts import compare_layouts

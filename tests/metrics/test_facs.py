@@ -330,3 +330,46 @@ def test_agreement_and_au_table_with_clips_as_clusters():
                         clusters=ids)  # fmt: skip
     pd.testing.assert_frame_equal(table, expected)
     assert not table.equals(au_table(values, groups, CLASS_NAMES, n_boot=200))
+
+
+def test_emfacs_on_each_map():
+    """The appearance map's prototypes add only the action units EMFACS had substituted
+    (anger's AU23, the open mouth's AU25 and AU27), and both tables name only action units
+    of their map."""
+    from emonb.anatomy.au_maps import au_names
+    from emonb.metrics.facs import EMFACS, EMFACS_APPEARANCE, emfacs
+
+    assert emfacs("muscle") is EMFACS and emfacs() is EMFACS_APPEARANCE
+    for emotion, aus in EMFACS_APPEARANCE.items():
+        assert set(EMFACS[emotion]) <= set(aus)
+        assert set(aus) - set(EMFACS[emotion]) <= {"AU23", "AU25", "AU27"}
+        assert set(aus) <= set(au_names("appearance")) and set(EMFACS[emotion]) <= set(AU_NAMES)
+    assert set(EMFACS_APPEARANCE["angry"]) - set(EMFACS["angry"]) == {"AU23"}
+    # restricted to the muscle map's action units, the appearance table is EMFACS
+    assert {e: tuple(a for a in aus if a in AU_NAMES) for e, aus in EMFACS_APPEARANCE.items()} == EMFACS
+
+
+def test_tables_take_the_map_from_the_values():
+    """No names given: a (N, 22) array or DataFrame is the appearance map's and its agreement
+    uses the appearance prototypes (anger with AU23); (N, 19) the muscle map's; other widths
+    need names."""
+    from emonb.anatomy.au_maps import au_names
+
+    names = au_names("appearance")
+    rng = np.random.default_rng(0)
+    groups = np.repeat(np.arange(7), 12)
+    values = rng.random((len(groups), 22))
+    values[groups == 0, names.index("AU23")] = 5.0  # angry faces: their lips
+    table = agreement(values, groups, CLASS_NAMES, n_boot=50).set_index("emotion")
+    assert table.loc["angry", "prototype"] == "AU04+AU05+AU07+AU23+AU24"
+    assert table.loc["surprise", "prototype"] == "AU01+AU02+AU05+AU25+AU26+AU27"
+    frame = pd.DataFrame(values, columns=names)
+    pd.testing.assert_frame_equal(agreement(frame, groups, CLASS_NAMES, n_boot=50),
+                                  table.reset_index())  # fmt: skip
+    top = top_regions(frame, groups, CLASS_NAMES, k=1).set_index("emotion")
+    assert top.loc["angry", "top"] == "AU23" and top.loc["angry", "in prototype"] == "1 of 1"
+    assert au_table(values, groups, CLASS_NAMES, n_boot=20)["column"].unique().tolist() == list(names)
+    muscle = agreement(values[:, :19], groups, CLASS_NAMES, n_boot=20).set_index("emotion")
+    assert muscle.loc["angry", "prototype"] == "AU04+AU05+AU07+AU24"  # EMFACS, 19 regions
+    with pytest.raises(ValueError, match=r"expected values \(N, 19\) or \(N, 22\)"):
+        agreement(values[:, :20], groups, CLASS_NAMES)

@@ -72,7 +72,12 @@ def test_settings_are_frozen_and_copied():
                                  "between 0 and 1"),
      ("road_fractions", (0.5, 0.0), "correlation_subset and road_fractions must lie strictly "
                                     "between 0 and 1"),
-     ("regions", "boxes", "unknown face regions 'boxes'; choose one of mesh, canonical")],
+     ("regions", "boxes", "unknown face regions 'boxes'; choose one of mesh, canonical"),
+     ("au_maps", ("muscles",), "unknown action-unit map 'muscles'; choose one of appearance, "
+                               "muscle"),
+     ("au_maps", (), "au_maps must name one map or more, each once; got ()"),
+     ("au_maps", ("muscle", "muscle"), "au_maps must name one map or more, each once; got "
+                                       "('muscle', 'muscle')")],
 )  # fmt: skip
 def test_invalid_settings_raise_one_line_errors(arg, value, message):
     with pytest.raises(EmonbError) as err:

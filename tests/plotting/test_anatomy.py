@@ -49,3 +49,32 @@ def test_agreement_intervals():
     np.testing.assert_allclose(segs[0], [[0.8, 0.0], [0.95, 0.0]])
     np.testing.assert_allclose(segs[1], [[0.2, 1.0], [0.6, 1.0]])
     assert [t.get_text() for t in ax.get_yticklabels()] == ["happy", "sad"]
+
+
+def test_au_map_fills_outlines_and_names_each_region():
+    """Either map on a real face: one filled layer per region (its alpha the region's
+    fraction of each pixel), an outline where a region covers half a pixel, a legend entry
+    per region with its FACS name."""
+    import pytest
+
+    from emonb.anatomy.au_maps import au_masks_for, au_names
+    from emonb.faces.mesh import FaceMesh
+    from emonb.plotting.anatomy import plot_au_map
+    from emonb.video.real_faces import real_faces
+
+    crop = real_faces(("single-face",)).images[:1]
+    xy = FaceMesh().landmarks(crop).xy[0]
+    for au_map in ("appearance", "muscle"):
+        ax = plot_au_map(crop[0], xy, au_map, alpha=0.5)
+        names = au_names(au_map)
+        assert len(ax.images) == 1 + len(names)  # the face, then a layer per region
+        masks = au_masks_for(xy[None], 48, 48, au_map)[0]
+        r = names.index("AU12")
+        np.testing.assert_allclose(ax.images[1 + r].get_array()[..., 3], 0.5 * masks[r])
+        labels = [t.get_text() for t in ax.get_legend().get_texts()]
+        assert len(labels) == len(names) and "AU12 Lip Corner Puller" in labels
+        assert ax.get_xlim() == (-0.5, 47.5)
+    ax = plot_au_map(crop[0], xy, aus=["AU12", "AU25"], legend=False)
+    assert len(ax.images) == 3 and ax.get_legend() is None
+    with pytest.raises(ValueError, match="AU25 not in the muscle map"):
+        plot_au_map(crop[0], xy, "muscle", aus=["AU25"])
