@@ -232,6 +232,7 @@ def au_evidence(
     runner: Runner | None = None,
     supersample: int = 4,
     au_map: str = DEFAULT_AU_MAP,
+    clusters: np.ndarray | None = None,
 ) -> AUEvidence:
     """Evidence per FACS action unit (see the module's docstring) of ``net`` on face crops.
 
@@ -245,7 +246,9 @@ def au_evidence(
     ``n_boot``, ``seed``: the bootstrap. ``runner``: a Runner of ``net`` to reuse.
     ``au_map``: the action-unit regions, ``"appearance"`` (22, where each action shows) or
     ``"muscle"`` (py-feat's 19) (:mod:`emonb.anatomy.au_maps`); the FACS agreement uses
-    that map's EMFACS prototypes (:func:`emonb.metrics.facs.emfacs`).
+    that map's EMFACS prototypes (:func:`emonb.metrics.facs.emfacs`). ``clusters``: one
+    id per face (the clip or photo it comes from, :attr:`emonb.video.real_faces.RealFaces.clusters`):
+    the intervals resample whole clusters, not frames (None: faces).
 
     Rejected faces are left out of every value and counted (``.rejected``, ``.summary()``);
     if the mesh rejects every face, that is an :class:`~emonb.errors.EmonbError`.
@@ -313,14 +316,18 @@ def au_evidence(
         seconds["occlusion"] = time.perf_counter() - t2
 
     t3 = time.perf_counter()
+    if clusters is not None and len(clusters) != n:
+        raise EmonbError(f"clusters must hold one id per face: {len(clusters)} ids for {n} faces")
     table, agreement = _tables(values, groupings, net.class_names, n_boot, seed, names,
-                               facs.emfacs(au_map))  # fmt: skip
+                               facs.emfacs(au_map),
+                               None if clusters is None else np.asarray(clusters)[acc])  # fmt: skip
     seconds["tables"] = time.perf_counter() - t3
     settings = {"faces": n, "accepted": int(acc.sum()), "rejected": int((~acc).sum()),
                 "crop_size": list(crop), "evidence": list(values), "groupings": list(groupings),
                 "targets": "predicted class", "baseline": baseline if occlusion else None,
                 "supersample": supersample, "n_boot": n_boot, "seed": seed,
-                "min_presence": landmarks.min_presence, "au_map": au_map}  # fmt: skip
+                "min_presence": landmarks.min_presence, "au_map": au_map,
+                "bootstrap": "faces" if clusters is None else "clusters"}  # fmt: skip
     return AUEvidence(table=table, agreement=agreement, values=values, accepted=acc,
                       predicted=predicted, landmarks=landmarks,
                       class_names=tuple(net.class_names), settings=settings,
@@ -330,7 +337,8 @@ def au_evidence(
 
 def _tables(values: Mapping[str, pd.DataFrame], groupings: Mapping[str, np.ndarray],
             class_names, n_boot: int, seed: int, names: Sequence[str],
-            prototypes: Mapping[str, Sequence[str]]) -> tuple[pd.DataFrame, pd.DataFrame]:  # fmt: skip
+            prototypes: Mapping[str, Sequence[str]],
+            clusters: np.ndarray | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:  # fmt: skip
     """The long table and the agreement table over every evidence and grouping."""
     import pandas as pd
 
@@ -340,10 +348,11 @@ def _tables(values: Mapping[str, pd.DataFrame], groupings: Mapping[str, np.ndarr
     for evidence, v in values.items():
         for grouping, g in groupings.items():
             key = {"evidence": evidence, "grouping": grouping}
-            t = facs.au_table(v, g, class_names, names=names, n_boot=n_boot, seed=seed)
+            t = facs.au_table(v, g, class_names, names=names, n_boot=n_boot, seed=seed,
+                              clusters=clusters)  # fmt: skip
             tables.append(t.assign(**key)[["evidence", "grouping", *t.columns]])
             a = facs.agreement(v, g, class_names, names=names, prototypes=prototypes,
-                               n_boot=n_boot, seed=seed)  # fmt: skip
+                               n_boot=n_boot, seed=seed, clusters=clusters)  # fmt: skip
             agreements.append(a.assign(**key)[["evidence", "grouping", *a.columns]])
     return pd.concat(tables, ignore_index=True), pd.concat(agreements, ignore_index=True)
 

@@ -306,3 +306,29 @@ def test_by_prediction_and_map_json(flat):
     assert {r["emotion"] for r in doc["agreement"]} <= set(doc["faces"])
     with pytest.raises(EmonbError, match="no 'nope' evidence"):
         flat.by_prediction("nope")
+
+
+def test_clusters_reach_the_tables_intervals(mouth_net, crops, monkeypatch):
+    """au_evidence hands each accepted face's cluster id to au_table and agreement."""
+    from emonb.metrics import facs
+
+    seen = {}
+    real_table, real_agreement = facs.au_table, facs.agreement
+
+    def table(*a, **k):
+        seen.setdefault("table", []).append(k.get("clusters"))
+        return real_table(*a, **k)
+
+    def agree(*a, **k):
+        seen.setdefault("agreement", []).append(k.get("clusters"))
+        return real_agreement(*a, **k)
+
+    monkeypatch.setattr(facs, "au_table", table)
+    monkeypatch.setattr(facs, "agreement", agree)
+    ids = np.array([f"clip{i % 3}" for i in range(len(crops))])
+    ev = au_evidence(mouth_net, crops, occlusion=False, n_boot=50, clusters=ids,
+                     maps={"flat": np.ones((len(crops), 8, 8), np.float32)})  # fmt: skip
+    assert not ev.accepted.all()  # the grey square: its id is left out with it
+    for key in ("table", "agreement"):
+        np.testing.assert_array_equal(seen[key][0], ids[ev.accepted])
+    assert ev.settings["bootstrap"] == "clusters"
