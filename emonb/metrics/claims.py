@@ -1,0 +1,237 @@
+"""The book's claims under every reasonable analysis: the robustness table.
+
+Four families of claims, each measured on real faces (their mesh accepted) for each model:
+
+* **regions**: the seed paper's and human observers' region contrasts
+  (:data:`emonb.metrics.regions.CLAIMS`, "happy: mouth > eyes", ...), the per-face difference
+  of the two regions' evidence;
+* **FACS agreement**: per emotion with an EMFACS prototype, the score of
+  :func:`emonb.metrics.facs.agreement` (null 0.5: the prototype's AUs rank no higher than the
+  others);
+* **AU use**: per emotion and each measured AU of its prototype, the occlusion drop of the AU's
+  region on faces showing the AU minus faces not showing it (:func:`emonb.metrics.au_use.au_use`);
+* **ranking**: Grad-CAM against a centred Gaussian and against plain saliency, the per-face
+  difference of insertion minus deletion (Petsiuk et al. 2018).
+
+The analyses are the axes of :class:`ClaimSettings`: the AU map (``appearance`` / ``muscle``),
+the region layout for the region claims (each face's mesh regions / the canonical boxes), the
+evidence (occlusion drop / Grad-CAM), the CAM layer (the model's default / another), the
+perturbation baseline (blur / mean / noisy linear imputation for occlusion; blur / mean for the
+curves), the grouping of faces (predicted / true label) and the model. An axis that does not
+apply to an evidence is left empty. :func:`claim_table` returns the
+:func:`emonb.metrics.verdicts.verdict_table`; :func:`emonb.metrics.verdicts.summarize` gives
+each claim's summary.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from emonb.anatomy.au_maps import AU_MAPS, au_masks_for, au_names
+from emonb.anatomy.layout import region_masks
+from emonb.errors import EmonbError
+from emonb.methods import get_method
+from emonb.metrics.action_units import anatomy_masks
+from emonb.metrics.au_use import au_use
+from emonb.metrics.evaluate import method_factory
+from emonb.metrics.facs import agreement, emfacs, enrichment, mass_share
+from emonb.metrics.occlusion import occlusion
+from emonb.metrics.perturbation import perturbation_curves
+from emonb.metrics.regions import CLAIMS, MIN_FACES
+from emonb.metrics.stats import bootstrap_ci
+from emonb.metrics.verdicts import verdict_table
+from emonb.models.runner import class_probability, predict_proba, runner_for
+from emonb.models.zoo import EmotionModel
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = ["ClaimSettings", "claim_table"]
+
+
+@dataclass(frozen=True)
+class ClaimSettings:
+    """The analyses every claim is judged under, and the statistics' knobs."""
+
+    au_maps: tuple[str, ...] = AU_MAPS
+    #: CAM layers of Grad-CAM; None is the model's default layer.
+    cam_layers: tuple[str | None, ...] = (None, "conv2d_7")
+    occlusion_baselines: tuple[str, ...] = ("blur", "mean", "nli")
+    curve_baselines: tuple[str, ...] = ("blur", "mean")
+    groupings: tuple[str, ...] = ("predicted", "true")
+    layouts: tuple[str, ...] = ("mesh", "boxes")
+    steps: int = 16
+    n_boot: int = 1000
+    seed: int = 0
+
+
+def _boot(values: np.ndarray, clusters, n_boot: int, seed: int) -> tuple[float, float, float]:
+    if clusters is None:
+        return bootstrap_ci(values, n_boot=n_boot, seed=seed)
+    return bootstrap_ci(values, n_boot=n_boot, seed=seed, clusters=clusters)
+
+
+class _Rows:
+    """The rows of one model's claims: its groupings, class names and clusters, bound once."""
+
+    def __init__(self, base: dict, groups: dict[str, np.ndarray], names: list[str],
+                 clusters: np.ndarray | None, s: ClaimSettings) -> None:  # fmt: skip
+        self.base, self.groups, self.names, self.clusters, self.s = base, groups, names, clusters, s
+        self.rows: list[dict] = []
+
+    def _cl(self, sel: np.ndarray | None = None) -> dict:
+        if self.clusters is None:
+            return {}
+        return {"clusters": self.clusters if sel is None else self.clusters[sel]}
+
+    def regions(self, values: Mapping[str, np.ndarray], axes: dict) -> None:
+        """The region contrasts of :data:`~emonb.metrics.regions.CLAIMS`."""
+        s = self.s
+        for grouping, g in self.groups.items():
+            for k, (emotion, first, second, source) in enumerate(CLAIMS):
+                if emotion not in self.names:
+                    continue
+                sel = g == self.names.index(emotion)
+                diff = values[first][sel] - values[second][sel]
+                mean, lo, hi = bootstrap_ci(diff, n_boot=s.n_boot, seed=s.seed + k, **self._cl(sel))
+                self.rows.append({"claim": f"{emotion}: {first} > {second}", "source": source,
+                                  "family": "regions", **self.base, **axes, "grouping": grouping,
+                                  "estimate": mean, "lo": lo, "hi": hi,
+                                  "faces": int(np.isfinite(diff).sum())})  # fmt: skip
+
+    def agreement(self, values: np.ndarray, regions: Sequence[str], axes: dict) -> None:
+        """Each emotion's FACS agreement (the map's own EMFACS prototypes)."""
+        for grouping, g in self.groups.items():
+            table = agreement(values, g, self.names, names=regions, n_boot=self.s.n_boot,
+                              seed=self.s.seed, **self._cl())  # fmt: skip
+            for _, r in table.iterrows():
+                self.rows.append({"claim": f"{r['emotion']}: evidence on its FACS prototype",
+                                  "source": "EMFACS (Friesen & Ekman 1983)",
+                                  "family": "FACS agreement", **self.base, **axes,
+                                  "grouping": grouping, "estimate": r["score"], "lo": r["lo"],
+                                  "hi": r["hi"], "null": 0.5, "faces": int(r["faces"])})  # fmt: skip
+
+    def use(self, drops: np.ndarray, regions: Sequence[str], activity, au_map: str, axes: dict) -> None:
+        """Per emotion and measured AU of its prototype: evidence where the face shows it
+        minus where it does not."""
+        import pandas as pd
+
+        evidence = pd.DataFrame(drops, columns=list(regions))
+        proto = emfacs(au_map)
+        for grouping, g in self.groups.items():
+            use = au_use(evidence, activity, g, self.names, n_boot=self.s.n_boot,
+                         seed=self.s.seed, au_map=au_map, **self._cl())  # fmt: skip
+            for _, r in use.iterrows():
+                if r["region"] not in proto.get(r["emotion"], ()):
+                    continue
+                self.rows.append({"claim": f"{r['emotion']}: uses {r['region']} where the face shows {r['au']}",
+                                  "source": "FACS; AU activity from the mesh", "family": "AU use",
+                                  **self.base, **axes, "grouping": grouping,
+                                  "estimate": r["difference"], "lo": r["lo"], "hi": r["hi"],
+                                  "faces": int(min(r["n_active"], r["n_inactive"]))})  # fmt: skip
+
+    def ranking(self, other: str, diff: np.ndarray, axes: dict) -> None:
+        mean, lo, hi = bootstrap_ci(diff, n_boot=self.s.n_boot, seed=self.s.seed, **self._cl())
+        self.rows.append({"claim": f"Grad-CAM is more faithful than {other}",
+                          "source": "chapter 08's ranking", "family": "ranking", **self.base,
+                          "evidence": "insertion - deletion", **axes, "estimate": mean,
+                          "lo": lo, "hi": hi, "faces": int(np.isfinite(diff).sum())})  # fmt: skip
+
+
+def claim_table(
+    models: Mapping[str, EmotionModel],
+    images: np.ndarray,
+    landmarks_xy: np.ndarray,
+    *,
+    labels: np.ndarray | None = None,
+    clusters: np.ndarray | None = None,
+    activity=None,
+    settings: ClaimSettings = ClaimSettings(),
+    log: Callable[[str], None] | None = None,
+) -> pd.DataFrame:
+    """Every claim under every analysis of ``settings`` for each of ``models`` on the faces
+    ``images`` (N, H, W[, C] uint8 crops, all accepted by the mesh) with mesh points
+    ``landmarks_xy`` (N, 468, 2, in the pixels of ``images``).
+
+    ``labels``: true class per face (the ``true`` grouping; without them only ``predicted``);
+    ``clusters``: a source id per face (clip or photo): intervals resample sources, not
+    frames; ``activity``: (N, K) AU activity z-scores (DataFrame, columns the measured AUs,
+    :class:`emonb.anatomy.activity.AUActivity`) for the AU-use claims (left out when None).
+    Returns :func:`emonb.metrics.verdicts.verdict_table`'s table: one row per claim and
+    analysis, the axes that do not apply to its evidence left empty.
+    """
+    images = np.asarray(images)
+    n = len(images)
+    if len(landmarks_xy) != n or (labels is not None and len(labels) != n) or (
+            clusters is not None and len(clusters) != n) or (activity is not None and len(activity) != n):
+        raise EmonbError("images, landmarks, labels, clusters and activity must hold the same faces")
+    s = settings
+    say = log or (lambda _m: None)
+    crop = images.shape[1:3]
+    all_rows: list[dict] = []
+    for model_name, net in models.items():
+        x = net.preprocess(images)
+        size = x.shape[1:3]
+        pred = predict_proba(net, images).argmax(axis=1)
+        groups = {"predicted": pred}
+        if labels is not None:
+            groups["true"] = np.asarray(labels)
+        groups = {g: v for g, v in groups.items() if g in s.groupings}
+        rows = _Rows({"model": model_name}, groups, list(net.class_names),
+                     None if clusters is None else np.asarray(clusters), s)  # fmt: skip
+        score = class_probability(runner_for(net))
+        reference = score(x, pred)
+        anat = anatomy_masks(landmarks_xy, crop, size)
+        boxes = region_masks(size[0])
+        layouts = {"mesh": (list(anat), np.stack(list(anat.values()), axis=1)),
+                   "boxes": (list(boxes), np.stack(list(boxes.values())))}  # fmt: skip
+        layouts = {k: v for k, v in layouts.items() if k in s.layouts}
+        au = {m: (au_names(m), au_masks_for(landmarks_xy, crop, size, m)) for m in s.au_maps}
+
+        for b in s.occlusion_baselines:
+            say(f"{model_name}: occlusion with the {b} baseline")
+            for lay, (rnames, m) in layouts.items():
+                drops = occlusion(score, x, pred, m, baseline=b, reference=reference, seed=s.seed)
+                rows.regions({r: drops[:, i] for i, r in enumerate(rnames)},
+                             {"evidence": "occlusion", "baseline": b, "regions": lay})  # fmt: skip
+            for au_map, (rnames, m) in au.items():
+                drops = occlusion(score, x, pred, m, baseline=b, reference=reference, seed=s.seed)
+                axes = {"evidence": "occlusion", "baseline": b, "au_map": au_map}
+                rows.agreement(drops, rnames, axes)
+                if activity is not None:
+                    rows.use(drops, rnames, activity, au_map, axes)
+
+        refs = {"a centred Gaussian": method_factory("centre", s.seed)(net).explain_inputs(x, pred),
+                "saliency": get_method("saliency")(net).explain_inputs(x, pred)}
+        ref_gaps: dict[tuple[str, str], np.ndarray] = {}
+        for layer in s.cam_layers:
+            cam = get_method("gradcam")(net, layer=layer)
+            label = f"{cam.layer} (default)" if layer is None else layer
+            say(f"{model_name}: Grad-CAM at {cam.layer}")
+            maps = cam.explain_inputs(x, pred)
+            for lay, (rnames, m) in layouts.items():
+                shares = mass_share(maps, np.broadcast_to(m, (n, *m.shape[-3:])).astype(np.float32))
+                rows.regions({r: shares[:, i] for i, r in enumerate(rnames)},
+                             {"evidence": "Grad-CAM share", "cam_layer": label, "regions": lay})  # fmt: skip
+            for au_map, (rnames, m) in au.items():
+                rows.agreement(enrichment(maps, m), rnames,
+                               {"evidence": "Grad-CAM enrichment", "cam_layer": label, "au_map": au_map})  # fmt: skip
+            for b in s.curve_baselines:
+                gap = _gap(score, x, maps, pred, s.steps, b, s.seed)
+                for other, omap in refs.items():
+                    if (other, b) not in ref_gaps:  # the same at every layer
+                        ref_gaps[other, b] = _gap(score, x, omap, pred, s.steps, b, s.seed)
+                    rows.ranking(other, gap - ref_gaps[other, b], {"cam_layer": label, "baseline": b})
+        all_rows += rows.rows
+    return verdict_table(all_rows, min_faces=MIN_FACES)
+
+
+def _gap(score, x, maps, targets, steps: int, baseline: str, seed: int) -> np.ndarray:
+    curves = {mode: perturbation_curves(score, x, maps, targets, mode=mode, steps=steps,
+                                        baseline=baseline, seed=seed).auc
+              for mode in ("insertion", "deletion")}  # fmt: skip
+    return curves["insertion"] - curves["deletion"]

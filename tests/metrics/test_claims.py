@@ -1,0 +1,78 @@
+"""The robustness table's claims on real face crops and a model that reads only the mouth."""
+
+import numpy as np
+import pytest
+
+from emonb.anatomy.activity import AU_MEASURES, reference_activity
+from emonb.errors import EmonbError
+from emonb.faces.mesh import FaceMesh
+from emonb.metrics.claims import ClaimSettings, claim_table
+from emonb.metrics.verdicts import summarize
+from tests.metrics.test_action_units import mouth_net as _make_mouth_net
+from tests.metrics.test_action_units import real_face_crops
+
+mouth_net = pytest.fixture(scope="module")(_make_mouth_net.__wrapped__)
+
+
+@pytest.fixture(scope="module")
+def accepted():
+    crops = real_face_crops()
+    marks = FaceMesh().landmarks(crops)
+    return crops[marks.accepted], marks.xy[marks.accepted]
+
+
+@pytest.fixture(scope="module")
+def table(mouth_net, accepted):
+    import pandas as pd
+
+    crops, xy = accepted
+    activity = pd.DataFrame(reference_activity().transform(xy), columns=AU_MEASURES)
+    clusters = np.arange(len(crops)) % 4
+    s = ClaimSettings(cam_layers=(), occlusion_baselines=("blur", "mean"), n_boot=100)
+    return claim_table({"mouth": mouth_net}, crops, xy, labels=np.full(len(crops), 3),
+                       clusters=clusters, activity=activity, settings=s)  # fmt: skip
+
+
+def test_region_claims_equal_the_occlusion_drops_by_hand(mouth_net, accepted, table):
+    from emonb.anatomy.layout import region_masks
+    from emonb.metrics.occlusion import occlusion
+    from emonb.metrics.stats import bootstrap_ci
+
+    happy = table[table["claim"] == "happy: mouth > eyes"]
+    # 2 baselines x 2 layouts x 2 groupings (every face predicted and labelled happy)
+    assert len(happy) == 8
+    assert set(happy["baseline"]) == {"blur", "mean"} and set(happy["regions"]) == {"mesh", "boxes"}
+    crops, _ = accepted
+    x = mouth_net.preprocess(crops)
+    boxes = region_masks(x.shape[1])
+    drops = occlusion(mouth_net, x, np.full(len(x), 3), np.stack([boxes["mouth"], boxes["eyes"]]),
+                      baseline="mean")  # fmt: skip
+    assert np.abs(drops[:, 1]).max() < 1e-6  # the model never reads the eyes
+    mean, lo, hi = bootstrap_ci(drops[:, 0] - drops[:, 1], n_boot=100, seed=0,
+                                clusters=np.arange(len(x)) % 4)  # fmt: skip
+    row = happy[(happy["baseline"] == "mean") & (happy["regions"] == "boxes") & (happy["grouping"] == "true")]
+    assert row[["estimate", "lo", "hi"]].iloc[0].tolist() == pytest.approx([mean, lo, hi], abs=1e-6)
+    # no face is predicted as another emotion: those claims have no verdict
+    fear = table[table["claim"] == "fear: eyes > mouth"]
+    assert (fear["verdict"] == "too few faces").all()
+    assert summarize(fear).iloc[0]["summary"] == "no verdict"
+
+
+def test_each_map_scores_its_own_prototypes(table):
+    agree = table[(table["family"] == "FACS agreement") & (table["claim"].str.startswith("happy"))]
+    assert set(agree["au_map"]) == {"appearance", "muscle"}
+    assert (agree["null"] == 0.5).all()
+    assert len(agree) == 8  # 2 maps x 2 baselines x 2 groupings
+    assert agree["estimate"].between(0, 1).all() and (agree["lo"] <= agree["hi"]).all()
+
+
+def test_au_use_rows_name_the_region_and_the_measure(table):
+    use = table[table["family"] == "AU use"]
+    assert len(use) and use["claim"].str.contains("where the face shows").all()
+    assert set(use["au_map"]) <= {"appearance", "muscle"}
+
+
+def test_mismatched_inputs_are_one_line(mouth_net, accepted):
+    crops, xy = accepted
+    with pytest.raises(EmonbError, match="same faces"):
+        claim_table({"m": mouth_net}, crops, xy[:-1])
