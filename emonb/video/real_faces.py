@@ -26,9 +26,10 @@ DEFAULT_SOURCES = ("pexels-video", "single-face", "multi-face", "astronaut")
 @dataclass
 class RealFaces:
     """Face crops ``images`` (N, size, size) uint8 grey, and where each came from
-    (``sources``: "<artifact>" for a photo, "<artifact>@<frame>" for a video frame).
+    (``sources``: "<artifact>" for a photo of one face, "<artifact>#<k>" for the k-th face
+    of a photo of several, "<artifact>@<frame>" for a video frame).
 
-    :attr:`clusters` names each face's clip or photo: the unit to resample in a bootstrap
+    :attr:`clusters` names each face's clip or person: the unit to resample in a bootstrap
     (``clusters=`` of :func:`emonb.metrics.stats.bootstrap_ci`, :func:`emonb.metrics.facs.au_table`,
     :func:`~emonb.metrics.facs.agreement`, :func:`emonb.metrics.au_use.au_use`), since the
     frames of one clip are not independent faces."""
@@ -41,7 +42,8 @@ class RealFaces:
 
     @property
     def clusters(self) -> np.ndarray:
-        """(N,) str: the artifact (clip or photo name) each face comes from."""
+        """(N,) str: the clip each face comes from, or for a photo the face itself
+        (``"multi-face#2"``: the people of one photo are different people)."""
         return np.array([s.split("@")[0] for s in self.sources], dtype=str).reshape(len(self.sources))
 
     @property
@@ -60,7 +62,8 @@ class RealFaces:
         """Faces per artifact."""
         out: dict[str, int] = {}
         for s in self.clusters:
-            out[str(s)] = out.get(str(s), 0) + 1
+            key = str(s).split("#")[0]
+            out[key] = out.get(key, 0) + 1
         return out
 
 
@@ -77,10 +80,12 @@ def real_faces(sources: Sequence[str] = DEFAULT_SOURCES, *, every: int = 12, siz
     names: list[str] = []
 
     def add(image: np.ndarray, name: str) -> None:
-        for box in find_faces(image, min_size=min_size):
+        boxes = find_faces(image, min_size=min_size)
+        for k, box in enumerate(boxes):
             face = to_grey(crop(image, box))
             images.append(cv2.resize(face, (size, size), interpolation=cv2.INTER_AREA))
-            names.append(name)
+            # a photo's faces are different people; a clip's frames are one
+            names.append(name if "@" in name or len(boxes) == 1 else f"{name}#{k}")
 
     for source in sources:
         kind = manifest[source].kind if source in manifest else None

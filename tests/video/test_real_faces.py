@@ -42,3 +42,12 @@ def test_each_face_names_its_clip_or_photo_as_its_cluster():
     assert sub.sources == ["pexels-video@0", "multi-face"] and sub.images.shape == (2, 48, 48)
     assert faces.subset(faces.clusters == "pexels-video").clusters.tolist() == ["pexels-video"] * 2
     assert RealFaces(np.zeros((0, 48, 48), np.uint8), []).clusters.shape == (0,)
+
+
+def test_the_people_of_one_photo_are_clusters_of_their_own():
+    found = real_faces(["multi-face", "pexels-video"], every=200, max_frames=2)
+    photo = [s for s in found.sources if s.startswith("multi-face")]
+    assert len(photo) > 1 and photo == [f"multi-face#{k}" for k in range(len(photo))]
+    assert len(set(found.clusters[: len(photo)])) == len(photo)
+    assert set(found.clusters[len(photo):]) == {"pexels-video"}
+    assert found.counts()["multi-face"] == len(photo)
