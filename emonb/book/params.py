@@ -26,6 +26,7 @@ __all__ = [
     "check_target",
     "check_video",
     "recorded_default",
+    "shipped_seed_cnn",
     "stand_in_note",
 ]
 
@@ -205,3 +206,12 @@ def stand_in_note(dataset, *, recorded: str | None = None) -> object | None:
         f'<div class="admonition note emonb-stand-in"><p class="admonition-title">Note</p>'
         f"<p>{text}</p></div>"
     )
+
+
+def shipped_seed_cnn() -> Path | None:
+    """The seed CNN trained on FER-2013 that emonb ships (manifest ``seed-cnn``, verified),
+    or None when this checkout's manifest has none."""
+    from emonb.data.manifest import artifact_path, load_manifest
+
+    manifest = load_manifest()
+    return artifact_path("seed-cnn", manifest=manifest) if "seed-cnn" in manifest else None

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from emonb.errors import EmonbError, check_count
-from emonb.metrics.stats import cluster_sums
+from emonb.metrics.stats import cluster_sums, enough_clusters
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -64,6 +64,8 @@ def _side_means(v: np.ndarray, ids: np.ndarray | None, n_boot: int,
 def _interval(active: np.ndarray, inactive: np.ndarray, n_boot: int, level: float,
               rng: np.random.Generator, clusters: tuple | None = None) -> tuple[float, float]:  # fmt: skip
     on, off = (None, None) if clusters is None else clusters
+    if clusters is not None and not (enough_clusters(on) and enough_clusters(off)):
+        return float("nan"), float("nan")
     a = _side_means(active, on, n_boot, rng)
     b = _side_means(inactive, off, n_boot, rng)
     lo, hi = np.quantile(a - b, [(1 - level) / 2, (1 + level) / 2])

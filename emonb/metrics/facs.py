@@ -291,10 +291,15 @@ def _boot_means(v: np.ndarray, n_boot: int, seed: int, clusters=None) -> np.ndar
 def _score_interval(v: np.ndarray, proto: np.ndarray, n_boot: int, level: float,
                     seed: int, clusters=None) -> tuple[float, float, float]:  # fmt: skip
     """The AUC of the faces' (rows of ``v``) mean per region, prototype vs the rest, with
-    its percentile bootstrap interval over faces (or over ``clusters``); NaNs without faces."""
+    its percentile bootstrap interval over faces (or over ``clusters``; NaN with fewer than
+    :data:`~emonb.metrics.stats.MIN_CLUSTERS`); NaNs without faces."""
+    from emonb.metrics.stats import enough_clusters
+
     if not len(v):
         return (float("nan"),) * 3
     score = float(auc(_nanmean(v, axis=0), proto))
+    if clusters is not None and not enough_clusters(clusters):
+        return score, float("nan"), float("nan")
     boot = auc(_boot_means(v, n_boot, seed, clusters), proto)
     boot = boot[np.isfinite(boot)]
     if not boot.size:

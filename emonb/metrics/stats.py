@@ -21,7 +21,8 @@ import numpy as np
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["bootstrap_ci", "by_group", "cluster_sums", "pearson", "spearman", "ssim"]
+__all__ = ["MIN_CLUSTERS", "bootstrap_ci", "by_group", "cluster_sums", "enough_clusters", "pearson",
+           "spearman", "ssim"]
 
 
 def cluster_sums(values: np.ndarray, clusters) -> tuple[np.ndarray, np.ndarray]:
@@ -45,6 +46,16 @@ def cluster_sums(values: np.ndarray, clusters) -> tuple[np.ndarray, np.ndarray]:
     return sums, counts
 
 
+#: A cluster bootstrap needs at least this many clusters for an interval: resampling two or
+#: three clips gives intervals far too narrow (one clip: none at all), so fewer give NaN.
+MIN_CLUSTERS = 5
+
+
+def enough_clusters(clusters) -> bool:
+    """Whether ``clusters`` (ids, NaN-free rows) hold :data:`MIN_CLUSTERS` distinct ids."""
+    return len(np.unique(np.asarray(clusters))) >= MIN_CLUSTERS
+
+
 def bootstrap_ci(
     values: np.ndarray, *, n_boot: int = 1000, level: float = 0.95, seed: int = 0,
     clusters: np.ndarray | None = None,
@@ -55,7 +66,8 @@ def bootstrap_ci(
     ``clusters`` (one id per value, e.g. the clip or photo a face comes from; None: every
     value its own): a **cluster bootstrap**: each resample draws as many clusters as there
     are (those with a finite value), with replacement, and pools their values, so frames of
-    one clip move together and count as one draw, not as many independent faces.
+    one clip move together and count as one draw, not as many independent faces. With
+    fewer than :data:`MIN_CLUSTERS` clusters the interval is NaN (the mean is kept).
 
     References: Efron & Tibshirani, *An Introduction to the Bootstrap* (1993); Field &
     Welsh (2007), "Bootstrapping clustered data", JRSS B 69(3).
@@ -74,6 +86,8 @@ def bootstrap_ci(
     if clusters is None:
         means = v[rng.integers(0, v.size, size=(n_boot, v.size))].mean(axis=1)
     else:
+        if not enough_clusters(ids):
+            return float(v.mean()), float("nan"), float("nan")
         sums, counts = cluster_sums(v, ids)
         idx = rng.integers(0, len(sums), size=(n_boot, len(sums)))
         means = sums[idx].sum(axis=1) / counts[idx].sum(axis=1)

@@ -72,21 +72,24 @@ def test_errors():
 
 
 def test_cluster_bootstrap_resamples_each_sides_clips():
-    """Happy faces from 8 clips of 5 identical frames: the interval is the bootstrap of the
+    """Happy faces from 20 clips of 5 identical frames: the interval is the bootstrap of the
     clips of each side, computed by hand with the same generator."""
-    groups = np.zeros(40, int)
-    clip = np.repeat(np.arange(8), 5)
-    activity = pd.DataFrame({"AU12": clip.astype(float)})  # clips 0-1 inactive, 6-7 active
-    per_clip = np.array([0.1, 0.4, 0.0, 0.0, 0.0, 0.0, 1.0, 2.0])
+    groups = np.zeros(100, int)
+    clip = np.repeat(np.arange(20), 5)
+    activity = pd.DataFrame({"AU12": clip.astype(float)})  # clips 0-4 inactive, 15-19 active
+    per_clip = np.r_[[0.1, 0.4, 0.0, 0.2, 0.3], np.zeros(10), [1.0, 2.0, 1.5, 0.5, 1.0]]
     evidence = pd.DataFrame({"AU12": per_clip[clip]})
     row = au_use(evidence, activity, groups, ("happy",), n_boot=400, clusters=clip).iloc[0]
     rng = np.random.default_rng([0, 0, 0])  # au_use's generator of its first row
-    on = per_clip[[6, 7]][rng.integers(0, 2, (400, 2))].mean(axis=1)
-    off = per_clip[[0, 1]][rng.integers(0, 2, (400, 2))].mean(axis=1)
+    on = per_clip[15:][rng.integers(0, 5, (400, 5))].mean(axis=1)
+    off = per_clip[:5][rng.integers(0, 5, (400, 5))].mean(axis=1)
     lo, hi = np.quantile(on - off, [0.025, 0.975])
     assert (row["lo"], row["hi"]) == pytest.approx((lo, hi), rel=1e-12)
-    assert (row["n_active"], row["n_inactive"]) == (10, 10)
-    assert row["difference"] == pytest.approx(1.5 - 0.25)
+    assert (row["n_active"], row["n_inactive"]) == (25, 25)
+    assert row["difference"] == pytest.approx(1.2 - 0.2)
+    # fewer than MIN_CLUSTERS clips on a side: no interval
+    few = au_use(evidence, activity, groups, ("happy",), n_boot=400, clusters=clip // 5).iloc[0]
+    assert np.isnan(few["lo"]) and np.isnan(few["hi"])
     plain = au_use(evidence, activity, groups, ("happy",), n_boot=400).iloc[0]
     same = au_use(evidence, activity, groups, ("happy",), n_boot=400, clusters=None).iloc[0]
     pd.testing.assert_series_equal(plain, same)

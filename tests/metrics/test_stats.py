@@ -85,17 +85,24 @@ def test_cluster_bootstrap_of_identical_frames_is_the_bootstrap_of_the_clips():
 
 
 def test_cluster_bootstrap_pools_unequal_clusters_and_drops_nans():
-    values = np.array([1.0, 1.0, 1.0, 4.0, np.nan, 10.0])
-    ids = np.array(["a", "a", "a", "b", "b", "c"])
+    values = np.array([1.0, 1.0, 1.0, 4.0, np.nan, 10.0, 2.0, 6.0, 6.0])
+    ids = np.array(["a", "a", "a", "b", "b", "c", "d", "e", "e"])
     mean, lo, hi = bootstrap_ci(values, n_boot=300, seed=0, clusters=ids)
     rng = np.random.default_rng(0)
-    sums, counts = np.array([3.0, 4.0, 10.0]), np.array([3.0, 1.0, 1.0])  # NaN of b dropped
-    idx = rng.integers(0, 3, size=(300, 3))
+    sums, counts = np.array([3.0, 4.0, 10.0, 2.0, 12.0]), np.array([3.0, 1.0, 1.0, 1.0, 2.0])  # NaN of b dropped
+    idx = rng.integers(0, 5, size=(300, 5))
     boot = sums[idx].sum(axis=1) / counts[idx].sum(axis=1)  # pooled, not a mean of means
-    assert mean == pytest.approx(17 / 5)
+    assert mean == pytest.approx(31 / 8)
     np.testing.assert_allclose((lo, hi), np.quantile(boot, [0.025, 0.975]), rtol=1e-12)
     with pytest.raises(ValueError, match="one id per value"):
         bootstrap_ci(values, clusters=ids[:3])
+
+
+def test_too_few_clusters_give_no_interval():
+    values = np.array([1.0, 2.0, 3.0, 4.0, 5.0, 6.0])
+    mean, lo, hi = bootstrap_ci(values, clusters=np.array(list("aabbcc")))  # 3 < MIN_CLUSTERS
+    assert mean == pytest.approx(3.5) and np.isnan(lo) and np.isnan(hi)
+    assert np.isfinite(bootstrap_ci(values, clusters=np.arange(6))[1])
 
 
 def test_clusters_none_is_unchanged_and_frames_of_a_clip_do_not_narrow_the_interval():
@@ -121,8 +128,8 @@ def test_clusters_none_is_unchanged_and_frames_of_a_clip_do_not_narrow_the_inter
 
 
 def test_by_group_passes_each_groups_clusters():
-    per_clip, values, ids = _clips(k=6, frames=4)
-    groups = np.repeat([0, 1], 12)  # clips 0-2 in group 0, 3-5 in group 1
+    per_clip, values, ids = _clips(k=12, frames=4)
+    groups = np.repeat([0, 1], 24)  # clips 0-5 in group 0, 6-11 in group 1
     t = by_group(pd.DataFrame({"v": values}), groups, ["a", "b"], n_boot=200, seed=5,
                  clusters=ids).set_index("group")  # fmt: skip
     for g, name in enumerate(["a", "b"]):
