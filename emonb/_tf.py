@@ -6,6 +6,11 @@ writes two lines to file descriptor 2 while it loads (an absl notice and the one
 kernels forward fd 2 into cell outputs, where these timestamped lines break nbval. So
 the import runs with fd 2 captured, and everything except those known lines is written
 back to stderr afterwards (also when the import fails).
+
+Op determinism is turned on here, once TensorFlow has loaded, unless
+``$EMONB_DETERMINISTIC`` is off (:func:`emonb.config.deterministic`): every process that
+uses emonb's TensorFlow (the CLI, the book's kernels, the tests) computes the same bits
+from the same inputs.
 """
 
 from __future__ import annotations
@@ -15,6 +20,8 @@ import sys
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
+
+from emonb import config
 
 __all__ = ["keras", "tf"]
 
@@ -68,3 +75,5 @@ if tf is not None:
     # TF's Python logger warns about tf.function retracing across explainer instances; such
     # warnings are performance hints, not errors, and would land in chapter outputs.
     tf.get_logger().setLevel("ERROR")
+    if config.deterministic():
+        tf.config.experimental.enable_op_determinism()
