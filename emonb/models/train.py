@@ -44,7 +44,7 @@ from emonb.data.fer2013 import FaceDataset
 from emonb.errors import EmonbError
 from emonb.models.evaluate import classification_report
 from emonb.models.seed_cnn import SEED_SPEC, build_seed_cnn
-from emonb.records import provenance, write_json
+from emonb.records import numerics, provenance, write_json
 
 __all__ = [
     "Augment",
@@ -260,9 +260,13 @@ def _checkpoint_dir(model_path: Path) -> Path:
 
 
 def default_model_path(dataset: FaceDataset, seed: int = 0, quick: bool = False) -> Path:
-    """Where the book keeps the seed CNN trained on ``dataset``: the cache, keyed by data."""
+    """Where the book keeps the seed CNN trained on ``dataset``: the cache, keyed by data,
+    seed, mode and :func:`emonb.records.numerics` (a model trained under other numerics,
+    e.g. before op determinism or with another thread count, has other weights: it is not
+    reused)."""
     tag = "synthetic" if dataset.synthetic else "fer2013"
-    name = f"seed_cnn-{tag}-{fingerprint(dataset)}-s{seed}{'-quick' if quick else ''}.keras"
+    key = hashlib.sha256(json.dumps(numerics(), sort_keys=True).encode()).hexdigest()[:8]
+    name = f"seed_cnn-{tag}-{fingerprint(dataset)}-s{seed}{'-quick' if quick else ''}-n{key}.keras"
     return config.cache_dir() / "trained" / name
 
 

@@ -161,3 +161,20 @@ def test_balanced_sample_caps_each_class():
     assert (np.diff(rows) > 0).all()
     again = balanced_sample(labels, 4, np.random.default_rng(0))
     np.testing.assert_array_equal(rows, again)
+
+
+def test_cached_model_is_keyed_by_the_numerics(faces, monkeypatch, tmp_path):
+    """The book's cache never hands a model trained under other numerics (another thread
+    count, op determinism off, another TensorFlow) to a build that would train another."""
+    monkeypatch.setenv("EMONB_CACHE_DIR", str(tmp_path))
+    monkeypatch.setenv("TF_NUM_INTRAOP_THREADS", "2")
+    monkeypatch.delenv("EMONB_DETERMINISTIC", raising=False)
+    path = T.default_model_path(faces, 0, quick=True)
+    assert path.parent == tmp_path / "trained" and path.suffix == ".keras"
+    assert path.name.startswith(f"seed_cnn-synthetic-{T.fingerprint(faces)}-s0-quick-n")
+    assert T.default_model_path(faces, 0, quick=True) == path  # the same numerics: the same file
+    monkeypatch.setenv("TF_NUM_INTRAOP_THREADS", "4")
+    four = T.default_model_path(faces, 0, quick=True)
+    monkeypatch.setenv("EMONB_DETERMINISTIC", "0")
+    off = T.default_model_path(faces, 0, quick=True)
+    assert len({path, four, off}) == 3
