@@ -8,9 +8,11 @@ the kernels by :mod:`emonb.book.figures`). This module does the rest for
 
 * :func:`build_environment`: the variables the chapters' kernels and ``jupyter-book build``
   run with, each unless the caller set it: ``SOURCE_DATE_EPOCH`` (the time of the commit
-  the book is built from: what any tool that would write "now" writes instead) and
+  the book is built from: what any tool that would write "now" writes instead),
   ``PYTHONHASHSEED=0`` (the order of a set of strings, e.g. in a printed set, is the same
-  in every kernel);
+  in every kernel) and TensorFlow's thread count (:data:`emonb.config.BOOK_TF_ENV`: the
+  last bits of a sum depend on how many threads share it, so machines with other numbers
+  of CPUs compute the same book);
 * :func:`normalise`: removes from an executed notebook what says when and where it ran, not
   what it computed: papermill's per-cell and per-notebook start and end times and
   durations, nbclient's per-cell ``execution`` timestamps, and the absolute paths papermill
@@ -28,6 +30,8 @@ import os
 import subprocess
 from collections.abc import Mapping
 from pathlib import Path
+
+from emonb import config
 
 __all__ = ["PAPERMILL_TIMES", "build_environment", "normalise", "normalise_file",
            "source_date_epoch"]  # fmt: skip
@@ -57,9 +61,10 @@ def source_date_epoch(root: Path) -> str | None:
 
 def build_environment(root: Path, environ: Mapping[str, str] | None = None) -> dict[str, str]:
     """The variables to set for the kernels and jupyter-book (those ``environ``, default
-    ``os.environ``, does not set already): ``SOURCE_DATE_EPOCH`` and ``PYTHONHASHSEED``."""
+    ``os.environ``, does not set already): ``SOURCE_DATE_EPOCH``, ``PYTHONHASHSEED`` and
+    :data:`emonb.config.BOOK_TF_ENV`."""
     environ = os.environ if environ is None else environ
-    wanted = {"PYTHONHASHSEED": "0"}
+    wanted = {"PYTHONHASHSEED": "0", **config.BOOK_TF_ENV}
     if "SOURCE_DATE_EPOCH" not in environ and (epoch := source_date_epoch(root)) is not None:
         wanted["SOURCE_DATE_EPOCH"] = epoch
     return {k: v for k, v in wanted.items() if k not in environ}

@@ -104,16 +104,18 @@ def test_chapters_run_side_by_side_but_wait_for_their_prerequisite(tmp_path):
 def test_each_chapter_kernel_saves_its_figures_at_300_dpi(tmp_path, monkeypatch):
     """The figure saver is loaded into the chapters' kernels by the build, and only there;
     the kernels show and save figures without a date or matplotlib's version, run with
-    PYTHONHASHSEED and SOURCE_DATE_EPOCH set, and the executed copies record no times."""
+    PYTHONHASHSEED, SOURCE_DATE_EPOCH and TensorFlow's thread count set, and the executed
+    copies record no times."""
     import base64
 
     from PIL import Image
 
-    for key in ("EMONB_FIGURE_DIR", "PYTHONHASHSEED", "SOURCE_DATE_EPOCH"):
+    for key in ("EMONB_FIGURE_DIR", "PYTHONHASHSEED", "SOURCE_DATE_EPOCH", "TF_NUM_INTRAOP_THREADS"):
         monkeypatch.delenv(key, raising=False)
     plot = "import matplotlib.pyplot as plt\nfig, ax = plt.subplots(figsize=(2, 1))\nax.plot([0])"
     env = ("import os, matplotlib\nprint(os.environ['PYTHONHASHSEED'], "
-           "os.environ['SOURCE_DATE_EPOCH'].isdigit(), matplotlib.rcParams['svg.hashsalt'])")
+           "os.environ['SOURCE_DATE_EPOCH'].isdigit(), os.environ['TF_NUM_INTRAOP_THREADS'], "
+           "matplotlib.rcParams['svg.hashsalt'])")
     root = _project(tmp_path, {"00_two": [plot, plot, env], "01_none": ["x = 1"]})
     build_book(root, html=False, log=lambda _m: None)
     figures = root / "book" / "_build" / "figures"
@@ -128,7 +130,7 @@ def test_each_chapter_kernel_saves_its_figures_at_300_dpi(tmp_path, monkeypatch)
     shown = [base64.b64decode(o["data"]["image/png"]) for c in nb.cells for o in c.outputs
              if "image/png" in o.get("data", {})]  # fmt: skip
     assert len(shown) == 2 and not any(b"Matplotlib" in png for png in shown)
-    assert nb.cells[2].outputs[0]["text"] == "0 True emonb\n"
+    assert nb.cells[2].outputs[0]["text"] == "0 True 2 emonb\n"
     assert "duration" not in nb.metadata["papermill"]
     assert nb.metadata["papermill"]["output_path"] == "book/chapters/00_two.ipynb"
     assert all("execution" not in c.metadata and "start_time" not in c.metadata["papermill"]

@@ -61,7 +61,7 @@ def test_build_environment_dates_the_build_by_its_commit(tmp_path):
     _git(tmp_path, "add", "f")
     _git(tmp_path, "commit", "-q", "-m", "c", GIT_COMMITTER_DATE="2021-03-04T05:06:07+00:00")
     assert source_date_epoch(tmp_path) == "1614834367"
-    assert build_environment(tmp_path, {}) == {"PYTHONHASHSEED": "0",
+    assert build_environment(tmp_path, {}) == {"PYTHONHASHSEED": "0", "TF_NUM_INTRAOP_THREADS": "2",
                                                "SOURCE_DATE_EPOCH": "1614834367"}  # fmt: skip
-    mine = {"SOURCE_DATE_EPOCH": "1", "PYTHONHASHSEED": "7"}
+    mine = {"SOURCE_DATE_EPOCH": "1", "PYTHONHASHSEED": "7", "TF_NUM_INTRAOP_THREADS": "8"}
     assert build_environment(tmp_path, mine) == {}  # the caller's settings win
