@@ -2,8 +2,8 @@
 atomic writer and the one reader of recorded files."""
 
 import json
-import os
 import math
+import os
 
 import numpy as np
 import pytest
