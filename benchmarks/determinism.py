@@ -12,8 +12,10 @@ at the mini-Xception's input size, after a warm-up call that compiles: the forwa
 (:meth:`~emonb.models.runner.Runner.scores`), the input gradients of the top class
 (:meth:`~emonb.models.runner.Runner.input_gradients`, compiled) and one training step of the
 seed CNN (``train_on_batch``, what the book's stand-in training runs), each ``--repeat``
-times. Reported: the median images per second of every call of all rounds, the ratio on/off,
-and whether two calls on the same input gave the same bits inside each worker.
+times. Reported: the median images per second (wall clock) of every call of all rounds and
+of each round, the median CPU milliseconds per image (all threads: the work, less disturbed
+than the wall clock by other processes on a busy machine), the ratios on/off, and whether
+two calls on the same input gave the same bits inside each worker.
 """
 
 from __future__ import annotations
@@ -38,18 +40,20 @@ from emonb.records import machine_info, provenance, write_json
 MEASURES = ("forward", "input_gradients", "train_step")
 
 
-def _rates(fn: Callable[[], np.ndarray], n: int, repeat: int) -> tuple[list[float], bool]:
-    """Images per second of ``repeat`` timed calls after a warm-up; and whether the first
-    two calls returned the same bits."""
+def _rates(fn: Callable[[], np.ndarray], n: int, repeat: int) -> dict:
+    """Images per second (wall clock) and CPU milliseconds per image (all of this process's
+    threads) of ``repeat`` timed calls after a warm-up; and whether the first two calls
+    returned the same bits."""
     first = np.asarray(fn())
-    rates, same = [], None
+    rates, cpu, same = [], [], None
     for _ in range(repeat):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         out = np.asarray(fn())
-        rates.append(n / (time.perf_counter() - t0))
+        rates.append(round(n / (time.perf_counter() - t0), 1))
+        cpu.append(round(1000 * (time.process_time() - c0) / n, 3))
         if same is None:
             same = out.tobytes() == first.tobytes()
-    return rates, bool(same)
+    return {"img_s": rates, "cpu_ms_per_img": cpu, "same_bits": bool(same)}
 
 
 def worker(batch: int, repeat: int, model: str = "mini-xception") -> dict:
@@ -90,8 +94,7 @@ def worker(batch: int, repeat: int, model: str = "mini-xception") -> dict:
     for name, fn in (("forward", lambda: runner.scores(x)),
                      ("input_gradients", lambda: grads(xt, it).numpy()),
                      ("train_step", step)):  # fmt: skip
-        rates, same = _rates(fn, batch, repeat)
-        out[name] = {"img_s": [round(r, 1) for r in rates], "same_bits": same}
+        out[name] = _rates(fn, batch, repeat)
     # a fingerprint of the gradients, to compare the two settings' results
     out["input_gradients_sha256"] = hashlib.sha256(grads(xt, it).numpy().tobytes()).hexdigest()
     return out
@@ -122,12 +125,17 @@ def run(batch: int = 64, repeat: int = 5, rounds: int = 3) -> dict:
     out: dict = {"settings": {"model": "mini-xception", "batch": batch, "repeat": repeat,
                               "rounds": rounds, "load_average": load}}  # fmt: skip
     for name in MEASURES:
-        row = {}
+        row: dict = {}
         for key in ("on", "off"):
             rates = [r for w in runs[key] for r in w[name]["img_s"]]
+            cpu = [c for w in runs[key] for c in w[name]["cpu_ms_per_img"]]
             row[f"{key}_img_s"] = round(statistics.median(rates), 1)
+            row[f"{key}_img_s_per_round"] = [round(statistics.median(w[name]["img_s"]), 1)
+                                             for w in runs[key]]  # fmt: skip
+            row[f"{key}_cpu_ms_per_img"] = round(statistics.median(cpu), 3)
             row[f"{key}_same_bits"] = all(w[name]["same_bits"] for w in runs[key])
         row["on_over_off"] = round(row["on_img_s"] / row["off_img_s"], 3)
+        row["cpu_on_over_off"] = round(row["on_cpu_ms_per_img"] / row["off_cpu_ms_per_img"], 3)
         out[name] = row
     out["input_gradients_same_across_processes"] = {
         key: len({w["input_gradients_sha256"] for w in runs[key]}) == 1 for key in runs
