@@ -34,7 +34,7 @@ from pathlib import Path
 import numpy as np
 
 import emonb  # noqa: F401  (the TensorFlow guard first)
-from emonb.config import ENV_DETERMINISTIC
+from emonb._tf import ENV_DETERMINISTIC
 from emonb.records import machine_info, provenance, write_json
 
 MEASURES = ("forward", "input_gradients", "train_step")

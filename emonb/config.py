@@ -16,12 +16,10 @@ __all__ = [
     "CLASS_NAMES",
     "DPI",
     "ENV_CACHE",
-    "ENV_DETERMINISTIC",
     "ENV_FER2013",
     "ENV_MAX_STEPS",
     "ENV_QUICK",
     "cache_dir",
-    "deterministic",
     "fer2013_path",
     "guard_tensorflow",
     "ITERATIVE",
@@ -40,7 +38,6 @@ ENV_CACHE = "EMONB_CACHE_DIR"
 ENV_FER2013 = "EMONB_FER2013"
 ENV_QUICK = "EMONB_QUICK"
 ENV_MAX_STEPS = "EMONB_MAX_STEPS"
-ENV_DETERMINISTIC = "EMONB_DETERMINISTIC"
 
 #: Environment set before TensorFlow is imported (only where the user has not set it).
 TF_ENV_DEFAULTS: dict[str, str] = {
@@ -73,24 +70,6 @@ def guard_tensorflow() -> None:
             RuntimeWarning,
             stacklevel=3,
         )
-
-
-def deterministic() -> bool:
-    """Whether TensorFlow runs its ops deterministically (``$EMONB_DETERMINISTIC``, on unless
-    set to 0, false, no or off).
-
-    On, :mod:`emonb._tf` calls ``tf.config.experimental.enable_op_determinism()`` right
-    after TensorFlow loads: every op then gives the same bits for the same inputs on the
-    same machine and thread count, so two executions of a chapter, and two training runs of
-    the stand-in model, agree bit for bit. It cannot be switched off inside a process that
-    has turned it on; ``benchmarks/determinism.py`` measures what it costs.
-    """
-    value = os.environ.get(ENV_DETERMINISTIC, "").strip().lower()
-    if value in {"", "1", "true", "yes", "on"}:
-        return True
-    if value in {"0", "false", "no", "off"}:
-        return False
-    raise ValueError(f"{ENV_DETERMINISTIC} must be 1/true/yes/on or 0/false/no/off, got {value!r}")
 
 
 #: TensorFlow's intra-op threads in the book's kernels (``emonb book``, set unless the user

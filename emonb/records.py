@@ -11,8 +11,8 @@
 - :func:`load_json`: a JSON object read back, with a one-line :class:`EmonbError` when the
   file is missing or damaged.
 
-Nothing here imports another emonb module on import but :mod:`emonb.errors` (TensorFlow and
-:mod:`emonb.config` are imported by the functions that read them), so every layer may use it.
+Nothing here imports another emonb module on import but :mod:`emonb.errors` (TensorFlow is
+imported by the functions that read it), so every layer may use it.
 """
 
 from __future__ import annotations
@@ -70,17 +70,16 @@ def intra_op_threads() -> int:
 
 def numerics() -> dict:
     """What the bits TensorFlow computes depend on besides the inputs and emonb's code: the
-    TensorFlow and Keras versions, op determinism (:func:`emonb.config.deterministic`), the
+    TensorFlow and Keras versions, op determinism (:func:`emonb._tf.deterministic`), the
     oneDNN ISA cap and the intra-op thread count, which decides how an op splits a sum
     between threads (measured: the book's stand-in CNN trained with 1 or 2 threads has the
     same weights, with 4 threads others, determinism on or off)."""
-    from emonb import config
-    from emonb._tf import keras, tf
+    from emonb._tf import deterministic, keras, tf
 
     return {
         "tensorflow": None if tf is None else tf.__version__,
         "keras": keras.__version__,
-        "deterministic": config.deterministic(),
+        "deterministic": deterministic(),
         "onednn_max_cpu_isa": os.environ.get("ONEDNN_MAX_CPU_ISA", ""),
         "intra_op_threads": intra_op_threads(),
     }

@@ -64,7 +64,7 @@ def test_keras_import_is_quiet():
     default; benchmarks/determinism.py's test runs it off)."""
     code = ("import emonb._tf as t; from tensorflow.python.framework.config import "
             "is_op_determinism_enabled as on; print(t.keras.__version__, on())")
-    env = {k: v for k, v in os.environ.items() if k != config.ENV_DETERMINISTIC}
+    env = {k: v for k, v in os.environ.items() if k != "EMONB_DETERMINISTIC"}
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           env={k: v for k, v in env.items() if k not in config.TF_ENV_DEFAULTS},
                           timeout=300)  # fmt: skip
@@ -147,16 +147,20 @@ def test_is_quick(clean_env, value, truth):
                                               ("yes", True), ("0", False), ("off", False),
                                               ("False", False)])  # fmt: skip
 def test_deterministic_is_on_unless_switched_off(monkeypatch, value, truth):
-    monkeypatch.setenv(config.ENV_DETERMINISTIC, value)
-    assert config.deterministic() is truth
-    monkeypatch.delenv(config.ENV_DETERMINISTIC)
-    assert config.deterministic() is True
+    from emonb._tf import ENV_DETERMINISTIC, deterministic
+
+    monkeypatch.setenv(ENV_DETERMINISTIC, value)
+    assert deterministic() is truth
+    monkeypatch.delenv(ENV_DETERMINISTIC)
+    assert deterministic() is True
 
 
 def test_deterministic_rejects_other_values(monkeypatch):
-    monkeypatch.setenv(config.ENV_DETERMINISTIC, "sometimes")
+    from emonb._tf import ENV_DETERMINISTIC, deterministic
+
+    monkeypatch.setenv(ENV_DETERMINISTIC, "sometimes")
     with pytest.raises(ValueError, match="EMONB_DETERMINISTIC must be .* got 'sometimes'"):
-        config.deterministic()
+        deterministic()
 
 
 def test_capped_quick_off_and_on(clean_env):
