@@ -413,7 +413,11 @@ def _train_epoch(model: keras.Model, x: np.ndarray, y: np.ndarray, w: np.ndarray
 
 
 def _val_metrics(model: keras.Model, x: np.ndarray, y: np.ndarray, batch_size: int) -> dict:
-    proba = np.asarray(model.predict(x, batch_size=max(batch_size, 256), verbose=0), np.float64)
+    # predict_on_batch per batch, not predict: predict's tf.data pipeline logs a C++ error
+    # line (into notebook outputs) when op determinism is on; the same function, same values
+    b = max(batch_size, 256)
+    proba = np.concatenate([np.asarray(model.predict_on_batch(x[s : s + b]), np.float64)
+                            for s in range(0, len(x), b)])  # fmt: skip
     loss = float(-np.mean(np.log(np.clip(proba[np.arange(y.size), y], 1e-7, 1.0))))
     rep = classification_report(y, proba.argmax(1), n_classes=proba.shape[1])
     return {"val_loss": loss, "val_accuracy": rep["accuracy"], "val_macro_f1": rep["macro_f1"]}

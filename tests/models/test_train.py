@@ -178,3 +178,24 @@ def test_cached_model_is_keyed_by_the_numerics(faces, monkeypatch, tmp_path):
     monkeypatch.setenv("EMONB_DETERMINISTIC", "0")
     off = T.default_model_path(faces, 0, quick=True)
     assert len({path, four, off}) == 3
+
+
+def test_validation_logs_nothing_under_op_determinism(capfd):
+    """Keras' predict builds a tf.data pipeline whose rewrite under op determinism logs a C++
+    error line on fd 2 (into a chapter's outputs); validation runs the model batch by batch."""
+    from emonb._tf import keras
+    from emonb.models.seed_cnn import build_seed_cnn
+    from tensorflow.python.framework.config import is_op_determinism_enabled
+
+    assert is_op_determinism_enabled()
+    keras.utils.set_random_seed(0)
+    model = build_seed_cnn((16, 16, 1), 3, filters=(4,), convs_per_block=1)
+    x = np.random.default_rng(0).uniform(0, 1, (300, 16, 16, 1)).astype(np.float32)
+    y = np.arange(300) % 3
+    capfd.readouterr()
+    rec = T._val_metrics(model, x, y, batch_size=32)  # two batches of 256
+    assert "NodeDef" not in capfd.readouterr().err
+    proba = np.asarray(model(x, training=False), np.float64)
+    loss = -np.mean(np.log(np.clip(proba[np.arange(300), y], 1e-7, 1.0)))
+    assert rec["val_loss"] == pytest.approx(loss, rel=1e-5)
+    assert rec["val_accuracy"] == pytest.approx(np.mean(proba.argmax(1) == y))
