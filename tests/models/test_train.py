@@ -183,9 +183,10 @@ def test_cached_model_is_keyed_by_the_numerics(faces, monkeypatch, tmp_path):
 def test_validation_logs_nothing_under_op_determinism(capfd):
     """Keras' predict builds a tf.data pipeline whose rewrite under op determinism logs a C++
     error line on fd 2 (into a chapter's outputs); validation runs the model batch by batch."""
+    from tensorflow.python.framework.config import is_op_determinism_enabled
+
     from emonb._tf import keras
     from emonb.models.seed_cnn import build_seed_cnn
-    from tensorflow.python.framework.config import is_op_determinism_enabled
 
     assert is_op_determinism_enabled()
     keras.utils.set_random_seed(0)
