@@ -256,8 +256,8 @@ def build_book(
     ``quick`` sets ``EMONB_QUICK=1`` for the chapters' kernels, capping every iterative
     step. The kernels and jupyter-book run with the variables of
     :func:`emonb.book.reproducible.build_environment` (``SOURCE_DATE_EPOCH``,
-    ``PYTHONHASHSEED``). ``jobs`` chapters run side by side, each in its own process and kernel (default
-    :func:`default_jobs`); a chapter after one of :data:`PREREQUISITES` waits for it. The
+    ``PYTHONHASHSEED``, TensorFlow's thread count). ``jobs`` chapters run side by side, each
+    in its own process and kernel (default :func:`default_jobs`); a chapter after one of :data:`PREREQUISITES` waits for it. The
     executed chapters are the same whatever ``jobs`` is: each is a pure function of its
     parameters and of the chapters it waits for. Returns ``book/_build/html``.
     """
@@ -285,6 +285,7 @@ def build_book(
 
 def _execute(todo: list[tuple[str, Path, Path]], parameters: Mapping[str, Any] | None,
              root: Path, jobs: int, log: Callable[[str], None]) -> None:  # fmt: skip
+    """Execute ``todo``: one after the other, or side by side in ``jobs`` processes."""
     if jobs == 1 or len(todo) == 1:
         for name, source, target in todo:
             log(f"executing {name} ...")
