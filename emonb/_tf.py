@@ -6,6 +6,11 @@ writes two lines to file descriptor 2 while it loads (an absl notice and the one
 kernels forward fd 2 into cell outputs, where these timestamped lines break nbval. So
 the import runs with fd 2 captured, and everything except those known lines is written
 back to stderr afterwards (also when the import fails).
+
+Op determinism is turned on here, once TensorFlow has loaded, unless
+``$EMONB_DETERMINISTIC`` is off (:func:`deterministic`): every process that uses emonb's
+TensorFlow (the CLI, the book's kernels, the tests) computes the same bits from the same
+inputs. (This module imports no other emonb module: :mod:`emonb.config` imports it.)
 """
 
 from __future__ import annotations
@@ -16,12 +21,31 @@ import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-__all__ = ["keras", "tf"]
+__all__ = ["ENV_DETERMINISTIC", "deterministic", "keras", "tf"]
+
+ENV_DETERMINISTIC = "EMONB_DETERMINISTIC"
 
 _NOISE = (
     "All log messages before absl::InitializeLog() is called are written to STDERR",
     "oneDNN custom operations are on",
 )
+
+
+def deterministic() -> bool:
+    """Whether TensorFlow runs its ops deterministically (``$EMONB_DETERMINISTIC``, on unless
+    set to 0, false, no or off).
+
+    On, ``tf.config.experimental.enable_op_determinism()`` is called right after TensorFlow
+    loads: every op then gives the same bits for the same inputs on the same machine and
+    thread count, and a TensorFlow random op without a seed raises an error. A process that
+    turned it on cannot turn it off; ``benchmarks/determinism.py`` measures what it costs.
+    """
+    value = os.environ.get(ENV_DETERMINISTIC, "").strip().lower()
+    if value in {"", "1", "true", "yes", "on"}:
+        return True
+    if value in {"0", "false", "no", "off"}:
+        return False
+    raise ValueError(f"{ENV_DETERMINISTIC} must be 1/true/yes/on or 0/false/no/off, got {value!r}")
 
 
 @contextmanager
@@ -68,3 +92,5 @@ if tf is not None:
     # TF's Python logger warns about tf.function retracing across explainer instances; such
     # warnings are performance hints, not errors, and would land in chapter outputs.
     tf.get_logger().setLevel("ERROR")
+    if deterministic():
+        tf.config.experimental.enable_op_determinism()

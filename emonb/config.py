@@ -72,6 +72,15 @@ def guard_tensorflow() -> None:
         )
 
 
+#: TensorFlow's intra-op threads in the book's kernels (``emonb book``, set unless the user
+#: set it). How an op splits a sum between threads decides the last bits of its result, so
+#: the book pins the count instead of taking one thread per CPU: a 2-core laptop and a
+#: 4-core CI runner then compute the same numbers. Measured (the stand-in CNN of chapters 01
+#: and 08, quick mode): 1 or 2 threads train the same weights, 4 threads others, whether op
+#: determinism is on or off. Two, since the book runs two chapters side by side.
+BOOK_TF_ENV = {"TF_NUM_INTRAOP_THREADS": "2"}
+
+
 #: TensorFlow's thread pools for a video run (``emonb video``, ``benchmarks/video_pipeline.py``):
 #: one thread each. The pipeline's own threads (decoding, the model, encoding) keep both
 #: cores busy; TensorFlow's idle pool threads spin between the small per-frame ops and take

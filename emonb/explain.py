@@ -155,8 +155,7 @@ def write_explanations(
     all-or-nothing: files are written in a temporary folder inside ``out`` and moved at the end."""
     import matplotlib.pyplot as plt
 
-    from emonb.config import DPI
-    from emonb.plotting.images import overlay
+    from emonb.plotting.images import overlay, save_figure
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -171,7 +170,7 @@ def write_explanations(
             ax.imshow(overlay(r.face, r.heatmap, alpha=0.45))
             ax.set_title(f"{r.path.name}\n{method} - {r.target}", fontsize=7)
             ax.axis("off")
-            fig.savefig(Path(tmp) / f"{stem}.png", dpi=DPI, bbox_inches="tight")
+            save_figure(fig, Path(tmp) / f"{stem}.png")  # 300 dpi, no date or version
             plt.close(fig)
         for stem in stems:
             for ext in (".npy", ".png"):

@@ -2,6 +2,8 @@
 
 - :func:`provenance` (with :func:`machine_info`): who wrote a recorded file, the command,
   commit, date and machine, stamped into every file of ``benchmarks/``;
+- :func:`numerics`: what the bits TensorFlow computes depend on (versions, op determinism,
+  the oneDNN ISA cap, the thread count), which keys the book's cached stand-in models;
 - :func:`json_safe`: NaN -> None and NumPy scalars -> Python, so that every file is strict JSON;
 - :func:`write_json` / :func:`json_writer`: the one atomic JSON writer (a temporary file
   beside the target, renamed over it), used by every JSON output of emonb, so an interrupted
@@ -9,8 +11,8 @@
 - :func:`load_json`: a JSON object read back, with a one-line :class:`EmonbError` when the
   file is missing or damaged.
 
-Nothing here imports another emonb module but :mod:`emonb.errors` (TensorFlow's version is
-read only if TensorFlow is already loaded or importable), so every layer may use it.
+Nothing here imports another emonb module on import but :mod:`emonb.errors` (TensorFlow is
+imported by the functions that read it), so every layer may use it.
 """
 
 from __future__ import annotations
@@ -31,8 +33,8 @@ import numpy as np
 
 from emonb.errors import EmonbError
 
-__all__ = ["code_changes", "json_safe", "json_writer", "load_json", "machine_info",
-           "provenance", "write_json"]  # fmt: skip
+__all__ = ["code_changes", "intra_op_threads", "json_safe", "json_writer", "load_json",
+           "machine_info", "numerics", "provenance", "write_json"]  # fmt: skip
 
 #: The repository root (for git), when emonb runs from a checkout.
 _ROOT = Path(__file__).resolve().parent.parent
@@ -48,6 +50,38 @@ def machine_info() -> dict:
         "python": platform.python_version(),
         "tensorflow": None if tf is None else tf.__version__,  # None on another Keras backend
         "onednn_max_cpu_isa": os.environ.get("ONEDNN_MAX_CPU_ISA", ""),
+    }
+
+
+def intra_op_threads() -> int:
+    """The threads TensorFlow splits one op between: ``$TF_NUM_INTRAOP_THREADS``, else what
+    ``tf.config.threading`` was set to, else TensorFlow's default (the CPUs this process may
+    run on)."""
+    from emonb._tf import tf
+
+    env = os.environ.get("TF_NUM_INTRAOP_THREADS", "").strip()
+    if env.isdigit() and int(env) > 0:
+        return int(env)
+    set_ = tf.config.threading.get_intra_op_parallelism_threads() if tf is not None else 0
+    if set_ > 0:
+        return set_
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def numerics() -> dict:
+    """What the bits TensorFlow computes depend on besides the inputs and emonb's code: the
+    TensorFlow and Keras versions, op determinism (:func:`emonb._tf.deterministic`), the
+    oneDNN ISA cap and the intra-op thread count, which decides how an op splits a sum
+    between threads (measured: the book's stand-in CNN trained with 1 or 2 threads has the
+    same weights, with 4 threads others, determinism on or off)."""
+    from emonb._tf import deterministic, keras, tf
+
+    return {
+        "tensorflow": None if tf is None else tf.__version__,
+        "keras": keras.__version__,
+        "deterministic": deterministic(),
+        "onednn_max_cpu_isa": os.environ.get("ONEDNN_MAX_CPU_ISA", ""),
+        "intra_op_threads": intra_op_threads(),
     }
 
 

@@ -67,6 +67,21 @@ def test_landmarks_quick(tmp_path, monkeypatch):
     assert {row["faces"] for row in new["settings"]} == {8}
 
 
+def test_determinism_quick(tmp_path):
+    """Both settings, each in its own process (``--quick``: batch 4, one timed call): the
+    workers confirm the setting took effect, and each setting gives the same bits twice."""
+    out = tmp_path / "determinism.json"
+    assert _script("determinism").main(["--quick", "--json", str(out)]) == 0
+    new = assert_same_keys(out, "determinism_cpu.json")
+    assert new["settings"]["batch"] == 4 and new["settings"]["rounds"] == 1
+    for measure in ("forward", "input_gradients", "train_step"):
+        row = new[measure]
+        assert row["on_img_s"] > 0 and row["off_img_s"] > 0
+        assert row["on_over_off"] == round(row["on_img_s"] / row["off_img_s"], 3)
+        assert row["on_same_bits"] is True
+    assert new["provenance"]["command"] == f"benchmarks/determinism.py --quick --json {out}"
+
+
 def test_widgets_quick(tmp_path):
     out = tmp_path / "widgets.json"
     assert _script("widgets").main(["--quick", "--json", str(out)]) == 0

@@ -1,4 +1,5 @@
 import os
+import subprocess
 import sys
 
 import pytest
@@ -59,8 +60,16 @@ def test_warns_when_tensorflow_came_first():
 
 
 def test_keras_import_is_quiet():
-    proc = _run_clean("import emonb._tf as t; print(t.keras.__version__)")
+    """...and turns TensorFlow's op determinism on (``$EMONB_DETERMINISTIC`` unset: the
+    default; benchmarks/determinism.py's test runs it off)."""
+    code = ("import emonb._tf as t; from tensorflow.python.framework.config import "
+            "is_op_determinism_enabled as on; print(t.keras.__version__, on())")
+    env = {k: v for k, v in os.environ.items() if k != "EMONB_DETERMINISTIC"}
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          env={k: v for k, v in env.items() if k not in config.TF_ENV_DEFAULTS},
+                          timeout=300)  # fmt: skip
     assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split()[1] == "True"
     assert "oneDNN custom operations" not in proc.stderr
     assert "absl::InitializeLog" not in proc.stderr
 
@@ -132,6 +141,26 @@ def test_is_quick(clean_env, value, truth):
     assert config.is_quick() is False
     clean_env.setenv(config.ENV_QUICK, value)
     assert config.is_quick() is truth
+
+
+@pytest.mark.parametrize(("value", "truth"), [("", True), ("1", True), (" On ", True),
+                                              ("yes", True), ("0", False), ("off", False),
+                                              ("False", False)])  # fmt: skip
+def test_deterministic_is_on_unless_switched_off(monkeypatch, value, truth):
+    from emonb._tf import ENV_DETERMINISTIC, deterministic
+
+    monkeypatch.setenv(ENV_DETERMINISTIC, value)
+    assert deterministic() is truth
+    monkeypatch.delenv(ENV_DETERMINISTIC)
+    assert deterministic() is True
+
+
+def test_deterministic_rejects_other_values(monkeypatch):
+    from emonb._tf import ENV_DETERMINISTIC, deterministic
+
+    monkeypatch.setenv(ENV_DETERMINISTIC, "sometimes")
+    with pytest.raises(ValueError, match="EMONB_DETERMINISTIC must be .* got 'sometimes'"):
+        deterministic()
 
 
 def test_capped_quick_off_and_on(clean_env):

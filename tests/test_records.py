@@ -3,6 +3,7 @@ atomic writer and the one reader of recorded files."""
 
 import json
 import math
+import os
 
 import numpy as np
 import pytest
@@ -87,3 +88,17 @@ def test_load_json_fails_in_one_line(tmp_path, text, match):
     with pytest.raises(EmonbError, match=match) as err:
         load_json(path, "result")
     assert "\n" not in str(err.value)
+
+
+def test_numerics_names_what_the_bits_depend_on(monkeypatch):
+    from emonb._tf import keras, tf
+    from emonb.records import intra_op_threads, numerics
+
+    monkeypatch.setenv("TF_NUM_INTRAOP_THREADS", "3")
+    monkeypatch.setenv("EMONB_DETERMINISTIC", "off")
+    assert intra_op_threads() == 3
+    assert numerics() == {"tensorflow": tf.__version__, "keras": keras.__version__,
+                          "deterministic": False, "intra_op_threads": 3,
+                          "onednn_max_cpu_isa": os.environ.get("ONEDNN_MAX_CPU_ISA", "")}  # fmt: skip
+    monkeypatch.delenv("TF_NUM_INTRAOP_THREADS")
+    assert intra_op_threads() == len(os.sched_getaffinity(0))  # TensorFlow's default

@@ -3,12 +3,13 @@
 Chapters are authored in ``notebooks/NN_name.ipynb`` (no outputs). The TOC (``_toc.yml``)
 lists their executed copies as ``book/chapters/NN_name``; :func:`build_book` writes those
 copies (each atomically, only when its execution succeeded; live ipywidgets views are
-dropped, the chapters carry a static explorer) and saves every figure at 300 dpi into
-``book/_build/figures/<chapter>/`` (:mod:`emonb.book.figures`, loaded into each chapter's
-kernel), then runs ``jupyter-book build`` with warnings as errors into
+dropped, the chapters carry a static explorer; times of execution removed) and saves every
+figure at 300 dpi into ``book/_build/figures/<chapter>/`` (:mod:`emonb.book.figures`, loaded
+into each chapter's kernel), then runs ``jupyter-book build`` with warnings as errors into
 ``book/_build/html`` and copies the figures to ``book/_build/html/figures/``. A failed chapter
 stops the build with the chapter's name and the cell's error and leaves the last good
-HTML in place.
+HTML in place. Two builds of the same commit write the same executed chapters and figures,
+except where a chapter prints a time (:mod:`emonb.book.reproducible`).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ import yaml
 
 from emonb import config
 from emonb.book import figures as book_figures
+from emonb.book import reproducible
 from emonb.errors import EmonbError
 
 __all__ = ["MATHJAX_KEEP", "build_book", "chapters", "execute_chapter", "find_root", "trim_mathjax"]
@@ -97,8 +99,9 @@ def execute_chapter(
     """Run one notebook with papermill into ``target`` (atomic); raise EmonbError on failure.
 
     Only the parameters the chapter declares are passed; its ``parameters`` cell records them.
-    With ``figures``, the kernel saves every figure the chapter shows into that folder at
-    300 dpi (:mod:`emonb.book.figures`).
+    The kernel shows figures without dates or versions (:mod:`emonb.book.figures`); with
+    ``figures``, it saves every figure the chapter shows into that folder at 300 dpi. The
+    executed copy records no times of execution (:func:`emonb.book.reproducible.normalise`).
     """
     import papermill as pm
 
@@ -106,15 +109,16 @@ def execute_chapter(
     params = {k: v for k, v in (parameters or {}).items() if k in declared}
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_name(f".{target.stem}.running.ipynb")
-    saver = list(book_figures.KERNEL_ARGUMENTS) if figures is not None else []
     try:
         with _environ({book_figures.ENV_FIGURE_DIR: str(figures) if figures else None}):
             pm.execute_notebook(
                 str(source), str(tmp), parameters=params, kernel_name="python3",
                 cwd=str(cwd or source.parent), progress_bar=False, log_output=False,
-                extra_arguments=saver,
+                extra_arguments=list(book_figures.KERNEL_ARGUMENTS),
             )  # fmt: skip
         _drop_live_widgets(tmp)
+        reproducible.normalise_file(tmp, cwd or source.parent, input_path=source,
+                                    output_path=target)  # fmt: skip
         os.replace(tmp, target)
     except pm.PapermillExecutionError as err:
         kept = ""
@@ -250,8 +254,10 @@ def build_book(
     """Execute the chapters (all, or those named in ``only``) and build the HTML book.
 
     ``quick`` sets ``EMONB_QUICK=1`` for the chapters' kernels, capping every iterative
-    step. ``jobs`` chapters run side by side, each in its own process and kernel (default
-    :func:`default_jobs`); a chapter after one of :data:`PREREQUISITES` waits for it. The
+    step. The kernels and jupyter-book run with the variables of
+    :func:`emonb.book.reproducible.build_environment` (``SOURCE_DATE_EPOCH``,
+    ``PYTHONHASHSEED``, TensorFlow's thread count). ``jobs`` chapters run side by side, each
+    in its own process and kernel (default :func:`default_jobs`); a chapter after one of :data:`PREREQUISITES` waits for it. The
     executed chapters are the same whatever ``jobs`` is: each is a pure function of its
     parameters and of the chapters it waits for. Returns ``book/_build/html``.
     """
@@ -269,14 +275,28 @@ def build_book(
     if jobs < 1:
         raise EmonbError(f"jobs must be at least 1, got {jobs}")
     total = time.perf_counter()
-    with _environ({config.ENV_QUICK: "1"} if quick else {}):
-        if jobs == 1 or len(todo) == 1:
-            for name, source, target in todo:
-                log(f"executing {name} ...")
-                seconds, n_fig = _run_chapter(name, source, target, parameters, root)
-                log(f"executed  {name} in {seconds:.1f} s ({n_fig} figures)")
-        else:
-            _run_side_by_side(todo, parameters, root, jobs, log)
+    env = {**reproducible.build_environment(root), **({config.ENV_QUICK: "1"} if quick else {})}
+    with _environ(env):
+        _execute(todo, parameters, root, jobs, log)
+        out = _html(root, html, log)
+    log(f"book done in {time.perf_counter() - total:.1f} s")
+    return out
+
+
+def _execute(todo: list[tuple[str, Path, Path]], parameters: Mapping[str, Any] | None,
+             root: Path, jobs: int, log: Callable[[str], None]) -> None:  # fmt: skip
+    """Execute ``todo``: one after the other, or side by side in ``jobs`` processes."""
+    if jobs == 1 or len(todo) == 1:
+        for name, source, target in todo:
+            log(f"executing {name} ...")
+            seconds, n_fig = _run_chapter(name, source, target, parameters, root)
+            log(f"executed  {name} in {seconds:.1f} s ({n_fig} figures)")
+    else:
+        _run_side_by_side(todo, parameters, root, jobs, log)
+
+
+def _html(root: Path, html: bool, log: Callable[[str], None]) -> Path:
+    """``jupyter-book build`` of the executed chapters (when ``html``); the HTML folder."""
     out = root / OUTPUT_DIR / "_build" / "html"
     if html:
         t0 = time.perf_counter()
@@ -294,7 +314,6 @@ def build_book(
             shutil.copytree(root / FIGURE_DIR, out / "figures", dirs_exist_ok=True)
         log(f"built HTML in {time.perf_counter() - t0:.1f} s -> {out} (300-dpi figures in "
             f"{out / 'figures'}; MathJax trimmed by {trimmed / 1e6:.1f} MB)")
-    log(f"book done in {time.perf_counter() - total:.1f} s")
     return out
 
 

@@ -40,7 +40,8 @@ class Recorded:
     what: str
 
 
-#: Every file under benchmarks/ that a page shows. Commands run from the project root.
+#: Every file under benchmarks/ that a page shows (or will: ``chapters`` empty means no page
+#: shows it yet). Commands run from the project root.
 RECORDED: tuple[Recorded, ...] = (
     Recorded("benchmarks/seed_cnn_cpu.history.json",
              "emonb train --data FER2013 --epochs 28 --out benchmarks/seed_cnn_cpu.keras",
@@ -67,6 +68,9 @@ RECORDED: tuple[Recorded, ...] = (
     Recorded("benchmarks/video_codecs_cpu.json",
              "python benchmarks/video_codecs.py --json benchmarks/video_codecs_cpu.json",
              ("90_performance",), "encoding cost and size of each video codec emonb writes"),
+    Recorded("benchmarks/determinism_cpu.json",
+             "python benchmarks/determinism.py --json benchmarks/determinism_cpu.json",
+             (), "what TensorFlow's op determinism (on by default) costs the mini-Xception"),
     Recorded("benchmarks/widgets_cpu.json",
              "python benchmarks/widgets.py --json benchmarks/widgets_cpu.json",
              ("90_performance",), "milliseconds per move of the live explorers"),

@@ -5,9 +5,8 @@ the shuffle order and every augmentation draw come from
 ``numpy.random.default_rng([seed, epoch])``, so a run interrupted after epoch *k* and
 resumed from its checkpoint takes exactly the steps the uninterrupted run takes.
 
-The seed project's Keras callbacks are kept as rules, with the same meaning and
-defaults, but their state lives in a JSON file beside the checkpoint so that it
-survives an interruption (Keras callbacks start afresh on every ``fit``):
+The seed project's Keras callbacks are kept as rules (same meaning and defaults), their
+state in a JSON file beside the checkpoint to survive an interruption:
 
 * ModelCheckpoint(monitor="val_accuracy", save_best_only=True): the best epoch's weights
   become the final model;
@@ -17,9 +16,8 @@ survives an interruption (Keras callbacks start afresh on every ``fit``):
 Validation is a stratified, seeded hold-out of the *Training* rows; PublicTest is never
 seen during training or model selection, so its accuracy is an honest test figure.
 
-Class imbalance (disgust is 1.5% of FER-2013 Training) is handled with class weights in
-the loss; see :func:`class_weights` for the options and chapter 01 for the measured
-trade-off.
+Class imbalance (disgust is 1.5% of FER-2013 Training): class weights in the loss
+(:func:`class_weights`; chapter 01).
 """
 
 from __future__ import annotations
@@ -44,7 +42,7 @@ from emonb.data.fer2013 import FaceDataset
 from emonb.errors import EmonbError
 from emonb.models.evaluate import classification_report
 from emonb.models.seed_cnn import SEED_SPEC, build_seed_cnn
-from emonb.records import provenance, write_json
+from emonb.records import numerics, provenance, write_json
 
 __all__ = [
     "Augment",
@@ -279,9 +277,12 @@ def _checkpoint_dir(model_path: Path) -> Path:
 def default_model_path(dataset: FaceDataset, seed: int = 0, quick: bool = False,
                        permute_labels: bool = False) -> Path:  # fmt: skip
     """Where the book keeps the seed CNN trained on ``dataset`` (on its permuted labels:
-    ``-permuted``): the cache, keyed by data."""
+    ``-permuted``): the cache, keyed by data, seed, mode and :func:`emonb.records.numerics`
+    (a model trained under other numerics, e.g. before op determinism or with another
+    thread count, has other weights: it is not reused)."""
     tag = "synthetic" if dataset.synthetic else "fer2013"
-    name = (f"seed_cnn-{tag}-{fingerprint(dataset)}-s{seed}{'-quick' if quick else ''}"
+    key = hashlib.sha256(json.dumps(numerics(), sort_keys=True).encode()).hexdigest()[:8]
+    name = (f"seed_cnn-{tag}-{fingerprint(dataset)}-s{seed}{'-quick' if quick else ''}-n{key}"
             f"{'-permuted' if permute_labels else ''}.keras")  # fmt: skip
     return config.cache_dir() / "trained" / name
 
@@ -432,7 +433,11 @@ def _train_epoch(model: keras.Model, x: np.ndarray, y: np.ndarray, w: np.ndarray
 
 
 def _val_metrics(model: keras.Model, x: np.ndarray, y: np.ndarray, batch_size: int) -> dict:
-    proba = np.asarray(model.predict(x, batch_size=max(batch_size, 256), verbose=0), np.float64)
+    # predict_on_batch per batch, not predict: predict's tf.data pipeline logs a C++ error
+    # line (into notebook outputs) when op determinism is on; the same function, same values
+    b = max(batch_size, 256)
+    proba = np.concatenate([np.asarray(model.predict_on_batch(x[s : s + b]), np.float64)
+                            for s in range(0, len(x), b)])  # fmt: skip
     loss = float(-np.mean(np.log(np.clip(proba[np.arange(y.size), y], 1e-7, 1.0))))
     rep = classification_report(y, proba.argmax(1), n_classes=proba.shape[1])
     return {"val_loss": loss, "val_accuracy": rep["accuracy"], "val_macro_f1": rep["macro_f1"]}

@@ -13,6 +13,8 @@ module                     what it draws
                            (chapter 03)
 :mod:`~.maps`              explanation maps over the face and the seed paper's Figure 1
                            (chapters 04, 05)
+:mod:`~.stable`            what makes a saved figure the same bytes twice (no date, no
+                           version, a fixed SVG salt)
 :mod:`~.video`             probabilities over time, HOG orientation histograms (chapter 07)
 :mod:`~.metrics`           faithfulness: ranking, deletion/insertion curves, randomization
                            checks, face-region importance (chapter 08)

@@ -2,7 +2,8 @@
 
 :func:`overlay` blends a colour-mapped heatmap over a face and returns a uint8 RGB array
 (nothing is drawn); :func:`plot_image_grid` lays images out in a grid; :func:`save_figure`
-writes a Figure at :data:`DPI` (300). The colour look-up helpers give the video overlay and
+writes a Figure at :data:`DPI` (300), the same bytes each time the same figure is saved
+(:mod:`emonb.plotting.stable`). The colour look-up helpers give the video overlay and
 the widgets the same colours as matplotlib.
 """
 
@@ -21,6 +22,7 @@ from matplotlib.figure import Figure
 from emonb.arrays import resize_maps
 from emonb.config import DPI  # one resolution for every saved figure
 from emonb.plotting.colours import colour_lut, lut_index
+from emonb.plotting.stable import STABLE_RC, stable_metadata
 
 __all__ = [
     "DPI",
@@ -31,10 +33,15 @@ __all__ = [
 
 
 def save_figure(fig: Figure, path: str | os.PathLike[str], dpi: int = DPI) -> Path:
-    """Save ``fig`` at ``dpi`` (300 by default), creating the folder; returns the path."""
+    """Save ``fig`` at ``dpi`` (300 by default), creating the folder; returns the path.
+
+    The file holds no date and no version and its SVG ids have a fixed salt
+    (:mod:`emonb.plotting.stable`): saving the same figure twice writes the same bytes.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=dpi, bbox_inches="tight")
+    with plt.rc_context(STABLE_RC):
+        fig.savefig(path, dpi=dpi, bbox_inches="tight", metadata=stable_metadata(path.suffix))
     return path
 
 

@@ -102,29 +102,53 @@ def test_chapters_run_side_by_side_but_wait_for_their_prerequisite(tmp_path):
 
 
 def test_each_chapter_kernel_saves_its_figures_at_300_dpi(tmp_path, monkeypatch):
-    """The figure saver is loaded into the chapters' kernels by the build, and only there."""
+    """The figure saver is loaded into the chapters' kernels by the build, and only there;
+    the kernels show and save figures without a date or matplotlib's version, run with
+    PYTHONHASHSEED, SOURCE_DATE_EPOCH and TensorFlow's thread count set, and the executed
+    copies record no times."""
+    import base64
+
     from PIL import Image
 
-    monkeypatch.delenv("EMONB_FIGURE_DIR", raising=False)
+    for key in ("EMONB_FIGURE_DIR", "PYTHONHASHSEED", "SOURCE_DATE_EPOCH", "TF_NUM_INTRAOP_THREADS"):
+        monkeypatch.delenv(key, raising=False)
     plot = "import matplotlib.pyplot as plt\nfig, ax = plt.subplots(figsize=(2, 1))\nax.plot([0])"
-    root = _project(tmp_path, {"00_two": [plot, plot], "01_none": ["x = 1"]})
+    env = ("import os, matplotlib\nprint(os.environ['PYTHONHASHSEED'], "
+           "os.environ['SOURCE_DATE_EPOCH'].isdigit(), os.environ['TF_NUM_INTRAOP_THREADS'], "
+           "matplotlib.rcParams['svg.hashsalt'])")
+    root = _project(tmp_path, {"00_two": [plot, plot, env], "01_none": ["x = 1"]})
     build_book(root, html=False, log=lambda _m: None)
     figures = root / "book" / "_build" / "figures"
     assert sorted(p.name for p in (figures / "00_two").iterdir()) == ["fig01.png", "fig02.png"]
     assert not (figures / "01_none").exists()
     with Image.open(figures / "00_two" / "fig02.png") as im:
         assert round(im.info["dpi"][0]) == 300 and im.size[0] > 400  # 2 in at 300 dpi, cropped
+        assert "Software" not in im.info
     assert "EMONB_FIGURE_DIR" not in os.environ  # restored after the build
+    assert "SOURCE_DATE_EPOCH" not in os.environ and "PYTHONHASHSEED" not in os.environ
+    nb = nbformat.read(root / "book" / "chapters" / "00_two.ipynb", as_version=4)
+    shown = [base64.b64decode(o["data"]["image/png"]) for c in nb.cells for o in c.outputs
+             if "image/png" in o.get("data", {})]  # fmt: skip
+    assert len(shown) == 2 and not any(b"Matplotlib" in png for png in shown)
+    assert nb.cells[2].outputs[0]["text"] == "0 True 2 emonb\n"
+    assert "duration" not in nb.metadata["papermill"]
+    assert nb.metadata["papermill"]["output_path"] == "book/chapters/00_two.ipynb"
+    assert all("execution" not in c.metadata and "start_time" not in c.metadata["papermill"]
+               for c in nb.cells)  # fmt: skip
 
 
 def test_figure_saver_registers_once_and_only_when_asked(tmp_path, monkeypatch):
     from types import SimpleNamespace
 
+    import matplotlib
+
     from emonb.book.figures import load_ipython_extension
 
     shell = SimpleNamespace(events=SimpleNamespace(callbacks={"post_execute": ["flush"]}))
     monkeypatch.delenv("EMONB_FIGURE_DIR", raising=False)
+    monkeypatch.setitem(matplotlib.rcParams, "svg.hashsalt", None)  # restored afterwards
     load_ipython_extension(shell)
+    assert matplotlib.rcParams["svg.hashsalt"] == "emonb"  # SVG ids the same on every run
     assert shell.events.callbacks["post_execute"] == ["flush"]  # not asked: nothing added
     monkeypatch.setenv("EMONB_FIGURE_DIR", str(tmp_path))
     load_ipython_extension(shell)

@@ -200,3 +200,42 @@ def test_permute_labels_is_part_of_the_key_and_the_cache_path(runs, faces):
     a, b = T.default_model_path(faces, 0, quick=True), T.default_model_path(faces, 0, quick=True,
                                                                          permute_labels=True)  # fmt: skip
     assert b.name == a.name.replace(".keras", "-permuted.keras") and a.parent == b.parent
+
+
+def test_cached_model_is_keyed_by_the_numerics(faces, monkeypatch, tmp_path):
+    """The book's cache never hands a model trained under other numerics (another thread
+    count, op determinism off, another TensorFlow) to a build that would train another."""
+    monkeypatch.setenv("EMONB_CACHE_DIR", str(tmp_path))
+    monkeypatch.setenv("TF_NUM_INTRAOP_THREADS", "2")
+    monkeypatch.delenv("EMONB_DETERMINISTIC", raising=False)
+    path = T.default_model_path(faces, 0, quick=True)
+    assert path.parent == tmp_path / "trained" and path.suffix == ".keras"
+    assert path.name.startswith(f"seed_cnn-synthetic-{T.fingerprint(faces)}-s0-quick-n")
+    assert T.default_model_path(faces, 0, quick=True) == path  # the same numerics: the same file
+    monkeypatch.setenv("TF_NUM_INTRAOP_THREADS", "4")
+    four = T.default_model_path(faces, 0, quick=True)
+    monkeypatch.setenv("EMONB_DETERMINISTIC", "0")
+    off = T.default_model_path(faces, 0, quick=True)
+    assert len({path, four, off}) == 3
+
+
+def test_validation_logs_nothing_under_op_determinism(capfd):
+    """Keras' predict builds a tf.data pipeline whose rewrite under op determinism logs a C++
+    error line on fd 2 (into a chapter's outputs); validation runs the model batch by batch."""
+    from tensorflow.python.framework.config import is_op_determinism_enabled
+
+    from emonb._tf import keras
+    from emonb.models.seed_cnn import build_seed_cnn
+
+    assert is_op_determinism_enabled()
+    keras.utils.set_random_seed(0)
+    model = build_seed_cnn((16, 16, 1), 3, filters=(4,), convs_per_block=1)
+    x = np.random.default_rng(0).uniform(0, 1, (300, 16, 16, 1)).astype(np.float32)
+    y = np.arange(300) % 3
+    capfd.readouterr()
+    rec = T._val_metrics(model, x, y, batch_size=32)  # two batches of 256
+    assert "NodeDef" not in capfd.readouterr().err
+    proba = np.asarray(model(x, training=False), np.float64)
+    loss = -np.mean(np.log(np.clip(proba[np.arange(300), y], 1e-7, 1.0)))
+    assert rec["val_loss"] == pytest.approx(loss, rel=1e-5)
+    assert rec["val_accuracy"] == pytest.approx(np.mean(proba.argmax(1) == y))

@@ -86,3 +86,28 @@ def test_plot_image_grid_layout():
     assert [axes[0].get_ylabel(), axes[3].get_ylabel()] == ["r1", "r2"]
     assert axes[1].images[0].get_clim() == (0, 255)  # uint8 grey is drawn on 0..255
     np.testing.assert_allclose(fig.get_size_inches(), [3 * 1.1, 2 * (1.1 + 0.11)])
+
+
+@pytest.mark.parametrize("fmt", ["png", "svg", "pdf"])
+def test_save_figure_writes_the_same_bytes_twice(tmp_path, fmt, monkeypatch):
+    """No date, no version and no random SVG id: two saves of one figure, a second apart,
+    are the same file; saving leaves the caller's rcParams as they were."""
+    import time
+
+    import matplotlib as mpl
+    from matplotlib.figure import Figure
+
+    monkeypatch.delenv("SOURCE_DATE_EPOCH", raising=False)
+    fig = Figure(figsize=(1, 1))
+    fig.add_subplot().imshow(np.arange(16.0).reshape(4, 4))  # an image: SVG hashes its id
+    salt = mpl.rcParams["svg.hashsalt"]
+    first = save_figure(fig, tmp_path / f"a.{fmt}").read_bytes()
+    time.sleep(1.1)  # a date to the second would differ
+    second = save_figure(fig, tmp_path / f"b.{fmt}").read_bytes()
+    assert first == second
+    assert b"Matplotlib" not in first and b"matplotlib.org" not in first
+    assert mpl.rcParams["svg.hashsalt"] == salt
+    if fmt == "svg":
+        assert b"<dc:date>" not in first and b'id="image' in first
+    if fmt == "pdf":
+        assert b"/CreationDate" not in first
