@@ -141,8 +141,16 @@ def test_train_quick_then_evaluate_it_and_its_maps(tmp_path, capsys, monkeypatch
 
 def test_evaluate_maps_au_map_both_writes_each_map(tmp_path, capsys, monkeypatch):
     """Real faces (the manifest's photos and clip): --au-map both puts each map's occlusion
-    by predicted emotion under its name in action_units, beside the first map's tables."""
+    by predicted emotion under its name in action_units, beside the first map's tables;
+    au_activity scores the faces' AU activity against their labels, au_use each map's
+    occlusion where the faces show each AU, and --robustness (quick) the claims on both maps."""
+    import pandas as pd
+
+    from emonb.anatomy.activity import AU_MEASURES, reference_activity
     from emonb.anatomy.au_maps import au_names
+    from emonb.faces.mesh import FaceMesh
+    from emonb.metrics.activity import activity_auc
+    from emonb.metrics.au_use import regions_of
     from tests.metrics.test_action_units import real_face_crops
 
     images = real_face_crops()
@@ -152,16 +160,45 @@ def test_evaluate_maps_au_map_both_writes_each_map(tmp_path, capsys, monkeypatch
     code, stdout, err = emonb(capsys, monkeypatch, "evaluate-maps", "--data", str(data), "--quick",
                               "--methods", "saliency", "--pointing-model", "none", "--n-random",
                               "2", "--n-robust", "2", "--n-road", "2", "--au-map", "both",
-                              "--json", str(out))  # fmt: skip
+                              "--robustness", "--json", str(out))  # fmt: skip
     assert code == 0, err
     assert stdout.count("FACS agreement (action units (") == 2
-    au = json.loads(out.read_text())["action_units"]
+    assert "the claims under every analysis" in stdout
+    doc = json.loads(out.read_text())
+    au = doc["action_units"]
     assert au["au_map"] == "appearance" and au["action_units"] == list(au_names("appearance"))
     assert {"enrichment", "occlusion", "agreement"} <= set(au)  # the tables as before
     for m in ("appearance", "muscle"):
         assert au[m]["action_units"] == list(au_names(m))
         cells = next(iter(au[m]["occlusion"].values()))
         assert list(cells) == list(au_names(m)) and set(cells["AU12"]) == {"mean", "lo", "hi"}
+    # every face is explained (48 or fewer): the AUC of AU12 for each emotion, recomputed
+    marks = FaceMesh().landmarks(images)
+    ok, labels = marks.accepted, (np.arange(len(images)) % 7)
+    assert au["faces_analysed"] == int(ok.sum()) > 20
+    activity = pd.DataFrame(reference_activity().transform(marks.xy[ok]), columns=AU_MEASURES)
+    expect = activity_auc(activity, labels[ok], CLASS_NAMES)
+    assert list(doc["au_activity"]) == list(AU_MEASURES)
+    for e in CLASS_NAMES:
+        assert doc["au_activity"]["AU12"][e]["auc"] == pytest.approx(expect.loc[("AU12", e), "auc"], abs=1e-4)
+        lo, hi = doc["au_activity"]["AU12"][e]["lo"], doc["au_activity"]["AU12"][e]["hi"]
+        assert lo <= doc["au_activity"]["AU12"][e]["auc"] <= hi
+    # au_use: by map, each region of a measured AU, the difference of its two sides
+    assert set(doc["au_use"]) == {"appearance", "muscle"}
+    for m in ("appearance", "muscle"):
+        regions = [r for rs in regions_of(m).values() for r in rs]
+        assert set(doc["au_use"][m]) <= set(regions) and "AU12" in doc["au_use"][m]
+        for cell in doc["au_use"][m]["AU12"].values():
+            if cell["active"] is not None and cell["inactive"] is not None:
+                assert cell["difference"] == pytest.approx(cell["active"] - cell["inactive"], abs=2e-5)
+    assert "AU25" in doc["au_use"]["appearance"] and "AU25" not in doc["au_use"]["muscle"]
+    # the claims, on both maps, one CAM layer and one baseline each (quick)
+    claims = {c["claim"]: c for c in doc["robustness"]}
+    agree = claims["happy: evidence on its FACS prototype"]["analyses"]
+    assert {a["au_map"] for a in agree if "au_map" in a} == {"appearance", "muscle"}
+    assert {a.get("baseline") for a in agree if a["evidence"] == "occlusion"} == {"blur"}
+    rank = claims["Grad-CAM is more faithful than saliency"]["analyses"]
+    assert len(rank) == 1 and rank[0]["faces"] == int(ok.sum()) and doc["robustness_seconds"] > 0
     code, _, err = emonb(capsys, monkeypatch, "evaluate-maps", "--au-map", "muscles")
     assert code == 2 and "invalid choice: 'muscles'" in err
 
@@ -512,6 +549,12 @@ def test_evaluate_maps_regions_checked_before_any_work(capsys):
         main(["evaluate-maps", "--data", "no-such.npz", "--regions", "boxes"])
     assert err.value.code == 2
     assert "--regions: invalid choice: 'boxes' (choose from" in capsys.readouterr().err
+    # --robustness needs each face's mesh, so real faces: refused before data or a model loads
+    assert main(["evaluate-maps", "--data", "no-such.npz", "--regions", "canonical",
+                 "--robustness"]) == 1  # fmt: skip
+    assert "--robustness needs each face's mesh: use --regions mesh" in capsys.readouterr().err
+    assert main(["evaluate-maps", "--data", "synthetic", "--robustness"]) == 1
+    assert "--robustness judges claims about real faces" in capsys.readouterr().err
 
 
 # ---- --detector on the commands that find faces -------------------------------------------

@@ -80,13 +80,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from emonb.errors import EmonbError
 
+if TYPE_CHECKING:
+    import pandas as pd
+
 __all__ = ["AU_MEASURES", "EYE_REFERENCES", "REFERENCE_FILE", "VERTICES", "AUActivity",
-           "au_geometry", "face_frame", "reference_activity"]  # fmt: skip
+           "au_geometry", "face_activity", "face_frame", "reference_activity"]  # fmt: skip
 
 #: The measures :func:`au_geometry` returns, in its columns' order.
 AU_MEASURES: tuple[str, ...] = (
@@ -269,3 +273,13 @@ def reference_activity() -> AUActivity:
     from emonb.records import load_json
 
     return AUActivity.from_json(load_json(REFERENCE_FILE, "AU activity reference"))
+
+
+def face_activity(points) -> pd.DataFrame:
+    """Each face's AU activity against the reference faces (:func:`reference_activity`) as
+    a DataFrame: one row per face of ``points`` (N, 468, 2), columns :data:`AU_MEASURES`
+    (what :func:`emonb.metrics.au_use.au_use` and
+    :func:`emonb.metrics.activity.activity_auc` take)."""
+    import pandas as pd
+
+    return pd.DataFrame(reference_activity().transform(points), columns=list(AU_MEASURES))

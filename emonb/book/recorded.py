@@ -87,6 +87,10 @@ RECORDED: tuple[Recorded, ...] = (
              "python benchmarks/au_activity.py --json benchmarks/au_activity_cpu.json "
              "--reference emonb/anatomy/au_reference.json",
              ("09_action_units",), "each AU's measured activity against FER-2013's labels (AUC)"),
+    Recorded("benchmarks/robustness_cpu.json",
+             "python benchmarks/robustness.py --data FER2013 --per-class 50 --models "
+             "mini-xception,benchmarks/seed_cnn_cpu.keras --json benchmarks/robustness_cpu.json",
+             ("09_action_units",), "the book's claims under every analysis, on PublicTest faces"),
 )
 
 

@@ -65,12 +65,18 @@ def add_parser(sub) -> argparse.ArgumentParser:
                         "cam_layer (gradcam's layer of highest mean insertion - deletion) to "
                         "--json. The ranking keeps the model's CAM layer (settings.cam_layer, "
                         "with settings.cam_layer_source: record or rule)")  # fmt: skip
+    p.add_argument("--robustness", action="store_true",
+                   help="also judge the book's claims under every analysis on the explained "
+                        "faces (emonb.metrics.claims, the AU maps of --au-map; needs --regions "
+                        "mesh and real faces; slow: minutes per hundred faces); adds "
+                        "robustness to --json")  # fmt: skip
     p.add_argument("--seed", type=whole(0), default=0, help="seed of the sample and the references")
     p.add_argument("--quick", action="store_true",
                    help="one method per family unless --methods names them (QUICK_METHODS), at "
                         "most 48 faces (96 for regions, 24 for ROAD, 8 for randomization and "
-                        "robustness), 2 stages and the methods' quick iterations (a pipeline "
-                        "check, as CI runs it)")  # fmt: skip
+                        "robustness), 2 stages and the methods' quick iterations; with "
+                        "--robustness one CAM layer, one baseline each and 100 resamples (a "
+                        "pipeline check, as CI runs it)")  # fmt: skip
     p.add_argument("--json", type=Path, default=None, help="write every result as JSON")
     return p
 
@@ -87,7 +93,12 @@ def run(args: argparse.Namespace) -> int:
         check_model(args.pointing_model)
     methods = method_list(args.methods)
     layers = layer_list(args.layers)
+    if args.robustness and args.regions != "mesh":
+        raise EmonbError("--robustness needs each face's mesh: use --regions mesh")
     faces = load_faces(args.data)
+    if args.robustness and faces.synthetic:
+        raise EmonbError("--robustness judges claims about real faces; the synthetic stand-in "
+                         "has none (give FER-2013 with --data or $EMONB_FER2013)")  # fmt: skip
     split = pick_split(faces, args.split, "PublicTest")
     from emonb.metrics.evaluate import (
         DEFAULT_METHODS,
@@ -134,12 +145,28 @@ def run(args: argparse.Namespace) -> int:
         chooser = "gradcam" if "gradcam" in swept else swept[0]
         sweep = {"layer_sweep": rows, "cam_layer": choose_cam_layer(rows, chooser),
                  "cam_layer_method": chooser}  # fmt: skip
-    seconds = time.perf_counter() - t0
+    seconds = time.perf_counter() - t0  # the evaluation's (--robustness is timed apart)
+    robust = None
+    if args.robustness:
+        from emonb.metrics.claims import ClaimSettings, evaluation_claims
+
+        t1 = time.perf_counter()
+        claims = evaluation_claims(net, faces, result, settings, ClaimSettings().capped(quick),
+                                   log=print)  # fmt: skip
+        robust = {"robustness": claims, "robustness_seconds": time.perf_counter() - t1}
     report(result, net, faces, pointing_net, seconds)
     if sweep is not None:
         report_sweep(sweep)
+    if robust is not None:
+        report_robustness(robust["robustness"], robust["robustness_seconds"])
     if args.json:
-        doc = dict(result.to_json(), **(sweep or {}), wall_seconds=seconds,
+        extra = dict(sweep or {})
+        if robust is not None:
+            from emonb.metrics.verdicts import robustness_records
+
+            extra.update(robustness=robustness_records(robust["robustness"]),
+                         robustness_seconds=robust["robustness_seconds"])  # fmt: skip
+        doc = dict(result.to_json(), **extra, wall_seconds=seconds,
                    provenance=records.provenance())  # fmt: skip
         print(f"wrote {records.write_json(doc, args.json, indent=2)}")
     return 0
@@ -180,6 +207,17 @@ def report_sweep(sweep: dict) -> None:
     print(layer_table(rows).round(3).to_string(index=False))
     print(f"CAM layer ({sweep['cam_layer_method']}: highest mean insertion - deletion, ties to "
           f"the later layer): {sweep['cam_layer']}")  # fmt: skip
+
+
+def report_robustness(table, seconds: float) -> None:
+    """Each claim's summary over the analyses of the robustness table, on stdout."""
+    from emonb.metrics.verdicts import summarize
+
+    rows = summarize(table)
+    print(f"\nthe claims under every analysis ({seconds:.0f} s; holds / contradicted: the "
+          "interval lies above / below the null in every analysis):")  # fmt: skip
+    print(rows[["claim", "analyses", "holds", "contradicted", "inconclusive", "summary",
+                "depends on"]].to_string(index=False))  # fmt: skip
 
 
 def report(result, net, faces, pointing_net, seconds: float) -> None:

@@ -28,7 +28,7 @@ from emonb.metrics.stats import cluster_sums, enough_clusters
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["APPEARANCE_REGIONS", "REGIONS", "au_use", "au_use_wide", "regions_of"]
+__all__ = ["APPEARANCE_REGIONS", "REGIONS", "au_use", "au_use_nested", "au_use_wide", "regions_of"]
 
 #: The action-unit regions (py-feat's map, :data:`emonb.anatomy.regions.AU_NAMES`) where each
 #: measured AU (:data:`emonb.anatomy.activity.AU_MEASURES`) shows. AU25 (lips part) has no
@@ -147,3 +147,19 @@ def au_use_wide(table: pd.DataFrame, decimals: int = 3) -> pd.DataFrame:
     wide = out.pivot_table(index=["au", "region"], columns="emotion", values="cell",
                            aggfunc="first", sort=False)  # fmt: skip
     return wide.reindex(columns=list(dict.fromkeys(table["emotion"])))
+
+
+def au_use_nested(table: pd.DataFrame, decimals: int = 5) -> dict:
+    """:func:`au_use`'s rows as plain JSON: region -> emotion -> ``{"active", "inactive",
+    "difference", "lo", "hi", "n_active", "n_inactive"}``, regions in the table's order.
+    Each region is an AU's region on the map; AU06 and AU07 are both judged by the one
+    AU06/07 measure. NaN (a side without faces, or too few for an interval) becomes null."""
+    from emonb.records import json_safe
+
+    out: dict = {}
+    for r in table.itertuples(index=False):
+        cell = {k: round(float(getattr(r, k)), decimals)
+                for k in ("active", "inactive", "difference", "lo", "hi")}  # fmt: skip
+        cell.update(n_active=int(r.n_active), n_inactive=int(r.n_inactive))
+        out.setdefault(r.region, {})[r.emotion] = cell
+    return json_safe(out)

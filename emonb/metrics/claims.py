@@ -26,7 +26,7 @@ each claim's summary.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -50,7 +50,13 @@ from emonb.models.zoo import EmotionModel
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["ClaimSettings", "claim_table"]
+    from emonb.metrics.result import MapEvaluation
+    from emonb.metrics.settings import EvaluationSettings
+
+__all__ = ["QUICK_N_BOOT", "ClaimSettings", "claim_table", "evaluation_claims"]
+
+#: Bootstrap resamples in quick mode (:meth:`ClaimSettings.capped`).
+QUICK_N_BOOT = 100
 
 
 @dataclass(frozen=True)
@@ -67,6 +73,29 @@ class ClaimSettings:
     steps: int = 16
     n_boot: int = 1000
     seed: int = 0
+
+    def for_model(self, net: EmotionModel) -> ClaimSettings:
+        """These settings with only the CAM layers ``net`` has: a named layer it lacks
+        (``conv2d_7`` is the mini-Xception's) is left out; None, the model's default, stays."""
+        from emonb.models.graph import conv_layers
+
+        have = set(conv_layers(net.model))
+        have |= {n.rsplit("/", 1)[-1] for n in have}
+        return replace(self, cam_layers=tuple(c for c in self.cam_layers if c is None or c in have))
+
+    def capped(self, quick: bool | None = None) -> ClaimSettings:
+        """These settings in quick mode (``quick``; None: ``$EMONB_QUICK``): the first CAM
+        layer, occlusion baseline and curve baseline only, and at most
+        :data:`QUICK_N_BOOT` resamples (a pipeline check, not a verdict); unchanged
+        otherwise."""
+        from emonb import config
+
+        if not (config.is_quick() if quick is None else quick):
+            return self
+        return replace(self, cam_layers=self.cam_layers[:1],
+                       occlusion_baselines=self.occlusion_baselines[:1],
+                       curve_baselines=self.curve_baselines[:1],
+                       n_boot=min(self.n_boot, QUICK_N_BOOT))  # fmt: skip
 
 
 def _boot(values: np.ndarray, clusters, n_boot: int, seed: int) -> tuple[float, float, float]:
@@ -228,6 +257,34 @@ def claim_table(
                     rows.ranking(other, gap - ref_gaps[other, b], {"cam_layer": label, "baseline": b})
         all_rows += rows.rows
     return verdict_table(all_rows, min_faces=MIN_FACES)
+
+
+def evaluation_claims(net: EmotionModel, faces, evaluation: MapEvaluation,
+                      settings: EvaluationSettings, claims: ClaimSettings = ClaimSettings(),
+                      log: Callable[[str], None] | None = None) -> pd.DataFrame:  # fmt: skip
+    """:func:`claim_table` of ``net`` alone on the faces an :func:`~emonb.metrics.evaluate.evaluate_maps`
+    run explained (``evaluation``, made from ``faces`` with ``settings``) that the mesh
+    accepted, with their true labels and AU activity
+    (:func:`emonb.anatomy.activity.face_activity`), under ``claims`` (its AU maps those
+    of ``settings``, its seed ``settings.seed``, its CAM layers those ``net`` has:
+    :meth:`ClaimSettings.for_model`). The evaluation must have meshed the faces
+    (``regions="mesh"``, real faces)."""
+    from emonb.anatomy.activity import face_activity
+    from emonb.metrics.evaluate import explained_faces
+
+    if evaluation.au is None:
+        raise EmonbError("the claims need the faces' mesh: evaluate with regions='mesh' on "
+                         "real faces")  # fmt: skip
+    data = explained_faces(faces, settings)
+    ok = np.asarray(evaluation.au.accepted, bool)
+    if len(data) != len(ok):
+        raise EmonbError(f"the evaluation explained {len(ok)} faces; these settings give {len(data)}")
+    xy = evaluation.au.landmarks.xy[ok]
+    return claim_table({net.name: net}, data.images[ok], xy, labels=data.labels[ok],
+                       activity=face_activity(xy),
+                       settings=replace(claims.for_model(net), au_maps=tuple(settings.au_maps),
+                                        seed=settings.seed),
+                       log=log)  # fmt: skip
 
 
 def _gap(score, x, maps, targets, steps: int, baseline: str, seed: int) -> np.ndarray:

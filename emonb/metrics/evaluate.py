@@ -47,8 +47,10 @@ from emonb.models.zoo import EmotionModel
 from emonb.records import json_safe
 
 if TYPE_CHECKING:
+    import pandas as pd
 
     from emonb.faces.mesh import Landmarks
+    from emonb.metrics.action_units import AUEvidence
     from emonb.metrics.perturbation import Curves
 
 __all__ = [
@@ -61,6 +63,7 @@ __all__ = [
     "REGION_KINDS",
     "MapEvaluation",
     "evaluate_maps",
+    "explained_faces",
     "explained_sample",
     "method_factory",
 ]
@@ -181,7 +184,11 @@ def evaluate_maps(
       verdicts that differ), and the explained faces' maps of every method and their
       occlusion are scored per FACS action unit (``au``,
       :func:`~emonb.metrics.action_units.au_evidence`, grouped by prediction and by true
-      label) on each map of ``au_maps`` (``au_by_map``; ``au`` is the first's). The
+      label) on each map of ``au_maps`` (``au_by_map``; ``au`` is the first's); the AU
+      activity the mesh measures on those faces is scored against their true labels
+      (``au_activity``, :func:`~emonb.metrics.activity.activity_auc`) and, per map, the
+      occlusion drops on faces showing each AU against faces not showing it (``au_use``,
+      :func:`~emonb.metrics.au_use.au_use`, by predicted emotion). The
       ``au_shap`` method's players are the regions of the first map unless its settings
       name one. The synthetic stand-in has no anatomy: on it the canonical boxes are used, and
       said. ``regions="canonical"``: the canonical 48x48 boxes only
@@ -288,8 +295,9 @@ def evaluate_maps(
         s.region_method, settings_of.get(s.region_method), cam_layer.name))
     region_table, claims, claims_canonical = region_analysis(
         net, region_faces.images, make(net), runner, region_marks, s.region_method, s.seed)
-    changes = au = None
+    changes = au = activity = None
     au_by_map: dict = {}
+    au_use_by_map: dict | None = None
     if region_marks is None:
         focus = focus_table(maps, seed=s.seed)
     else:
@@ -310,6 +318,7 @@ def evaluate_maps(
                                             au_map=au_map)  # fmt: skip
             say(f"  {au_by_map[au_map].summary()}")
         au = au_by_map[s.au_maps[0]]
+        activity, au_use_by_map = _activity(marks, data.labels, au_by_map, net.class_names, s.seed)
         seconds["action_units"] = time.perf_counter() - t0
         say(f"  action units: {seconds['action_units']:.1f} s")
 
@@ -350,7 +359,42 @@ def evaluate_maps(
                          claims=claims, focus=focus, pointing=pointing, settings=record,
                          seconds=json_safe(seconds), claims_canonical=claims_canonical,
                          changes=changes, au=au, agreement=agreement,
-                         au_by_map=au_by_map or None)  # fmt: skip
+                         au_by_map=au_by_map or None, au_activity=activity,
+                         au_use=au_use_by_map)  # fmt: skip
+
+
+def _activity(marks: Landmarks, labels: np.ndarray, au_by_map: Mapping[str, AUEvidence],
+              class_names: Sequence[str], seed: int) -> tuple[pd.DataFrame, dict[str, pd.DataFrame]]:  # fmt: skip
+    """The accepted faces' AU activity against their true labels
+    (:func:`~emonb.metrics.activity.activity_auc`), and per map the use of the AUs they show
+    (:func:`~emonb.metrics.au_use.au_use` of its occlusion drops, by predicted emotion)."""
+    from emonb.anatomy.activity import face_activity
+    from emonb.metrics.activity import activity_auc
+    from emonb.metrics.au_use import au_use
+
+    ok = np.asarray(marks.accepted, bool)
+    frame = face_activity(marks.xy[ok])
+    auc = activity_auc(frame, np.asarray(labels)[ok], class_names, seed=seed)
+    use = {m: au_use(ev.values[OCCLUSION], frame, ev.predicted[ev.accepted], class_names,
+                     au_map=m, seed=seed)
+           for m, ev in au_by_map.items()}  # fmt: skip
+    return auc, use
+
+
+def explained_faces(faces, settings: EvaluationSettings):
+    """The faces :func:`evaluate_maps` explains (a FaceDataset): the seeded sample of
+    ``settings.n`` faces of ``settings.split`` stratified by label
+    (:func:`~emonb.metrics.suite.stratified_rows`), in its rows' order. An empty split is
+    an error."""
+    pool, rows = _pool_rows(faces, settings)
+    return pool.subset(rows)
+
+
+def _pool_rows(faces, s: EvaluationSettings):
+    pool = faces.split(s.split) if s.split else faces
+    if len(pool) == 0:
+        raise EmonbError(f"no faces in split {s.split!r}")
+    return pool, stratified_rows(pool.labels, s.n, s.seed)
 
 
 def explained_sample(net: EmotionModel, faces, settings: EvaluationSettings):
@@ -361,10 +405,7 @@ def explained_sample(net: EmotionModel, faces, settings: EvaluationSettings):
     :class:`~emonb.metrics.suite.Context` of those faces explained for their predicted class.
     An empty split is an error."""
     s = settings
-    pool = faces.split(s.split) if s.split else faces
-    if len(pool) == 0:
-        raise EmonbError(f"no faces in split {s.split!r}")
-    rows = stratified_rows(pool.labels, s.n, s.seed)
+    pool, rows = _pool_rows(faces, s)
     data = pool.subset(rows)
     runner = Runner(net, batch_size=256)
     x = net.preprocess(data.images)

@@ -31,7 +31,10 @@ class MapEvaluation:
     ``changes`` lists the claims whose verdict differs between the two, and ``au`` is the
     evidence per FACS action unit of the explained faces on the first map of action-unit
     regions, ``au_by_map`` on each map measured (:data:`emonb.anatomy.au_maps.AU_MAPS`).
-    With canonical regions those are None."""
+    ``au_activity`` is :func:`~emonb.metrics.activity.activity_auc` of the explained faces'
+    AU activity (:func:`emonb.anatomy.activity.face_activity`) against their true labels,
+    and ``au_use`` per map :func:`~emonb.metrics.au_use.au_use` of ``au_by_map``'s
+    occlusion drops by predicted emotion. With canonical regions those are None."""
 
     table: pd.DataFrame
     curves: dict[str, dict[str, Curves]]
@@ -47,16 +50,29 @@ class MapEvaluation:
     au: AUEvidence | None = None
     agreement: pd.DataFrame | None = None
     au_by_map: dict[str, AUEvidence] | None = None
+    au_activity: pd.DataFrame | None = None
+    au_use: dict[str, pd.DataFrame] | None = None
 
     def to_json(self) -> dict:
         """Plain-JSON form (tables as records, mean curves, settings and timings).
         ``"action_units"`` holds the first map's :meth:`AUEvidence.to_json` and, under each
         map's name (``"appearance"``, ``"muscle"``), its :meth:`AUEvidence.map_json`: the
-        occlusion drops as emotion -> action unit -> ``{"mean", "lo", "hi"}`` by prediction."""
+        occlusion drops as emotion -> action unit -> ``{"mean", "lo", "hi"}`` by prediction.
+        Only where the faces were meshed (they are absent otherwise): ``"au_activity"``, AU
+        -> emotion -> ``{"auc", "lo", "hi"}`` (:func:`~emonb.metrics.activity.auc_nested`),
+        and ``"au_use"``, map -> region -> emotion -> ``{"active", "inactive",
+        "difference", "lo", "hi", ...}`` (:func:`~emonb.metrics.au_use.au_use_nested`)."""
+        from emonb.metrics.activity import auc_nested
+        from emonb.metrics.au_use import au_use_nested
 
         def records(df):
             return None if df is None else json_safe(df.reset_index().to_dict(orient="records"))
 
+        measured = {}
+        if self.au_activity is not None:
+            measured["au_activity"] = json_safe(auc_nested(self.au_activity))
+        if self.au_use is not None:
+            measured["au_use"] = {m: au_use_nested(t) for m, t in self.au_use.items()}
         return {
             "settings": self.settings,
             "seconds": self.seconds,
@@ -77,6 +93,7 @@ class MapEvaluation:
                 **self.au.to_json(),
                 **{m: ev.map_json() for m, ev in (self.au_by_map or {}).items()}},
             "metric_agreement": records(self.agreement),
+            **measured,
         }
 
 

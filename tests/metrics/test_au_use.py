@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 
 from emonb.errors import EmonbError
-from emonb.metrics.au_use import REGIONS, au_use, au_use_wide
+from emonb.metrics.au_use import REGIONS, au_use, au_use_nested, au_use_wide
 
 EMOTIONS = ("happy", "sad")
 
@@ -35,6 +35,23 @@ def test_evidence_that_follows_the_activity_shows_as_a_difference():
     assert wide.loc[("AU12", "AU12"), "happy"] == "2.000 [2.000, 2.000]"
     few = au_use(evidence, activity, groups, EMOTIONS, n_boot=200, min_faces=6)
     assert few[few["au"] == "AU12"]["lo"].isna().all()  # AU12 has 5 faces a side
+
+
+def test_nested_json_keys_each_region_and_emotion():
+    groups, activity = _faces()
+    activity["AU06/07"] = activity["AU12"]  # one measure, two regions
+    evidence = pd.DataFrame({"AU12": np.ones(40), "AU06": activity["AU12"], "AU07": np.zeros(40)})
+    t = au_use(evidence, activity, groups, EMOTIONS, n_boot=50, au_map="muscle")
+    doc = au_use_nested(t)
+    assert list(doc) == ["AU12", "AU06", "AU07"] and list(doc["AU06"]) == list(EMOTIONS)
+    # AU06's evidence is the activity itself: the top quartile of each half minus its bottom
+    happy = doc["AU06"]["happy"]
+    assert (happy["active"], happy["inactive"], happy["difference"]) == (17.0, 2.0, 15.0)
+    assert (happy["n_active"], happy["n_inactive"]) == (5, 5)
+    assert doc["AU07"]["sad"]["difference"] == 0.0
+    few = au_use_nested(au_use(evidence, activity, groups, EMOTIONS, n_boot=50, min_faces=6,
+                               au_map="muscle"))  # fmt: skip
+    assert few["AU12"]["happy"]["lo"] is None and few["AU12"]["happy"]["difference"] == 0.0
 
 
 def test_bootstrap_interval_covers_the_difference_of_noisy_sides():

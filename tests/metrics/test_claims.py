@@ -6,7 +6,7 @@ import pytest
 from emonb.anatomy.activity import AU_MEASURES, reference_activity
 from emonb.errors import EmonbError
 from emonb.faces.mesh import FaceMesh
-from emonb.metrics.claims import ClaimSettings, claim_table
+from emonb.metrics.claims import QUICK_N_BOOT, ClaimSettings, claim_table
 from emonb.metrics.verdicts import summarize
 from tests.metrics.test_action_units import mouth_net as _make_mouth_net
 from tests.metrics.test_action_units import real_face_crops
@@ -76,3 +76,20 @@ def test_mismatched_inputs_are_one_line(mouth_net, accepted):
     crops, xy = accepted
     with pytest.raises(EmonbError, match="same faces"):
         claim_table({"m": mouth_net}, crops, xy[:-1])
+
+
+def test_quick_settings_keep_one_analysis_of_the_costly_axes(monkeypatch):
+    s = ClaimSettings(n_boot=500)
+    quick = s.capped(True)
+    assert quick.cam_layers == (None,) and quick.occlusion_baselines == ("blur",)
+    assert quick.curve_baselines == ("blur",) and quick.n_boot == QUICK_N_BOOT == 100
+    assert quick.au_maps == s.au_maps and quick.groupings == s.groupings and quick.layouts == s.layouts
+    assert s.capped(False) == s
+    monkeypatch.setenv("EMONB_QUICK", "1")
+    assert s.capped() == quick
+
+
+def test_for_model_keeps_the_cam_layers_the_model_has(mouth_net, mini_xception):
+    s = ClaimSettings(cam_layers=(None, "conv2d_7", "nope"))
+    assert s.for_model(mini_xception).cam_layers == (None, "conv2d_7")
+    assert s.for_model(mouth_net).cam_layers == (None,)  # no convolution at all

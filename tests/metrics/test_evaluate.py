@@ -6,6 +6,7 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
+from emonb.config import CLASS_NAMES
 from emonb.data.fer2013 import load_faces
 from emonb.metrics.evaluate import REFERENCES, evaluate_maps, method_factory
 from emonb.metrics.randomization import randomization_stages
@@ -75,6 +76,7 @@ def test_evaluate_maps_end_to_end(mini_xception):
     # the stand-in has no anatomy: the default mesh regions fall back to the canonical boxes
     assert s["regions"] == "canonical" and ev.au is None and ev.changes is None
     assert doc["action_units"] is None and "mesh_faces" not in s
+    assert "au_activity" not in doc and "au_use" not in doc  # measured on meshed faces only
 
 
 def test_evaluate_maps_on_each_face_own_regions(mini_xception):
@@ -146,6 +148,34 @@ def test_evaluate_maps_on_each_face_own_regions(mini_xception):
     np.testing.assert_allclose(ev.au_by_map["muscle"].values["occlusion"], ref.values["occlusion"],
                                atol=1e-6)  # fmt: skip
     assert len(doc["claims_canonical"]) == len(doc["claims"]) == 12
+    # the accepted faces' AU activity against their labels, and each map's use of the AUs
+    # they show: au_use of the map's occlusion drops by prediction, recomputed here
+    import pandas as pd
+
+    from emonb.anatomy.activity import AU_MEASURES, reference_activity
+    from emonb.metrics.activity import activity_auc
+    from emonb.metrics.au_use import au_use
+
+    marks = FaceMesh().landmarks(images)
+    activity = pd.DataFrame(reference_activity().transform(marks.xy[ok]), columns=AU_MEASURES)
+    labels = (np.arange(n) % 7)[ok]
+    pd.testing.assert_frame_equal(ev.au_activity, activity_auc(activity, labels, CLASS_NAMES))
+    assert ev.au_activity.loc[("AU12", "happy"), "positives"] == (labels == 3).sum() > 0
+    assert list(doc["au_activity"]) == list(AU_MEASURES)
+    assert set(doc["au_activity"]["AU12"]["happy"]) == {"auc", "lo", "hi"}
+    assert list(ev.au_use) == list(doc["au_use"]) == ["muscle", "appearance"]
+    for m, evidence in ev.au_by_map.items():
+        ref = au_use(evidence.values["occlusion"], activity, evidence.predicted[ok],
+                     mini_xception.class_names, au_map=m)  # fmt: skip
+        pd.testing.assert_frame_equal(ev.au_use[m], ref)
+        rows = ref[ref["region"] == "AU12"].set_index("emotion")
+        assert list(doc["au_use"][m]["AU12"]) == list(mini_xception.class_names)
+        shown = rows[rows["n_active"] > 0]
+        assert len(shown)  # some emotion's faces show AU12
+        for emotion, row in shown.iterrows():
+            cell = doc["au_use"][m]["AU12"][emotion]
+            assert cell["n_active"] == row["n_active"] and cell["n_inactive"] == row["n_inactive"]
+            assert cell["active"] == pytest.approx(row["active"], abs=1e-5)
     # the same two tests on the same faces, through the chapter's entry point
     from emonb.metrics.layouts import compare_layouts
 
