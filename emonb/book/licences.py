@@ -41,6 +41,8 @@ def artifacts_html(manifest: Manifest) -> str:
     for a in manifest:
         if a.fetchable:
             source = f"`{a.source.requirement}`"
+        elif a.source.kind == "local":
+            source = f"committed with emonb: `{a.source.path}`"
         else:
             source = f"none: your own copy in `${a.source.variable}`"
         rows.append([a.name, a.kind, a.license, source])

@@ -49,16 +49,20 @@ Downloader = Callable[[str, Path], Path]
 
 @dataclass(frozen=True)
 class Source:
-    """Where an artifact comes from: a registry package member, or a user's env variable."""
+    """Where an artifact comes from: a registry package member, a file committed with emonb
+    (``local``: a path relative to the manifest's folder), or a user's env variable."""
 
-    kind: str  # "package" | "env"
+    kind: str  # "package" | "local" | "env"
     requirement: str | None = None
     member: str | None = None
     variable: str | None = None
+    path: str | None = None
 
     def describe(self) -> str:
         if self.kind == "package":
             return f"{self.requirement} : {self.member}"
+        if self.kind == "local":
+            return f"{self.path} (committed with emonb)"
         return f"${self.variable} (user-supplied)"
 
 
@@ -201,9 +205,18 @@ def _parse_artifact(raw: dict[str, Any], where: str) -> Artifact:
     elif skind == "env":
         source = Source("env", variable=str(need("variable", src, "source.")))
         sha, size = raw.get("sha256"), raw.get("size")
+    elif skind == "local":
+        local = str(need("path", src, "source."))
+        norm = posixpath.normpath(local)
+        if local.startswith("/") or norm.startswith("..") or norm != local:
+            raise EmonbError(f"{where}: entry {name!r} has an unsafe local path {local!r}")
+        source = Source("local", path=local)
+        sha, size = str(need("sha256")).lower(), int(need("size"))
+        if len(sha) != 64 or any(c not in "0123456789abcdef" for c in sha):
+            raise EmonbError(f"{where}: entry {name!r} has a malformed sha256 {sha!r}")
     else:
         raise EmonbError(
-            f"{where}: entry {name!r} has source kind {skind!r}; expected package or env"
+            f"{where}: entry {name!r} has source kind {skind!r}; expected package, local or env"
         )
     return Artifact(
         name=name,
@@ -374,6 +387,10 @@ def fetch(
     with tempfile.TemporaryDirectory(prefix="emonb-fetch-") as tmpdir:
         for art in wanted:
             label = art.name.ljust(width)
+            if art.source.kind == "local":
+                out[art.name] = artifact_path(art.name, manifest=manifest)
+                say(f"{label}  committed {_human(art.size):>9}  sha256 {art.sha256[:12]}…  {out[art.name]}")
+                continue
             if not art.fetchable:
                 value = os.environ.get(art.source.variable or "", "").strip()
                 if value and value.lower() != "synthetic":
@@ -416,9 +433,17 @@ def fetch(
 def artifact_path(
     name: str, *, cache: Path | None = None, manifest: Manifest | None = None
 ) -> Path:
-    """The verified cached file of a fetchable artifact, fetching it (quietly) if needed."""
+    """The verified cached file of a fetchable artifact, fetching it (quietly) if needed; a
+    ``local`` artifact's committed file, verified."""
     manifest = manifest or load_manifest()
     art = manifest[name]
+    if art.source.kind == "local":  # committed with emonb: verified where it lies
+        base = (manifest.path or MANIFEST_PATH).resolve().parent  # the checkout (the package links it)
+        path = base / art.source.path
+        if not path.is_file():
+            raise EmonbError(f"{name}: {path} is missing (it is committed with emonb; check out the file)")
+        _verify(art, path)
+        return path
     if not art.fetchable:
         raise EmonbError(
             f"artifact {name!r} is user-supplied through ${art.source.variable}; it is never fetched"

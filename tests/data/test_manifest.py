@@ -63,6 +63,7 @@ def test_project_manifest_is_complete():
         "fer2013",
     } <= set(m.names())
     assert {a.kind for a in m} == {"model", "resource", "image", "video", "dataset"}
+    assert m["seed-cnn"].kind == "model"
     mesh = m["face-mesh"]
     assert mesh.source.requirement == "mediapipe==0.10.21" and mesh.size == 1242398
     xc = m["mini-xception"]
@@ -286,3 +287,43 @@ def test_provenance_markdown_lists_every_artifact_in_full():
         if a.sha256:
             assert f"`{a.sha256}`" in text
     assert "`$EMONB_FER2013` (never downloaded)" in text
+
+
+def test_a_committed_artifact_is_verified_where_it_lies(tmp_path):
+    import hashlib
+
+    from emonb.data.manifest import artifact_path, fetch
+
+    (tmp_path / "models").mkdir()
+    blob = b"weights" * 100
+    (tmp_path / "models" / "m.keras").write_bytes(blob)
+    digest, size = hashlib.sha256(blob).hexdigest(), len(blob)
+
+    def manifest(path="models/m.keras", sha=digest):
+        f = tmp_path / "manifest.yaml"
+        f.write_text(
+            "version: 1\nartifacts:\n  - name: mine\n    kind: model\n    source:\n"
+            f"      kind: local\n      path: {path}\n    sha256: {sha}\n    size: {size}\n"
+            "    license: MIT\n    citation: us\n", encoding="utf-8")  # fmt: skip
+        return load_manifest(f)
+
+    m = manifest()
+    assert artifact_path("mine", manifest=m) == tmp_path / "models" / "m.keras"
+    assert fetch(["mine"], manifest=m, cache=tmp_path / "cache", log=None) == {"mine": tmp_path / "models" / "m.keras"}
+    assert m["mine"].source.describe() == "models/m.keras (committed with emonb)"
+    with pytest.raises(ChecksumError, match="sha256 mismatch"):
+        artifact_path("mine", manifest=manifest(sha="ab" * 32))
+    with pytest.raises(EmonbError, match="unsafe local path"):
+        manifest(path="../outside.keras")
+    with pytest.raises(EmonbError, match="is missing"):
+        artifact_path("mine", manifest=manifest(path="models/gone.keras"))
+
+
+def test_the_shipped_seed_cnn_is_the_committed_file():
+    m = load_manifest()
+    art = m["seed-cnn"]
+    assert art.source.kind == "local" and art.source.path == "benchmarks/seed_cnn_cpu.keras"
+    assert art.size <= 12 * 2**20
+    from emonb.data.manifest import artifact_path
+
+    assert artifact_path("seed-cnn", manifest=m).name == "seed_cnn_cpu.keras"
