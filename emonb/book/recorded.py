@@ -82,7 +82,11 @@ RECORDED: tuple[Recorded, ...] = (
              ("09_action_units",), "the mesh's acceptance rate on all of PublicTest"),
     Recorded("benchmarks/cam_layers_cpu.json",
              "python benchmarks/cam_layers.py --json benchmarks/cam_layers_cpu.json",
-             ("05_class_activation_maps",), "Grad-CAM, Grad-CAM++ and Layer-CAM at every layer (FER-2013)"),
+             ("05_class_activation_maps", "08_faithfulness"),
+             "Grad-CAM, Grad-CAM++ and Layer-CAM at every layer (FER-2013)"),
+    Recorded("benchmarks/au_maps_cpu.json",
+             "python benchmarks/au_maps.py --json benchmarks/au_maps_cpu.json",
+             ("09_action_units",), "AU12 on the appearance and muscle maps (FER-2013 Training)"),
     Recorded("benchmarks/au_activity_cpu.json",
              "python benchmarks/au_activity.py --json benchmarks/au_activity_cpu.json "
              "--reference emonb/anatomy/au_reference.json",

@@ -237,7 +237,7 @@ def claim_table(
         refs = {"a centred Gaussian": method_factory("centre", s.seed)(net).explain_inputs(x, pred),
                 "saliency": get_method("saliency")(net).explain_inputs(x, pred)}
         ref_gaps: dict[tuple[str, str], np.ndarray] = {}
-        for layer in s.cam_layers:
+        for layer in s.for_model(net).cam_layers:  # a named layer the model lacks is left out
             cam = get_method("gradcam")(net, layer=layer)
             label = f"{cam.layer} (default)" if layer is None else layer
             say(f"{model_name}: Grad-CAM at {cam.layer}")
