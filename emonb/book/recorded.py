@@ -70,7 +70,7 @@ RECORDED: tuple[Recorded, ...] = (
              ("90_performance",), "encoding cost and size of each video codec emonb writes"),
     Recorded("benchmarks/determinism_cpu.json",
              "python benchmarks/determinism.py --json benchmarks/determinism_cpu.json",
-             (), "what TensorFlow's op determinism (on by default) costs the mini-Xception"),
+             ("90_performance",), "what TensorFlow's op determinism (on by default) costs the mini-Xception"),
     Recorded("benchmarks/widgets_cpu.json",
              "python benchmarks/widgets.py --json benchmarks/widgets_cpu.json",
              ("90_performance",), "milliseconds per move of the live explorers"),
