@@ -90,7 +90,8 @@ def randomized_copy(net: EmotionModel, layers: Sequence[str], seed: int = 0) -> 
         if name not in found:
             raise EmonbError(f"no layer {name!r} in {net.name}")
         _redraw(found[name], np.random.default_rng([seed, k]))
-    return EmotionModel(model=copy, spec=net.spec, name=f"{net.name} (randomized)")
+    return EmotionModel(model=copy, spec=net.spec, name=f"{net.name} (randomized)",
+                        recorded_cam_layer=net.recorded_cam_layer)  # the same layers, re-drawn
 
 
 @dataclass
