@@ -42,6 +42,7 @@ from emonb.data.fer2013 import FaceDataset
 from emonb.errors import EmonbError
 from emonb.models.evaluate import classification_report
 from emonb.models.seed_cnn import SEED_SPEC, build_seed_cnn
+from emonb.models.sources import sidecar_path
 from emonb.records import numerics, provenance, write_json
 
 __all__ = [
@@ -478,8 +479,7 @@ def train(
     """Train the seed CNN on ``dataset``'s Training rows and write ``out`` (``.keras``).
 
     Writes, beside ``out``: ``<name>.history.json`` (settings, per-epoch metrics, timings,
-    machine), ``<name>.keras.emonb.json`` (how to prepare images, for
-    :func:`emonb.models.zoo.load_model`) and the checkpoint folder ``<name>.keras.ckpt/``.
+    provenance), the sidecar (how to prepare images; provenance) and ``<name>.keras.ckpt/``.
     An existing checkpoint of the same data and settings is resumed (``restart=True``
     discards it); a finished run returns its model and history without loading anything,
     and asking for more ``epochs`` continues it. ``stop_after`` ends this call after that many epochs (to test resuming).
@@ -594,7 +594,7 @@ def train(
         best.save(tmp)
         os.replace(tmp, out)
         spec = {**SEED_SPEC, "input_size": list(images.shape[1:]),
-                "class_names": list(dataset.class_names)}  # fmt: skip
-        write_json(spec, out.with_name(out.name + ".emonb.json"))
+                "class_names": list(dataset.class_names), "provenance": history["provenance"]}  # fmt: skip
+        write_json(spec, sidecar_path(out))
     write_json(history, history_path(out))
     return TrainResult(model_path=out, history=history)

@@ -61,9 +61,7 @@ def test_load_recorded_fails_in_one_line(tmp_path):
 
 
 def test_every_benchmark_file_carries_its_provenance():
-    # a model's sidecar (<model>.emonb.json: its input spec) is written with the model, whose
-    # history beside it carries the provenance
-    files = sorted(p for p in (ROOT / "benchmarks").glob("*.json") if not p.name.endswith(".emonb.json"))
+    files = sorted((ROOT / "benchmarks").glob("*.json"))
     assert files
     lacking = {p.name for p in files if provenance_of(load_recorded(p)) is None}
     assert lacking == WITHOUT_PROVENANCE, (

@@ -9,6 +9,7 @@ from emonb.data.fer2013 import load_faces
 from emonb.errors import EmonbError
 from emonb.models import train as T
 from emonb.models.runner import predict_proba
+from emonb.models.sources import read_sidecar
 from emonb.models.zoo import load_model
 
 CFG = T.TrainConfig(epochs=3, batch_size=32, seed=3)
@@ -59,6 +60,7 @@ def test_outputs_beside_the_model(runs):
         hist["epochs"][0]
     )
     net = load_model(path)  # sidecar: unit scaling, 48x48 grey, FER-2013 classes
+    assert set(read_sidecar(path)["provenance"]) >= {"command", "commit", "date", "machine"}
     assert net.spec.preprocessing == "unit" and net.spec.input_size == (48, 48)
     assert predict_proba(net, np.zeros((2, 48, 48), np.uint8)).shape == (2, 7)
     assert T.load_history(path)["best_epoch"] == hist["best_epoch"]
