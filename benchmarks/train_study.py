@@ -1,63 +1,49 @@
-"""Train the seed CNN with several settings and record the test curve: chapter 01's study.
+"""Choose the seed CNN's training settings on validation data, across seeds: chapter 01's study.
 
-A study, not part of the book build: it answers the questions chapter 01 relies on.
+A study, not part of the book build. Each setting is trained once per seed on a stratified
+sample of FER-2013's *Training* rows (``--max-train``) for a short budget (``--epochs``);
+every run picks its epoch by validation accuracy (the seeded tenth of the sample that
+:func:`emonb.models.train.validation_split` holds out), and its validation accuracy,
+macro-F1 and per-class recall at that epoch are recorded. PublicTest is never loaded.
+The settings answer chapter 01's two questions:
 
 1. How should class imbalance be handled? (``none`` / ``sqrt`` / ``balanced`` weights)
-2. Why does the seed's network need batch normalisation after its dense layers?
-3. How does PublicTest accuracy grow with the epoch budget? (read off per epoch, so the
-   CPU run's budget can be chosen; the test numbers are observed by ``on_epoch`` and
-   never used for training or model selection.)
+2. Does the seed's recipe, without batch normalisation after the dense layers, train?
 
-Each setting runs in its own process (they run side by side on one accelerator or CPU)::
+Runs are sequential (a 2-core CPU has no room for two) and resumable: each run's files
+stay in ``--out`` and a finished run is not trained again::
 
-    python benchmarks/train_study.py --data FER2013 --out study/ --epochs 100 \
-        --settings all --json benchmarks/seed_cnn_gpu_study.json
+    nice python benchmarks/train_study.py --data FER2013 --out study/ \
+        --json benchmarks/seed_cnn_study_cpu.json
 
-writes ``study/<slug>.history.json`` (with ``test_accuracy`` / ``test_macro_f1`` per
-epoch) and ``study/<slug>.test.json`` (the best model's full PublicTest report) per
-setting, then the combined file of every setting named, whole and with its provenance
-(``--combine`` only combines what ``--out`` already holds). The book's file was made on one
-GPU with ``KERAS_BACKEND=jax`` (about 5 minutes per setting); on the 2-core CPU one
-epoch takes two minutes, so the 13 settings of up to 100 epochs need days there.
+(the defaults: 4 settings x seeds 0, 1, 2, 8,000 faces, 4 epochs; about half an hour on an
+idle 2-core CPU). The combined file holds every run and the command, commit, date and
+machine that made it; chapter 01 computes the seed intervals and the choice from it with
+:mod:`emonb.models.selection`.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import re
-import subprocess
 import sys
 from pathlib import Path
 
-_OLD = {"lr_patience": 3}  # the study ran before the default patience became 2
 _NO_BN = {"order": "conv-bn-relu", "dense_bn": False}
-_BN = {"order": "conv-relu-bn", "dense_bn": True}
 
-#: Named settings, in the book's words: TrainConfig arguments (``--epochs`` aside).
+#: Named settings, in the book's words: TrainConfig arguments (seed, epochs and sample aside).
 SETTINGS: dict[str, dict] = {
-    "no dense BN, weights none": {**_OLD, "class_weight": "none", "model": _NO_BN},
-    "no dense BN, weights balanced": {**_OLD, "class_weight": "balanced", "model": _NO_BN},
-    "no dense BN, weights sqrt": {**_OLD, "model": _NO_BN},
-    "no dense BN, lr 3e-4": {**_OLD, "learning_rate": 3e-4, "model": _NO_BN},
-    "no dense BN, conv-relu-bn": {**_OLD, "model": {**_NO_BN, "order": "conv-relu-bn"}},
-    "dense BN, conv-bn-relu": {**_OLD, "model": {**_BN, "order": "conv-bn-relu"}},
-    "dense BN, conv-bn-relu, lr 3e-4": {**_OLD, "learning_rate": 3e-4,
-                                         "model": {**_BN, "order": "conv-bn-relu"}},
-    "dense BN, conv-relu-bn (repeat)": {**_OLD, "model": _BN},
-    "weights none": {**_OLD, "class_weight": "none", "model": _BN},
-    "weights sqrt": {**_OLD, "model": _BN},
-    "weights balanced": {**_OLD, "class_weight": "balanced", "model": _BN},
-    "weights sqrt, seed 1": {**_OLD, "seed": 1, "model": _BN},
-    "weights sqrt, lr patience 2": {"model": _BN},
+    "weights none": {"class_weight": "none"},
+    "weights sqrt": {"class_weight": "sqrt"},
+    "weights balanced": {"class_weight": "balanced"},
+    "seed recipe (no dense BN), weights sqrt": {"class_weight": "sqrt", "model": _NO_BN},
 }
 #: What a run keeps of its training history in the combined file.
-RUN_KEYS = ("config", "best_epoch", "epochs_run", "stopped_early", "seconds", "class_weights",
-            "epochs")
+RUN_KEYS = ("config", "best_epoch", "epochs_run", "stopped_early", "seconds", "epochs")
 
 
 def slug(name: str) -> str:
-    """A setting's file name: ``"weights sqrt, seed 1"`` -> ``"weights-sqrt-seed-1"``."""
+    """A setting's file name: ``"weights sqrt"`` -> ``"weights-sqrt"``."""
     return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
 
 
@@ -75,109 +61,90 @@ def pick(settings: str) -> list[str]:
     return names
 
 
-def combine(out: Path, names: list[str], argv: list[str] | None = None) -> dict:
-    """The study file: every named setting's history and PublicTest report from ``out``."""
+def config(setting: str, seed: int, epochs: int, max_train: int):
+    """The run's :class:`~emonb.models.train.TrainConfig`."""
+    from emonb.models.train import TrainConfig
+
+    return TrainConfig(epochs=epochs, seed=seed, max_train=max_train, **SETTINGS[setting])
+
+
+def run_one(faces, out: Path, setting: str, seed: int, epochs: int, max_train: int) -> dict:
+    """Train one setting with one seed (resuming its files in ``out``) and score it on its
+    validation rows: the run's record for the study file."""
+    import keras
+    import numpy as np
+
+    from emonb.models.evaluate import classification_report
+    from emonb.models.train import train, training_rows
+
+    cfg = config(setting, seed, epochs, max_train)
+    path = out / f"{slug(setting)}-seed{seed}.keras"
+    result = train(faces, path, cfg, log=lambda line: print(f"[{setting}, seed {seed}] {line}",
+                                                            flush=True))  # fmt: skip
+    images, labels, _, va = training_rows(faces, cfg)
+    best = keras.models.load_model(result.model_path, compile=False)
+    x = (images[va].astype(np.float32) / 255.0)[..., None]
+    pred = np.concatenate([np.asarray(best.predict_on_batch(x[s : s + 512])).argmax(1)
+                           for s in range(0, len(x), 512)])  # fmt: skip
+    report = classification_report(labels[va], pred, n_classes=len(faces.class_names))
+    hist = result.history
+    return {k: hist[k] for k in RUN_KEYS} | {
+        "seed": seed,
+        "data": hist["data"],
+        "validation": {
+            "accuracy": report["accuracy"],
+            "macro_f1": report["macro_f1"],
+            "recall": {c: report["per_class"][c]["recall"] for c in faces.class_names},
+            "predicted_classes": int(np.unique(pred).size),
+        },
+    }
+
+
+def study(data: str | None, out: Path, names: list[str], seeds: list[int], epochs: int,
+          max_train: int, argv: list[str] | None = None) -> dict:
+    """Every named setting with every seed, then the study file (not yet written)."""
     import emonb  # noqa: F401  (environment guard before Keras)
     from emonb import records
+    from emonb.data.fer2013 import load_faces
 
-    runs = {}
-    for name in names:
-        hist = json.loads((out / f"{slug(name)}.history.json").read_text())
-        runs[name] = {k: hist[k] for k in RUN_KEYS} | {
-            "test": json.loads((out / f"{slug(name)}.test.json").read_text())}
-        first = hist
+    faces = load_faces(data)
+    out.mkdir(parents=True, exist_ok=True)
+    runs = {name: {str(seed): run_one(faces, out, name, seed, epochs, max_train) for seed in seeds}
+            for name in names}  # fmt: skip
+    first = next(iter(next(iter(runs.values())).values()))["data"]
     return {
-        "what": f"benchmarks/train_study.py on {first['data']['name']} Training "
-                f"({first['data']['train']:,} train / {first['data']['validation']:,} validation); "
-                "PublicTest observed per epoch, never used for selection",
-        "device": _device(),
+        "what": f"benchmarks/train_study.py on a stratified sample of {first['train'] + first['validation']:,} "
+                f"{first['name']} Training faces ({first['train']:,} train / {first['validation']:,} "
+                f"validation), {epochs} epochs, seeds {', '.join(map(str, seeds))}; every score is on "
+                "the validation rows, PublicTest is never loaded",
+        "settings": {name: SETTINGS[name] for name in names},
+        "seeds": seeds,
+        "epochs": epochs,
+        "max_train": max_train,
         "runs": runs,
         "provenance": records.provenance(argv),
     }
 
 
-def _device() -> str:
-    import keras
-
-    backend = keras.backend.backend()
-    try:
-        if backend == "jax":
-            import jax
-
-            devices = sorted({d.device_kind for d in jax.devices()})
-        else:
-            import tensorflow as tf
-
-            devices = [d.name for d in tf.config.list_physical_devices("GPU")] or ["CPU"]
-    except Exception:  # a description only: never stop the study for it
-        devices = ["unknown"]
-    return f"{', '.join(devices)}; Keras {keras.__version__} on the {backend} backend"
-
-
-def run_one(data: str, out: Path, epochs: int, setting: str, seed: int) -> None:
-    import numpy as np
-
-    import emonb  # noqa: F401  (environment guard before Keras)
-    from emonb.data.fer2013 import load_faces
-    from emonb.models.evaluate import classification_report
-    from emonb.models.train import TrainConfig, train
-
-    faces = load_faces(data)
-    test = faces.split("PublicTest")
-    x_test = (test.images.astype(np.float32) / 255.0)[..., None]
-
-    def observe(model, rec: dict) -> None:
-        proba = np.asarray(model.predict(x_test, batch_size=512, verbose=0))
-        rep = classification_report(test.labels, proba.argmax(1))
-        rec["test_accuracy"], rec["test_macro_f1"] = rep["accuracy"], rep["macro_f1"]
-        rec["test_disgust_recall"] = rep["per_class"]["disgust"]["recall"]
-
-    cfg = TrainConfig(epochs=epochs, **{"seed": seed, **SETTINGS[setting]})
-    result = train(faces, out / f"{slug(setting)}.keras", cfg, restart=True, on_epoch=observe,
-                   log=lambda line: print(f"[{setting}] {line}", flush=True))  # fmt: skip
-    import keras
-
-    best = keras.models.load_model(result.model_path, compile=False)
-    proba = np.asarray(best.predict(x_test, batch_size=512, verbose=0))
-    report = classification_report(test.labels, proba.argmax(1))
-    (out / f"{slug(setting)}.test.json").write_text(json.dumps(report, indent=1))
-    print(f"[{setting}] best epoch {result.best_epoch}: PublicTest accuracy "
-          f"{report['accuracy']:.4f}, macro-F1 {report['macro_f1']:.4f}", flush=True)  # fmt: skip
-
-
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--data", required=True)
-    ap.add_argument("--out", type=Path, required=True, help="folder for each setting's files")
-    ap.add_argument("--epochs", type=int, default=100)
-    ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--settings", default="weights-none,weights-sqrt,weights-balanced",
+    ap.add_argument("--data", default=None, help="FER-2013 (default: $EMONB_FER2013)")
+    ap.add_argument("--out", type=Path, required=True, help="folder for each run's files")
+    ap.add_argument("--epochs", type=int, default=4)
+    ap.add_argument("--max-train", type=int, default=8000, help="Training faces sampled")
+    ap.add_argument("--seeds", default="0,1,2")
+    ap.add_argument("--settings", default="all",
                     help=f"'all' or comma-separated from {', '.join(map(slug, SETTINGS))}")
-    ap.add_argument("--json", type=Path, default=None, help="write the combined study file")
-    ap.add_argument("--combine", action="store_true", help="only combine the files in --out")
-    ap.add_argument("--one", default=None, help=argparse.SUPPRESS)
+    ap.add_argument("--json", type=Path, required=True, help="the combined study file")
     args = ap.parse_args(argv)
-    if args.one:
-        args.out.mkdir(parents=True, exist_ok=True)
-        run_one(args.data, args.out, args.epochs, args.one, args.seed)
-        return 0
-    names = pick(args.settings)
-    if not args.combine:
-        args.out.mkdir(parents=True, exist_ok=True)
-        procs = [
-            subprocess.Popen([sys.executable, __file__, "--data", args.data, "--out", str(args.out),
-                              "--epochs", str(args.epochs), "--seed", str(args.seed), "--one", n])
-            for n in names
-        ]  # fmt: skip
-        failed = max(p.wait() for p in procs)
-        if failed:
-            return failed
-    if args.json is not None:
-        from emonb import records
+    seeds = [int(s) for s in args.seeds.split(",")]
+    command = ["benchmarks/train_study.py", *(sys.argv[1:] if argv is None else argv)]
+    result = study(args.data, args.out, pick(args.settings), seeds, args.epochs, args.max_train,
+                   command)  # fmt: skip
+    from emonb import records
 
-        command = ["benchmarks/train_study.py", *(sys.argv[1:] if argv is None else argv)]
-        records.write_json(combine(args.out, names, command), args.json, indent=2)
-        print(f"wrote {args.json}")
+    records.write_json(result, args.json, indent=2)
+    print(f"wrote {args.json}")
     return 0
 
 
