@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import sys
 import warnings
+from collections.abc import Iterable
 from pathlib import Path
 
 __all__ = [
@@ -179,7 +180,42 @@ def capped(name: str, value: int | None, *, quick: bool | None = None) -> int | 
         caps.append(env)
     if not caps:
         return value
-    return min(caps) if value is None else min(value, *caps)
+    used = min(caps) if value is None else min(value, *caps)
+    if used != value:
+        _APPLIED[name] = (value, used)
+    return used
+
+
+#: What quick mode or ``$EMONB_MAX_STEPS`` changed in this process: setting -> (asked, used).
+_APPLIED: dict[str, tuple[int | None, int]] = {}
+#: How the book names each quick setting (captions' quick badges).
+QUICK_LABELS: dict[str, str] = {
+    "samples": "SmoothGrad samples",
+    "steps": "path / optimisation steps",
+    "channels": "Score-CAM / Ablation-CAM channels",
+    "masks": "RISE masks",
+    "coalitions": "Shapley coalitions",
+    "epochs": "training epochs",
+    "train_faces": "training faces",
+    "faces": "faces evaluated",
+    "region_faces": "faces in the region analysis",
+    "per_class": "faces per emotion",
+    "stages": "randomization stages",
+    "random_faces": "faces in the randomization check",
+    "robust_faces": "faces for max-sensitivity / random-logit",
+    "road_faces": "faces scored by ROAD",
+    "pointing_faces": "faces in the pointing game",
+    "frames": "video frames",
+}
+
+
+def applied_caps(names: Iterable[str] | None = None) -> dict[str, tuple[int | None, int]]:
+    """The settings that :func:`capped` changed in this process, ``name -> (asked, used)``
+    (``asked`` None: unbounded), limited to ``names`` when given: what a quick build's
+    badges and notes report."""
+    if names is None:
+        return dict(_APPLIED)
+    return {n: _APPLIED[n] for n in names if n in _APPLIED}
 
 
 def seed_everything(seed: int = 0) -> None:

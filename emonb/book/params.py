@@ -25,6 +25,7 @@ __all__ = [
     "check_model",
     "check_target",
     "check_video",
+    "quick_note",
     "recorded_default",
     "shipped_seed_cnn",
     "stand_in_note",
@@ -203,9 +204,33 @@ def stand_in_note(dataset, *, recorded: str | None = None) -> object | None:
         "image folder or .npz to see the real thing."
     )
     return HTML(
-        f'<div class="admonition note emonb-stand-in"><p class="admonition-title">Note</p>'
+        f'<div class="admonition note emonb-stand-in"><p class="admonition-title">Stand-in</p>'
         f"<p>{text}</p></div>"
     )
+
+
+def quick_note(quick: bool | None = None) -> object | None:
+    """A visible note (IPython HTML) in a quick build: every setting quick mode capped on
+    this page so far, the value asked for and the value used; None in a full build.
+
+    Call it after the parameter cell's checks. Each affected figure repeats the settings
+    it used in its caption's badge (:func:`emonb.book.figures.caption`)."""
+    from emonb import config
+
+    if not (config.is_quick() if quick is None else quick):
+        return None
+    from IPython.display import HTML
+
+    caps = config.applied_caps()
+    items = "".join(
+        f"<li>{html.escape(config.QUICK_LABELS.get(n, n))}: <b>{used}</b> "
+        f"(a full build uses {'all' if asked is None else asked})</li>"
+        for n, (asked, used) in caps.items())  # fmt: skip
+    body = ("<p>This page was built in <b>quick mode</b> (<code>EMONB_QUICK</code>): a pipeline "
+            "check whose pictures and numbers are rougher than a full build's.</p>"
+            + (f"<ul>{items}</ul>" if items else "<p>No setting of this page was capped.</p>"))
+    return HTML(f'<div class="admonition note emonb-quick-note"><p class="admonition-title">'
+                f"Quick build</p>{body}</div>")
 
 
 def shipped_seed_cnn() -> Path | None:

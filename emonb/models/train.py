@@ -133,7 +133,7 @@ def train_config(epochs: int = 30, *, quick: bool = False, **kwargs) -> TrainCon
     """
     epochs = config.capped("epochs", int(epochs), quick=quick)
     if quick:
-        kwargs.setdefault("max_train", config.QUICK["train_faces"])
+        kwargs["max_train"] = config.capped("train_faces", kwargs.get("max_train"), quick=True)
     return TrainConfig(epochs=epochs, **kwargs)
 
 

@@ -231,24 +231,48 @@ def test_live_widgets_are_dropped_from_the_static_book(tmp_path):
     assert [o.output_type for o in back.cells[0].outputs] == ["stream"]
 
 
-def test_open_figures_are_saved_once_at_300_dpi(tmp_path):
+def test_open_figures_are_shown_with_their_caption_and_saved_at_300_dpi(tmp_path, monkeypatch):
+    import IPython.display
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     from PIL import Image
 
-    from emonb.book.figures import save_open_figures
+    from emonb import config
+    from emonb.book.figures import caption, show_open_figures
 
+    shown = []
+    monkeypatch.setattr(IPython.display, "display", lambda obj, **kw: shown.append(obj))
+    monkeypatch.setattr(config, "_APPLIED", {"samples": (20, 3)})
     plt.close("all")
     fig, ax = plt.subplots(figsize=(2, 1))
     ax.plot([0, 1])
-    plt.figure()  # no axes: nothing to save
-    assert save_open_figures(tmp_path, 1) == 2
-    assert save_open_figures(tmp_path, 2) == 2  # already saved
-    with Image.open(tmp_path / "fig01.png") as im:
+    caption(ax, "A line `x` on 2 faces.", data=type("D", (), {"synthetic": True})(),
+            uses=("samples", "steps"))  # steps was not capped: no badge for it
+    plt.figure()  # no axes: nothing to show or save
+    folder = tmp_path / "04_saliency"
+    state = {"next": 1}
+    show_open_figures(folder, state)
+    assert state["next"] == 2 and shown[0] is fig and fig.number not in plt.get_fignums()
+    html = shown[1].data
+    assert 'class="emonb-caption emonb-stand-in"' in html and "<b>Figure 4.1.</b>" in html
+    assert "A line <code>x</code> on 2 faces." in html
+    assert "quick build: SmoothGrad samples 3 (full build: 20)" in html and "steps" not in html
+    assert 'href="../../figures/04_saliency/fig01.png"' in html
+    with Image.open(folder / "fig01.png") as im:
         assert round(im.info["dpi"][0]) == 300 and im.size[0] > 400
-    plt.close("all")
+    show_open_figures(folder, state)  # shown and closed: nothing new
+    assert state["next"] == 2 and len(shown) == 2
+
+
+def test_a_figure_without_caption_says_so_and_recorded_ones_name_their_file():
+    from emonb.book.figures import Caption, caption_html
+
+    assert "(no caption)" in caption_html(None, "3")
+    html = caption_html(Caption("Speed.", "recorded", "benchmarks/x.json"), "90.1")
+    assert "emonb-recorded" in html and "<code>benchmarks/x.json</code>" in html
+    assert "300 dpi" not in html  # no saved file, no link
 
 
 def test_trim_mathjax_keeps_only_the_listed_paths(tmp_path):

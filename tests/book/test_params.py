@@ -101,3 +101,18 @@ def test_recorded_default_is_optional_only_when_not_given(tmp_path):
     assert params.recorded_default("f", str(made), str(tmp_path / "other.json")) == made
     with pytest.raises(params.ParameterError, match="parameter 'f': no such file"):
         params.recorded_default("f", str(tmp_path / "typo.json"), str(made))
+
+
+def test_quick_note_lists_what_quick_mode_capped(monkeypatch):
+    from emonb import config
+    from emonb.book.params import quick_note
+
+    monkeypatch.setattr(config, "_APPLIED", {})
+    assert quick_note(False) is None
+    assert config.capped("samples", 20, quick=True) == 3
+    assert config.capped("faces", None, quick=True) == config.QUICK["faces"]
+    assert config.capped("steps", 2, quick=True) == 2  # under the cap: not listed
+    html = quick_note(True).data
+    assert "SmoothGrad samples: <b>3</b> (a full build uses 20)" in html
+    assert f"faces evaluated: <b>{config.QUICK['faces']}</b> (a full build uses all)" in html
+    assert "steps" not in html and "emonb-quick-note" in html
