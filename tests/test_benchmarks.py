@@ -89,41 +89,46 @@ def test_widgets_quick(tmp_path):
     assert new["faces"] == 1 and new["in_a_kernel"]["faces"] == 1
 
 
-def test_train_study_combines_the_runs_whole(tmp_path, monkeypatch):
-    """One setting, one step of one epoch on the stand-in (the step each process of the
-    study runs), then the combining step: the file has the GPU study's keys, the run its
-    history and PublicTest report, and the whole its provenance."""
+def test_train_study_writes_every_run_whole_and_never_loads_publictest(tmp_path, monkeypatch):
+    """Two settings x two seeds, one step of one epoch each on the stand-in: the file has
+    the committed study's keys, every run its validation scores and config, and the whole
+    its provenance; a second call resumes the finished runs instead of training them."""
+    from emonb.data import fer2013
+
     monkeypatch.setenv("EMONB_MAX_STEPS", "1")
+    splits = []
+    real_split = fer2013.FaceDataset.split
+    monkeypatch.setattr(fer2013.FaceDataset, "split",
+                        lambda self, usage: splits.append(usage) or real_split(self, usage))
     study = _script("train_study")
-    runs = tmp_path / "runs"
-    runs.mkdir()
-    study.run_one("synthetic", runs, 1, "no dense BN, weights none", seed=0)
     out = tmp_path / "study.json"
-    assert study.main(["--data", "synthetic", "--out", str(runs), "--settings",
-                       "no-dense-bn-weights-none", "--combine", "--json", str(out)]) == 0  # fmt: skip
-    new = assert_same_keys(out, "seed_cnn_gpu_study.json")
-    old = json.loads((BENCH / "seed_cnn_gpu_study.json").read_text())
-    run = new["runs"]["no dense BN, weights none"]
-    assert list(new["runs"]) == ["no dense BN, weights none"]
-    assert set(run) == set(old["runs"]["no dense BN, weights none"])
-    assert set(run["test"]) >= {"n", "accuracy", "macro_f1", "per_class"} and run["epochs_run"] == 1
-    assert new["provenance"]["command"].endswith(f"--combine --json {out}")
+    argv = ["--data", "synthetic", "--out", str(tmp_path / "runs"), "--epochs", "1",
+            "--max-train", "200", "--seeds", "0,1", "--settings", "weights-none,weights-sqrt",
+            "--json", str(out)]  # fmt: skip
+    assert study.main(argv) == 0
+    new = assert_same_keys(out, "seed_cnn_study_cpu.json")
+    assert "PublicTest" not in splits
+    assert list(new["runs"]) == ["weights none", "weights sqrt"] and new["seeds"] == [0, 1]
+    run = new["runs"]["weights sqrt"]["1"]
+    assert run["config"]["seed"] == 1 and run["config"]["max_train"] == 200
+    assert run["epochs_run"] == 1 and 0 <= run["validation"]["macro_f1"] <= 1
+    assert set(run["validation"]["recall"]) == set(fer2013.CLASS_NAMES)
+    assert new["provenance"]["command"] == "benchmarks/train_study.py " + " ".join(argv)
+    first = json.loads(out.read_text())
+    assert study.main(argv) == 0  # resumed: the same runs, the same numbers
+    again = json.loads(out.read_text())
+    assert again["runs"] == first["runs"]
 
 
-def test_train_study_settings_are_the_recorded_studys_configurations():
-    """Each named setting, at the study's 100 epochs, is exactly the configuration the
-    recorded run logged: re-running the script repeats the study."""
-    from dataclasses import asdict
-
-    from emonb.models.train import TrainConfig
-
+def test_train_study_settings_build_valid_configs():
     study = _script("train_study")
-    old = json.loads((BENCH / "seed_cnn_gpu_study.json").read_text())
-    assert list(study.SETTINGS) == list(old["runs"])
-    for name, setting in study.SETTINGS.items():
-        config = asdict(TrainConfig(epochs=100, **setting))
-        assert config.pop("permute_labels") is False  # added after the study, off by default
-        assert config == old["runs"][name]["config"], name
+    committed = json.loads((BENCH / "seed_cnn_study_cpu.json").read_text())
+    assert list(study.SETTINGS) == list(committed["settings"])
+    for name in study.SETTINGS:
+        for seed in committed["seeds"]:
+            cfg = study.config(name, seed, committed["epochs"], committed["max_train"])
+            assert committed["runs"][name][str(seed)]["config"]["class_weight"] == cfg.class_weight
+            assert committed["runs"][name][str(seed)]["config"]["model"] == cfg.model
     with pytest.raises(SystemExit, match="unknown setting 'nope'"):
         study.pick("weights-sqrt,nope")
 

@@ -183,7 +183,7 @@ def stand_in_note(dataset, *, recorded: str | None = None) -> object | None:
     """A visible note (IPython HTML) when ``dataset`` is the synthetic stand-in, else None.
 
     ``recorded`` names what the page also shows from FER-2013 runs recorded in
-    ``benchmarks/`` (e.g. "the GPU study's tables"): the note then says those are not the
+    ``benchmarks/`` (e.g. "the settings study's table"): the note then says those are not the
     stand-in's, so that its wording is true on a page that mixes both."""
     if not getattr(dataset, "synthetic", False):
         return None

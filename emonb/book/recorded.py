@@ -1,7 +1,7 @@
 """Recorded results: the files under ``benchmarks/`` that a page shows but does not compute.
 
 Most numbers in the book are computed while it builds. A few cost too much for a build (a
-one-hour training run, a GPU study, benchmarks that need an idle machine, a 20-minute
+one-hour training run, a study of training settings across seeds, benchmarks that need an idle machine, a 20-minute
 evaluation on FER-2013): one committed command writes each of them whole into
 ``benchmarks/``, stamped with its provenance (:func:`emonb.records.provenance`: ``command``,
 ``commit``, ``date``, ``machine``). :func:`load_recorded` reads such a file and
@@ -50,10 +50,11 @@ RECORDED: tuple[Recorded, ...] = (
              "emonb evaluate --data FER2013 --model benchmarks/seed_cnn_cpu.keras "
              "--split PublicTest --json benchmarks/seed_cnn_cpu.publictest.json",
              ("01_train",), "that model's PublicTest accuracy, macro-F1 and per-class report"),
-    Recorded("benchmarks/seed_cnn_gpu_study.json",
-             "python benchmarks/train_study.py --data FER2013 --out study/ --epochs 100 "
-             "--settings all --json benchmarks/seed_cnn_gpu_study.json",
-             ("01_train",), "the GPU study of class weights, normalisation and schedules"),
+    Recorded("benchmarks/seed_cnn_study_cpu.json",
+             "python benchmarks/train_study.py --data FER2013 --out study/ "
+             "--json benchmarks/seed_cnn_study_cpu.json",
+             ("01_train",), "the settings study: class weights and dense BN, 3 seeds each, "
+             "scored on validation data"),
     Recorded("benchmarks/faithfulness_mini_xception.json",
              "emonb evaluate-maps --data FER2013 --n 500 --json "
              "benchmarks/faithfulness_mini_xception.json",

@@ -16,7 +16,8 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-__all__ = ["paired_difference", "seed_interval", "select", "t_quantile"]
+__all__ = ["learned", "paired_difference", "seed_interval", "select", "study_scores", "study_table",
+           "t_quantile"]
 
 
 def _t_cdf(x: float, df: int) -> float:
@@ -78,3 +79,35 @@ def select(scores: Mapping[str, Mapping[int, float]], level: float = 0.95) -> di
         mean, lo, hi = paired_difference(scores[chosen], runs, level)
         versus[name] = {"difference": mean, "lo": lo, "hi": hi, "clear": bool(lo > 0)}
     return {"chosen": chosen, "mean": means[chosen], "versus": versus}
+
+
+def study_scores(study: Mapping, metric: str = "macro_f1") -> dict[str, dict[int, float]]:
+    """``setting -> seed -> validation metric`` from a study file
+    (``benchmarks/train_study.py``): the input of :func:`select`."""
+    return {name: {int(seed): float(run["validation"][metric]) for seed, run in runs.items()}
+            for name, runs in study["runs"].items()}  # fmt: skip
+
+
+def learned(run: Mapping) -> bool:
+    """Whether a run learned anything: its chosen epoch predicts more than one class on
+    the validation rows (a network whose dense layer died answers one class for all)."""
+    return int(run["validation"]["predicted_classes"]) > 1
+
+
+def study_table(study: Mapping, level: float = 0.95):
+    """One row per setting (a pandas DataFrame): mean validation accuracy, macro-F1 and
+    disgust recall over seeds with the t-interval of each mean, and how many runs learned."""
+    import pandas as pd
+
+    rows = {}
+    for name, runs in study["runs"].items():
+        row = {}
+        for metric, label in (("accuracy", "accuracy"), ("macro_f1", "macro-F1")):
+            mean, lo, hi = seed_interval([r["validation"][metric] for r in runs.values()], level)
+            row[f"validation {label}"] = mean
+            row[f"{label} 95% interval"] = f"[{lo:.3f}, {hi:.3f}]"
+        row["disgust recall"] = float(np.mean([r["validation"]["recall"]["disgust"]
+                                               for r in runs.values()]))  # fmt: skip
+        row["runs that learned"] = f"{sum(learned(r) for r in runs.values())} of {len(runs)}"
+        rows[name] = row
+    return pd.DataFrame(rows).T.rename_axis("setting")

@@ -485,8 +485,8 @@ def train(
     and asking for more ``epochs`` continues it. ``stop_after`` ends this call after that many epochs (to test resuming).
     ``log`` receives one line per epoch (None: silent). ``on_epoch(model, record)`` is
     called after each epoch's validation and may add observations to the record (the
-    GPU study in ``benchmarks/`` logs PublicTest accuracy this way; nothing here reads
-    them, so they cannot influence training or model selection).
+    observations are logged only; nothing here reads them, so they cannot influence
+    training or model selection).
     """
     cfg = cfg or TrainConfig()
     say = log or (lambda _line: None)

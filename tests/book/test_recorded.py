@@ -10,10 +10,9 @@ from emonb.book.recorded import RECORDED, load_recorded, provenance_of, recorded
 from emonb.errors import EmonbError
 from tests.nbval_references import NBVAL_ENV, ROOT
 
-#: Files under benchmarks/ written before every file carried its provenance, and not re-run
-#: since (the seed CNN's hour of CPU training; the GPU study needs a GPU). The test below
-#: fails once one of them gains a provenance, so that it leaves this list.
-WITHOUT_PROVENANCE = {"seed_cnn_gpu_study.json"}
+#: Files under benchmarks/ without a provenance: none (the last two, the seed CNN's history
+#: and a GPU study, were re-run or retired). The test below keeps it so.
+WITHOUT_PROVENANCE: set[str] = set()
 
 PROV = {"command": "emonb bench --json b.json", "commit": "0123456789abcdef", "dirty": False,
         "date": "2026-12-03T09:00:00+00:00", "machine": {"cpus": 2, "python": "3.11.7",
@@ -41,7 +40,7 @@ def test_note_escapes_and_reads_the_file(tmp_path):
 def test_incomplete_provenance_is_a_warning_never_a_note(missing):
     prov = {k: v for k, v in PROV.items() if k != missing}
     assert provenance_of({"provenance": prov}) is None
-    html = recorded_note("benchmarks/seed_cnn_gpu_study.json", {"provenance": prov}).data
+    html = recorded_note("benchmarks/seed_cnn_study_cpu.json", {"provenance": prov}).data
     assert 'class="admonition warning emonb-recorded"' in html
     assert "Recorded result without provenance" in html
     # a registered file names the command that now writes it whole
