@@ -190,6 +190,28 @@ def test_book_figures_are_saved_at_300_dpi(quick_book):
         assert round(im.info["dpi"][0]) == 300
 
 
+def test_every_figure_is_numbered_captioned_and_links_its_300_dpi_file(quick_book):
+    """Each chapter's figures, in the built quick book: one caption block per saved figure,
+    numbered in order, none missing, each linking to the file it names; a page whose
+    figures used capped settings shows the quick badge; the styles are served."""
+    assert (quick_book / "_static" / "emonb.css").is_file()
+    assert (quick_book / "_static" / "emonb.js").is_file()
+    pages = quick_book / "book" / "chapters"
+    badges = 0
+    for folder in sorted((quick_book / "figures").iterdir()):
+        html = (pages / f"{folder.name}.html").read_text(encoding="utf-8")
+        saved = sorted(folder.glob("fig*.png"))
+        numbers = re.findall(r'class="emonb-caption emonb-[a-z-]+" data-figure="([\d.]+)"', html)
+        chapter = str(int(folder.name[:2]))
+        assert numbers == [f"{chapter}.{i}" for i in range(1, len(saved) + 1)], folder.name
+        assert "(no caption)" not in html, folder.name
+        for fig in saved:
+            assert f'href="../../figures/{folder.name}/{fig.name}"' in html, (folder.name, fig.name)
+        assert "emonb.css" in html and "emonb.js" in html
+        badges += html.count('class="emonb-quick"')
+    assert badges > 0  # the quick book caps iterative settings, and its captions say so
+
+
 REMOTE = re.compile(
     r"""<(?:script|link|img|iframe|source|video|audio)\b[^>]*?\b(?:src|href)\s*=\s*"""
     r"""["']((?:https?:)?//[^"']+)""",
