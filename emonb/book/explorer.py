@@ -27,7 +27,9 @@ Size: a page carries every tile. For the maps that is faces x (7 x layers per CA
 pick a few faces and two or three layers (``deep_layers``). Measured on the mini-Xception:
 chapter 5's explorer (three faces; six methods, four of them CAMs at three layers) is
 0.54 MB of HTML and chapter 4's (three faces, six gradient methods) 0.56 MB, on pages of
-about 0.6 MB; in quick mode (two faces, two methods) both pages are under 0.2 MB.
+about 0.6 MB; in quick mode chapter 4's (two faces, two methods) is under 0.2 MB and
+chapter 5's (two faces, the same six methods and three layers: :func:`cam_explorer_settings`)
+0.36 MB.
 """
 
 from __future__ import annotations
