@@ -163,8 +163,10 @@ def _data_uri(image: np.ndarray) -> str:
 def _slider(cls: str, maximum: int, style: str = "", value: int = 0) -> str:
     """An ``<input type="range">`` from 0 to ``maximum``, at ``value``."""
     extra = f' style="{style}"' if style else ""
-    return (f'<input class="{cls}" type="range" min="0" max="{maximum}" value="{int(value)}" '
-            f'step="1"{extra}>')
+    return (
+        f'<input class="{cls}" type="range" min="0" max="{maximum}" value="{int(value)}" '
+        f'step="1"{extra}>'
+    )
 
 
 def _select(cls: str, options: Sequence[str], selected: int = 0) -> str:
@@ -464,8 +466,12 @@ def static_map_explorer(maps: ExplanationMaps, *, size: int = 256, alpha: float 
                "faces": [_data_uri(f) for f in faces], "h": h, "w": w, "alpha": float(alpha),
                "proba": np.round(maps.proba.astype(float), 4).tolist(), "lut": _lut(cmap)}  # fmt: skip
     if layer is not None and layer not in maps.layers:
-        raise ValueError(f"layer {layer!r} is not one of the maps' layers: {', '.join(maps.layers)}")
-    layer = _select("emonb-layer", maps.layers, n_layers - 1 if layer is None else maps.layers.index(layer))
+        raise ValueError(
+            f"layer {layer!r} is not one of the maps' layers: {', '.join(maps.layers)}"
+        )
+    layer = _select(
+        "emonb-layer", maps.layers, n_layers - 1 if layer is None else maps.layers.index(layer)
+    )
     controls = f"""<div style="display:flex;gap:1em;align-items:center;flex-wrap:wrap">
 <label>face {_slider("emonb-face", n - 1)}</label>
 <label>method {_select("emonb-method", maps.methods)}</label>

@@ -96,7 +96,9 @@ def test_feature_explorer_opens_on_a_live_filter_and_names_class_channels(mini_x
         for f in range(ex.n_faces):
             m = ex.acts[layer][f, ..., ex.opening_filter(f, layer)]
             assert np.ptp(m) > 1e-3  # live: not a flat square
-            np.testing.assert_allclose(m.mean(), ex.acts[layer][f].mean(axis=(0, 1)).max(), rtol=1e-4)
+            np.testing.assert_allclose(
+                m.mean(), ex.acts[layer][f].mean(axis=(0, 1)).max(), rtol=1e-4
+            )
     # conv2d_1's filter 0 is dead on this face (float noise about 1e-34): never opened on
     assert np.ptp(ex.acts["conv2d_1"][0, ..., 0]) < 1e-30 and ex.opening_filter(0, "conv2d_1") != 0
     assert ex.channel_names == {"conv2d_7": list(mini_xception.class_names)}
@@ -113,7 +115,9 @@ def test_feature_explorer_opens_on_a_live_filter_and_names_class_channels(mini_x
 def test_colour_bar_html():
     bar = colour_bar_html("viridis", -1.5, 2.25, "a <note>")
     assert bar.count("rgb(") == 17 and "rgb(68,1,84) 0%" in bar and "rgb(253,231,37) 100%" in bar
-    assert '<span class="emonb-lo">-1.5</span>' in bar and '<span class="emonb-hi">2.25</span>' in bar
+    assert (
+        '<span class="emonb-lo">-1.5</span>' in bar and '<span class="emonb-hi">2.25</span>' in bar
+    )
     assert "a &lt;note&gt;" in bar
     assert '<span class="emonb-lo"></span>' in colour_bar_html("jet")  # filled in by a script
 
