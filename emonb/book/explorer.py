@@ -9,7 +9,8 @@ nearest-neighbour pixels. Nothing is fetched: the pages work offline and from ``
 
 - :func:`static_explorer` (``data-kind="features"``): per face and layer, one sprite holding
   every filter's map (each min-max scaled, as :func:`emonb.book.widgets.colorize` does,
-  viridis); face, layer and filter sliders.
+  viridis); face, layer and filter sliders; the filter opens on the layer's most active
+  live filter, and a class-per-channel layer's channels carry their class names.
 - :func:`static_map_explorer` (``data-kind="maps"``): explanation maps from
   :func:`explanation_maps`, per face and method one sprite of seven emotions (columns) by
   the layers the method reads (rows; one row for a method without a layer), stored at the
@@ -18,12 +19,17 @@ nearest-neighbour pixels. Nothing is fetched: the pages work offline and from ``
   it (:func:`emonb.plotting.images.overlay`: jet, alpha 0.5), and the caption gives the
   model's probability of the chosen emotion.
 
+Both show a colour bar (class ``emonb-colorbar``): the colormap, the shown map's raw min and
+max at its ends, and a note that each map is scaled to its own range.
+
 Size: a page carries every tile. For the maps that is faces x (7 x layers per CAM method +
 7 per other method) tiles of the input size (64 x 64 for the mini-Xception), so chapters
 pick a few faces and two or three layers (``deep_layers``). Measured on the mini-Xception:
 chapter 5's explorer (three faces; six methods, four of them CAMs at three layers) is
 0.54 MB of HTML and chapter 4's (three faces, six gradient methods) 0.56 MB, on pages of
-about 0.6 MB; in quick mode (two faces, two methods) both pages are under 0.2 MB.
+about 0.6 MB; in quick mode chapter 4's (two faces, two methods) is under 0.2 MB and
+chapter 5's (two faces, the same six methods and three layers: :func:`cam_explorer_settings`)
+0.36 MB.
 """
 
 from __future__ import annotations
@@ -40,7 +46,7 @@ from emonb.book.widgets import DEFAULT_METHODS, lut_bins, png_bytes
 from emonb.errors import EmonbError
 from emonb.models.zoo import EmotionModel
 
-__all__ = ["ExplanationMaps", "deep_layers", "explanation_maps", "map_sprite", "sprite",
+__all__ = ["CAM_EXPLORER_QUICK_FACES", "ExplanationMaps", "cam_explorer_settings", "deep_layers", "explanation_maps", "map_sprite", "sprite",
            "static_explorer", "static_map_explorer"]  # fmt: skip
 
 # What both explorers' scripts share: the root and its data, decoding a sprite once, cutting
@@ -51,6 +57,8 @@ _PRELUDE = """
   const data = JSON.parse(root.querySelector("script[type='application/json']").textContent);
   const canvas = root.querySelector("canvas"), caption = root.querySelector(".emonb-caption");
   const thumb = root.querySelector(".emonb-thumb"), cache = {};
+  const lo = root.querySelector(".emonb-lo"), hi = root.querySelector(".emonb-hi");
+  function scale(r) { lo.textContent = (+r[0]).toPrecision(3); hi.textContent = (+r[1]).toPrecision(3); }
   let latest = 0;
   function load(key, src, done) {
     const img = cache[key] || new Image();
@@ -83,21 +91,26 @@ _PRELUDE = """
 
 _FEATURES_SCRIPT = """
   const face = root.querySelector(".emonb-face"), layer = root.querySelector(".emonb-layer");
-  const filt = root.querySelector(".emonb-filter");
-  function draw() {
+  const filt = root.querySelector(".emonb-filter"), fname = root.querySelector(".emonb-filter-name");
+  function draw(reset) {
     const L = data.layers[+layer.value], f = +face.value, id = ++latest;
     filt.max = L.c - 1;
+    if (reset === true) filt.value = L.open[f];
     const k = Math.min(+filt.value, L.c - 1);
+    const what = L.names ? "channel " + k + ": " + L.names[k] : "filter " + k;
+    fname.textContent = L.names ? L.names[k] : "";
     thumb.src = data.faces[f];
     load(layer.value + "/" + f, L.sprites[f], (img) => {
       if (id !== latest) return;
       paint(tile(img, k % L.cols, Math.floor(k / L.cols), L.w, L.h), null, 1);
       canvas.dataset.shown = f + "/" + L.name + "/" + k;
+      scale(L.range[f][k]);
       caption.textContent = "face " + f + ", " + L.name + " (" + L.h + "x" + L.w + ", " + L.c +
-        " filters), filter " + k;
+        " filters), " + what;
     });
   }
-  [face, layer, filt].forEach((el) => el.addEventListener("input", draw));
+  [face, filt].forEach((el) => el.addEventListener("input", () => draw(false)));
+  layer.addEventListener("input", () => draw(true));
 """
 
 _MAPS_SCRIPT = """
@@ -113,6 +126,7 @@ _MAPS_SCRIPT = """
       paint(tile(img, e, l, data.w, data.h), tile(grey, 0, 0, data.w, data.h), data.alpha);
       const p = data.proba[f], top = p.indexOf(Math.max(...p));
       canvas.dataset.shown = f + "/" + M.name + "/" + data.emotions[e] + "/" + where;
+      scale(M.range[f][e][l]);
       caption.textContent = "face " + f + ": " + M.name +
         (M.layered ? " at " + where : "") + " for " + data.emotions[e] + " (p = " +
         p[e].toFixed(2) + "); the model says " + data.emotions[top] + " (" + p[top].toFixed(2) + ")";
@@ -146,10 +160,13 @@ def _data_uri(image: np.ndarray) -> str:
     return "data:image/png;base64," + base64.b64encode(png_bytes(image)).decode("ascii")
 
 
-def _slider(cls: str, maximum: int, style: str = "") -> str:
-    """An ``<input type="range">`` from 0 to ``maximum``, at 0."""
+def _slider(cls: str, maximum: int, style: str = "", value: int = 0) -> str:
+    """An ``<input type="range">`` from 0 to ``maximum``, at ``value``."""
     extra = f' style="{style}"' if style else ""
-    return f'<input class="{cls}" type="range" min="0" max="{maximum}" value="0" step="1"{extra}>'
+    return (
+        f'<input class="{cls}" type="range" min="0" max="{maximum}" value="{int(value)}" '
+        f'step="1"{extra}>'
+    )
 
 
 def _select(cls: str, options: Sequence[str], selected: int = 0) -> str:
@@ -179,9 +196,17 @@ def _json(value) -> str:
     return json.dumps(value, separators=(",", ":")).replace("<", "\\u003c")
 
 
-def _explorer(kind: str, uid: str, controls: str, size: int, payload: dict, script: str) -> str:
-    """The markup both explorers share: controls, the canvas, the face thumbnail, a caption,
-    the payload and the script (``uid`` escaped for the attribute and for JavaScript)."""
+def _ranges(maps: np.ndarray, axes: tuple[int, ...]) -> list:
+    """Each map's [min, max] over ``axes``, to four significant digits (nested lists)."""
+    both = np.stack([np.min(maps, axis=axes), np.max(maps, axis=axes)], -1).astype(float)
+    return np.vectorize(lambda v: float(f"{v:.4g}"))(both).tolist()
+
+
+def _explorer(kind: str, uid: str, controls: str, size: int, payload: dict, script: str,
+              bar: str) -> str:  # fmt: skip
+    """The markup both explorers share: controls, the canvas, the face thumbnail, the colour
+    bar, a caption, the payload and the script (``uid`` escaped for the attribute and for
+    JavaScript)."""
     if not isinstance(uid, str) or not uid:
         raise ValueError(f"uid must be a non-empty string, got {uid!r}")
     js = "(function () {" + _PRELUDE % {"uid": _json(uid)} + script + "  draw();\n})();"
@@ -192,6 +217,7 @@ def _explorer(kind: str, uid: str, controls: str, size: int, payload: dict, scri
 <canvas width="{size}" height="{size}" style="{_PIXELATED};border:1px solid #ccc"></canvas>
 <img class="emonb-thumb" alt="the face" width="{thumb}" height="{thumb}" style="{_PIXELATED}">
 </div>
+{bar}
 <div class="emonb-caption" style="margin-top:0.3em"></div>
 <script type="application/json">{_json(payload)}</script>
 <script>{js}</script>
@@ -201,11 +227,22 @@ def _explorer(kind: str, uid: str, controls: str, size: int, payload: dict, scri
 def static_explorer(acts: Mapping[str, np.ndarray], faces: np.ndarray, *,
                     layers: Sequence[str] | None = None, max_filters: int | None = None,
                     size: int = 256, cmap: str = "viridis",
+                    channel_names: Mapping[str, Sequence[str]] | None = None,
                     uid: str = "emonb-explorer") -> str:  # fmt: skip
     """The feature-map explorer's HTML (``data-kind="features"``) for activations
     ``{layer: (N, h, w, c)}`` of ``faces``, uint8 grey (N, H, W)
     (:func:`emonb.models.preprocessing.model_view`). ``max_filters`` keeps the first filters
-    of each layer; ``uid`` must be unique on the page."""
+    of each layer; ``uid`` must be unique on the page.
+
+    The filter slider opens, and moves whenever the layer changes, to the layer's most active
+    filter for the shown face (:func:`emonb.book.widgets.live_channel`: the highest mean
+    activation among filters whose map is not flat), never to a dead one. ``channel_names``
+    (``{layer: names}``, e.g. :func:`emonb.book.widgets.channel_names`: the class each
+    channel of a class-per-channel layer scores) label those layers' channels. A colour bar
+    shows the colormap with the shown map's raw min and max at its ends (each map is
+    scaled to its own range)."""
+    from emonb.book.widgets import FEATURE_SCALE_NOTE, colour_bar_html, live_channel
+
     names = [n for n in (layers or list(acts)) if np.ndim(acts[n]) == 4]
     if not names:
         raise ValueError("no layer with a spatial (N, h, w, c) output")
@@ -215,15 +252,26 @@ def static_explorer(acts: Mapping[str, np.ndarray], faces: np.ndarray, *,
         a = np.asarray(acts[name])[..., :max_filters]
         sheets = [sprite(a[i]) for i in range(len(a))]
         _, h, w, c = a.shape
-        spec.append({"name": name, "h": h, "w": w, "c": c, "cols": sheets[0][1],
-                     "sprites": [_data_uri(s) for s, _ in sheets]})  # fmt: skip
+        entry = {"name": name, "h": h, "w": w, "c": c, "cols": sheets[0][1],
+                 "sprites": [_data_uri(s) for s, _ in sheets],
+                 "open": [live_channel(a[i]) for i in range(len(a))],
+                 "range": _ranges(a, (1, 2))}  # fmt: skip
+        names_of = (channel_names or {}).get(name)
+        if names_of is not None:
+            if len(names_of) < c:
+                raise ValueError(f"{len(names_of)} channel names for {c} channels of {name!r}")
+            entry["names"] = [str(x) for x in names_of[:c]]
+        spec.append(entry)
     payload = {"layers": spec, "faces": [_data_uri(f) for f in faces], "lut": _lut(cmap)}
+    first = spec[0]["open"][0]
     controls = f"""<div style="display:flex;gap:1em;align-items:center;flex-wrap:wrap">
 <label>face {_slider("emonb-face", len(faces) - 1)}</label>
-<label>filter {_slider("emonb-filter", spec[0]["c"] - 1)}</label>
+<label>filter {_slider("emonb-filter", spec[0]["c"] - 1, value=first)}</label>
+<span class="emonb-filter-name" style="font-weight:bold"></span>
 </div>
 <label style="display:block">layer {_slider("emonb-layer", len(spec) - 1, "width:70%")}</label>"""
-    return _explorer("features", uid, controls, size, payload, _FEATURES_SCRIPT)
+    bar = colour_bar_html(cmap, note=FEATURE_SCALE_NOTE)
+    return _explorer("features", uid, controls, size, payload, _FEATURES_SCRIPT, bar)
 
 
 # ---- explanation maps ---------------------------------------------------------------------
@@ -260,6 +308,44 @@ def deep_layers(net: EmotionModel, count: int = 3) -> list[str]:
     for name in spatial_conv_layers(net.model, shapes):
         last[tuple(shapes[name][:2])] = name  # the deepest layer at each resolution
     return list(last.values())[-count:]
+
+
+#: Faces chapter 05's map explorer stores in quick mode (CI); a full build stores them all.
+CAM_EXPLORER_QUICK_FACES = 2
+
+
+def cam_explorer_settings(net: EmotionModel, *, quick: bool | None = None,
+                          cam_layer: str | None = None) -> dict:  # fmt: skip
+    """What chapter 05's map explorer stores: ``{"faces": int | None, "methods": tuple,
+    "layers": list}`` (``faces``: how many of the gallery, None for all).
+
+    Methods: :data:`~emonb.book.widgets.DEFAULT_METHODS` (saliency, guided backprop,
+    Grad-CAM, Grad-CAM++, LayerCAM, CAM: those the chapter's text names) in every build.
+    Layers: :func:`deep_layers` (three), plus the CAM layer (``cam_layer``, default
+    :func:`emonb.models.cam_layer.default_cam_layer`) and the spatial convolution before it
+    when they are not among them, shallow to deep: so the explorer always offers the CAM
+    layer and a layer before it to step back to. Quick mode (``quick``, default
+    :func:`emonb.config.is_quick`) keeps every method and layer and stores
+    :data:`CAM_EXPLORER_QUICK_FACES` faces (measured on the mini-Xception: two faces, six
+    methods at three layers take about 25 s on a shared 2-core CPU)."""
+    from emonb import config
+    from emonb.book.widgets import DEFAULT_METHODS
+    from emonb.models.cam_layer import default_cam_layer
+    from emonb.models.graph import spatial_conv_layers
+    from emonb.models.runner import Runner
+
+    quick = config.is_quick() if quick is None else bool(quick)
+    cam_layer = cam_layer or default_cam_layer(net).name
+    order = spatial_conv_layers(net.model, Runner(net).output_shapes)
+    if cam_layer not in order:
+        raise EmonbError(f"CAM layer {cam_layer!r} is not a spatial convolution; "
+                         f"choose from {', '.join(order)}")  # fmt: skip
+    chosen = set(deep_layers(net, 3)) | {cam_layer}
+    at = order.index(cam_layer)
+    if at > 0 and not any(order.index(n) < at for n in chosen):
+        chosen.add(order[at - 1])
+    return {"faces": CAM_EXPLORER_QUICK_FACES if quick else None,
+            "methods": tuple(DEFAULT_METHODS), "layers": [n for n in order if n in chosen]}  # fmt: skip
 
 
 def explanation_maps(net: EmotionModel, faces, methods: Sequence[str] = DEFAULT_METHODS,
@@ -345,7 +431,9 @@ def static_map_explorer(maps: ExplanationMaps, *, size: int = 256, alpha: float 
     chosen emotion. ``emotion`` is the one shown first (default: the model's prediction for
     the first face), and ``layer`` the layer (default: the last of ``maps.layers``; pass the
     model's CAM layer, :func:`emonb.models.cam_layer.default_cam_layer`, to open on what the
-    CAMs read unasked); ``uid`` must be unique on the page."""
+    CAMs read unasked); ``uid`` must be unique on the page. A colour bar shows ``cmap``
+    with the shown map's min and max at its ends (each map is scaled to its own range, as
+    :func:`map_sprite` stores it)."""
     if not isinstance(maps, ExplanationMaps):
         raise TypeError(f"expected ExplanationMaps (from explanation_maps), got {type(maps)}")
     if not 0.0 <= float(alpha) <= 1.0:
@@ -368,19 +456,27 @@ def static_map_explorer(maps: ExplanationMaps, *, size: int = 256, alpha: float 
         raise ValueError(f"emotion index {emotion} out of range 0..{k - 1}")
     else:
         first = int(emotion)
+    from emonb.book.widgets import MAP_SCALE_NOTE, colour_bar_html
+
     methods = [{"name": name, "layered": bool(maps.layered[i]),
-                "sprites": [_data_uri(map_sprite(maps, f, i)) for f in range(n)]}
+                "sprites": [_data_uri(map_sprite(maps, f, i)) for f in range(n)],
+                "range": _ranges(maps.maps[:, i], (3, 4))}  # [face][emotion][layer]
                for i, name in enumerate(maps.methods)]  # fmt: skip
     payload = {"methods": methods, "layers": list(maps.layers), "emotions": list(maps.class_names),
                "faces": [_data_uri(f) for f in faces], "h": h, "w": w, "alpha": float(alpha),
                "proba": np.round(maps.proba.astype(float), 4).tolist(), "lut": _lut(cmap)}  # fmt: skip
     if layer is not None and layer not in maps.layers:
-        raise ValueError(f"layer {layer!r} is not one of the maps' layers: {', '.join(maps.layers)}")
-    layer = _select("emonb-layer", maps.layers, n_layers - 1 if layer is None else maps.layers.index(layer))
+        raise ValueError(
+            f"layer {layer!r} is not one of the maps' layers: {', '.join(maps.layers)}"
+        )
+    layer = _select(
+        "emonb-layer", maps.layers, n_layers - 1 if layer is None else maps.layers.index(layer)
+    )
     controls = f"""<div style="display:flex;gap:1em;align-items:center;flex-wrap:wrap">
 <label>face {_slider("emonb-face", n - 1)}</label>
 <label>method {_select("emonb-method", maps.methods)}</label>
 <label>emotion {_select("emonb-emotion", maps.class_names, first)}</label>
 <label{"" if any(maps.layered) else " hidden"}>layer {layer}</label>
 </div>"""
-    return _explorer("maps", uid, controls, size, payload, _MAPS_SCRIPT)
+    bar = colour_bar_html(cmap, note=MAP_SCALE_NOTE)
+    return _explorer("maps", uid, controls, size, payload, _MAPS_SCRIPT, bar)

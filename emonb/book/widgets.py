@@ -13,6 +13,7 @@ position shows, which is what the tests and the benchmark call.
 
 from __future__ import annotations
 
+import html
 import time
 from collections.abc import Sequence
 
@@ -27,8 +28,8 @@ from emonb.models.targets import resolve_targets
 from emonb.models.tracing import output_shapes
 from emonb.models.zoo import EmotionModel
 
-__all__ = ["DEFAULT_METHODS", "FeatureMapExplorer", "MapExplorer", "colorize", "lut_bins",
-           "png_bytes"]  # fmt: skip
+__all__ = ["DEFAULT_METHODS", "FeatureMapExplorer", "MapExplorer", "channel_names",
+           "colorize", "colour_bar_html", "live_channel", "lut_bins", "png_bytes"]  # fmt: skip
 
 #: Methods a :class:`MapExplorer` offers by default (the fast ones; Score-CAM on request).
 DEFAULT_METHODS = ("saliency", "guided_backprop", "gradcam", "gradcam_plus_plus", "layercam",
@@ -55,6 +56,56 @@ def colorize(values: np.ndarray, size: int | None = None, cmap: str = "viridis")
     if size is not None and bins.shape != (size, size):
         bins = cv2.resize(bins, (size, size), interpolation=cv2.INTER_NEAREST)
     return colour_lut(cmap)[bins].astype(np.uint8)
+
+
+def live_channel(maps: np.ndarray) -> int:
+    """The channel an explorer opens on for one face's maps (h, w, c): the one with the
+    highest mean activation among channels whose map is not flat (max - min above
+    ``1e-6 * (1 + max |a|)``, so a dead filter, all zeros, is never chosen); channel 0 when
+    every map is flat."""
+    a = np.asarray(maps, dtype=np.float64)
+    if a.ndim != 3:
+        raise ValueError(f"expected maps (h, w, channels), got shape {a.shape}")
+    spread = a.max(axis=(0, 1)) - a.min(axis=(0, 1))
+    live = spread > 1e-6 * (1.0 + np.abs(a).max(axis=(0, 1)))
+    if not live.any():
+        return 0
+    return int(np.argmax(np.where(live, a.mean(axis=(0, 1)), -np.inf)))
+
+
+def channel_names(net: EmotionModel, layers: Sequence[str]) -> dict[str, list[str]]:
+    """``{layer: class names}`` for those of ``layers`` whose channels each score one class
+    (:func:`emonb.models.cam_layer.class_channel_heads`: the mini-Xception's ``conv2d_7``);
+    explorers label such a layer's channels by the class, not by number."""
+    from emonb.models.cam_layer import class_channel_heads
+
+    heads = set(class_channel_heads(net.model, len(net.class_names)))
+    return {name: list(net.class_names) for name in layers if name in heads}
+
+
+def _fmt(value: float) -> str:
+    return f"{float(value):.3g}"
+
+
+def colour_bar_html(cmap: str, lo: float | None = None, hi: float | None = None,
+                    note: str = "", width: int = 160) -> str:  # fmt: skip
+    """A colour bar as HTML (``<div class="emonb-colorbar">``): the colormap's gradient
+    (17 stops of its LUT) between the values at its ends (spans ``emonb-lo`` and
+    ``emonb-hi``, which the static explorers' scripts fill in) and a ``note`` saying what the
+    colour means."""
+    from emonb.plotting.colours import colour_lut
+
+    lut = colour_lut(cmap).round().astype(int)
+    stops = ", ".join(f"rgb({r},{g},{b}) {100 * i / 16:.4g}%"
+                      for i, (r, g, b) in enumerate(lut[np.linspace(0, 255, 17).astype(int)]))  # fmt: skip
+    ends = ["" if v is None else _fmt(v) for v in (lo, hi)]
+    return (f'<div class="emonb-colorbar" data-cmap="{html.escape(cmap)}" '
+            'style="display:flex;gap:0.4em;align-items:center;margin-top:0.3em">'
+            f'<span class="emonb-lo">{ends[0]}</span>'
+            f'<span style="display:inline-block;width:{int(width)}px;height:12px;'
+            f'border:1px solid #999;background:linear-gradient(to right, {stops})"></span>'
+            f'<span class="emonb-hi">{ends[1]}</span>'
+            f'<span class="emonb-scale-note" style="color:#555">{html.escape(note)}</span></div>')  # fmt: skip
 
 
 def png_bytes(rgb: np.ndarray) -> bytes:
@@ -91,8 +142,23 @@ class _Explorer:
         raise NotImplementedError
 
 
+#: What the feature explorers' colour bars say: each map is scaled on its own.
+FEATURE_SCALE_NOTE = ("activation of the shown map; each map is scaled to its own min (left) "
+                      "and max (right), the raw values at the ends")  # fmt: skip
+#: What the static explanation-map explorer's colour bar says.
+MAP_SCALE_NOTE = ("map value over the face; each map is scaled to its own min (left) and max "
+                  "(right), its values at the ends (the methods normalise to 0..1)")  # fmt: skip
+
+
 class FeatureMapExplorer(_Explorer):
     """Layer and filter sliders over the feature maps of a few faces.
+
+    The filter slider opens, and moves whenever the layer changes, to the layer's most
+    active channel for the shown face (:func:`live_channel`: the highest mean activation
+    among channels whose map is not flat), so no layer opens on a dead filter. A layer whose
+    channels each score one class (:func:`channel_names`) labels them by class name. A
+    colour bar gives the colormap and the shown map's raw min and max (each map is scaled
+    to its own range).
 
     Parameters
     ----------
@@ -117,6 +183,8 @@ class FeatureMapExplorer(_Explorer):
         self.layers = list(self.acts)
         self.n_faces = len(next(iter(self.acts.values())))
         self.size, self.cmap = int(size), cmap
+        #: ``{layer: class names}`` for class-per-channel layers (:func:`channel_names`).
+        self.channel_names = channel_names(net, self.layers)
 
     def _check(self, face: int, layer: str, filter: int) -> np.ndarray:
         if layer not in self.acts:
@@ -127,6 +195,17 @@ class FeatureMapExplorer(_Explorer):
                              f"({self.n_faces} faces, {act.shape[-1]} filters)")  # fmt: skip
         return act[face, ..., filter]
 
+    def opening_filter(self, face: int = 0, layer: str | None = None) -> int:
+        """The filter shown when ``layer`` is chosen for ``face``: :func:`live_channel`."""
+        layer = layer or self.layers[0]
+        self._check(face, layer, 0)
+        return live_channel(self.acts[layer][face])
+
+    def label(self, layer: str, filter: int) -> str:
+        """``filter 3``, or for a class-per-channel layer ``channel 3: happy``."""
+        names = self.channel_names.get(layer)
+        return f"channel {filter}: {names[filter]}" if names else f"filter {filter}"
+
     def render(self, face: int = 0, layer: str | None = None, filter: int = 0) -> np.ndarray:
         """The image a slider position shows: one filter's map, coloured, ``size`` square."""
         return colorize(self._check(face, layer or self.layers[0], filter), self.size, self.cmap)
@@ -135,27 +214,43 @@ class FeatureMapExplorer(_Explorer):
         layer = layer or self.layers[0]
         m = self._check(face, layer, filter)
         h, w, c = self.acts[layer].shape[1:]
-        return (f"face {face}, {layer} ({h}x{w}, {c} filters), filter {filter}: "
+        return (f"face {face}, {layer} ({h}x{w}, {c} filters), {self.label(layer, filter)}: "
                 f"mean {m.mean():.3f}, max {m.max():.3f}")  # fmt: skip
 
+    def colour_bar(self, face: int = 0, layer: str | None = None, filter: int = 0) -> str:
+        """The colour bar's HTML for a slider position (:func:`colour_bar_html`)."""
+        m = self._check(face, layer or self.layers[0], filter)
+        return colour_bar_html(self.cmap, m.min(), m.max(), FEATURE_SCALE_NOTE)
+
     def widget(self):
-        """Face, layer and filter sliders above the map (an ``ipywidgets.VBox``)."""
+        """Face, layer and filter sliders above the map and its colour bar
+        (an ``ipywidgets.VBox``)."""
         import ipywidgets as w
 
+        first = self.layers[0]
         face = w.IntSlider(0, 0, max(self.n_faces - 1, 0), description="face")
         layer = w.SelectionSlider(options=self.layers, description="layer",
                                   layout=w.Layout(width="95%"))  # fmt: skip
-        filt = w.IntSlider(0, 0, self.acts[self.layers[0]].shape[-1] - 1, description="filter")
-        image, caption = self._image_widget(), w.Label()
+        filt = w.IntSlider(self.opening_filter(0, first), 0, self.acts[first].shape[-1] - 1,
+                           description="filter")  # fmt: skip
+        image, caption, bar = self._image_widget(), w.Label(), w.HTML()
 
         def update(_=None):
-            filt.max = self.acts[layer.value].shape[-1] - 1  # clamps the value too
-            self._redraw(image, caption, face=face.value, layer=layer.value, filter=filt.value)
+            position = dict(face=face.value, layer=layer.value, filter=filt.value)
+            self._redraw(image, caption, **position)
+            bar.value = self.colour_bar(**position)
 
-        for control in (face, layer, filt):
-            control.observe(update, names="value")
+        def change_layer(_=None):
+            with filt.hold_trait_notifications():
+                filt.max = self.acts[layer.value].shape[-1] - 1
+                filt.value = self.opening_filter(face.value, layer.value)
+            update()
+
+        face.observe(update, names="value")
+        filt.observe(update, names="value")
+        layer.observe(change_layer, names="value")
         update()
-        return w.VBox([w.HBox([face, filt]), layer, image, caption])
+        return w.VBox([w.HBox([face, filt]), layer, image, bar, caption])
 
 
 class MapExplorer(_Explorer):
@@ -253,6 +348,16 @@ class MapExplorer(_Explorer):
         return (f"face {face}: {method}{where} for {names[e]} (p = {p[e]:.2f}); "
                 f"the model says {names[int(p.argmax())]} ({p.max():.2f})")  # fmt: skip
 
+    def colour_bar(self, face: int = 0, method: str | None = None, emotion: int | str = 0,
+                   layer: str | None = None) -> str:  # fmt: skip
+        """The colour bar's HTML for a position: jet from 0 to 1 (the overlay colours the
+        map's values as they are, each map normalised to 0..1 by its method), with the
+        shown map's min and max."""
+        m = self.maps(method or self.methods[0], layer)[face, self._emotion(emotion, face)]
+        return colour_bar_html("jet", 0.0, 1.0, "map value over the face (each map normalised "
+                               f"to 0..1 by its method); shown map: min {_fmt(m.min())}, "
+                               f"max {_fmt(m.max())}")  # fmt: skip
+
     def widget(self):
         """Face, method, emotion and layer selectors above the overlay (``ipywidgets.VBox``)."""
         import ipywidgets as w
@@ -264,14 +369,16 @@ class MapExplorer(_Explorer):
                                   value=names[int(self.proba[0].argmax())])  # fmt: skip
         layer = w.SelectionSlider(options=self.layers, value=self.default_layer,
                                   description="layer", layout=w.Layout(width="95%"))  # fmt: skip
-        image, caption = self._image_widget(), w.Label()
+        image, caption, bar = self._image_widget(), w.Label(), w.HTML()
 
         def update(_=None):
             layer.disabled = not self.uses_layer(method.value)
-            self._redraw(image, caption, face=face.value, method=method.value,
-                         emotion=emotion.value, layer=layer.value)  # fmt: skip
+            position = dict(face=face.value, method=method.value, emotion=emotion.value,
+                            layer=layer.value)  # fmt: skip
+            self._redraw(image, caption, **position)
+            bar.value = self.colour_bar(**position)
 
         for control in (face, method, emotion, layer):
             control.observe(update, names="value")
         update()
-        return w.VBox([w.HBox([face, method]), emotion, layer, image, caption])
+        return w.VBox([w.HBox([face, method]), emotion, layer, image, bar, caption])

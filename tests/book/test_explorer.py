@@ -214,3 +214,60 @@ def test_explanation_maps_take_a_bare_keras_model(toy, toy_maps, unchanged):
     assert m.layers == ("c2",) and m.layered == (False,)  # default: the CAM layer (by the rule)
     np.testing.assert_allclose(m.maps[:, 0], toy_maps.maps[:, 2, :, :1], atol=1e-6)
     check()
+
+
+def test_static_explorer_opens_on_a_live_filter_names_classes_and_has_a_colour_bar():
+    from emonb.book.widgets import live_channel
+
+    rng = np.random.default_rng(1)
+    a = rng.random((2, 4, 4, 3)).astype(np.float32)
+    a[..., 0] = 0.0  # a dead filter first, as conv2d_1's on chapter 03's face
+    a[1, ..., 2] += 5  # face 1's most active filter is 2
+    heads = rng.random((2, 2, 2, 7)).astype(np.float32)
+    faces = rng.integers(0, 256, (2, 8, 8), dtype=np.uint8)
+    names = ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral")
+    page = static_explorer({"a": a, "head": heads}, faces, channel_names={"head": names})
+    data = _payload(page)
+    first = data["layers"][0]["open"][0]
+    assert first == live_channel(a[0]) != 0 and data["layers"][0]["open"][1] == 2
+    assert f'class="emonb-filter" type="range" min="0" max="2" value="{first}"' in page
+    assert "filt.value = L.open[f]" in page  # a new layer opens on its live filter too
+    assert "names" not in data["layers"][0] and data["layers"][1]["names"] == list(names)
+    assert 'class="emonb-filter-name"' in page and "L.names[k]" in page
+    # the colour bar: the colormap and the shown map's raw range, filled in by the script
+    assert page.count('class="emonb-colorbar"') == 1 and "linear-gradient" in page
+    assert "own min" in page and "scale(L.range[f][k])" in page
+    np.testing.assert_allclose(data["layers"][0]["range"][1][2], [a[1, ..., 2].min(),
+                                                                  a[1, ..., 2].max()], rtol=1e-3)  # fmt: skip
+    with pytest.raises(ValueError, match="channel names"):
+        static_explorer({"head": heads}, faces, channel_names={"head": names[:3]})
+
+
+def test_map_explorer_has_a_colour_bar_with_each_maps_range(toy_maps):
+    page = static_map_explorer(toy_maps)
+    data = _payload(page)
+    assert page.count('class="emonb-colorbar"') == 1 and 'data-cmap="jet"' in page
+    assert "scale(M.range[f][e][l])" in page
+    r = np.array(data["methods"][1]["range"])  # [face][emotion][layer] -> [min, max]
+    assert r.shape == (2, 7, 2, 2)
+    np.testing.assert_allclose(r[1, 4, 0], [toy_maps.maps[1, 1, 4, 0].min(),
+                                            toy_maps.maps[1, 1, 4, 0].max()], atol=1e-3)  # fmt: skip
+
+
+def test_cam_explorer_settings_store_the_cam_layer_and_one_before_it(mini_xception):
+    from emonb.book.explorer import CAM_EXPLORER_QUICK_FACES, cam_explorer_settings
+    from emonb.book.widgets import DEFAULT_METHODS
+
+    for quick in (True, False):
+        s = cam_explorer_settings(mini_xception, quick=quick)
+        assert s["layers"] == ["separable_conv2d_6", "separable_conv2d_8", "conv2d_7"]
+        # every method chapter 05's text names: saliency, guided backprop and four CAMs
+        assert s["methods"] == DEFAULT_METHODS and {"gradcam", "gradcam_plus_plus", "layercam",
+                                                    "cam", "saliency", "guided_backprop"} <= set(s["methods"])  # fmt: skip
+    assert cam_explorer_settings(mini_xception, quick=True)["faces"] == CAM_EXPLORER_QUICK_FACES
+    assert cam_explorer_settings(mini_xception, quick=False)["faces"] is None
+    # a CAM layer off the deep layers is added, with the layer before it
+    s = cam_explorer_settings(mini_xception, quick=True, cam_layer="conv2d_3")
+    assert s["layers"][:2] == ["separable_conv2d_2", "conv2d_3"] and len(s["layers"]) == 5
+    with pytest.raises(EmonbError, match="not a spatial convolution"):
+        cam_explorer_settings(mini_xception, cam_layer="dense")

@@ -1,7 +1,16 @@
 import numpy as np
 import pytest
 
-from emonb.book.widgets import FeatureMapExplorer, MapExplorer, colorize, lut_bins, png_bytes
+from emonb.book.widgets import (
+    FeatureMapExplorer,
+    MapExplorer,
+    channel_names,
+    colorize,
+    colour_bar_html,
+    live_channel,
+    lut_bins,
+    png_bytes,
+)
 from emonb.errors import EmonbError
 from emonb.models.runner import predict_proba
 
@@ -56,14 +65,61 @@ def test_feature_explorer_reads_once_and_renders_each_filter(mini_xception, gall
 def test_feature_explorer_widget_redraws_on_slider_moves(mini_xception, gallery):
     ex = FeatureMapExplorer(mini_xception, gallery, layers=["conv2d_1", "conv2d_7"], size=32)
     box = ex.widget()
-    (face, filt), layer, image, caption = box.children[0].children, *box.children[1:]
+    (face, filt), layer, image, bar, caption = box.children[0].children, *box.children[1:]
+    assert filt.value == ex.opening_filter(0, "conv2d_1")  # opens on a live filter
     first = image.value
-    filt.value = 3
-    assert image.value != first and "filter 3" in caption.value
+    filt.value = (filt.value + 1) % 8
+    assert image.value != first and f"filter {filt.value}" in caption.value
+    assert 'class="emonb-colorbar"' in bar.value
     face.value = 1
     assert caption.value.startswith("face 1,")
-    layer.value = "conv2d_7"  # 7 filters: the filter slider follows
+    layer.value = "conv2d_7"  # 7 filters: the filter slider follows, to the live channel
     assert filt.max == 6 and "conv2d_7" in caption.value
+    assert filt.value == ex.opening_filter(1, "conv2d_7")
+    assert f"channel {filt.value}: {mini_xception.class_names[filt.value]}" in caption.value
+
+
+def test_live_channel_skips_dead_filters():
+    maps = np.zeros((4, 4, 3))
+    maps[..., 1] = np.arange(16).reshape(4, 4) * 0.1  # live, mean 0.75
+    maps[..., 2] = 5.0  # flat (but large): not live
+    assert live_channel(maps) == 1
+    assert live_channel(np.zeros((2, 2, 4))) == 0  # every map flat: the first
+    with pytest.raises(ValueError):
+        live_channel(np.zeros((2, 2)))
+
+
+def test_feature_explorer_opens_on_a_live_filter_and_names_class_channels(mini_xception,
+                                                                          gallery):  # fmt: skip
+    ex = FeatureMapExplorer(mini_xception, gallery, layers=["conv2d_1", "conv2d_7"], size=32)
+    for layer in ex.layers:
+        for f in range(ex.n_faces):
+            m = ex.acts[layer][f, ..., ex.opening_filter(f, layer)]
+            assert np.ptp(m) > 1e-3  # live: not a flat square
+            np.testing.assert_allclose(
+                m.mean(), ex.acts[layer][f].mean(axis=(0, 1)).max(), rtol=1e-4
+            )
+    # conv2d_1's filter 0 is dead on this face (float noise about 1e-34): never opened on
+    assert np.ptp(ex.acts["conv2d_1"][0, ..., 0]) < 1e-30 and ex.opening_filter(0, "conv2d_1") != 0
+    assert ex.channel_names == {"conv2d_7": list(mini_xception.class_names)}
+    assert channel_names(mini_xception, ["conv2d_1"]) == {}
+    assert "filters), channel 3: happy: mean" in ex.caption(0, "conv2d_7", 3)
+    assert "filter 2:" in ex.caption(0, "conv2d_1", 2)
+    m = ex.acts["conv2d_1"][0, ..., 2]
+    bar = ex.colour_bar(0, "conv2d_1", 2)
+    assert 'class="emonb-colorbar"' in bar and "linear-gradient" in bar
+    assert f">{m.min():.3g}</span>" in bar and f">{m.max():.3g}</span>" in bar
+    assert "own min" in bar  # says each map is scaled on its own
+
+
+def test_colour_bar_html():
+    bar = colour_bar_html("viridis", -1.5, 2.25, "a <note>")
+    assert bar.count("rgb(") == 17 and "rgb(68,1,84) 0%" in bar and "rgb(253,231,37) 100%" in bar
+    assert (
+        '<span class="emonb-lo">-1.5</span>' in bar and '<span class="emonb-hi">2.25</span>' in bar
+    )
+    assert "a &lt;note&gt;" in bar
+    assert '<span class="emonb-lo"></span>' in colour_bar_html("jet")  # filled in by a script
 
 
 def test_map_explorer_caches_each_method_and_layer(mini_xception, gallery):
@@ -94,7 +150,9 @@ def test_map_explorer_caches_each_method_and_layer(mini_xception, gallery):
     with pytest.raises(EmonbError, match="unknown method"):
         MapExplorer(mini_xception, gallery, methods=["nope"])
     box = ex.widget()
-    method, image = box.children[0].children[1], box.children[3]
+    method, image, bar = box.children[0].children[1], box.children[3], box.children[4]
     before = image.value
     method.value = "saliency"
     assert image.value != before and box.children[2].disabled  # saliency takes no layer
+    shown = ex.maps("saliency")[0, int(ex.proba[0].argmax())]
+    assert 'class="emonb-colorbar"' in bar.value and f"max {shown.max():.3g}" in bar.value
