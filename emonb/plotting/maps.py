@@ -110,7 +110,9 @@ def plot_map_rows(rows: Mapping[str, tuple[np.ndarray, Mapping[str, np.ndarray]]
                                   extent=(-0.5, face.shape[1] - 0.5, face.shape[0] - 0.5, -0.5))  # fmt: skip
     if image is not None:
         bar = fig.colorbar(image, ax=axes, shrink=0.9, aspect=25, pad=0.02)
-        bar.set_label(label or (OWN_SCALE_LABEL if scale == "own" else SHARED_SCALE_LABEL), fontsize=8)
+        bar.set_label(
+            label or (OWN_SCALE_LABEL if scale == "own" else SHARED_SCALE_LABEL), fontsize=8
+        )
         bar.solids.set_alpha(1)
         bar.ax.tick_params(labelsize=7)
     if title:
@@ -140,8 +142,10 @@ def plot_figure1(maps: Mapping, probabilities: Mapping[str, float] | None = None
         [("input", face, None)]
         + [(f"{k}\n({maps['predicted']})", face, v) for k, v in maps["row1"].items()],
         [(_title(f"CAM {k}", probs.get(k)), face, v) for k, v in maps["cams"].items()],
-        [(_title(f"saliency {k}", probs.get(k)), np.zeros_like(face), v)
-         for k, v in maps["saliency"].items()],
+        [
+            (_title(f"saliency {k}", probs.get(k)), np.zeros_like(face), v)
+            for k, v in maps["saliency"].items()
+        ],
     ]
     ncols = max(len(r) for r in rows)
     fig, axes = plt.subplots(3, ncols, figsize=(1.6 * ncols + 1.2, 1.95 * 3), squeeze=False,
@@ -162,7 +166,7 @@ def plot_figure1(maps: Mapping, probabilities: Mapping[str, float] | None = None
             else:
                 _show(ax, img, name)
                 bars[CMAP] = (ax.imshow(heat, cmap=CMAP, alpha=0.5, vmin=0, vmax=1), axes[:2, :])
-    for cmap, (image, where) in bars.items():
+    for image, where in bars.values():
         bar = fig.colorbar(image, ax=where, shrink=0.9, aspect=20, pad=0.02)
         bar.set_label("each map scaled to\nits own maximum", fontsize=7)
         bar.solids.set_alpha(1)
