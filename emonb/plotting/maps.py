@@ -29,8 +29,8 @@ __all__ = [
 ]
 
 #: The colour bar's label where each map is scaled to its own range.
-OWN_SCALE_LABEL = "each map scaled to its own maximum\n(0 = its minimum, 1 = its maximum)"
-SHARED_SCALE_LABEL = "map value, one scale for every map"
+OWN_SCALE_LABEL = "each map scaled to\nits own maximum"
+SHARED_SCALE_LABEL = "map value\n(one scale for every map)"
 CMAP = "jet"
 
 
@@ -109,7 +109,9 @@ def plot_map_rows(rows: Mapping[str, tuple[np.ndarray, Mapping[str, np.ndarray]]
                 image = ax.imshow(heat, cmap=CMAP, alpha=alpha, vmin=vmin, vmax=vmax,
                                   extent=(-0.5, face.shape[1] - 0.5, face.shape[0] - 0.5, -0.5))  # fmt: skip
     if image is not None:
-        bar = fig.colorbar(image, ax=axes, shrink=0.9, aspect=25, pad=0.02)
+        bar = fig.colorbar(
+            image, ax=axes, shrink=1.0 if nrows == 1 else 0.9, aspect=12 * nrows, pad=0.02
+        )
         bar.set_label(
             label or (OWN_SCALE_LABEL if scale == "own" else SHARED_SCALE_LABEL), fontsize=8
         )
@@ -168,7 +170,7 @@ def plot_figure1(maps: Mapping, probabilities: Mapping[str, float] | None = None
                 bars[CMAP] = (ax.imshow(heat, cmap=CMAP, alpha=0.5, vmin=0, vmax=1), axes[:2, :])
     for image, where in bars.values():
         bar = fig.colorbar(image, ax=where, shrink=0.9, aspect=20, pad=0.02)
-        bar.set_label("each map scaled to\nits own maximum", fontsize=7)
+        bar.set_label(OWN_SCALE_LABEL, fontsize=7)
         bar.solids.set_alpha(1)
         bar.ax.tick_params(labelsize=7)
     return fig
