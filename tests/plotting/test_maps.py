@@ -78,3 +78,17 @@ def test_figure1_rows():
     np.testing.assert_array_equal(axes[6].images[0].get_array(), heat)  # saliency: the map itself
     assert not axes[2].axison and not axes[7].axison
     assert all("own maximum" in ax.get_ylabel() for ax in axes[-2:])
+
+
+@pytest.mark.parametrize(
+    ("method", "kwargs"), [("saliency", {}), ("gradcam", {"layer": "conv2d_7"})]
+)
+def test_unscaled_maps_minmax_to_explain(mini_xception, astronaut, method, kwargs):
+    from emonb.arrays import minmax
+    from emonb.methods import METHODS
+    from emonb.plotting.maps import unscaled_maps
+
+    explainer = METHODS[method](mini_xception, **kwargs)
+    raw = unscaled_maps(explainer, [astronaut] * 2, [3, 0])
+    assert raw.shape == (2, *mini_xception.spec.input_size) and raw.min() >= 0
+    np.testing.assert_allclose(minmax(raw), explainer.explain([astronaut] * 2, [3, 0]), atol=1e-5)
