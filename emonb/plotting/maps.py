@@ -133,27 +133,45 @@ def plot_maps(face: np.ndarray, maps: Mapping[str, np.ndarray], *, title: str | 
                          probabilities={"": probabilities or {}})  # fmt: skip
 
 
-def plot_figure1(maps: Mapping, probabilities: Mapping[str, float] | None = None) -> Figure:
+def plot_figure1(maps: Mapping, probabilities: Mapping[str, float] | None = None, *,
+                 scale: str = "own", labels: Sequence[str] = ("CAM", "|d logit / d input|")) -> Figure:  # fmt: skip
     """The seed paper's Figure 1 from :func:`emonb.explain.figure1_maps`: row 1, the face and
     maps for the predicted emotion; row 2, one CAM per emotion; row 3, one saliency map per
-    emotion. Its maps come min-max scaled one by one, as the paper's: the two colour bars
-    say so. ``probabilities`` (emotion -> p) adds each emotion's probability to rows 2-3."""
+    emotion; one colour bar per row. Row 1's maps (different methods) are min-max scaled one
+    by one. ``scale="own"`` scales rows 2-3 so too (as the paper did, and as ``figure1_maps``
+    returns them); ``"shared"`` draws row 2 on one scale and row 3 on one scale (pass
+    unscaled maps, :func:`unscaled_maps`; ``labels`` name their units).
+    ``probabilities`` (emotion -> p) adds each emotion's probability to rows 2-3."""
+    if scale not in ("own", "shared"):
+        raise ValueError(f"scale must be 'own' or 'shared', not {scale!r}")
     face = maps["face"]
     probs = probabilities or {}
+
+    def scaled(values: Mapping[str, np.ndarray], shared: bool):
+        values = {k: np.nan_to_num(np.asarray(v, dtype=np.float32)) for k, v in values.items()}
+        if shared:
+            return values, map_limits(values)
+        return {k: minmax(v[None])[0] for k, v in values.items()}, (0.0, 1.0)
+
+    row1, lim1 = scaled(maps["row1"], False)
+    cams, lim2 = scaled(maps["cams"], scale == "shared")
+    sal, lim3 = scaled(maps["saliency"], scale == "shared")
     rows = [
         [("input", face, None)]
-        + [(f"{k}\n({maps['predicted']})", face, v) for k, v in maps["row1"].items()],
-        [(_title(f"CAM {k}", probs.get(k)), face, v) for k, v in maps["cams"].items()],
-        [
-            (_title(f"saliency {k}", probs.get(k)), np.zeros_like(face), v)
-            for k, v in maps["saliency"].items()
-        ],
+        + [(f"{k}\n({maps['predicted']})", face, v) for k, v in row1.items()],
+        [(_title(f"CAM {k}", probs.get(k)), face, v) for k, v in cams.items()],
+        [(_title(f"saliency {k}", probs.get(k)), face, v) for k, v in sal.items()],
     ]
+    own = OWN_SCALE_LABEL
+    bar_labels = [own] + ([f"{lab}\n(one scale for the row)" for lab in labels]
+                          if scale == "shared" else [own, own])  # fmt: skip
+    limits = [lim1, lim2, lim3]
     ncols = max(len(r) for r in rows)
     fig, axes = plt.subplots(3, ncols, figsize=(1.6 * ncols + 1.2, 1.95 * 3), squeeze=False,
                              layout="constrained")  # fmt: skip
-    bars = {}
     for r, row in enumerate(rows):
+        image = None
+        vmin, vmax = limits[r]
         for c in range(ncols):
             ax = axes[r, c]
             if c >= len(row):
@@ -162,15 +180,15 @@ def plot_figure1(maps: Mapping, probabilities: Mapping[str, float] | None = None
             name, img, heat = row[c]
             if heat is None:
                 _show(ax, img, name)
-            elif r == 2:
-                _show(ax, heat, name, cmap="gray", vmin=0, vmax=1)
-                bars["gray"] = (ax.images[-1], axes[2, :])
+            elif r == 2:  # saliency: the map itself, white high (the paper's)
+                _show(ax, heat, name, cmap="gray", vmin=vmin, vmax=vmax)
+                image = ax.images[-1]
             else:
                 _show(ax, img, name)
-                bars[CMAP] = (ax.imshow(heat, cmap=CMAP, alpha=0.5, vmin=0, vmax=1), axes[:2, :])
-    for image, where in bars.values():
-        bar = fig.colorbar(image, ax=where, shrink=0.9, aspect=20, pad=0.02)
-        bar.set_label(OWN_SCALE_LABEL, fontsize=7)
-        bar.solids.set_alpha(1)
-        bar.ax.tick_params(labelsize=7)
+                image = ax.imshow(heat, cmap=CMAP, alpha=0.5, vmin=vmin, vmax=vmax)
+        if image is not None:
+            bar = fig.colorbar(image, ax=axes[r, :], shrink=0.95, aspect=10, pad=0.02)
+            bar.set_label(bar_labels[r], fontsize=7)
+            bar.solids.set_alpha(1)
+            bar.ax.tick_params(labelsize=7)
     return fig

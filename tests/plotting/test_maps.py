@@ -72,12 +72,25 @@ def test_figure1_rows():
     maps = {"face": face, "predicted": "happy", "row1": {"gradcam": heat},
             "cams": {"a": heat, "b": heat, "c": heat}, "saliency": {"a": heat}}  # fmt: skip
     axes = plot_figure1(maps, probabilities={"a": 0.01}).axes
-    assert len(axes) == 3 * 3 + 2  # and two colour bars
+    assert len(axes) == 3 * 3 + 3  # and one colour bar per row
     assert axes[1].get_title() == "gradcam\n(happy)" and axes[3].get_title() == "CAM a\np = 0.01"
     assert axes[6].get_title() == "saliency a\np = 0.01" and axes[6].images[0].get_clim() == (0, 1)
     np.testing.assert_array_equal(axes[6].images[0].get_array(), heat)  # saliency: the map itself
     assert not axes[2].axison and not axes[7].axison
-    assert all("own maximum" in ax.get_ylabel() for ax in axes[-2:])
+    assert all("own maximum" in ax.get_ylabel() for ax in axes[-3:])
+
+
+def test_figure1_shared_rows():
+    face = np.zeros((8, 8), np.uint8)
+    maps = {"face": face, "predicted": "a", "row1": {"gradcam": 5 * np.eye(8)},
+            "cams": {"a": 2 * np.eye(8), "b": 0.5 * np.eye(8)},
+            "saliency": {"a": 3 * np.eye(8), "b": np.eye(8)}}  # fmt: skip
+    axes = plot_figure1(maps, scale="shared").axes
+    assert axes[1].images[1].get_clim() == (0, 1)  # row 1: different methods, own scale
+    assert {axes[c].images[1].get_clim() for c in (2, 3)} == {(0.0, 2.0)}
+    assert {axes[c].images[0].get_clim() for c in (4, 5)} == {(0.0, 3.0)}
+    np.testing.assert_allclose(axes[3].images[1].get_array(), maps["cams"]["b"])  # 2 x 3 panels
+    assert "one scale" in axes[-1].get_ylabel() and "own" in axes[-3].get_ylabel()
 
 
 @pytest.mark.parametrize(
