@@ -50,6 +50,10 @@ RECORDED: tuple[Recorded, ...] = (
              "emonb evaluate --data FER2013 --model benchmarks/seed_cnn_cpu.keras "
              "--split PublicTest --json benchmarks/seed_cnn_cpu.publictest.json",
              ("01_train",), "that model's PublicTest accuracy, macro-F1 and per-class report"),
+    Recorded("benchmarks/mini_xception.publictest.json",
+             "emonb evaluate --data FER2013 --model mini-xception --split PublicTest "
+             "--json benchmarks/mini_xception.publictest.json",
+             ("02_evaluate",), "the mini-Xception's PublicTest accuracy, macro-F1 and per-class report"),
     Recorded("benchmarks/seed_cnn_gpu_study.json",
              "python benchmarks/train_study.py --data FER2013 --out study/ --epochs 100 "
              "--settings all --json benchmarks/seed_cnn_gpu_study.json",

@@ -27,26 +27,39 @@ def plot_feature_maps(
     *,
     cmap: str = "viridis",
     size: float = 1.1,
+    scale: str = "shared",
 ) -> Figure:
     """The feature maps of one image, one panel per channel titled with its index.
 
-    Each map is min-max normalised on its own (see :func:`emonb.activations.feature_grid`);
-    ``act_one_image`` is (h, w, c); ``channels`` picks and orders them (default: all).
+    ``scale="shared"`` (default) draws every panel on one colour scale, from the smallest to
+    the largest value of the maps shown, with one colour bar (the activation); ``"each"``
+    min-max normalises each map on its own (see :func:`emonb.activations.feature_grid`) and
+    draws no colour bar. ``act_one_image`` is (h, w, c); ``channels`` picks and orders them
+    (default: all).
     """
     from emonb.activations import _check_channels
 
+    if scale not in ("shared", "each"):
+        raise ValueError(f"scale must be 'shared' or 'each', got {scale!r}")
     act = np.asarray(act_one_image, dtype=np.float32)
     if act.ndim != 3:
         raise ValueError(f"expected one image's (h, w, c) activation, got shape {act.shape}")
     chans = _check_channels(channels, act.shape[2])
     fig, axes = _grid_axes(len(chans), ncols, size, extra_h=0.3 if title else 0.0)
+    shown = act[:, :, list(chans)]
+    glo, ghi = float(shown.min()), float(shown.max())
+    im = None
     for ax, c in zip(axes.flat, chans, strict=False):
         fmap = act[:, :, c]
-        lo, hi = float(fmap.min()), float(fmap.max())
+        lo, hi = (glo, ghi) if scale == "shared" else (float(fmap.min()), float(fmap.max()))
         _show(ax, fmap, f"#{c}", cmap=cmap, vmin=lo, vmax=hi if hi > lo else lo + 1.0)
+        im = ax.images[-1]
     if title:
         fig.suptitle(title, fontsize=10)
     fig.tight_layout()
+    if scale == "shared" and im is not None:
+        bar = fig.colorbar(im, ax=list(axes.flat), fraction=0.03, pad=0.02)
+        bar.set_label("activation", fontsize=8)
     return fig
 
 
@@ -67,7 +80,8 @@ def plot_filters(filters: np.ndarray, ncols: int = 8, *, size: float = 1.0) -> F
         im = ax.images[-1]
     fig.tight_layout()
     if im is not None:
-        fig.colorbar(im, ax=list(axes.flat), fraction=0.03, pad=0.02)
+        bar = fig.colorbar(im, ax=list(axes.flat), fraction=0.03, pad=0.02)
+        bar.set_label("kernel weight", fontsize=8)
     return fig
 
 
@@ -79,13 +93,18 @@ def plot_layer_heatmaps(
     alpha: float = 0.5,
     cmap: str = "jet",
     size: float = 1.8,
+    label: str = "mean activation (each layer min-max scaled)",
 ) -> Figure:
     """Each layer's heatmap over the grey face (:func:`~emonb.plotting.images.overlay`),
-    titled with the layer name.
+    titled with the layer name, and one colour bar from 0 to 1 labelled ``label``.
 
     ``heatmaps`` maps layer name -> (H, W) in [0, 1] (e.g. one row of
-    :func:`emonb.activations.layer_heatmap`); they are resized to the image if needed.
+    :func:`emonb.activations.layer_heatmap`, min-max normalised per layer); they are resized
+    to the image if needed.
     """
+    from matplotlib.cm import ScalarMappable
+    from matplotlib.colors import Normalize
+
     from emonb.data.images import to_grey
 
     if not heatmaps:
@@ -95,6 +114,8 @@ def plot_layer_heatmaps(
     for ax, (name, heat) in zip(axes.flat, heatmaps.items(), strict=False):
         _show(ax, overlay(grey, heat, alpha=alpha, cmap=cmap), name)
     fig.tight_layout()
+    bar = fig.colorbar(ScalarMappable(Normalize(0, 1), cmap=cmap), ax=list(axes.flat), fraction=0.03, pad=0.02)
+    bar.set_label(label, fontsize=8)
     return fig
 
 
