@@ -15,6 +15,7 @@ __all__ = [
     "plot_activation_histograms",
     "plot_feature_maps",
     "plot_filters",
+    "plot_layer_heatmap_rows",
     "plot_layer_heatmaps",
 ]
 
@@ -113,6 +114,42 @@ def plot_layer_heatmaps(
     fig, axes = _grid_axes(len(heatmaps), ncols, size)
     for ax, (name, heat) in zip(axes.flat, heatmaps.items(), strict=False):
         _show(ax, overlay(grey, heat, alpha=alpha, cmap=cmap), name)
+    fig.tight_layout()
+    bar = fig.colorbar(ScalarMappable(Normalize(0, 1), cmap=cmap), ax=list(axes.flat), fraction=0.03, pad=0.02)
+    bar.set_label(label, fontsize=8)
+    return fig
+
+
+def plot_layer_heatmap_rows(
+    rows: Mapping[str, tuple[np.ndarray, Mapping[str, np.ndarray]]],
+    *,
+    alpha: float = 0.5,
+    cmap: str = "jet",
+    size: float = 1.5,
+    label: str = "mean activation (each layer min-max scaled)",
+) -> Figure:
+    """One row per model of :func:`plot_layer_heatmaps`: ``rows`` maps a row label (the
+    model) to (the face as that model sees it, its layer name -> heatmap in [0, 1]); rows
+    of fewer layers leave their last panels empty. One colour bar, 0 to 1."""
+    from matplotlib.cm import ScalarMappable
+    from matplotlib.colors import Normalize
+
+    from emonb.data.images import to_grey
+
+    if not rows or not all(heats for _, heats in rows.values()):
+        raise ValueError("every row needs at least one heatmap")
+    ncols = max(len(heats) for _, heats in rows.values())
+    fig, axes = plt.subplots(len(rows), ncols, figsize=(ncols * size + 1.2, len(rows) * (size + 0.25)),
+                             squeeze=False)  # fmt: skip
+    for r, (name, (image, heats)) in enumerate(rows.items()):
+        grey = to_grey(np.asarray(image))
+        for c, ax in enumerate(axes[r]):
+            if c >= len(heats):
+                ax.axis("off")
+                continue
+            layer, heat = list(heats.items())[c]
+            _show(ax, overlay(grey, heat, alpha=alpha, cmap=cmap), layer)
+        axes[r, 0].set_ylabel(name, fontsize=9)
     fig.tight_layout()
     bar = fig.colorbar(ScalarMappable(Normalize(0, 1), cmap=cmap), ax=list(axes.flat), fraction=0.03, pad=0.02)
     bar.set_label(label, fontsize=8)

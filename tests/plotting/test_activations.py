@@ -9,6 +9,7 @@ from emonb.plotting.activations import (
     plot_activation_histograms,
     plot_feature_maps,
     plot_filters,
+    plot_layer_heatmap_rows,
     plot_layer_heatmaps,
 )
 
@@ -57,3 +58,14 @@ def test_layer_heatmaps_and_histograms():
     np.testing.assert_allclose(fig.axes[0].patches[0].get_data()[0], [0.5, 0.5])
     with pytest.raises(ValueError, match="no histogram"):
         plot_activation_histograms(hists, ["a", "b"], layers=["c2"])
+
+
+def test_layer_heatmap_rows_one_row_per_model():
+    rows = {"a": (np.zeros((6, 6), np.uint8), {"c1": np.ones((3, 3)), "c2": np.zeros((3, 3))}),
+            "b": (np.zeros((4, 4), np.uint8), {"d1": np.ones((2, 2))})}
+    fig = plot_layer_heatmap_rows(rows)
+    assert [ax.get_title() for ax in fig.axes[:4]] == ["c1", "c2", "d1", ""]
+    assert fig.axes[0].get_ylabel() == "a" and fig.axes[2].get_ylabel() == "b"
+    assert not fig.axes[3].axison and len(fig.axes) == 5  # empty panel, one colour bar
+    with pytest.raises(ValueError, match="at least one"):
+        plot_layer_heatmap_rows({"a": (np.zeros((4, 4)), {})})
