@@ -49,12 +49,16 @@ RECORDED: tuple[Recorded, ...] = (
     Recorded("benchmarks/seed_cnn_cpu.publictest.json",
              "emonb evaluate --data FER2013 --model benchmarks/seed_cnn_cpu.keras "
              "--split PublicTest --json benchmarks/seed_cnn_cpu.publictest.json",
-             ("01_train",), "that model's PublicTest accuracy, macro-F1 and per-class report"),
+             ("01_train", "02_evaluate"), "that model's PublicTest accuracy, macro-F1 and per-class report"),
     Recorded("benchmarks/seed_cnn_study_cpu.json",
              "python benchmarks/train_study.py --data FER2013 --out study/ "
              "--json benchmarks/seed_cnn_study_cpu.json",
              ("01_train",), "the settings study: class weights and dense BN, 3 seeds each, "
              "scored on validation data"),
+    Recorded("benchmarks/mini_xception.publictest.json",
+             "emonb evaluate --data FER2013 --model mini-xception --split PublicTest "
+             "--json benchmarks/mini_xception.publictest.json",
+             ("02_evaluate",), "the mini-Xception's PublicTest accuracy, macro-F1 and per-class report"),
     Recorded("benchmarks/faithfulness_mini_xception.json",
              "emonb evaluate-maps --data FER2013 --n 500 --json "
              "benchmarks/faithfulness_mini_xception.json",

@@ -15,6 +15,7 @@ __all__ = [
     "plot_activation_histograms",
     "plot_feature_maps",
     "plot_filters",
+    "plot_layer_heatmap_rows",
     "plot_layer_heatmaps",
 ]
 
@@ -27,26 +28,39 @@ def plot_feature_maps(
     *,
     cmap: str = "viridis",
     size: float = 1.1,
+    scale: str = "shared",
 ) -> Figure:
     """The feature maps of one image, one panel per channel titled with its index.
 
-    Each map is min-max normalised on its own (see :func:`emonb.activations.feature_grid`);
-    ``act_one_image`` is (h, w, c); ``channels`` picks and orders them (default: all).
+    ``scale="shared"`` (default) draws every panel on one colour scale, from the smallest to
+    the largest value of the maps shown, with one colour bar (the activation); ``"each"``
+    min-max normalises each map on its own (see :func:`emonb.activations.feature_grid`) and
+    draws no colour bar. ``act_one_image`` is (h, w, c); ``channels`` picks and orders them
+    (default: all).
     """
     from emonb.activations import _check_channels
 
+    if scale not in ("shared", "each"):
+        raise ValueError(f"scale must be 'shared' or 'each', got {scale!r}")
     act = np.asarray(act_one_image, dtype=np.float32)
     if act.ndim != 3:
         raise ValueError(f"expected one image's (h, w, c) activation, got shape {act.shape}")
     chans = _check_channels(channels, act.shape[2])
     fig, axes = _grid_axes(len(chans), ncols, size, extra_h=0.3 if title else 0.0)
+    shown = act[:, :, list(chans)]
+    glo, ghi = float(shown.min()), float(shown.max())
+    im = None
     for ax, c in zip(axes.flat, chans, strict=False):
         fmap = act[:, :, c]
-        lo, hi = float(fmap.min()), float(fmap.max())
+        lo, hi = (glo, ghi) if scale == "shared" else (float(fmap.min()), float(fmap.max()))
         _show(ax, fmap, f"#{c}", cmap=cmap, vmin=lo, vmax=hi if hi > lo else lo + 1.0)
+        im = ax.images[-1]
     if title:
         fig.suptitle(title, fontsize=10)
     fig.tight_layout()
+    if scale == "shared" and im is not None:
+        bar = fig.colorbar(im, ax=list(axes.flat), fraction=0.03, pad=0.02)
+        bar.set_label("activation", fontsize=8)
     return fig
 
 
@@ -67,7 +81,8 @@ def plot_filters(filters: np.ndarray, ncols: int = 8, *, size: float = 1.0) -> F
         im = ax.images[-1]
     fig.tight_layout()
     if im is not None:
-        fig.colorbar(im, ax=list(axes.flat), fraction=0.03, pad=0.02)
+        bar = fig.colorbar(im, ax=list(axes.flat), fraction=0.03, pad=0.02)
+        bar.set_label("kernel weight", fontsize=8)
     return fig
 
 
@@ -79,13 +94,18 @@ def plot_layer_heatmaps(
     alpha: float = 0.5,
     cmap: str = "jet",
     size: float = 1.8,
+    label: str = "mean activation (each layer min-max scaled)",
 ) -> Figure:
     """Each layer's heatmap over the grey face (:func:`~emonb.plotting.images.overlay`),
-    titled with the layer name.
+    titled with the layer name, and one colour bar from 0 to 1 labelled ``label``.
 
     ``heatmaps`` maps layer name -> (H, W) in [0, 1] (e.g. one row of
-    :func:`emonb.activations.layer_heatmap`); they are resized to the image if needed.
+    :func:`emonb.activations.layer_heatmap`, min-max normalised per layer); they are resized
+    to the image if needed.
     """
+    from matplotlib.cm import ScalarMappable
+    from matplotlib.colors import Normalize
+
     from emonb.data.images import to_grey
 
     if not heatmaps:
@@ -95,6 +115,44 @@ def plot_layer_heatmaps(
     for ax, (name, heat) in zip(axes.flat, heatmaps.items(), strict=False):
         _show(ax, overlay(grey, heat, alpha=alpha, cmap=cmap), name)
     fig.tight_layout()
+    bar = fig.colorbar(ScalarMappable(Normalize(0, 1), cmap=cmap), ax=list(axes.flat), fraction=0.03, pad=0.02)
+    bar.set_label(label, fontsize=8)
+    return fig
+
+
+def plot_layer_heatmap_rows(
+    rows: Mapping[str, tuple[np.ndarray, Mapping[str, np.ndarray]]],
+    *,
+    alpha: float = 0.5,
+    cmap: str = "jet",
+    size: float = 1.5,
+    label: str = "mean activation (each layer min-max scaled)",
+) -> Figure:
+    """One row per model of :func:`plot_layer_heatmaps`: ``rows`` maps a row label (the
+    model) to (the face as that model sees it, its layer name -> heatmap in [0, 1]); rows
+    of fewer layers leave their last panels empty. One colour bar, 0 to 1."""
+    from matplotlib.cm import ScalarMappable
+    from matplotlib.colors import Normalize
+
+    from emonb.data.images import to_grey
+
+    if not rows or not all(heats for _, heats in rows.values()):
+        raise ValueError("every row needs at least one heatmap")
+    ncols = max(len(heats) for _, heats in rows.values())
+    fig, axes = plt.subplots(len(rows), ncols, figsize=(ncols * size + 1.2, len(rows) * (size + 0.25)),
+                             squeeze=False)  # fmt: skip
+    for r, (name, (image, heats)) in enumerate(rows.items()):
+        grey = to_grey(np.asarray(image))
+        for c, ax in enumerate(axes[r]):
+            if c >= len(heats):
+                ax.axis("off")
+                continue
+            layer, heat = list(heats.items())[c]
+            _show(ax, overlay(grey, heat, alpha=alpha, cmap=cmap), layer)
+        axes[r, 0].set_ylabel(name, fontsize=9)
+    fig.tight_layout()
+    bar = fig.colorbar(ScalarMappable(Normalize(0, 1), cmap=cmap), ax=list(axes.flat), fraction=0.03, pad=0.02)
+    bar.set_label(label, fontsize=8)
     return fig
 
 

@@ -43,7 +43,8 @@ def plot_class_samples(images: np.ndarray, labels: np.ndarray, class_names: Sequ
 def plot_preprocessing_steps(steps: Sequence[tuple[str, np.ndarray]],
                              value_range: tuple[float, float] | None = None) -> Figure:  # fmt: skip
     """One panel per preprocessing stage (see ``preprocessing_steps``); the last, the model
-    input, is drawn over ``value_range`` (e.g. ``spec.value_range``) with a colour bar."""
+    input, is drawn over ``value_range`` (e.g. ``spec.value_range``) with a colour bar
+    labelled "model input value"."""
     fig, axes = plt.subplots(1, len(steps), figsize=(2.3 * len(steps), 2.6), squeeze=False)
     for i, (ax, (title, image)) in enumerate(zip(axes[0], steps, strict=True)):
         last = i == len(steps) - 1 and value_range is not None
@@ -51,7 +52,8 @@ def plot_preprocessing_steps(steps: Sequence[tuple[str, np.ndarray]],
             ax, image, title, **({"vmin": value_range[0], "vmax": value_range[1]} if last else {})
         )
     last = axes[0, -1].images[-1]
-    fig.colorbar(last, ax=axes[0, -1], fraction=0.046, pad=0.04)
+    bar = fig.colorbar(last, ax=axes[0, -1], fraction=0.046, pad=0.04)
+    bar.set_label("model input value", fontsize=8)
     fig.tight_layout()
     return fig
 

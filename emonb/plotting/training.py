@@ -65,8 +65,9 @@ def plot_epoch_curves(runs: Mapping[str, Mapping], key: str = "test_accuracy",
 
 
 def plot_confusion(matrix, class_names: Sequence[str] | None = None, ax: Axes | None = None, *,
-                   title: str | None = None) -> Axes:  # fmt: skip
-    """A row-normalised confusion matrix (rows: true class) with the share in each cell."""
+                   title: str | None = None, colorbar: bool = True) -> Axes:  # fmt: skip
+    """A row-normalised confusion matrix (rows: true class) with the share in each cell,
+    on a fixed 0-1 colour scale, with a colour bar unless ``colorbar=False``."""
     cm = np.asarray(matrix, dtype=np.float64)
     names = (
         list(class_names)
@@ -76,7 +77,10 @@ def plot_confusion(matrix, class_names: Sequence[str] | None = None, ax: Axes | 
     share = cm / np.maximum(cm.sum(axis=1, keepdims=True), 1e-12)
     if ax is None:
         _, ax = plt.subplots(figsize=(4.2, 3.8))
-    ax.imshow(share, cmap="Blues", vmin=0, vmax=1)
+    im = ax.imshow(share, cmap="Blues", vmin=0, vmax=1)
+    if colorbar:
+        bar = ax.figure.colorbar(im, ax=ax, fraction=0.046, pad=0.04)
+        bar.set_label("share of the true class", fontsize=8)
     for i in range(len(names)):
         for j in range(len(names)):
             ax.text(j, i, f"{share[i, j]:.2f}", ha="center", va="center", fontsize=7,

@@ -20,8 +20,11 @@ AU_LOG2_LIMIT = 3.0
 
 
 def plot_timeline(times: np.ndarray, proba: np.ndarray, labels: np.ndarray,
-                  class_names: Sequence[str], ax: Axes | None = None) -> Axes:  # fmt: skip
-    """One line per class probability over time; the band on top shows the smoothed label."""
+                  class_names: Sequence[str], ax: Axes | None = None, *,
+                  title: str = "class probabilities of the tracked face (top band: smoothed label)",
+                  ) -> Axes:  # fmt: skip
+    """One line per class probability over time; the band on top shows ``labels`` (the
+    smoothed label, or any label per time), in the colour of its class."""
     if ax is None:
         _, ax = plt.subplots(figsize=(9, 3.2))
     colours = plt.get_cmap("tab10").colors
@@ -39,7 +42,7 @@ def plot_timeline(times: np.ndarray, proba: np.ndarray, labels: np.ndarray,
     ax.set_xlabel("time (s)")
     ax.set_ylabel("probability")
     ax.legend(loc="center left", bbox_to_anchor=(1.0, 0.5), fontsize=8, frameon=False)
-    ax.set_title("class probabilities of the tracked face (top band: smoothed label)", fontsize=9)
+    ax.set_title(title, fontsize=9)
     return ax
 
 

@@ -34,6 +34,7 @@ def test_preprocessing_steps_last_panel_on_value_range():
     assert [ax.get_title() for ax in fig.axes[:2]] == ["raw", "input"]
     assert fig.axes[1].images[0].get_clim() == (-1.0, 1.0)
     assert len(fig.axes) == 3  # two panels and the colour bar
+    assert fig.axes[2].get_ylabel() == "model input value"
 
 
 def test_probabilities_highlight_the_top_class():

@@ -22,6 +22,7 @@ def test_confusion_is_row_normalised():
     ax = plot_confusion(np.array([[3, 1], [0, 0]]), ["x", "y"], title="t")
     assert [t.get_text() for t in ax.texts] == ["0.75", "0.25", "0.00", "0.00"]  # empty row: 0
     np.testing.assert_allclose(ax.images[0].get_array(), [[0.75, 0.25], [0.0, 0.0]])
+    assert len(ax.figure.axes) == 2 and ax.figure.axes[1].get_ylabel() == "share of the true class"
 
 
 def test_training_history_marks_the_best_epoch():

@@ -20,6 +20,8 @@ def test_timeline_band_follows_the_label_runs():
     tab10 = plt.get_cmap("tab10").colors
     np.testing.assert_allclose(spans[0].get_facecolor()[:3], tab10[1])
     np.testing.assert_allclose(ax.lines[1].get_ydata(), 0.9)
+    assert "smoothed label" in ax.get_title()
+    assert plot_timeline(times, proba, np.array([1, 1, 0, 0]), ["a", "b"], title="own").get_title() == "own"
 
 
 def test_orientation_histograms_bin_centres():
