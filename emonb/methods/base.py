@@ -110,16 +110,29 @@ class Explainer(ABC):
 
     def explain_inputs(self, x: np.ndarray, targets: Targets = "predicted") -> np.ndarray:
         """:meth:`explain` for images already preprocessed (``net.preprocess``), (N, H, W, C)."""
-        idx = self.runner.targets(targets, x)
-        out = []
-        for start in range(0, len(x), self.batch_size):
-            raw = self._attribute(
-                x[start : start + self.batch_size], idx[start : start + self.batch_size]
-            )
-            out.append(np.asarray(raw, dtype=np.float32))
-        if not out:  # no images: no maps
+        raw = self._raw(x, targets)
+        if raw is None:  # no images: no maps
             return np.zeros((0, *self.net.spec.input_size), np.float32)
-        return minmax(self._resize(np.concatenate(out)))
+        return minmax(self._resize(raw))
+
+    def explain_unscaled(self, images, targets: Targets = "predicted") -> np.ndarray:
+        """:meth:`explain`'s maps before their per-map min-max step, so that maps can be
+        compared on one scale (N, H, W): resized to the input, and a map of ``h x w``
+        positions multiplied by ``h*w / (H*W)`` (per input pixel), so that maps of
+        different layers stand on one footing. Min-max scaling each gives :meth:`explain`."""
+        x = self.net.preprocess(images)
+        raw = self._raw(x, targets)
+        if raw is None:
+            return np.zeros((0, *self.net.spec.input_size), np.float32)
+        h, w = raw.shape[1:3]
+        height, width = self.net.spec.input_size
+        return np.nan_to_num(self._resize(raw)) * np.float32(h * w / (height * width))
+
+    def _raw(self, x: np.ndarray, targets: Targets) -> np.ndarray | None:
+        idx = self.runner.targets(targets, x)
+        out = [np.asarray(self._attribute(x[s : s + self.batch_size], idx[s : s + self.batch_size]),
+                          dtype=np.float32) for s in range(0, len(x), self.batch_size)]  # fmt: skip
+        return np.concatenate(out) if out else None
 
     def predict_and_explain(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Probabilities (N, n_classes) of a preprocessed batch and the maps (N, H, W) of

@@ -35,19 +35,9 @@ CMAP = "jet"
 
 
 def unscaled_maps(explainer, images, targets="predicted") -> np.ndarray:
-    """``explainer.explain(images, targets)`` before its per-map min-max step: the raw maps
-    (N, H, W) at the input size, per input pixel (a layer map of h x w positions is
-    multiplied by h*w / (H*W), so maps of different layers are on one footing). Min-max
-    scaling each one gives ``explain``'s maps."""
-    net = explainer.net
-    x = net.preprocess(images)
-    idx = explainer.runner.targets(targets, x)
-    step = explainer.batch_size
-    raw = np.concatenate([np.asarray(explainer._attribute(x[s : s + step], idx[s : s + step]),
-                                     dtype=np.float32) for s in range(0, len(x), step)])  # fmt: skip
-    h, w = raw.shape[1:3]
-    height, width = net.spec.input_size
-    return np.nan_to_num(explainer._resize(raw)) * np.float32(h * w / (height * width))
+    """The maps to draw on one scale: ``explainer.explain_unscaled(images, targets)``
+    (:meth:`emonb.methods.base.Explainer.explain_unscaled`)."""
+    return explainer.explain_unscaled(images, targets)
 
 
 def map_limits(maps: Sequence[np.ndarray] | Mapping[str, np.ndarray]) -> tuple[float, float]:
