@@ -49,7 +49,7 @@ def map_colorbar(fig: Figure, axes, label: str = "map value (each map min-max sc
 
     axes = list(np.ravel(axes))
     bar = fig.colorbar(ScalarMappable(Normalize(0.0, 1.0), cmap=_MAP_CMAP), ax=axes,
-                       fraction=0.025, pad=0.01, aspect=30)  # fmt: skip
+                       fraction=0.025, pad=0.01, shrink=0.6, aspect=25)  # fmt: skip
     bar.set_label(label, fontsize=6)
     bar.ax.tick_params(labelsize=6)
     return bar
