@@ -15,7 +15,7 @@ from matplotlib.patches import Patch, Rectangle
 
 from emonb.plotting.images import _show
 
-__all__ = ["plot_agreement", "plot_au_heatmap", "plot_au_map", "plot_mesh", "plot_regions"]
+__all__ = ["heatmap_span", "plot_agreement", "plot_au_heatmap", "plot_au_map", "plot_mesh", "plot_regions"]
 
 
 def plot_mesh(image: np.ndarray, xy: np.ndarray, ax: Axes | None = None, *,
@@ -104,13 +104,24 @@ def plot_au_map(image: np.ndarray, xy: np.ndarray, au_map: str = "appearance",
     return ax
 
 
+def heatmap_span(tables, centre: float = 1.0) -> float:
+    """The largest distance from ``centre`` of any finite value in ``tables`` (DataFrames or
+    arrays): pass it as ``vmax`` to :func:`plot_au_heatmap` so that heatmaps compared in one
+    figure share one colour scale (1.0 when there is no finite value)."""
+    spans = [np.abs(v[np.isfinite(v)] - centre).max() for t in tables
+             if (v := np.asarray(t, dtype=float)).size and np.isfinite(v).any()]  # fmt: skip
+    return max(float(max(spans)), 1e-6) if spans else 1.0
+
+
 def plot_au_heatmap(table, ax: Axes | None = None, *, prototypes: Mapping[str, Sequence[str]] | None = None,
                     title: str | None = None, centre: float = 1.0, vmax: float | None = None,
                     colorbar: bool = True, label: str = "enrichment") -> Axes:  # fmt: skip
     """Emotion (rows) x action unit (columns) evidence, ``table`` a DataFrame of means
     (:func:`emonb.metrics.facs.au_wide`), coloured on a diverging scale centred on
     ``centre`` (1 for enrichment: no more evidence than the region's area; 0 for occlusion
-    drops); the cells of each emotion's EMFACS prototype (``prototypes``) are outlined."""
+    drops), from ``centre - vmax`` to ``centre + vmax`` (``vmax`` None: this table's largest
+    distance from ``centre``; :func:`heatmap_span` gives one for several tables); the cells
+    of each emotion's EMFACS prototype (``prototypes``) are outlined."""
     values = table.to_numpy(dtype=float)
     if ax is None:
         _, ax = plt.subplots(figsize=(0.36 * values.shape[1] + 1.6, 0.32 * values.shape[0] + 1.0))

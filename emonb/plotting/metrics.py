@@ -15,7 +15,11 @@ from matplotlib.figure import Figure
 
 from emonb.plotting.images import _show, overlay
 
+#: The colour map :func:`~emonb.plotting.images.overlay` draws maps in (its default).
+_MAP_CMAP = "jet"
+
 __all__ = [
+    "map_colorbar",
     "plot_data_randomization",
     "plot_face_regions",
     "plot_map_similarity",
@@ -34,6 +38,21 @@ _REFERENCE_MAPS = ("random", "centre")
 
 def _curve_style(method: str) -> dict:
     return {"ls": "--", "color": "0.5"} if method in _REFERENCE_MAPS else {}
+
+
+def map_colorbar(fig: Figure, axes, label: str = "map value (each map min-max scaled to [0, 1])"):
+    """One colour bar for every map overlay in ``axes`` (all drawn on the [0, 1] scale of
+    :func:`~emonb.plotting.images.overlay`'s colour map), labelled ``label``; call it after
+    the figure's layout is set. Returns the colour bar."""
+    from matplotlib.cm import ScalarMappable
+    from matplotlib.colors import Normalize
+
+    axes = list(np.ravel(axes))
+    bar = fig.colorbar(ScalarMappable(Normalize(0.0, 1.0), cmap=_MAP_CMAP), ax=axes,
+                       fraction=0.025, pad=0.01, shrink=0.6, aspect=25)  # fmt: skip
+    bar.set_label(label, fontsize=6)
+    bar.ax.tick_params(labelsize=6)
+    return bar
 
 
 def plot_ranking(table, ax: Axes | None = None, *, column: str = "insertion - deletion") -> Axes:
@@ -93,7 +112,8 @@ def plot_perturbation_curves(curves: Mapping, mode: str = "deletion", ax: Axes |
 def plot_randomization(face: np.ndarray, randomization, methods: Sequence[str] | None = None, *,
                        index: int = 0, size: float = 1.2) -> Figure:  # fmt: skip
     """The Adebayo et al. figure: one row per method, one column per cascading stage (the
-    trained model first, then the layers re-drawn from the top down), maps of one face."""
+    trained model first, then the layers re-drawn from the top down), maps of one face,
+    every map on the [0, 1] scale of its colour bar."""
     methods = list(methods or randomization.maps)
     stages = randomization.stages
     fig, axes = plt.subplots(len(methods), len(stages), squeeze=False,
@@ -109,6 +129,7 @@ def plot_randomization(face: np.ndarray, randomization, methods: Sequence[str] |
                 ax.text(-0.08, 0.5, m, transform=ax.transAxes, rotation=90, ha="right",
                         va="center", fontsize=7)  # fmt: skip
     fig.tight_layout()
+    map_colorbar(fig, axes)
     return fig
 
 
@@ -121,7 +142,7 @@ def plot_data_randomization(result, methods: Sequence[str] | None = None, *,
     ``n_faces`` faces, its map for the model trained on the true labels ("true") beside its
     map for the model trained on permuted labels ("permuted"), over ``faces`` (default: the
     result's images; pass the models' view of them to show what the model sees). All maps
-    on one scale, [0, 1]; ``title`` above all panels."""
+    on one scale, [0, 1], with one colour bar; ``title`` above all panels."""
     methods = list(methods or result.maps)
     shown = list(result.images if faces is None else faces)[:n_faces]
     n_faces = len(shown)
@@ -146,6 +167,7 @@ def plot_data_randomization(result, methods: Sequence[str] | None = None, *,
     if title:
         fig.suptitle(title, fontsize=8)
     fig.tight_layout(w_pad=0.2, h_pad=0.2)
+    map_colorbar(fig, axes, "map value ([0, 1], one scale for all)")
     return fig
 
 

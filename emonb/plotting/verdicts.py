@@ -10,7 +10,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.colors import ListedColormap
-from matplotlib.patches import Patch
+from matplotlib.patches import Patch, Rectangle
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -26,7 +26,8 @@ def plot_verdicts(table: pd.DataFrame, summary: pd.DataFrame, ax: Axes | None = 
                   order: Sequence[str] | None = None, title: str | None = None) -> Axes:  # fmt: skip
     """Claims (rows, in ``summary``'s order) x analyses (columns, each claim's analyses in
     ``table``'s order; claims with fewer analyses leave blanks), cells coloured by verdict,
-    the summary written at the right of each row. ``table``: a verdict table
+    the summary written at the right of each row; each claim's analysed cells are outlined,
+    so that "too few faces" (white) differs from no analysis (blank, outside). ``table``: a verdict table
     (:func:`emonb.metrics.verdicts.verdict_table`); ``summary``: :func:`~emonb.metrics.verdicts.summarize`."""
     claims = list(order) if order is not None else list(summary["claim"])
     width = max(int((table["claim"] == c).sum()) for c in claims)
@@ -41,6 +42,9 @@ def plot_verdicts(table: pd.DataFrame, summary: pd.DataFrame, ax: Axes | None = 
     cmap.set_bad("none")
     ax.imshow(np.ma.masked_invalid(grid), cmap=cmap, vmin=-0.5, vmax=len(names) - 0.5,
               aspect="auto", interpolation="nearest")  # fmt: skip
+    for i in range(len(claims)):
+        k = int(np.isfinite(grid[i]).sum())
+        ax.add_patch(Rectangle((-0.5, i - 0.5), k, 1, fill=False, ec="0.45", lw=0.6))
     ax.set_yticks(range(len(claims)), claims, fontsize=7)
     ax.set_xticks([])
     ax.set_xlabel("analyses (one cell each: AU map, layout, evidence, CAM layer, baseline, grouping, model)",

@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.patches import Rectangle
 
-from emonb.plotting.anatomy import plot_agreement, plot_au_heatmap, plot_mesh, plot_regions
+from emonb.plotting.anatomy import heatmap_span, plot_agreement, plot_au_heatmap, plot_mesh, plot_regions
 
 
 def test_mesh_points_at_pixel_centres():
@@ -39,6 +39,16 @@ def test_heatmap_outlines_prototype_cells_and_centres_colours():
     norm = ax.images[0].norm
     assert norm.vcenter == 1.0 and norm.vmin == 0.0 and norm.vmax == 2.0
     assert [t.get_text() for t in ax.get_xticklabels()] == ["06", "12", "15"]
+
+
+def test_heatmap_span_shares_one_scale_between_tables():
+    a = pd.DataFrame([[0.1, -0.3]])
+    b = np.array([[0.2, np.nan]])
+    assert heatmap_span([a, b], centre=0.0) == 0.3
+    assert heatmap_span([a, b], centre=1.0) == 1.3
+    assert heatmap_span([np.full((2, 2), np.nan)]) == 1.0  # nothing finite: a unit span
+    ax = plot_au_heatmap(pd.DataFrame([[0.1]], columns=["AU12"]), centre=0.0, vmax=heatmap_span([a, b], 0.0))
+    assert ax.images[0].norm.vmax == 0.3
 
 
 def test_agreement_intervals():

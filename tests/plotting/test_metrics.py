@@ -42,7 +42,9 @@ def test_randomization_grid_and_similarity():
     rz = SimpleNamespace(stages=stages, maps={"gradcam": [np.zeros((2, 4, 4))] * 3},
                          spearman=similarity)  # fmt: skip
     fig = plot_randomization(np.zeros((4, 4), np.uint8), rz)
-    assert [ax.get_title() for ax in fig.axes] == ["trained", "+ dense", "+ sepconv2d_3"]
+    *panels, bar = fig.axes  # the last axes: one colour bar for all maps, [0, 1]
+    assert [ax.get_title() for ax in panels] == ["trained", "+ dense", "+ sepconv2d_3"]
+    assert bar.get_ylim() == (0.0, 1.0) and "[0, 1]" in bar.get_ylabel()
     ax = plot_randomization_similarity(rz)
     assert [t.get_text() for t in ax.get_xticklabels()] == ["trained", "+dense", "+sepconv2d_3"]
     rz.spearman = similarity.assign(centre=1.0, saliency=0.2)
@@ -74,7 +76,8 @@ def test_data_randomization_grid_pairs_the_two_models_per_face():
     fig = plot_data_randomization(result, n_faces=2, blocks=2, title="two models")
     assert fig._suptitle.get_text() == "two models"
     # 5 methods in 2 blocks of 3 rows; each block: face 1 true, permuted, face 2 true, permuted
-    assert len(fig.axes) == 3 * 2 * 4
+    assert len(fig.axes) == 3 * 2 * 4 + 1  # and one colour bar on the maps' shared [0, 1] scale
+    assert fig.axes[-1].get_ylim() == (0.0, 1.0) and "one scale" in fig.axes[-1].get_ylabel()
     titles = [ax.get_title() for ax in fig.axes[:8]]
     assert titles == ["face 1\ntrue", "face 1\npermuted", "face 2\ntrue", "face 2\npermuted"] * 2
     shown = [ax for ax in fig.axes if ax.images]

@@ -23,6 +23,8 @@ def test_cells_hold_each_analysis_verdict_and_rows_the_summary():
     assert list(grid[0]) == [names.index("holds")] * 3
     assert list(grid[1, :2]) == [names.index("contradicted"), names.index("inconclusive")]
     assert np.ma.is_masked(grid[1, 2])
+    # each claim's analysed cells outlined: 3 for a, 2 for b (its third cell is no analysis)
+    assert [(p.get_x(), p.get_width()) for p in ax.patches] == [(-0.5, 3), (-0.5, 2)]
     texts = [t.get_text().strip() for t in ax.texts]
     assert texts == ["holds", "depends (model)"]
 
