@@ -39,7 +39,7 @@ from emonb.config import DPI
 from emonb.plotting.stable import STABLE_RC, stable_metadata
 
 __all__ = ["ENV_FIGURE_DIR", "KERNEL_ARGUMENTS", "Caption", "caption", "caption_html",
-           "load_ipython_extension", "quick_badge", "show_open_figures",
+           "load_ipython_extension", "quick_badge", "settings_note", "show_open_figures",
            "stable_inline_figures"]  # fmt: skip
 
 ENV_FIGURE_DIR = "EMONB_FIGURE_DIR"
@@ -101,6 +101,16 @@ def quick_badge(caps: Sequence[tuple[str, int | None, int]]) -> str:
         + (f" (full build: {asked})" if asked is not None else " (full build: all)")
         for n, asked, used in caps)  # fmt: skip
     return f'<span class="emonb-quick" title="quick build (EMONB_QUICK)">quick build: {items}</span>'
+
+
+def settings_note(*names: str) -> None:
+    """Under a results table: display the quick-build badge of the settings ``names`` it
+    used, as quick mode capped them (nothing in a full build, or when none was capped)."""
+    caps = [(n, asked, used) for n, (asked, used) in config.applied_caps(names).items()]
+    if caps:
+        from IPython.display import HTML, display
+
+        display(HTML(f"<p>{quick_badge(caps)}</p>"))
 
 
 TAGS = {"computed": "computed while this book was built",

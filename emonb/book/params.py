@@ -179,22 +179,24 @@ def recorded_default(name: str, value: object, default: str) -> Path | None:
         return None
 
 
-def stand_in_note(dataset, *, recorded: str | None = None) -> object | None:
+def stand_in_note(dataset, *, recorded: str | None = None, real: str | None = None) -> object | None:
     """A visible note (IPython HTML) when ``dataset`` is the synthetic stand-in, else None.
 
     ``recorded`` names what the page also shows from FER-2013 runs recorded in
-    ``benchmarks/`` (e.g. "the settings study's table"): the note then says those are not the
+    ``benchmarks/`` (e.g. "the settings study's table"); ``real`` names what the page computes
+    on real faces even without FER-2013 (the manifest's photos and clip): the note then says those are not the
     stand-in's, so that its wording is true on a page that mixes both."""
     if not getattr(dataset, "synthetic", False):
         return None
     from IPython.display import HTML
 
+    exempt = f", except {html.escape(real)}, computed on real faces" if real else ""
     scope = (
-        f"Numbers computed on this page describe the stand-in, not FER-2013; {html.escape(recorded)}, "
+        f"Numbers computed on this page describe the stand-in, not FER-2013{exempt}; {html.escape(recorded)}, "
         "each in a box marked <i>Recorded</i>, are FER-2013 results recorded in "
         "<code>benchmarks/</code>, not the stand-in's."
         if recorded
-        else "Numbers on this page describe the stand-in, not FER-2013."
+        else f"Numbers on this page describe the stand-in, not FER-2013{exempt}."
     )
     text = (
         "FER-2013 is not configured, so this page uses emonb's <b>synthetic stand-in</b>: "

@@ -295,10 +295,10 @@ def book_model(dataset: FaceDataset, *, epochs: int = 28, seed: int = 0, quick: 
     here the way chapter 01 does (:func:`train_config`) if it is not in the cache yet.
     ``permute_labels``: the same, on permuted labels (chapter 08's data randomization)."""
     path = default_model_path(dataset, seed, quick=quick, permute_labels=permute_labels)
+    cfg = train_config(epochs, quick=quick, seed=seed, permute_labels=permute_labels)  # caps noted
     if not path.is_file():
         if log:
             log(f"no trained seed CNN for this data yet; training it now ({path.name})")
-        cfg = train_config(epochs, quick=quick, seed=seed, permute_labels=permute_labels)
         train(dataset, path, cfg, log=None)
     return path
 

@@ -116,3 +116,14 @@ def test_quick_note_lists_what_quick_mode_capped(monkeypatch):
     assert "SmoothGrad samples: <b>3</b> (a full build uses 20)" in html
     assert f"faces evaluated: <b>{config.QUICK['faces']}</b> (a full build uses all)" in html
     assert "steps" not in html and "emonb-quick-note" in html
+
+
+def test_stand_in_note_names_what_is_computed_on_real_faces():
+    from emonb.book.params import stand_in_note
+
+    ds = type("D", (), {"synthetic": True, "source": "s", "__len__": lambda self: 5})()
+    html = stand_in_note(ds, recorded="the box", real="the randomization checks").data
+    assert ("describe the stand-in, not FER-2013, except the randomization checks, computed on "
+            "real faces; the box") in html
+    plain = stand_in_note(ds, real="x").data
+    assert "Numbers on this page describe the stand-in, not FER-2013, except x, computed on real faces." in plain
