@@ -7,7 +7,13 @@ import numpy as np
 import pandas as pd
 from matplotlib.patches import Rectangle
 
-from emonb.plotting.anatomy import heatmap_span, plot_agreement, plot_au_heatmap, plot_mesh, plot_regions
+from emonb.plotting.anatomy import (
+    heatmap_span,
+    plot_agreement,
+    plot_au_heatmap,
+    plot_mesh,
+    plot_regions,
+)
 
 
 def test_mesh_points_at_pixel_centres():
