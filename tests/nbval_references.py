@@ -51,7 +51,7 @@ NBVAL_ENV = {"EMONB_FER2013": "synthetic", "EMONB_QUICK": "1", "PYTHONHASHSEED":
 TEXT_KEYS = ("text/plain", "text/html", "text/markdown")
 SANITIZE = ROOT / "tests" / "nbval_sanitize.cfg"
 #: What ``emonb book`` reads from the project (the copy it builds in holds only these).
-PROJECT_FILES = ("_config.yml", "_toc.yml", "notebooks", "book/intro.md", "book/references.md",
+PROJECT_FILES = ("_config.yml", "_toc.yml", "_static", "notebooks", "book/intro.md", "book/references.md",
                  "benchmarks")  # fmt: skip
 
 
