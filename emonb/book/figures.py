@@ -197,17 +197,17 @@ def stable_inline_figures(ipython) -> dict:
 
 
 def load_ipython_extension(ipython) -> None:
-    """Show figures without dates or versions (:func:`stable_inline_figures`) and, when
-    ``EMONB_FIGURE_DIR`` is set, register the saving callback in ``ipython`` (the kernel's
-    shell); a second load changes nothing."""
-    folder = os.environ.get(ENV_FIGURE_DIR)
+    """Show figures without dates or versions (:func:`stable_inline_figures`) and register
+    in ``ipython`` (the kernel's shell) the callback that shows each figure with its caption,
+    saving it at 300 dpi when ``EMONB_FIGURE_DIR`` is set; a second load changes nothing."""
+    stable_inline_figures(ipython)
     callbacks = ipython.events.callbacks["post_execute"]
     if any(getattr(cb, _SAVER, False) for cb in callbacks):
         return
-    stable_inline_figures(ipython)
     state = {"next": 1}
 
     def show() -> None:
+        folder = os.environ.get(ENV_FIGURE_DIR)  # read when it runs: set before or after loading
         show_open_figures(Path(folder) if folder else None, state)
 
     setattr(show, _SAVER, True)

@@ -137,7 +137,7 @@ def test_each_chapter_kernel_saves_its_figures_at_300_dpi(tmp_path, monkeypatch)
                for c in nb.cells)  # fmt: skip
 
 
-def test_figure_saver_registers_once_and_only_when_asked(tmp_path, monkeypatch):
+def test_figure_callback_registers_once_before_the_inline_flush(tmp_path, monkeypatch):
     from types import SimpleNamespace
 
     import matplotlib
@@ -149,12 +149,10 @@ def test_figure_saver_registers_once_and_only_when_asked(tmp_path, monkeypatch):
     monkeypatch.setitem(matplotlib.rcParams, "svg.hashsalt", None)  # restored afterwards
     load_ipython_extension(shell)
     assert matplotlib.rcParams["svg.hashsalt"] == "emonb"  # SVG ids the same on every run
-    assert shell.events.callbacks["post_execute"] == ["flush"]  # not asked: nothing added
-    monkeypatch.setenv("EMONB_FIGURE_DIR", str(tmp_path))
+    monkeypatch.setenv("EMONB_FIGURE_DIR", str(tmp_path))  # read when the callback runs
     load_ipython_extension(shell)
-    load_ipython_extension(shell)
-    saver, flush = shell.events.callbacks["post_execute"]
-    assert flush == "flush" and callable(saver)  # once, before the inline backend's flush
+    show, flush = shell.events.callbacks["post_execute"]
+    assert flush == "flush" and callable(show)  # once, before the inline backend's flush
 
 
 def test_missing_source_is_reported(tmp_path):
