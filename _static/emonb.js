@@ -1,7 +1,7 @@
 // Each figure's image links to its 300-dpi file and carries its caption as alt text
 // (the caption block the kernel writes right after the image; emonb.book.figures).
 document.addEventListener("DOMContentLoaded", function () {
-  document.querySelectorAll(".emonb-caption").forEach(function (cap) {
+  document.querySelectorAll(".emonb-caption[data-figure]").forEach(function (cap) {
     var out = cap.closest(".output") || cap.parentElement;
     var prev = out && out.previousElementSibling;
     var img = prev && prev.querySelector("img");
