@@ -4,7 +4,8 @@ document.addEventListener("DOMContentLoaded", function () {
   document.querySelectorAll(".emonb-caption[data-figure]").forEach(function (cap) {
     var out = cap.closest(".output") || cap.parentElement;
     var prev = out && out.previousElementSibling;
-    var img = prev && prev.querySelector("img");
+    // myst-nb writes the figure as an <img> right before the caption's output (or inside it)
+    var img = prev && (prev.tagName === "IMG" ? prev : prev.querySelector("img"));
     if (!img) return;
     img.alt = cap.textContent.replace(/\s+/g, " ").replace(/ 300 dpi$/, "").trim();
     var hires = cap.querySelector("a.emonb-hires");

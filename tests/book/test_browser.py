@@ -133,3 +133,22 @@ TYPESET = """async () => {
             bold: div.querySelectorAll("mjx-container [class*='TEX-B']").length > 0,
             error: div.querySelectorAll("mjx-merror").length};
 }"""
+
+
+def test_each_figure_links_its_300_dpi_file_and_carries_its_caption(quick_book):
+    """The page script wraps every captioned figure's image in a link to its 300-dpi file
+    (which exists) and gives it the caption as alt text, instead of the image's path."""
+    page_path = quick_book / "book" / "chapters" / "04_saliency.html"
+    with offline_page() as (page, report):
+        page.goto(page_path.as_uri(), wait_until="load")
+        found = page.evaluate("""() => Array.from(document.querySelectorAll(
+            '.emonb-caption[data-figure]')).map(c => {
+              const out = c.closest('.output') || c.parentElement, prev = out.previousElementSibling;
+              const img = prev && (prev.tagName === 'IMG' ? prev : prev.querySelector('img'));
+              return img && [img.parentElement.getAttribute('href'), img.alt]; })""")
+        assert_offline(report)
+    assert found and all(found), found
+    for i, (href, alt) in enumerate(found, start=1):
+        assert href == f"../../figures/04_saliency/fig{i:02d}.png", href
+        assert (page_path.parent / href).resolve().is_file()
+        assert f"Figure 4.{i}." in alt and ".png" not in alt
