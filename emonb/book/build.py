@@ -29,6 +29,7 @@ import yaml
 from emonb import config
 from emonb.book import figures as book_figures
 from emonb.book import reproducible
+from emonb.book.pages import link_figure_pages
 from emonb.errors import EmonbError
 
 __all__ = ["MATHJAX_KEEP", "build_book", "chapters", "execute_chapter", "find_root", "trim_mathjax"]
@@ -310,10 +311,12 @@ def _html(root: Path, html: bool, log: Callable[[str], None]) -> Path:
             detail = "\n".join(lines[-15:]) or (proc.stdout + proc.stderr)[-2000:]
             raise EmonbError(f"jupyter-book build failed (warnings are errors):\n{detail}")
         trimmed = trim_mathjax(out / "_static" / "mathjax")
+        linked = link_figure_pages(out)
         if (root / FIGURE_DIR).is_dir():
             shutil.copytree(root / FIGURE_DIR, out / "figures", dirs_exist_ok=True)
         log(f"built HTML in {time.perf_counter() - t0:.1f} s -> {out} (300-dpi figures in "
-            f"{out / 'figures'}; MathJax trimmed by {trimmed / 1e6:.1f} MB)")
+            f"{out / 'figures'}, {linked} linked from their pages; MathJax trimmed by "
+            f"{trimmed / 1e6:.1f} MB)")
     return out
 
 

@@ -136,8 +136,8 @@ TYPESET = """async () => {
 
 
 def test_each_figure_links_its_300_dpi_file_and_carries_its_caption(quick_book):
-    """The page script wraps every captioned figure's image in a link to its 300-dpi file
-    (which exists) and gives it the caption as alt text, instead of the image's path."""
+    """Every captioned figure's image is a link to its 300-dpi file (which exists) and has
+    its caption as alt text, instead of the image's path (emonb.book.pages, at build time)."""
     page_path = quick_book / "book" / "chapters" / "04_saliency.html"
     with offline_page() as (page, report):
         page.goto(page_path.as_uri(), wait_until="load")
