@@ -3,7 +3,7 @@ colour bar, and the seed paper's Figure 1.
 
 Two scales. ``scale="shared"``: every map of the figure on ONE scale (0 to the largest
 value of any map), for maps of one quantity that are compared (one method across the
-emotions, across layers or across models); pass unscaled maps (:func:`unscaled_maps`).
+emotions, across layers or across models); pass unscaled maps (:meth:`emonb.methods.base.Explainer.explain_unscaled`).
 ``scale="own"``: each map min-max scaled to its own range, legitimate where the maps are
 different quantities (different methods side by side); the colour bar says so.
 """
@@ -25,19 +25,12 @@ __all__ = [
     "plot_figure1",
     "plot_map_rows",
     "plot_maps",
-    "unscaled_maps",
 ]
 
 #: The colour bar's label where each map is scaled to its own range.
 OWN_SCALE_LABEL = "each map scaled to\nits own maximum"
 SHARED_SCALE_LABEL = "map value\n(one scale for every map)"
 CMAP = "jet"
-
-
-def unscaled_maps(explainer, images, targets="predicted") -> np.ndarray:
-    """The maps to draw on one scale: ``explainer.explain_unscaled(images, targets)``
-    (:meth:`emonb.methods.base.Explainer.explain_unscaled`)."""
-    return explainer.explain_unscaled(images, targets)
 
 
 def map_limits(maps: Sequence[np.ndarray] | Mapping[str, np.ndarray]) -> tuple[float, float]:
@@ -130,7 +123,7 @@ def plot_figure1(maps: Mapping, probabilities: Mapping[str, float] | None = None
     emotion; one colour bar per row. Row 1's maps (different methods) are min-max scaled one
     by one. ``scale="own"`` scales rows 2-3 so too (as the paper did, and as ``figure1_maps``
     returns them); ``"shared"`` draws row 2 on one scale and row 3 on one scale (pass
-    unscaled maps, :func:`unscaled_maps`; ``labels`` name their units).
+    unscaled maps, :meth:`~emonb.methods.base.Explainer.explain_unscaled`; ``labels`` name their units).
     ``probabilities`` (emotion -> p) adds each emotion's probability to rows 2-3."""
     if scale not in ("own", "shared"):
         raise ValueError(f"scale must be 'own' or 'shared', not {scale!r}")

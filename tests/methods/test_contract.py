@@ -150,3 +150,16 @@ def test_runner_probabilities_and_preprocessed_inputs(mini_xception, faces):
     np.testing.assert_allclose(grad.runner.probabilities(x), reference, atol=1e-5)
     np.testing.assert_array_equal(grad.runner.predict(x), reference.argmax(axis=1))
     np.testing.assert_array_equal(grad.explain_inputs(x, 3), grad.explain(faces, 3))
+
+
+@pytest.mark.parametrize(
+    ("method", "kwargs"), [("saliency", {}), ("gradcam", {"layer": "conv2d_7"})]
+)
+def test_explain_unscaled_minmax_scaled_is_explain(mini_xception, astronaut, method, kwargs):
+    from emonb.arrays import minmax
+    from emonb.methods import METHODS
+
+    explainer = METHODS[method](mini_xception, **kwargs)
+    raw = explainer.explain_unscaled([astronaut] * 2, [3, 0])
+    assert raw.shape == (2, *mini_xception.spec.input_size) and raw.min() >= 0
+    np.testing.assert_allclose(minmax(raw), explainer.explain([astronaut] * 2, [3, 0]), atol=1e-5)

@@ -91,17 +91,3 @@ def test_figure1_shared_rows():
     assert {axes[c].images[0].get_clim() for c in (4, 5)} == {(0.0, 3.0)}
     np.testing.assert_allclose(axes[3].images[1].get_array(), maps["cams"]["b"])  # 2 x 3 panels
     assert "one scale" in axes[-1].get_ylabel() and "own" in axes[-3].get_ylabel()
-
-
-@pytest.mark.parametrize(
-    ("method", "kwargs"), [("saliency", {}), ("gradcam", {"layer": "conv2d_7"})]
-)
-def test_unscaled_maps_minmax_to_explain(mini_xception, astronaut, method, kwargs):
-    from emonb.arrays import minmax
-    from emonb.methods import METHODS
-    from emonb.plotting.maps import unscaled_maps
-
-    explainer = METHODS[method](mini_xception, **kwargs)
-    raw = unscaled_maps(explainer, [astronaut] * 2, [3, 0])
-    assert raw.shape == (2, *mini_xception.spec.input_size) and raw.min() >= 0
-    np.testing.assert_allclose(minmax(raw), explainer.explain([astronaut] * 2, [3, 0]), atol=1e-5)
