@@ -43,6 +43,15 @@ def map_limits(maps: Sequence[np.ndarray] | Mapping[str, np.ndarray]) -> tuple[f
     return (lo, hi) if hi > lo else (lo, lo + 1.0)
 
 
+def _colorbar(fig: Figure, image, axes, label: str, *, fontsize: int, shrink: float,
+              aspect: float) -> None:  # fmt: skip
+    """One colour bar for ``image`` beside ``axes``, opaque even where the maps are not."""
+    bar = fig.colorbar(image, ax=axes, shrink=shrink, aspect=aspect, pad=0.02)
+    bar.set_label(label, fontsize=fontsize)
+    bar.solids.set_alpha(1)
+    bar.ax.tick_params(labelsize=7)
+
+
 def _title(name: str, p: float | None) -> str:
     return name if p is None else f"{name}\np = {p:.2f}"
 
@@ -92,14 +101,8 @@ def plot_map_rows(rows: Mapping[str, tuple[np.ndarray, Mapping[str, np.ndarray]]
                 image = ax.imshow(heat, cmap=CMAP, alpha=alpha, vmin=vmin, vmax=vmax,
                                   extent=(-0.5, face.shape[1] - 0.5, face.shape[0] - 0.5, -0.5))  # fmt: skip
     if image is not None:
-        bar = fig.colorbar(
-            image, ax=axes, shrink=1.0 if nrows == 1 else 0.9, aspect=12 * nrows, pad=0.02
-        )
-        bar.set_label(
-            label or (OWN_SCALE_LABEL if scale == "own" else SHARED_SCALE_LABEL), fontsize=8
-        )
-        bar.solids.set_alpha(1)
-        bar.ax.tick_params(labelsize=7)
+        _colorbar(fig, image, axes, label or (OWN_SCALE_LABEL if scale == "own" else SHARED_SCALE_LABEL),
+                  fontsize=8, shrink=1.0 if nrows == 1 else 0.9, aspect=12 * nrows)  # fmt: skip
     if title:
         fig.suptitle(title, fontsize=10)
     return fig
@@ -170,8 +173,5 @@ def plot_figure1(maps: Mapping, probabilities: Mapping[str, float] | None = None
                 _show(ax, img, name)
                 image = ax.imshow(heat, cmap=CMAP, alpha=0.5, vmin=vmin, vmax=vmax)
         if image is not None:
-            bar = fig.colorbar(image, ax=axes[r, :], shrink=0.95, aspect=10, pad=0.02)
-            bar.set_label(bar_labels[r], fontsize=7)
-            bar.solids.set_alpha(1)
-            bar.ax.tick_params(labelsize=7)
+            _colorbar(fig, image, axes[r, :], bar_labels[r], fontsize=7, shrink=0.95, aspect=10)
     return fig
