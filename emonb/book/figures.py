@@ -80,8 +80,8 @@ def caption(target, text: str, *, data: object = None, recorded: str | os.PathLi
     when the cell ends (the extension is loaded if it was not)."""
     fig = _figure(target)
     kind = "recorded" if recorded else ("stand-in" if getattr(data, "synthetic", False) else "computed")
-    caps = tuple((n, asked, used) for n, (asked, used) in config.applied_caps(uses).items())
-    fig._emonb_caption = Caption(str(text), kind, None if recorded is None else str(recorded), caps)
+    fig._emonb_caption = Caption(str(text), kind, None if recorded is None else str(recorded),
+                                 _caps(uses))
     ip = _ipython()
     if ip is not None:
         load_ipython_extension(ip)
@@ -90,6 +90,11 @@ def caption(target, text: str, *, data: object = None, recorded: str | os.PathLi
 def _ipython():
     ip = sys.modules.get("IPython")
     return ip.get_ipython() if ip is not None else None
+
+
+def _caps(names: Sequence[str]) -> tuple[tuple[str, int | None, int], ...]:
+    """``(setting, asked, used)`` for those of ``names`` quick mode capped in this process."""
+    return tuple((n, asked, used) for n, (asked, used) in config.applied_caps(names).items())
 
 
 def quick_badge(caps: Sequence[tuple[str, int | None, int]]) -> str:
@@ -106,11 +111,11 @@ def quick_badge(caps: Sequence[tuple[str, int | None, int]]) -> str:
 def settings_note(*names: str) -> None:
     """Under a results table: display the quick-build badge of the settings ``names`` it
     used, as quick mode capped them (nothing in a full build, or when none was capped)."""
-    caps = [(n, asked, used) for n, (asked, used) in config.applied_caps(names).items()]
-    if caps:
+    badge = quick_badge(_caps(names))
+    if badge:
         from IPython.display import HTML, display
 
-        display(HTML(f"<p>{quick_badge(caps)}</p>"))
+        display(HTML(f"<p>{badge}</p>"))
 
 
 TAGS = {"computed": "computed while this book was built",
