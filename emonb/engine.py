@@ -1,0 +1,162 @@
+"""Where emonb's parallel work runs: in this process (the default) or on a Dask cluster.
+
+An :class:`Executor` maps a picklable function over a list of items and returns the
+results in the items' order. :class:`InProcess` calls it in a loop, here, and needs no
+cluster; :class:`DaskExecutor` sends each item to a worker of a Dask ``distributed``
+cluster as one task (Rocklin 2015, "Dask: parallel computation with blocked algorithms and
+task scheduling"): a ``LocalCluster`` of worker processes on this machine
+(``--scheduler local[:N]``), or the cluster whose scheduler listens at an address (started
+with ``dask scheduler`` and joined by ``dask worker ADDRESS`` on any number of machines).
+
+Workers are spawned processes (Dask's default start method: no TensorFlow state is forked),
+one thread each, with TensorFlow's thread pools set by :data:`WORKER_ENV` before it loads;
+a task whose worker dies is run again on another (Dask re-schedules the tasks of a lost
+worker), so results never depend on which worker ran what. The functions keep per-process
+caches (the model, the face mesh: :func:`emonb.models.shipping.worker_model`) so each
+worker loads them once.
+
+:func:`open_executor` turns a ``--scheduler`` value into an executor, checking an address
+before any work: an unreachable scheduler is one :class:`~emonb.errors.EmonbError` line.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any, Protocol, TypeVar
+
+from emonb.errors import EmonbError
+
+__all__ = ["CONNECT_TIMEOUT", "WORKER_ENV", "DaskExecutor", "Executor", "InProcess",
+           "check_scheduler", "open_executor"]  # fmt: skip
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+#: Environment of a local cluster's worker processes: TensorFlow uses one intra-op and one
+#: inter-op thread per worker (a worker is one core's share of the work; more threads per
+#: worker would fight over the cores), and the oneDNN ISA cap emonb needs on AVX-512 CPUs.
+WORKER_ENV = {"TF_NUM_INTRAOP_THREADS": "1", "TF_NUM_INTEROP_THREADS": "1",
+              "OMP_NUM_THREADS": "1", "ONEDNN_MAX_CPU_ISA": "AVX2"}  # fmt: skip
+#: Seconds to wait for a scheduler address to answer before calling it unreachable.
+CONNECT_TIMEOUT = 10.0
+
+_LOCAL = re.compile(r"^local(?::(\d+))?$")
+
+
+class Executor(Protocol):
+    """Runs ``fn`` on each item, anywhere; results come back in the items' order."""
+
+    def map(self, fn: Callable[[T], R], items: Sequence[T], *, label: str = "task") -> list[R]: ...
+
+    def record(self) -> dict[str, Any]:
+        """What ran the work, for a result's JSON: ``engine``, ``scheduler``, ``workers``,
+        ``tasks`` (so far) and ``task_seconds`` (label -> seconds of each task)."""
+        ...
+
+
+@dataclass
+class InProcess:
+    """The embedded default: every item in turn, in this process."""
+
+    tasks: int = 0
+    task_seconds: dict[str, list[float]] = field(default_factory=dict)
+
+    def map(self, fn: Callable[[T], R], items: Sequence[T], *, label: str = "task") -> list[R]:
+        out = []
+        for item in items:
+            t0 = time.perf_counter()
+            out.append(fn(item))
+            self.task_seconds.setdefault(label, []).append(time.perf_counter() - t0)
+        self.tasks += len(items)
+        return out
+
+    def record(self) -> dict[str, Any]:
+        return {"engine": "in-process", "scheduler": None, "workers": 1, "tasks": self.tasks,
+                "task_seconds": self.task_seconds}  # fmt: skip
+
+
+def _timed(fn: Callable[[T], R], item: T) -> tuple[R, float]:
+    t0 = time.perf_counter()
+    result = fn(item)
+    return result, time.perf_counter() - t0
+
+
+@dataclass
+class DaskExecutor:
+    """Each item one task on the workers of a ``distributed.Client``'s cluster."""
+
+    client: Any
+    tasks: int = 0
+    task_seconds: dict[str, list[float]] = field(default_factory=dict)
+
+    def map(self, fn: Callable[[T], R], items: Sequence[T], *, label: str = "task") -> list[R]:
+        if not items:
+            return []
+        # pure=False: every call is a task of its own (two equal chunks are still two tasks)
+        futures = self.client.map(_timed, [fn] * len(items), list(items), pure=False,
+                                  key=[f"{label}-{k}-{os.urandom(4).hex()}" for k in range(len(items))])  # fmt: skip
+        done = self.client.gather(futures)
+        self.tasks += len(items)
+        self.task_seconds.setdefault(label, []).extend(t for _, t in done)
+        return [r for r, _ in done]
+
+    def record(self) -> dict[str, Any]:
+        info = self.client.scheduler_info()
+        return {"engine": "dask", "scheduler": info.get("address"),
+                "workers": len(info.get("workers", {})), "tasks": self.tasks,
+                "task_seconds": self.task_seconds}  # fmt: skip
+
+
+def check_scheduler(text: str | None) -> str | None:
+    """A ``--scheduler`` value, checked (None: in-process): ``local``, ``local:N`` (N >= 1
+    worker processes) or a scheduler address (``tcp://HOST:PORT``, ``HOST:PORT``)."""
+    if text is None:
+        return None
+    text = text.strip()
+    m = _LOCAL.match(text)
+    if m and m.group(1) is not None and int(m.group(1)) < 1:
+        raise EmonbError(f"--scheduler {text}: a local cluster needs at least 1 worker")
+    if m or re.match(r"^([a-z]+://)?[\w.\-\[\]:]+:\d+$", text):
+        return text
+    raise EmonbError(f"--scheduler {text!r}: give local, local:N or a scheduler address "
+                     "such as tcp://10.0.0.5:8786")  # fmt: skip
+
+
+@contextmanager
+def open_executor(scheduler: str | None = None, client: Any = None) -> Iterator[Executor]:
+    """The executor of ``scheduler`` (:func:`check_scheduler`) or of an open ``client``:
+    None and None give :class:`InProcess`; ``local[:N]`` starts a ``LocalCluster`` of N
+    worker processes (default: the CPUs) on 127.0.0.1 for the block and closes it after;
+    an address joins that cluster (an unreachable one raises :class:`EmonbError` within
+    :data:`CONNECT_TIMEOUT` seconds, before any work). A given ``client`` stays open."""
+    if client is not None:
+        yield DaskExecutor(client)
+        return
+    scheduler = check_scheduler(scheduler)
+    if scheduler is None:
+        yield InProcess()
+        return
+    from distributed import Client, LocalCluster
+
+    m = _LOCAL.match(scheduler)
+    if m:
+        n = int(m.group(1) or os.cpu_count() or 1)
+        with LocalCluster(n_workers=n, threads_per_worker=1, processes=True, host="127.0.0.1",
+                          dashboard_address=None, env=dict(WORKER_ENV)) as cluster, \
+                Client(cluster) as c:  # fmt: skip
+            yield DaskExecutor(c)
+        return
+    try:
+        c = Client(scheduler, timeout=CONNECT_TIMEOUT)
+    except (OSError, TimeoutError) as err:
+        raise EmonbError(f"cannot reach the Dask scheduler at {scheduler} "
+                         f"({type(err).__name__} after {CONNECT_TIMEOUT:.0f} s)") from None  # fmt: skip
+    try:
+        yield DaskExecutor(c)
+    finally:
+        c.close()
