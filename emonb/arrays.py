@@ -1,17 +1,19 @@
-"""Pure array functions on maps shared by every part of emonb: one normaliser, one resize.
+"""Pure array functions on maps shared by every part of emonb: one normaliser, one resize,
+and the per-face random draws of the metrics.
 
-Both take batches of 2-D maps (N, H, W) (:func:`minmax` any array and its axes) and
-return new float32 arrays; neither touches a model.
+The map functions take batches of 2-D maps (N, H, W) (:func:`minmax` any array and its
+axes) and return new float32 arrays; none touches a model.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import zlib
+from collections.abc import Callable, Sequence
 
 import cv2
 import numpy as np
 
-__all__ = ["minmax", "resize_fractions", "resize_maps"]
+__all__ = ["face_draws", "face_ids", "minmax", "resize_fractions", "resize_maps"]
 
 
 def minmax(values: np.ndarray, axes: int | Sequence[int] = (1, 2)) -> np.ndarray:
@@ -53,3 +55,27 @@ def resize_fractions(masks: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     shrink = masks.shape[1] >= h and masks.shape[2] >= w
     out = resize_maps(masks, (h, w), cv2.INTER_AREA if shrink else cv2.INTER_LINEAR)
     return np.clip(out, 0.0, 1.0)
+
+
+def face_ids(ids: Sequence[int] | np.ndarray | None, n: int) -> np.ndarray:
+    """The ids of ``n`` faces: ``ids`` checked (``n`` non-negative integers), or
+    ``0..n-1`` when None."""
+    if ids is None:
+        return np.arange(n)
+    out = np.asarray(ids).reshape(-1)
+    if out.size != n or (out.size and (out.dtype.kind not in "iu" or out.min() < 0)):
+        raise ValueError(f"ids must be {n} non-negative integers, got {out.size} of {out.dtype}")
+    return out
+
+
+def face_draws(seed: int | Sequence[int], stream: str, ids: Sequence[int] | np.ndarray,
+               draw: Callable[[np.random.Generator], np.ndarray],
+               shape: tuple[int, ...] = ()) -> np.ndarray:  # fmt: skip
+    """``draw(rng)`` (an array of ``shape``) once per face, stacked (len(ids), *shape):
+    face ``i``'s generator is seeded by ``[*seed, crc32(stream), ids[i]]``, so a face's
+    random numbers depend on the seed, on what they are for (``stream``: e.g. ``"ranks"``,
+    ``"road"``) and on the face's id, never on which other faces share its batch, chunk or
+    worker (an evaluation split over workers draws the same numbers as one process)."""
+    head = [int(v) for v in np.atleast_1d(seed)] + [zlib.crc32(stream.encode())]
+    out = [np.asarray(draw(np.random.default_rng([*head, int(i)]))) for i in ids]
+    return np.stack(out) if out else np.empty((0, *shape))

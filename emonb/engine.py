@@ -24,7 +24,7 @@ from __future__ import annotations
 import os
 import re
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Hashable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
@@ -32,7 +32,7 @@ from typing import Any, Protocol, TypeVar
 from emonb.errors import EmonbError
 
 __all__ = ["CONNECT_TIMEOUT", "WORKER_ENV", "DaskExecutor", "Executor", "InProcess",
-           "check_scheduler", "open_executor"]  # fmt: skip
+           "cached", "check_scheduler", "open_executor"]  # fmt: skip
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -46,12 +46,25 @@ WORKER_ENV = {"TF_NUM_INTRAOP_THREADS": "1", "TF_NUM_INTEROP_THREADS": "1",
 CONNECT_TIMEOUT = 10.0
 
 _LOCAL = re.compile(r"^local(?::(\d+))?$")
+#: What this process has loaded for the tasks it ran (see :func:`cached`).
+_CACHE: dict[Hashable, Any] = {}
+
+
+def cached(key: Hashable, make: Callable[[], T]) -> T:
+    """``make()``, made once per process and ``key`` (a model, a face mesh, an
+    explainer): a worker loads what its tasks share once, not once per task."""
+    if key not in _CACHE:
+        _CACHE[key] = make()
+    return _CACHE[key]
 
 
 class Executor(Protocol):
-    """Runs ``fn`` on each item, anywhere; results come back in the items' order."""
+    """Runs ``fn(item)`` on each item, anywhere (``fn(shared, item)`` given ``shared``:
+    an object every task reads, sent to each worker once); results come back in the
+    items' order."""
 
-    def map(self, fn: Callable[[T], R], items: Sequence[T], *, label: str = "task") -> list[R]: ...
+    def map(self, fn: Callable[..., R], items: Sequence[T], *, shared: Any = None,
+            label: str = "task") -> list[R]: ...
 
     def record(self) -> dict[str, Any]:
         """What ran the work, for a result's JSON: ``engine``, ``scheduler``, ``workers``,
@@ -66,11 +79,12 @@ class InProcess:
     tasks: int = 0
     task_seconds: dict[str, list[float]] = field(default_factory=dict)
 
-    def map(self, fn: Callable[[T], R], items: Sequence[T], *, label: str = "task") -> list[R]:
+    def map(self, fn: Callable[..., R], items: Sequence[T], *, shared: Any = None,
+            label: str = "task") -> list[R]:
         out = []
         for item in items:
             t0 = time.perf_counter()
-            out.append(fn(item))
+            out.append(fn(item) if shared is None else fn(shared, item))
             self.task_seconds.setdefault(label, []).append(time.perf_counter() - t0)
         self.tasks += len(items)
         return out
@@ -80,9 +94,9 @@ class InProcess:
                 "task_seconds": self.task_seconds}  # fmt: skip
 
 
-def _timed(fn: Callable[[T], R], item: T) -> tuple[R, float]:
+def _timed(fn: Callable[..., R], item: T, shared: Any = None) -> tuple[R, float]:
     t0 = time.perf_counter()
-    result = fn(item)
+    result = fn(item) if shared is None else fn(shared, item)
     return result, time.perf_counter() - t0
 
 
@@ -94,12 +108,17 @@ class DaskExecutor:
     tasks: int = 0
     task_seconds: dict[str, list[float]] = field(default_factory=dict)
 
-    def map(self, fn: Callable[[T], R], items: Sequence[T], *, label: str = "task") -> list[R]:
+    def map(self, fn: Callable[..., R], items: Sequence[T], *, shared: Any = None,
+            label: str = "task") -> list[R]:
         if not items:
             return []
+        n = len(items)
+        if shared is not None:  # sent once to every worker, not once per task
+            shared = self.client.scatter(shared, broadcast=True, hash=False)
         # pure=False: every call is a task of its own (two equal chunks are still two tasks)
-        futures = self.client.map(_timed, [fn] * len(items), list(items), pure=False,
-                                  key=[f"{label}-{k}-{os.urandom(4).hex()}" for k in range(len(items))])  # fmt: skip
+        token = os.urandom(4).hex()
+        futures = self.client.map(_timed, [fn] * n, list(items), [shared] * n, pure=False,
+                                  key=[f"{label}-{k}-{token}" for k in range(n)])  # fmt: skip
         done = self.client.gather(futures)
         self.tasks += len(items)
         self.task_seconds.setdefault(label, []).extend(t for _, t in done)

@@ -103,3 +103,18 @@ def test_resize_fractions_keeps_area_when_shrinking_and_stays_in_range():
     assert small.sum() * 4 == m.sum()  # each small pixel covers 4: the area is kept
     big = resize_fractions(small, (4, 4))
     assert big.min() >= 0.0 and big.max() <= 1.0 and big[0, 0, 0] == 1.0
+
+
+def test_face_draws_depend_on_seed_stream_and_id_not_on_the_other_faces():
+    from emonb.arrays import face_draws
+
+    def draw(g):
+        return g.random(3)
+
+    both = face_draws(0, "a", [4, 9], draw, (3,))
+    np.testing.assert_array_equal(both[1], face_draws(0, "a", [9], draw, (3,))[0])
+    np.testing.assert_array_equal(both[::-1], face_draws(0, "a", [9, 4], draw, (3,)))
+    for other in (face_draws(1, "a", [4], draw), face_draws(0, "b", [4], draw),
+                  face_draws(0, "a", [5], draw)):  # fmt: skip
+        assert not np.array_equal(other[0], both[0])
+    assert face_draws(0, "a", [], draw, (3,)).shape == (0, 3)

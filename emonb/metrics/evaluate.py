@@ -15,6 +15,7 @@ quick mode is applied by the caller (:meth:`~emonb.metrics.settings.EvaluationSe
 from __future__ import annotations
 
 import time
+import zlib
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING
 
@@ -22,9 +23,11 @@ import numpy as np
 
 from emonb.anatomy.layout import LAYOUT_SIZE
 from emonb.arrays import minmax
+from emonb.engine import Executor, InProcess, open_executor
 from emonb.errors import EmonbError
 from emonb.methods import get_method
 from emonb.metrics.action_units import OCCLUSION, anatomy_masks, au_evidence
+from emonb.metrics.chunks import Job, chunks_of, pool_chunks, score_chunk
 from emonb.metrics.layouts import region_analysis, verdict_changes
 from emonb.metrics.randomization import cascading_randomization, check_faces
 from emonb.metrics.ranking import metric_agreement
@@ -33,16 +36,13 @@ from emonb.metrics.result import MapEvaluation, ranked_table
 from emonb.metrics.settings import REGION_KINDS, EvaluationSettings
 from emonb.metrics.suite import (
     Context,
-    Explained,
-    PerFaceMetric,
-    per_face_metrics,
     pointing_table,
-    shared_metrics,
     stratified_rows,
 )
 from emonb.models.cam_layer import default_cam_layer
 from emonb.models.preprocessing import as_image_list
 from emonb.models.runner import Runner, class_probability
+from emonb.models.shipping import ModelRef
 from emonb.models.zoo import EmotionModel
 from emonb.records import json_safe
 
@@ -51,7 +51,6 @@ if TYPE_CHECKING:
 
     from emonb.faces.mesh import Landmarks
     from emonb.metrics.action_units import AUEvidence
-    from emonb.metrics.perturbation import Curves
 
 __all__ = [
     "ANATOMY_METHODS",
@@ -92,7 +91,10 @@ REFERENCES = ("random", "centre")
 
 
 class _Reference:
-    """A model-free "method" (see :data:`REFERENCES`) with the explainer call."""
+    """A model-free "method" (see :data:`REFERENCES`) with the explainer call. The random
+    map of a face is seeded by ``seed``, the face's pixels and the class asked for: the
+    same face and class give the same map in any batch, chunk or worker, and a perturbed
+    face or another class a new one."""
 
     def __init__(self, kind: str, net: EmotionModel, seed: int = 0):
         if kind not in REFERENCES:
@@ -100,15 +102,17 @@ class _Reference:
         self.kind, self.net, self.seed = kind, net, seed
 
     def explain(self, images, targets=None) -> np.ndarray:
-        return self._maps(len(as_image_list(images)))
+        return self.explain_inputs(self.net.preprocess(as_image_list(images)), targets)
 
     def explain_inputs(self, x: np.ndarray, targets=None) -> np.ndarray:
-        return self._maps(len(x))
-
-    def _maps(self, n: int) -> np.ndarray:
         h, w = self.net.spec.input_size
+        n = len(x)
         if self.kind == "random":
-            return np.random.default_rng(self.seed).random((n, h, w), dtype=np.float32)
+            x = np.ascontiguousarray(x, dtype=np.float32)
+            cls = np.zeros(n, int) if targets is None else np.asarray(targets).astype(int).reshape(-1)
+            return np.stack([np.random.default_rng([self.seed, zlib.crc32(x[i].tobytes()), int(cls[i])])
+                             .random((h, w), dtype=np.float32) for i in range(n)]) \
+                if n else np.empty((0, h, w), np.float32)  # fmt: skip
         yy, xx = np.mgrid[0:h, 0:w]
         g = np.exp(-(((yy - (h - 1) / 2) / (h / 4)) ** 2 + ((xx - (w - 1) / 2) / (w / 4)) ** 2) / 2)
         return np.broadcast_to(minmax(g, axes=(0, 1)), (n, h, w)).copy()
@@ -140,6 +144,9 @@ def evaluate_maps(
     pointing_faces=None,
     random_faces=None,
     log: Callable[[str], None] | None = print,
+    scheduler: str | None = None,
+    client=None,
+    chunk: int | None = None,
 ) -> MapEvaluation:
     """Score explanation methods on ``net`` and ``faces`` (a FaceDataset).
 
@@ -213,6 +220,16 @@ def evaluate_maps(
     between the rankings of every pair of metrics (:func:`~emonb.metrics.ranking.metric_agreement`;
     None with fewer than three methods).
 
+    Where it runs (:mod:`emonb.engine`): in this process (the default), or, given a
+    ``scheduler`` (``"local"``, ``"local:N"`` or a Dask scheduler's address) or an open
+    ``distributed.Client``, the per-face work (every method's maps and every per-face and
+    shared metric) goes to the cluster's workers in chunks of ``chunk`` faces (default:
+    one chunk in-process; on a cluster about four chunks per worker)
+    (:mod:`~emonb.metrics.chunks`), pooled here in face order: every random draw is seeded
+    by the face's id, so the numbers equal the in-process run's to float tolerance. The
+    result's ``engine`` records what ran it (``engine``, ``scheduler``, ``workers``,
+    ``tasks``, ``chunk_faces``).
+
     References: Petsiuk et al. (2018) (deletion, insertion); Rong et al. (2022) (ROAD);
     Bhatt et al. (2020) (faithfulness correlation, complexity); Yeh et al. (2019)
     (max-sensitivity); Chalasani et al. (2020) (sparseness); Sixt et al. (2020)
@@ -251,14 +268,11 @@ def evaluate_maps(
         say(f"  {meshed.summary()} ({seconds['mesh']:.1f} s)")
     say(f"explaining {len(images)} {faces.name} faces ({s.split or 'all rows'}) with "
         f"{len(names)} methods; {s.steps} deletion/insertion steps, baseline {s.baseline}")  # fmt: skip
-    maps, values, curves = _score_methods(context, images, names, factories, per_face_metrics(s),
-                                          seconds, say)  # fmt: skip
-    for shared in shared_metrics(s):
-        t0 = time.perf_counter()
-        for m, v in shared(context, maps).items():
-            values[m][shared.name] = v
-        seconds[shared.name] = time.perf_counter() - t0
-        say(f"  {shared.name}: {seconds[shared.name]:.1f} s")
+    kwargs = {m: _at_layer(m, settings_of.get(m), cam_layer.name) for m in names}
+    with open_executor(scheduler, client) as executor:
+        engine = _score_chunks(executor, Job(ModelRef(net), kwargs, s, method_factory, factories),
+                               context, images, chunk, seconds, say)  # fmt: skip
+    maps, values, curves = engine.pop("scores")
 
     t0 = time.perf_counter()
     if random_faces is None:
@@ -343,7 +357,7 @@ def evaluate_maps(
               "randomization_stages": rand.stages[1:], "region_method": s.region_method,
               "region_faces": len(region_faces),
               "regions": "canonical" if marks is None else "mesh",
-              "targets": "predicted class", "seed": s.seed}  # fmt: skip
+              "targets": "predicted class", "seed": s.seed, "engine": engine}  # fmt: skip
     if marks is not None:
         record["au_maps"] = list(s.au_maps)
     if marks is not None:
@@ -410,38 +424,36 @@ def explained_sample(net: EmotionModel, faces, settings: EvaluationSettings):
     runner = Runner(net, batch_size=256)
     x = net.preprocess(data.images)
     predicted = runner.probabilities(x).argmax(axis=1)
-    context = Context(net, x, data.labels, predicted, class_probability(runner), s.seed)
+    context = Context(net, x, data.labels, predicted, class_probability(runner), s.seed, rows)
     return pool, rows, runner, context
 
 
-def _score_methods(context: Context, images: np.ndarray, names: Sequence[str],
-                   factories: Mapping[str, Callable[[EmotionModel], object]],
-                   metrics: Sequence[PerFaceMetric], seconds: dict,
-                   say: Callable[[str], None]) -> tuple[dict, dict, dict]:  # fmt: skip
-    """Each method's maps of ``images`` for the context's targets, scored by every metric in
-    turn: the maps, the per-face values (method -> column -> values) and the curves
-    (method -> kind -> :class:`~emonb.metrics.perturbation.Curves`). Each method's timings
-    (the maps, then each metric's ``clock``) go into ``seconds[method]``."""
-    maps: dict[str, np.ndarray] = {}
-    values: dict[str, dict[str, np.ndarray]] = {}
-    curves: dict[str, dict[str, Curves]] = {}
-    for m in names:
-        t0 = time.perf_counter()
-        explainer = factories[m](context.net)
-        maps[m] = np.asarray(explainer.explain(images, context.targets), dtype=np.float32)
-        clocks = {"maps": time.perf_counter() - t0}
-        explained = Explained(m, maps[m], explainer)
-        values[m], curves[m] = {}, {}
-        for metric in metrics:
-            t0 = time.perf_counter()
-            scores = metric(context, explained)
-            values[m].update(scores.values)
-            curves[m].update(scores.curves)
-            if metric.clock is not None:
-                clocks[metric.clock] = clocks.get(metric.clock, 0.0) + time.perf_counter() - t0
-        seconds[m] = clocks
-        say(f"  {m}: " + ", ".join(f"{clock} {t:.1f} s" for clock, t in clocks.items()))
-    return maps, values, curves
+def _score_chunks(executor: Executor, job: Job, context: Context, images: np.ndarray,
+                  chunk: int | None, seconds: dict, say: Callable[[str], None]) -> dict:  # fmt: skip
+    """The per-face work on ``executor``, in chunks (:func:`~emonb.metrics.chunks.score_chunk`),
+    pooled; each method's and shared metric's seconds (summed over the chunks) go into
+    ``seconds``. Returns the engine's record with the pooled ``scores`` (maps, values,
+    curves) under that key."""
+    s = job.settings
+    local = isinstance(executor, InProcess)
+    if chunk is None and not local:
+        workers = max(1, executor.record()["workers"])
+        chunk = max(1, -(-len(images) // (4 * workers)))
+    parts = chunks_of(context, images, (s.n_road, s.n_robust), None if local and chunk is None else chunk)
+    t0 = time.perf_counter()
+    pooled = pool_chunks(executor.map(score_chunk, parts, shared=job, label="faces"))
+    record = executor.record()
+    seconds.update(pooled.seconds)
+    for m in job.methods:
+        say(f"  {m}: " + ", ".join(f"{c} {t:.1f} s" for c, t in pooled.seconds[m].items()))
+    for name in (k for k, v in pooled.seconds.items() if not isinstance(v, dict)):
+        say(f"  {name}: {pooled.seconds[name]:.1f} s")
+    where = "in this process" if local else f"on {record['workers']} workers of {record['scheduler']}"
+    say(f"  {len(parts)} chunk(s) of up to {parts[0].stop - parts[0].start} faces {where}: "
+        f"{time.perf_counter() - t0:.1f} s")  # fmt: skip
+    return {**record, "chunks": len(parts), "chunk_faces": parts[0].stop - parts[0].start,
+            "faces_seconds": time.perf_counter() - t0,
+            "scores": (pooled.maps, pooled.values, pooled.curves)}  # fmt: skip
 
 
 def _mesh(pool, rows: np.ndarray, region_rows: np.ndarray) -> tuple[Landmarks, Landmarks, Landmarks]:

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from emonb.arrays import face_draws, face_ids
 from emonb.errors import EmonbError
 from emonb.methods.baselines import baseline_images
 from emonb.metrics.stats import pearson
@@ -33,12 +34,14 @@ __all__ = [
 ]
 
 
-def _ranks(maps: np.ndarray, seed: int) -> np.ndarray:
+def _ranks(maps: np.ndarray, seed: int, ids=None) -> np.ndarray:
     """Per image, each pixel's position in the removal order (0 = most important);
-    ties broken by a seeded random permutation."""
+    ties broken by a random permutation seeded per face (:func:`~emonb.arrays.face_draws`
+    of ``ids``, default 0..N-1)."""
     n = len(maps)
     flat = maps.reshape(n, -1)
-    jitter = np.random.default_rng(seed).random(flat.shape)
+    jitter = face_draws(seed, "ranks", face_ids(ids, n), lambda g: g.random(flat.shape[1]),
+                        (flat.shape[1],))  # fmt: skip
     order = np.lexsort((jitter, -flat), axis=1) if flat.size else flat.astype(int)
     ranks = np.empty_like(order)
     np.put_along_axis(ranks, order, np.arange(flat.shape[1])[None, :].repeat(n, 0), axis=1)
@@ -80,13 +83,16 @@ def perturbation_curves(
     steps: int = 16,
     baseline: str = "blur",
     seed: int = 0,
+    ids=None,
 ) -> Curves:
     """Deletion (``mode="deletion"``) or insertion curves for preprocessed images ``x``
     (N, H, W, C), maps (N, H, W) at the same size and class indices ``targets``.
 
     ``score(x, targets)`` returns the target probabilities (see :func:`class_probability`);
     it is called ``steps + 1`` times on N images, after removing (deletion) or restoring
-    (insertion) ``k / steps`` of each image's pixels, k = 0..steps.
+    (insertion) ``k / steps`` of each image's pixels, k = 0..steps. Ties in a map are
+    broken at random, seeded by ``seed`` and each face's id (``ids``, default 0..N-1: a
+    face's curve does not depend on the faces beside it).
 
     References: Petsiuk, Das & Saenko (2018), "RISE: randomized input sampling for
     explanation of black-box models" (the deletion and insertion metrics).
@@ -96,7 +102,7 @@ def perturbation_curves(
     x, maps = images_and_maps(x, maps)
     targets = np.asarray(targets)
     base = baseline_images(x, baseline)
-    ranks = _ranks(maps, seed).reshape(maps.shape)[..., None]
+    ranks = _ranks(maps, seed, ids).reshape(maps.shape)[..., None]
     pixels = maps.shape[1] * maps.shape[2]
     fractions = np.linspace(0.0, 1.0, int(steps) + 1)
     scores = np.empty((len(x), len(fractions)), dtype=np.float32)
@@ -121,13 +127,15 @@ def faithfulness_correlation(
     runs: int = 50,
     baseline: str = "blur",
     seed: int = 0,
+    ids=None,
 ) -> dict[str, np.ndarray]:
     """Per method (the keys of ``maps``, each (N, H, W)), each image's Pearson correlation
     between the map's sum over a random pixel subset S and the score drop
     ``score(x) - score(x with S replaced by the baseline)``, over ``runs`` subsets of
     ``round(subset * H * W)`` pixels (N,). 1: the map adds up like the model's evidence.
 
-    The subsets are seeded and shared by all methods, so the ``runs * N`` perturbed
+    The subsets are seeded per face (``seed`` and the face's id in ``ids``, default
+    0..N-1) and shared by all methods, so the ``runs * N`` perturbed
     images are scored once for every method (``score`` sees ``N + runs * N`` images in
     all, in calls of about 1024): this is why the metric takes all maps at once. A map
     or a drop that is constant over the runs has no correlation: 0, not NaN.
@@ -157,10 +165,11 @@ def faithfulness_correlation(
         flat[name] = m.reshape(n, pixels)
     targets = np.asarray(targets)
     base = baseline_images(x, baseline)
-    rng = np.random.default_rng(seed)
     # each run: k of each image's pixels, without replacement, shared by all methods
-    chosen = np.stack([np.argpartition(rng.random((n, pixels)), k - 1, axis=1)[:, :k]
-                       for _ in range(runs)]).astype(np.intp)  # fmt: skip
+    picks = face_draws(seed, "faithfulness", face_ids(ids, n),
+                       lambda g: np.argpartition(g.random((runs, pixels)), k - 1, axis=1)[:, :k],
+                       (runs, k))  # fmt: skip
+    chosen = np.ascontiguousarray(picks.transpose(1, 0, 2)).astype(np.intp)  # (runs, n, k)
     intact = np.asarray(score(x, targets), dtype=np.float32)
     drops = np.empty((runs, n), dtype=np.float32)
     xf, bf = x.reshape(n, pixels, -1), base.reshape(n, pixels, -1)

@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from emonb._tf import keras
+from emonb.arrays import face_draws, face_ids
 from emonb.errors import EmonbError
 from emonb.metrics.stats import bootstrap_ci, spearman, ssim
 from emonb.models import graph
@@ -365,6 +366,7 @@ def random_logit(
     seed: int = 0,
     maps: np.ndarray | None = None,
     similarity: str = "ssim",
+    ids=None,
 ) -> np.ndarray:
     """Per image (N,), the similarity between its map for ``targets`` and its map for a
     random other class: lower = the map depends on the class.
@@ -372,7 +374,8 @@ def random_logit(
     ``explain(x, classes) -> (N, H, W)`` takes preprocessed images (an explainer's
     ``explain_inputs``); ``maps`` = the maps for ``targets`` if already computed (then
     ``explain`` is called once, on the other classes). The other class of each image is
-    drawn uniformly from the ``n_classes - 1`` classes that are not its target, seeded.
+    drawn uniformly from the ``n_classes - 1`` classes that are not its target, seeded by
+    ``seed`` and the image's id (``ids``, default 0..N-1).
     ``similarity`` is ``"ssim"`` (:func:`~emonb.metrics.stats.ssim`, data range 1: the
     methods' maps are in [0, 1]) or ``"spearman"`` (:func:`~emonb.metrics.stats.spearman`).
 
@@ -394,7 +397,8 @@ def random_logit(
     targets = np.asarray(targets).astype(int).reshape(-1)
     if len(targets) != len(x) or ((targets < 0) | (targets >= n_classes)).any():
         raise EmonbError(f"targets must be {len(x)} class indices in [0, {n_classes})")
-    draw = np.random.default_rng(seed).integers(0, n_classes - 1, size=len(x))
+    draw = face_draws(seed, "random-logit", face_ids(ids, len(x)),
+                      lambda g: g.integers(0, n_classes - 1)).astype(int).reshape(-1)  # fmt: skip
     others = draw + (draw >= targets)  # skips each image's own target
     ref = np.asarray(explain(x, targets) if maps is None else maps, dtype=np.float32)
     off = np.asarray(explain(x, others), dtype=np.float32)

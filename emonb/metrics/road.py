@@ -22,6 +22,7 @@ from collections.abc import Sequence
 import cv2
 import numpy as np
 
+from emonb.arrays import face_draws, face_ids
 from emonb.errors import EmonbError
 from emonb.metrics.perturbation import Curves, _ranks, images_and_maps
 from emonb.models.runner import ClassScore
@@ -34,7 +35,7 @@ WEIGHTS = np.array([[1, 2, 1], [2, 0, 2], [1, 2, 1]], np.float32) / 12
 
 #: Images solved together (a chunk's arrays stay in the CPU cache).
 _CHUNK = 64
-#: Conjugate-gradient stop: relative residual per chunk, and an iteration cap per level.
+#: Conjugate-gradient stop: an iteration cap per level (the residual is each image's own).
 _MAXITER = 2000
 
 
@@ -64,31 +65,43 @@ def _cg(x: np.ndarray, known: np.ndarray, guess: np.ndarray, tol: float) -> np.n
     neighbours q (``d_p`` = the sum of their weights), known pixels fixed: with ``v``
     zero on known pixels, ``A v = b``, ``A = M (D - W) M`` (a principal submatrix of a
     graph Laplacian, symmetric positive definite when each hole touches a known pixel)
-    and ``b = M W x_known``. Conjugate gradients from ``guess``, the chunk's images as
-    one block-diagonal system, until ``||r|| <= tol ||b||``.
+    and ``b = M W x_known``. Conjugate gradients from ``guess``, each image's system on its
+    own (its own step sizes, stopped when its ``||r|| <= tol ||b||``: an image's
+    imputation does not depend on the images sharing its chunk), the chunk's images
+    filtered together as one tiled array.
     """
-    h = x.shape[1]
+    n, h = x.shape[0], x.shape[1]
+
+    def dots(a: np.ndarray, b: np.ndarray) -> np.ndarray:  # per image, in double
+        return np.einsum("ij,ij->i", a.reshape(n, -1), b.reshape(n, -1), dtype=np.float64)
+
+    def per_image(values: np.ndarray) -> np.ndarray:  # (B,) -> broadcast over the tiles
+        return np.repeat(values.astype(np.float32), h + 1)[:, None]
+
     m = _tile(1.0 - known)
     dm = _neighbours(_tile(np.ones_like(x))) * m  # d_p on the unknown pixels
     b = m * _neighbours(_tile(x * known))
     v = _tile(guess) * m
     r = b - (dm * v - m * _neighbours(v))
     p = r.copy()
-    rr = float(np.vdot(r, r))
-    stop = max(tol * tol * float(np.vdot(b, b)), 1e-30)
+    rr = dots(r, r)
+    stop = np.maximum(tol * tol * dots(b, b), 1e-30)
     ap = np.empty_like(p)
     for _ in range(_MAXITER):
-        if rr <= stop:
+        active = rr > stop
+        if not active.any():
             break
         np.multiply(dm, p, out=ap)
         ap -= m * _neighbours(p)
-        alpha = rr / float(np.vdot(p, ap))
-        v += alpha * p
-        r -= alpha * ap
-        rr_new = float(np.vdot(r, r))
-        p *= rr_new / rr
+        pap = dots(p, ap)
+        alpha = np.where(active & (pap > 0), rr / np.where(pap > 0, pap, 1.0), 0.0)
+        v += per_image(alpha) * p
+        r -= per_image(alpha) * ap
+        rr_new = dots(r, r)
+        beta = np.where(active, rr_new / np.where(rr > 0, rr, 1.0), 0.0)
+        p *= per_image(beta)
         p += r
-        rr = rr_new
+        rr = np.where(active, rr_new, rr)
     return _untile(v, h) + x * known
 
 
@@ -118,6 +131,7 @@ def noisy_linear_imputation(
     noise: float = 0.01,
     seed: int | Sequence[int] = 0,
     tol: float = 3e-4,
+    ids=None,
 ) -> np.ndarray:
     """Preprocessed images ``x`` (N, H, W, C) with the ``removed`` pixels (N, H, W) bool
     replaced by their noisy linear imputation; the other pixels are returned unchanged.
@@ -128,10 +142,11 @@ def noisy_linear_imputation(
     one per channel. Then Gaussian noise of standard deviation ``noise``, in the units of
     ``x`` (absolute, as in the reference and in Quantus's ``noisy_linear_imputation``;
     0.01 is 0.5 % of the mini-Xception's [-1, 1] range), is added to the removed pixels
-    only, seeded by ``seed``.
+    only, seeded by ``seed`` and each image's id (``ids``, default 0..N-1;
+    :func:`~emonb.arrays.face_draws`: an image's noise does not depend on its neighbours).
 
     emonb solves the systems of all images at once by conjugate gradients (coarse to
-    fine, chunks of 64 images) to a relative residual ``tol`` instead of one sparse
+    fine, chunks of 64 images), each image to its own relative residual ``tol``, instead of one sparse
     direct solve per image: the default 3e-4 leaves errors of a few thousandths on the
     largest holes, below the noise. An image with every pixel removed has nothing to
     interpolate from: it gets its own mean (per channel).
@@ -156,7 +171,9 @@ def noisy_linear_imputation(
         out[idx] = _solve(planes[idx], known[idx], tol)
     out = np.moveaxis(out.reshape(n, c, h, w), 1, 3)
     if noise:
-        jitter = np.random.default_rng(seed).standard_normal(x.shape, dtype=np.float32)
+        jitter = face_draws(seed, "imputation", face_ids(ids, n),
+                            lambda g: g.standard_normal(x.shape[1:], dtype=np.float32),
+                            x.shape[1:]).astype(np.float32)  # fmt: skip
         out = out + np.float32(noise) * jitter * removed[..., None]
     return np.where(removed[..., None], out, x).astype(np.float32)
 
@@ -171,6 +188,7 @@ def road_curves(
     fractions: Sequence[float] = (0.1, 0.3, 0.5, 0.7, 0.9),
     noise: float = 0.01,
     seed: int = 0,
+    ids=None,
 ) -> Curves:
     """ROAD curves for preprocessed images ``x`` (N, H, W, C), maps (N, H, W) at the same
     size and class indices ``targets``: ``scores[i, k]`` is ``score`` (see
@@ -180,7 +198,7 @@ def road_curves(
 
     Ties in a map are broken by the seeded random order of
     :func:`~emonb.metrics.perturbation.perturbation_curves`; the noise of fraction k is
-    seeded by ``[seed, k]``. ``score`` is called once per fraction on the N images.
+    seeded by ``[seed, k]`` and each face's id (``ids``, default 0..N-1). ``score`` is called once per fraction on the N images.
     :attr:`Curves.auc` integrates over the fractions given (not over [0, 1]).
 
     emonb deviates from the reference in two settings: it records the target
@@ -198,13 +216,13 @@ def road_curves(
     if fr.ndim != 1 or fr.size == 0 or (fr < 0).any() or (fr > 1).any():
         raise EmonbError(f"fractions must be a non-empty list in [0, 1], not {fractions!r}")
     targets = np.asarray(targets)
-    ranks = _ranks(maps, seed).reshape(maps.shape)
+    ranks = _ranks(maps, seed, ids).reshape(maps.shape)
     pixels = maps.shape[1] * maps.shape[2]
     scores = np.empty((len(x), len(fr)), dtype=np.float32)
     for k, f in enumerate(fr):
         count = int(round(f * pixels))
         removed = ranks < count if order == "morf" else ranks >= pixels - count
-        img = noisy_linear_imputation(x, removed, noise=noise, seed=[seed, k])
+        img = noisy_linear_imputation(x, removed, noise=noise, seed=[seed, k], ids=ids)
         scores[:, k] = score(img, targets)
     return Curves(mode=f"road-{order}", fractions=fr, scores=scores)
 

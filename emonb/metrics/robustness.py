@@ -16,6 +16,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from emonb.arrays import face_draws, face_ids
 from emonb.errors import EmonbError
 
 __all__ = ["Explain", "max_sensitivity"]
@@ -34,12 +35,14 @@ def max_sensitivity(
     samples: int = 5,
     seed: int = 0,
     maps: np.ndarray | None = None,
+    ids=None,
 ) -> np.ndarray:
     """Per image (N,), the largest ``||e(x + delta) - e(x)||_F / ||e(x)||_F`` over
     ``samples`` perturbations, for preprocessed images ``x`` (N, H, W, C).
 
     Each ``delta`` is uniform noise, every pixel and channel drawn independently from
-    ``[-r, r]`` with ``r = radius * (value_range[1] - value_range[0])``, seeded; ``x +
+    ``[-r, r]`` with ``r = radius * (value_range[1] - value_range[0])``, seeded by ``seed``
+    and each image's id (``ids``, default 0..N-1); ``x +
     delta`` is clipped to ``value_range``. ``explain`` is called once per sample on all N
     images (and once on ``x`` unless ``maps`` = e(x) is given). A zero map has no
     relative change: its sensitivity is 0 when the perturbed maps are zero too and
@@ -73,10 +76,13 @@ def max_sensitivity(
     ref = ref.reshape(n, -1)
     norm = np.linalg.norm(ref, axis=1)
     r = float(radius) * (hi - lo)
-    rng = np.random.default_rng(seed)
+    # every sample's noise of each image, from the image's own generator
+    deltas = face_draws(seed, "sensitivity", face_ids(ids, n),
+                        lambda g: g.uniform(-r, r, size=(samples, *x.shape[1:])),
+                        (samples, *x.shape[1:])).astype(np.float32)  # fmt: skip
     worst = np.zeros(n, dtype=np.float64)
-    for _ in range(samples):
-        delta = rng.uniform(-r, r, size=x.shape).astype(np.float32)
+    for j in range(samples):
+        delta = deltas[:, j]
         moved = np.asarray(explain(np.clip(x + delta, lo, hi), targets), dtype=np.float64)
         diff = np.linalg.norm(moved.reshape(n, -1) - ref, axis=1)
         ratio = np.where(norm > 0, diff / np.where(norm > 0, norm, 1.0),

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
+from emonb.arrays import face_ids as _face_ids
 from emonb.errors import EmonbError
 from emonb.metrics.complexity import complexity, sparseness
 from emonb.metrics.localisation import energy_share, pointing_game
@@ -38,7 +39,7 @@ if TYPE_CHECKING:
 
 __all__ = ["Context", "DeletionInsertion", "Explained", "FaithfulnessCorrelation",
            "MaxSensitivity", "PerFaceMetric", "RandomLogit", "Road", "Scores", "SharedMetric",
-           "MapStatistic", "per_face_metrics", "pointing_table", "shared_metrics",
+           "MapStatistic", "chunk_samples", "per_face_metrics", "pointing_table", "shared_metrics",
            "stratified_rows"]  # fmt: skip
 
 
@@ -54,8 +55,12 @@ def stratified_rows(labels: np.ndarray, n: int, seed: int) -> np.ndarray:
 @dataclass
 class Context:
     """What every metric sees: the model, the explained faces (preprocessed, ``x``), their
-    labels, the classes explained (``targets``: the predictions) and ``score``
-    (:func:`~emonb.models.runner.class_probability`)."""
+    labels, the classes explained (``targets``: the predictions), ``score``
+    (:func:`~emonb.models.runner.class_probability`) and the faces' ``ids`` (default
+    0..N-1), which seed each face's random draws (:func:`~emonb.arrays.face_draws`).
+
+    ``samples`` fixes :meth:`sample`'s rows per size: a chunk of an evaluation's faces
+    gets its rows of the whole sample's (:func:`chunk_samples`)."""
 
     net: EmotionModel
     x: np.ndarray
@@ -63,14 +68,26 @@ class Context:
     targets: np.ndarray
     score: Score
     seed: int = 0
-    _samples: dict[int, np.ndarray] = field(default_factory=dict, repr=False)
+    ids: np.ndarray | None = None
+    samples: dict[int, np.ndarray] = field(default_factory=dict, repr=False)
+
+    @property
+    def face_ids(self) -> np.ndarray:
+        return _face_ids(self.ids, len(self.x))
 
     def sample(self, n: int) -> np.ndarray:
         """Rows of a seeded sample of ``n`` of the faces, stratified by label
         (:func:`stratified_rows`): the same rows for every method and metric."""
-        if n not in self._samples:
-            self._samples[n] = stratified_rows(self.labels, n, self.seed)
-        return self._samples[n]
+        if n not in self.samples:
+            self.samples[n] = stratified_rows(self.labels, n, self.seed)
+        return self.samples[n]
+
+
+def chunk_samples(samples: Mapping[int, np.ndarray], start: int, stop: int) -> dict[int, np.ndarray]:
+    """The rows of ``samples`` (size -> sorted rows of the whole evaluation's faces, as
+    :meth:`Context.sample` drew them) that fall in the chunk ``start:stop``, counted from
+    the chunk's first face."""
+    return {n: rows[(rows >= start) & (rows < stop)] - start for n, rows in samples.items()}
 
 
 @dataclass(frozen=True)
@@ -123,7 +140,8 @@ class DeletionInsertion:
     def __call__(self, context: Context, explained: Explained) -> Scores:
         curves = {mode: perturbation_curves(context.score, context.x, explained.maps,
                                             context.targets, mode=mode, steps=self.steps,
-                                            baseline=self.baseline, seed=self.seed)
+                                            baseline=self.baseline, seed=self.seed,
+                                            ids=context.face_ids)
                   for mode in ("deletion", "insertion")}  # fmt: skip
         deletion, insertion = curves["deletion"].auc, curves["insertion"].auc
         return Scores({"deletion AUC": deletion, "insertion AUC": insertion,
@@ -143,10 +161,14 @@ class Road:
 
     def __call__(self, context: Context, explained: Explained) -> Scores:
         rows = context.sample(self.faces)
+        if not len(rows):  # a chunk of the faces without any of the sample's
+            fr, none = np.asarray(self.fractions, np.float64), np.empty((0, len(self.fractions)), np.float32)
+            return Scores({"ROAD (LeRF - MoRF)": np.empty(0, np.float32)},
+                          {f"road-{o}": Curves(f"road-{o}", fr, none) for o in ("morf", "lerf")})
         curves = {f"road-{order}": road_curves(context.score, context.x[rows], explained.maps[rows],
                                                context.targets[rows], order=order,
                                                fractions=self.fractions, noise=self.noise,
-                                               seed=self.seed)
+                                               seed=self.seed, ids=context.face_ids[rows])
                   for order in ("morf", "lerf")}  # fmt: skip
         return Scores({"ROAD (LeRF - MoRF)": road_gap(curves["road-morf"], curves["road-lerf"])},
                       curves)  # fmt: skip
@@ -165,10 +187,13 @@ class MaxSensitivity:
 
     def __call__(self, context: Context, explained: Explained) -> Scores:
         rows = context.sample(self.faces)
+        if not len(rows):
+            return Scores({"max-sensitivity": np.empty(0, np.float32)})
         values = max_sensitivity(explained.explainer.explain_inputs, context.x[rows],
                                  context.targets[rows], radius=self.radius,
                                  value_range=context.net.spec.value_range, samples=self.samples,
-                                 seed=self.seed, maps=explained.maps[rows])  # fmt: skip
+                                 seed=self.seed, maps=explained.maps[rows],
+                                 ids=context.face_ids[rows])  # fmt: skip
         return Scores({"max-sensitivity": values})
 
 
@@ -183,9 +208,11 @@ class RandomLogit:
 
     def __call__(self, context: Context, explained: Explained) -> Scores:
         rows = context.sample(self.faces)
+        if not len(rows):
+            return Scores({"random-logit SSIM": np.empty(0, np.float32)})
         values = random_logit(explained.explainer.explain_inputs, context.x[rows],
                               context.targets[rows], len(context.net.class_names), seed=self.seed,
-                              maps=explained.maps[rows])  # fmt: skip
+                              maps=explained.maps[rows], ids=context.face_ids[rows])  # fmt: skip
         return Scores({"random-logit SSIM": values})
 
 
@@ -217,7 +244,8 @@ class FaithfulnessCorrelation:
     def __call__(self, context: Context, maps: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
         return faithfulness_correlation(context.score, context.x, maps, context.targets,
                                         subset=self.subset, runs=self.runs,
-                                        baseline=self.baseline, seed=self.seed)  # fmt: skip
+                                        baseline=self.baseline, seed=self.seed,
+                                        ids=context.face_ids)  # fmt: skip
 
 
 def per_face_metrics(settings: EvaluationSettings) -> tuple[PerFaceMetric, ...]:

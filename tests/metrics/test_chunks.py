@@ -1,0 +1,108 @@
+"""Chunks of a map evaluation: every per-face metric gives each face the same numbers
+whichever faces share its chunk (the premise of running chunks on workers), and the
+chunks pool back in face order."""
+
+import numpy as np
+import pytest
+
+from emonb.metrics.chunks import ChunkScores, chunk_bounds, pool_chunks
+from emonb.metrics.perturbation import Curves, faithfulness_correlation, perturbation_curves
+from emonb.metrics.randomization import random_logit
+from emonb.metrics.road import noisy_linear_imputation, road_curves
+from emonb.metrics.robustness import max_sensitivity
+from emonb.metrics.suite import chunk_samples
+
+RNG = np.random.default_rng(3)
+N, H = 10, 12
+X = RNG.random((N, H, H, 1)).astype(np.float32)
+MAPS = RNG.random((N, H, H)).astype(np.float32)
+MAPS[:, :4, :4] = 0.5  # ties, broken by the seeded draws
+TARGETS = RNG.integers(0, 3, N)
+IDS = np.array([7, 3, 12, 0, 5, 40, 41, 9, 2, 8])
+CUTS = [(0, 4), (4, 5), (5, 10)]
+
+
+def score(img, targets):
+    """A toy class score: the mean of a target-dependent band of the image."""
+    img = np.asarray(img)[..., 0]
+    rows = [img[i, 2 * t : 2 * t + 5].mean() for i, t in enumerate(np.asarray(targets))]
+    return np.asarray(rows, np.float32)
+
+
+def explain(x, targets):
+    """A toy explainer that depends on the input and the class."""
+    x = np.asarray(x)[..., 0]
+    return (x * (1 + np.asarray(targets))[:, None, None] % 1).astype(np.float32)
+
+
+def in_chunks(fn):
+    """``fn(rows)`` of the whole set, and of the chunks of CUTS concatenated."""
+    return fn(np.arange(N)), np.concatenate([fn(np.arange(a, b)) for a, b in CUTS])
+
+
+@pytest.mark.parametrize("mode", ["deletion", "insertion"])
+def test_perturbation_curves_do_not_depend_on_the_chunk(mode):
+    whole, parts = in_chunks(lambda r: perturbation_curves(
+        score, X[r], MAPS[r], TARGETS[r], mode=mode, steps=6, seed=1, ids=IDS[r]).scores)
+    np.testing.assert_array_equal(whole, parts)
+
+
+def test_ties_break_by_the_face_id_not_its_position():
+    a = perturbation_curves(score, X[:2], MAPS[:2], TARGETS[:2], steps=6, seed=1, ids=IDS[:2])
+    b = perturbation_curves(score, X[1::-1], MAPS[1::-1], TARGETS[1::-1], steps=6, seed=1,
+                            ids=IDS[1::-1])  # fmt: skip
+    np.testing.assert_array_equal(a.scores, b.scores[::-1])
+    flat = np.zeros_like(MAPS[:2])  # all ties: the removal order is the draws' alone
+    c, d = (perturbation_curves(score, X[:2], flat, TARGETS[:2], steps=6, seed=1, ids=ids)
+            for ids in ([0, 1], [100, 101]))  # fmt: skip
+    assert not np.array_equal(c.scores, d.scores)  # other ids, other tie-breaks
+
+
+def test_faithfulness_correlation_does_not_depend_on_the_chunk():
+    whole, parts = in_chunks(lambda r: faithfulness_correlation(
+        score, X[r], {"a": MAPS[r]}, TARGETS[r], subset=0.2, runs=8, seed=2, ids=IDS[r])["a"])
+    np.testing.assert_array_equal(whole, parts)
+
+
+def test_imputation_and_road_do_not_depend_on_the_chunk():
+    removed = MAPS > 0.6
+    whole, parts = in_chunks(lambda r: noisy_linear_imputation(X[r], removed[r], seed=[4, 1],
+                                                               ids=IDS[r]))  # fmt: skip
+    np.testing.assert_array_equal(whole, parts)
+    whole, parts = in_chunks(lambda r: road_curves(score, X[r], MAPS[r], TARGETS[r], seed=4,
+                                                   ids=IDS[r]).scores)  # fmt: skip
+    np.testing.assert_array_equal(whole, parts)
+
+
+def test_robustness_draws_do_not_depend_on_the_chunk():
+    whole, parts = in_chunks(lambda r: max_sensitivity(explain, X[r], TARGETS[r], samples=3,
+                                                       value_range=(0, 1), seed=5, ids=IDS[r]))  # fmt: skip
+    np.testing.assert_array_equal(whole, parts)
+    whole, parts = in_chunks(lambda r: random_logit(explain, X[r], TARGETS[r], 3, seed=5,
+                                                    ids=IDS[r]))  # fmt: skip
+    np.testing.assert_array_equal(whole, parts)
+
+
+def test_chunk_bounds_cover_the_faces_once():
+    assert chunk_bounds(10, 4) == [(0, 4), (4, 8), (8, 10)]
+    assert chunk_bounds(10, None) == [(0, 10)]
+    assert chunk_bounds(3, 8) == [(0, 3)]
+
+
+def test_chunk_samples_are_the_whole_samples_rows_counted_from_the_chunk():
+    samples = {4: np.array([1, 4, 6, 9])}
+    assert [chunk_samples(samples, a, b)[4].tolist() for a, b in CUTS] == [[1], [0], [1, 4]]
+
+
+def test_pooled_chunks_are_in_face_order_and_sum_their_seconds():
+    def part(lo, hi, t):
+        v = np.arange(lo, hi, dtype=np.float32)
+        c = Curves("deletion", np.linspace(0, 1, 3), np.stack([v, v, v], 1))
+        return ChunkScores({"m": v[:, None, None]}, {"m": {"AUC": v}}, {"m": {"deletion": c}},
+                           {"m": {"maps": t}, "shared": t})  # fmt: skip
+
+    pooled = pool_chunks([part(0, 3, 1.0), part(3, 5, 2.5)])
+    assert pooled.values["m"]["AUC"].tolist() == [0, 1, 2, 3, 4]
+    assert pooled.maps["m"].shape == (5, 1, 1)
+    assert pooled.curves["m"]["deletion"].scores[:, 0].tolist() == [0, 1, 2, 3, 4]
+    assert pooled.seconds == {"m": {"maps": 3.5}, "shared": 3.5}
