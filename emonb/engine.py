@@ -166,7 +166,7 @@ def open_executor(scheduler: str | None = None, client: Any = None) -> Iterator[
     if m:
         n = int(m.group(1) or os.cpu_count() or 1)
         with LocalCluster(n_workers=n, threads_per_worker=1, processes=True, host="127.0.0.1",
-                          dashboard_address=None, env=dict(WORKER_ENV)) as cluster, \
+                          dashboard_address=":0", env=dict(WORKER_ENV)) as cluster, \
                 Client(cluster) as c:  # fmt: skip
             yield DaskExecutor(c)
         return

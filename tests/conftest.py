@@ -115,6 +115,20 @@ def mini_xception():
 
 
 @pytest.fixture(scope="session")
+def dask_client():
+    """A Dask cluster of 2 spawned worker processes on 127.0.0.1 (emonb's worker
+    environment: one TensorFlow thread each), shared by the tests that need one."""
+    from distributed import Client, LocalCluster
+
+    from emonb.engine import WORKER_ENV
+
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
+                      dashboard_address=":0", env=dict(WORKER_ENV)) as cluster, \
+            Client(cluster) as client:  # fmt: skip
+        yield client
+
+
+@pytest.fixture(scope="session")
 def astronaut() -> np.ndarray:
     from emonb.data.images import read_image
     from emonb.data.manifest import artifact_path

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable
 
+from emonb.errors import EmonbError
+
 __all__ = ["Parser", "add_data", "add_detector", "add_inputs", "add_model", "seconds", "whole"]
 
 #: The rule of the commands that take many inputs (predict, explain, landmarks), in --help.
@@ -96,3 +98,21 @@ def add_inputs(p: argparse.ArgumentParser, verb: str, nargs: str = "+", model: b
     p.add_argument("--strict", action="store_true",
                    help="all or nothing: if any input fails, exit 1 and write nothing (default: "
                         "write the inputs that succeed, exit 0 if one did)")  # fmt: skip
+
+
+def add_scheduler(p: argparse.ArgumentParser, what: str) -> None:
+    """``--scheduler``: where ``what`` runs (:func:`emonb.engine.check_scheduler`)."""
+    p.add_argument("--scheduler", default=None, type=_scheduler, metavar="ADDRESS",
+                   help=f"run {what} on a Dask cluster: 'local' or 'local:N' (N worker "
+                        "processes on this machine) or a scheduler's address (tcp://HOST:8786, "
+                        "started by `dask scheduler`, joined by `dask worker ADDRESS`); default: "
+                        "in this process")  # fmt: skip
+
+
+def _scheduler(text: str) -> str:
+    from emonb.engine import check_scheduler
+
+    try:
+        return check_scheduler(text)
+    except EmonbError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None

@@ -7,7 +7,7 @@ import time
 from pathlib import Path
 
 from emonb import records
-from emonb.cli.argtypes import add_data, add_model, whole
+from emonb.cli.argtypes import add_data, add_model, add_scheduler, whole
 from emonb.cli.checks import check_model, check_output, method_list, pick_split
 from emonb.errors import EmonbError
 
@@ -77,17 +77,33 @@ def add_parser(sub) -> argparse.ArgumentParser:
                         "robustness), 2 stages and the methods' quick iterations; with "
                         "--robustness one CAM layer, one baseline each and 100 resamples (a "
                         "pipeline check, as CI runs it)")  # fmt: skip
-    p.add_argument("--json", type=Path, default=None, help="write every result as JSON")
+    add_scheduler(p, "the per-face work (every method's maps and metrics, in chunks of faces)")
+    p.add_argument("--chunk", type=whole(1), default=None,
+                   help="faces per task with --scheduler (default: about four tasks per worker); "
+                        "the numbers do not depend on it")  # fmt: skip
+    p.add_argument("--json", type=Path, default=None,
+                   help="write every result as JSON (whole, once the run has finished; it "
+                        "records the engine: in-process or the scheduler, workers, tasks)")  # fmt: skip
     return p
 
 
 def run(args: argparse.Namespace) -> int:
+    from emonb.engine import open_executor
+
+    check_output(args.json, "--json")
+    if args.chunk is not None and args.scheduler is None:
+        raise EmonbError("--chunk sets the faces per task on a cluster: add --scheduler")
+    # the cluster first: an unreachable scheduler is one line before any work
+    with open_executor(args.scheduler) as executor:
+        return _evaluate(args, executor)
+
+
+def _evaluate(args: argparse.Namespace, executor) -> int:
     from emonb import config
     from emonb.anatomy.au_maps import maps_of
     from emonb.data.fer2013 import load_faces
 
     # arguments, output path and data are all checked before a model loads or trains
-    check_output(args.json, "--json")
     check_model(args.model)
     if args.pointing_model not in (None, "none"):
         check_model(args.pointing_model)
@@ -136,6 +152,7 @@ def run(args: argparse.Namespace) -> int:
     result = evaluate_maps(
         net, faces, methods=methods or (QUICK_METHODS if quick else DEFAULT_METHODS),
         settings=settings, pointing_net=pointing_net, pointing_faces=pointing_faces,
+        executor=executor, chunk=args.chunk,
     )  # fmt: skip
     sweep = None
     if layers is not None:
@@ -230,6 +247,10 @@ def report(result, net, faces, pointing_net, seconds: float) -> None:
     how = ("recorded with the model" if s["cam_layer_source"] == "record"
            else "picked by rule, not by measurement")  # fmt: skip
     print(f"CAM-family methods at {s['cam_layer']} ({how})")
+    e = s["engine"]
+    print("per-face work: in this process" if e["engine"] == "in-process" else
+          f"per-face work: {e['tasks']} tasks of up to {e['chunk_faces']} faces on {e['workers']} "
+          f"Dask workers ({e['scheduler']})")  # fmt: skip
     cols = ["insertion - deletion", "lo", "hi", "deletion AUC", "insertion AUC",
             "randomization spearman (top)", "randomization spearman (mean)",
             "randomization ssim (mean)", "pointing game (synthetic)"]  # fmt: skip

@@ -147,6 +147,7 @@ def evaluate_maps(
     scheduler: str | None = None,
     client=None,
     chunk: int | None = None,
+    executor: Executor | None = None,
 ) -> MapEvaluation:
     """Score explanation methods on ``net`` and ``faces`` (a FaceDataset).
 
@@ -236,6 +237,12 @@ def evaluate_maps(
     (random-logit); Adebayo et al. (2018) (randomization); Zhang et al. (2016) (pointing
     game); Wang et al. (2020) (energy share).
     """
+    if executor is None:  # connect first: an unreachable scheduler fails before any work
+        with open_executor(scheduler, client) as opened:
+            return evaluate_maps(net, faces, methods=methods, settings=settings,
+                                 pointing_net=pointing_net, pointing_faces=pointing_faces,
+                                 random_faces=random_faces, log=log, chunk=chunk,
+                                 executor=opened)  # fmt: skip
     s = settings if settings is not None else EvaluationSettings()
     say = log or (lambda _msg: None)
     settings_of = dict(s.method_settings or {})
@@ -269,9 +276,8 @@ def evaluate_maps(
     say(f"explaining {len(images)} {faces.name} faces ({s.split or 'all rows'}) with "
         f"{len(names)} methods; {s.steps} deletion/insertion steps, baseline {s.baseline}")  # fmt: skip
     kwargs = {m: _at_layer(m, settings_of.get(m), cam_layer.name) for m in names}
-    with open_executor(scheduler, client) as executor:
-        engine = _score_chunks(executor, Job(ModelRef(net), kwargs, s, method_factory, factories),
-                               context, images, chunk, seconds, say)  # fmt: skip
+    engine = _score_chunks(executor, Job(ModelRef(net), kwargs, s, method_factory, factories),
+                           context, images, chunk, seconds, say)  # fmt: skip
     maps, values, curves = engine.pop("scores")
 
     t0 = time.perf_counter()

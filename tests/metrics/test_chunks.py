@@ -106,3 +106,72 @@ def test_pooled_chunks_are_in_face_order_and_sum_their_seconds():
     assert pooled.maps["m"].shape == (5, 1, 1)
     assert pooled.curves["m"]["deletion"].scores[:, 0].tolist() == [0, 1, 2, 3, 4]
     assert pooled.seconds == {"m": {"maps": 3.5}, "shared": 3.5}
+
+
+# -- the whole evaluation on a cluster of two worker processes ------------------------
+
+
+def tiny_evaluation(net, **where):
+    from emonb.data.fer2013 import load_faces
+    from emonb.metrics.evaluate import evaluate_maps
+    from emonb.metrics.settings import EvaluationSettings
+
+    faces = load_faces("synthetic", n_synthetic=140, seed=0)
+    settings = EvaluationSettings(n=16, steps=4, stages=1, n_random=2, n_regions=8, n_road=6,
+                                  n_robust=4, sensitivity_samples=2, correlation_runs=4)
+    return evaluate_maps(net, faces, methods=["saliency", "gradcam"],
+                         settings=settings, log=None, **where).to_json()  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def in_process(mini_xception):
+    return tiny_evaluation(mini_xception)
+
+
+def numbers(doc, path=""):
+    """Every number of a result's JSON by its path, but the timings and the engine."""
+    if isinstance(doc, dict):
+        return {k: v for key, val in doc.items() if key not in ("seconds", "engine")
+                for k, v in numbers(val, f"{path}/{key}").items()}  # fmt: skip
+    if isinstance(doc, list):
+        return {k: v for i, val in enumerate(doc) for k, v in numbers(val, f"{path}[{i}]").items()}
+    return {path: doc}
+
+
+def assert_same_numbers(a, b):
+    na, nb = numbers(a), numbers(b)
+    assert na.keys() == nb.keys()
+    floats = [k for k, v in na.items() if isinstance(v, float)]
+    assert len(floats) > 150  # the table, the curves, the randomization, the regions
+    assert {k: v for k, v in na.items() if k not in floats} == \
+        {k: v for k, v in nb.items() if k not in floats}  # fmt: skip
+    np.testing.assert_allclose([na[k] for k in floats], [nb[k] for k in floats],
+                               rtol=1e-5, atol=1e-5)  # fmt: skip
+
+
+def test_a_cluster_of_two_workers_gives_the_in_process_numbers(mini_xception, dask_client,
+                                                               in_process):  # fmt: skip
+    there = tiny_evaluation(mini_xception, client=dask_client, chunk=5)
+    engine = there["settings"]["engine"]
+    n = there["settings"]["n"]
+    assert (engine["engine"], engine["workers"], engine["chunks"]) == ("dask", 2, -(-n // 5))
+    assert in_process["settings"]["engine"]["engine"] == "in-process"
+    assert_same_numbers(in_process, there)
+
+
+def test_a_worker_killed_mid_evaluation_changes_no_number(mini_xception, dask_client, in_process):
+    import threading
+
+    from tests.test_engine import kill_a_busy_worker
+
+    done, killed = threading.Event(), []
+    killer = threading.Thread(target=lambda: killed.extend(kill_a_busy_worker(dask_client, done)))
+    killer.start()
+    try:
+        there = tiny_evaluation(mini_xception, client=dask_client, chunk=3)
+    finally:
+        done.set()
+        killer.join()
+    assert killed, "no worker was killed while the chunks ran"
+    assert_same_numbers(in_process, there)
+    dask_client.wait_for_workers(2, timeout=60)
