@@ -1,6 +1,7 @@
 import contextlib
 import io
 import json
+import os
 import subprocess
 import sys
 
@@ -593,3 +594,34 @@ def test_video_overlay_choices_are_the_pipelines():
     video = build_parser()._subparsers._group_actions[0].choices["video"]
     overlay = next(a for a in video._actions if a.dest == "overlay")
     assert tuple(overlay.choices) == OVERLAYS and overlay.default == "au"
+
+
+def test_an_interrupted_evaluation_on_a_cluster_writes_nothing_and_leaves_no_worker(tmp_path):
+    """Ctrl-C while the chunks run on a local cluster: the command stops, no JSON (whole
+    or half) is left, and the cluster's worker processes are gone."""
+    import signal
+    import time
+
+    import psutil
+
+    out = tmp_path / "maps.json"
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    proc = subprocess.Popen([sys.executable, "-m", "emonb", "evaluate-maps", "--data", "synthetic",
+                             "--quick", "--methods", "saliency,gradcam", "--n", "24",
+                             "--pointing-model", "none", "--scheduler", "local:2", "--chunk", "4",
+                             "--json", str(out)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            text=True, env=env)  # fmt: skip
+    seen = []
+    for line in proc.stdout:  # wait until the chunks are under way
+        seen.append(line)
+        if line.startswith("explaining"):
+            break
+    time.sleep(2)
+    children = psutil.Process(proc.pid).children(recursive=True)
+    assert len(children) >= 2, "".join(seen)  # the two workers (and their nannies' helpers)
+    proc.send_signal(signal.SIGINT)
+    rest = proc.communicate(timeout=120)[0]
+    assert proc.returncode != 0, rest[-2000:]
+    assert not out.exists() and not list(tmp_path.glob("*.tmp")) and not list(tmp_path.iterdir())
+    gone, alive = psutil.wait_procs(children, timeout=30)
+    assert not alive, [p.pid for p in alive]
