@@ -23,11 +23,12 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from emonb.engine import cached
+from emonb.metrics.layouts import region_values
 from emonb.metrics.perturbation import Curves
 from emonb.metrics.settings import EvaluationSettings
 from emonb.metrics.suite import (
@@ -42,8 +43,11 @@ from emonb.models.runner import Runner, class_probability
 from emonb.models.shipping import ModelRef, worker_model
 from emonb.models.zoo import EmotionModel
 
-__all__ = ["Chunk", "ChunkScores", "Job", "chunk_bounds", "chunks_of", "pool_chunks",
-           "score_chunk", "score_methods"]  # fmt: skip
+if TYPE_CHECKING:
+    from emonb.faces.mesh import Landmarks
+
+__all__ = ["Chunk", "ChunkScores", "Job", "RegionChunk", "chunk_bounds", "chunks_of",
+           "pool_chunks", "region_chunk", "score_chunk", "score_methods"]  # fmt: skip
 
 Factory = Callable[[EmotionModel], object]
 
@@ -61,9 +65,13 @@ class Job:
     settings: EvaluationSettings
     make: Callable[[str, int, Mapping[str, object] | None], Factory]
     local: dict[str, Factory] | None = field(default=None, compare=False)
+    #: Methods made but not scored by :func:`score_chunk` (the face regions' method).
+    extra: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: The driver's runner of the model (stays behind, like ``local``).
+    local_runner: Runner | None = field(default=None, compare=False)
 
     def __getstate__(self) -> dict[str, Any]:
-        return {**self.__dict__, "local": None}
+        return {**self.__dict__, "local": None, "local_runner": None}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
@@ -73,7 +81,7 @@ class Job:
         explainer per process, model and settings."""
         if self.local is not None:
             return self.local[name]
-        kwargs = self.methods[name]
+        kwargs = {**self.extra, **self.methods}[name]
         key = ("explainer", self.model.name, id(worker_model(self.model)), name,
                repr(sorted(kwargs.items())), self.settings.seed)  # fmt: skip
         made = self.make(name, self.settings.seed, kwargs)
@@ -129,9 +137,7 @@ def chunks_of(context: Context, images: np.ndarray, sizes: Sequence[int],
 def score_chunk(job: Job, chunk: Chunk) -> ChunkScores:
     """Every method's maps of the chunk's faces, scored by every per-face metric and the
     shared ones (a task: runs in the driver or on a worker)."""
-    net = worker_model(job.model)
-    runner = Runner(net, batch_size=256) if job.local is not None else \
-        cached(("runner", id(net)), lambda: Runner(net, batch_size=256))  # fmt: skip
+    net, runner = _model(job)
     s = job.settings
     context = Context(net, chunk.x, chunk.labels, chunk.targets, class_probability(runner),
                       s.seed, chunk.ids, dict(chunk.samples))  # fmt: skip
@@ -145,6 +151,30 @@ def score_chunk(job: Job, chunk: Chunk) -> ChunkScores:
             values[m][shared.name] = v
         seconds[shared.name] = time.perf_counter() - t0
     return ChunkScores(maps, values, curves, seconds)
+
+
+@dataclass(frozen=True)
+class RegionChunk:
+    """Faces of the face-region analysis: their images and mesh (None: canonical boxes)."""
+
+    images: np.ndarray
+    marks: Landmarks | None
+
+
+def region_chunk(job: Job, chunk: RegionChunk) -> dict[str, object]:
+    """:func:`~emonb.metrics.layouts.region_values` of a chunk's faces with the job's
+    region method (``settings.region_method``; a task)."""
+    net, runner = _model(job)
+    explainer = job.factory(job.settings.region_method)(net)
+    return region_values(net, chunk.images, explainer, runner, chunk.marks)
+
+
+def _model(job: Job) -> tuple[EmotionModel, Runner]:
+    """The job's model and a runner of it: the driver's own, or one per worker process."""
+    net = worker_model(job.model)
+    if job.local_runner is not None:
+        return net, job.local_runner
+    return net, cached(("runner", id(net)), lambda: Runner(net, batch_size=256))
 
 
 def score_methods(context: Context, images: np.ndarray, names: Sequence[str],

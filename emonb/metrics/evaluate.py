@@ -27,8 +27,16 @@ from emonb.engine import Executor, InProcess, open_executor
 from emonb.errors import EmonbError
 from emonb.methods import get_method
 from emonb.metrics.action_units import OCCLUSION, anatomy_masks, au_evidence
-from emonb.metrics.chunks import Job, chunks_of, pool_chunks, score_chunk
-from emonb.metrics.layouts import region_analysis, verdict_changes
+from emonb.metrics.chunks import (
+    Job,
+    RegionChunk,
+    chunk_bounds,
+    chunks_of,
+    pool_chunks,
+    region_chunk,
+    score_chunk,
+)
+from emonb.metrics.layouts import join_region_values, region_tables, verdict_changes
 from emonb.metrics.randomization import cascading_randomization, check_faces
 from emonb.metrics.ranking import metric_agreement
 from emonb.metrics.regions import focus_table
@@ -276,8 +284,13 @@ def evaluate_maps(
     say(f"explaining {len(images)} {faces.name} faces ({s.split or 'all rows'}) with "
         f"{len(names)} methods; {s.steps} deletion/insertion steps, baseline {s.baseline}")  # fmt: skip
     kwargs = {m: _at_layer(m, settings_of.get(m), cam_layer.name) for m in names}
-    engine = _score_chunks(executor, Job(ModelRef(net), kwargs, s, method_factory, factories),
-                           context, images, chunk, seconds, say)  # fmt: skip
+    region_kwargs = {s.region_method: _at_layer(s.region_method, settings_of.get(s.region_method),
+                                                cam_layer.name)}  # fmt: skip
+    local = dict(factories)
+    if s.region_method not in local:
+        local[s.region_method] = method_factory(s.region_method, s.seed, region_kwargs[s.region_method])
+    job = Job(ModelRef(net), kwargs, s, method_factory, local, region_kwargs, runner)
+    engine = _score_chunks(executor, job, context, images, chunk, seconds, say)
     maps, values, curves = engine.pop("scores")
 
     t0 = time.perf_counter()
@@ -310,11 +323,17 @@ def evaluate_maps(
     if region_marks is not None:
         region_faces = region_faces.subset(region_marks.accepted)
         region_marks = region_marks.subset(region_marks.accepted)
-    make = factories.get(s.region_method)
-    make = make or method_factory(s.region_method, s.seed, _at_layer(
-        s.region_method, settings_of.get(s.region_method), cam_layer.name))
-    region_table, claims, claims_canonical = region_analysis(
-        net, region_faces.images, make(net), runner, region_marks, s.region_method, s.seed)
+    # as many faces per task as the methods' chunks, or about four tasks per worker
+    size = None if isinstance(executor, InProcess) and chunk is None else \
+        (chunk or -(-len(region_faces) // (4 * engine["workers"])))  # fmt: skip
+    bounds = chunk_bounds(len(region_faces), size)
+    parts = [RegionChunk(region_faces.images[a:b],
+                         None if region_marks is None else region_marks.subset(np.arange(a, b)))
+             for a, b in bounds]  # fmt: skip
+    region_table, claims, claims_canonical = region_tables(
+        join_region_values(executor.map(region_chunk, parts, shared=job, label="regions")),
+        net.class_names, s.region_method, s.seed)  # fmt: skip
+    engine.update(executor.record(), region_chunks=len(bounds))
     changes = au = activity = None
     au_by_map: dict = {}
     au_use_by_map: dict | None = None

@@ -30,7 +30,8 @@ if TYPE_CHECKING:
 
     from emonb.faces.mesh import Landmarks
 
-__all__ = ["compare_layouts", "layouts_side_by_side", "region_analysis", "verdict_changes"]
+__all__ = ["compare_layouts", "join_region_values", "layouts_side_by_side", "region_analysis",
+           "region_tables", "region_values", "verdict_changes"]
 
 #: The regions the claims compare (:data:`emonb.metrics.regions.CLAIMS`).
 CLAIM_REGIONS = ("eyes", "mouth")
@@ -40,23 +41,75 @@ def region_analysis(net: EmotionModel, images: np.ndarray, explainer, runner: Ru
                      marks: Landmarks | None, method: str, seed: int):  # fmt: skip
     """The face regions of ``images`` (grouped by predicted class): the long table of
     occlusion drops and ``method``'s mass shares, the claims, and (with ``marks``, each
-    face's mesh) the claims with the canonical boxes on the same faces (else None)."""
-    import pandas as pd
+    face's mesh) the claims with the canonical boxes on the same faces (else None):
+    :func:`region_tables` of :func:`region_values`."""
+    return region_tables(region_values(net, images, explainer, runner, marks), net.class_names,
+                         method, seed)  # fmt: skip
 
+
+def region_values(net: EmotionModel, images: np.ndarray, explainer, runner: Runner,
+                  marks: Landmarks | None) -> dict[str, object]:  # fmt: skip
+    """What :func:`region_analysis` measures on each face (a chunk's worth can be measured
+    anywhere and joined, :func:`join_region_values`): ``predicted`` (N,), the occlusion
+    ``drops`` and map ``shares`` (DataFrames, N x region; each face's own regions with
+    ``marks``, else the canonical boxes) and, with ``marks``, the canonical ``claim`` boxes'
+    (``canonical_drops``, ``canonical_shares``; else None)."""
     predicted = runner.probabilities(net.preprocess(images)).argmax(axis=1)
     maps = explainer.explain(images, predicted)
-    mass = f"{method} mass share"
     drops, shares = _region_values(net, images, predicted, maps, runner, marks)
+    out = {"predicted": predicted, "drops": drops, "shares": shares, "canonical_drops": None,
+           "canonical_shares": None}  # fmt: skip
+    if marks is not None:
+        out["canonical_drops"], out["canonical_shares"] = _region_values(
+            net, images, predicted, maps, runner, None, CLAIM_REGIONS)
+    return out
+
+
+def join_region_values(parts: Sequence[Mapping[str, object]]) -> dict[str, object]:
+    """:func:`region_values` of consecutive chunks of faces, joined in face order (a
+    frame's ``area``: the faces' mean, ``p``: concatenated)."""
+    import pandas as pd
+
+    if len(parts) == 1:
+        return dict(parts[0])
+    out: dict[str, object] = {"predicted": np.concatenate([p["predicted"] for p in parts])}
+    sizes = np.array([len(p["predicted"]) for p in parts], np.float64)
+    for key in ("drops", "shares", "canonical_drops", "canonical_shares"):
+        frames = [p[key] for p in parts]
+        if frames[0] is None:
+            out[key] = None
+            continue
+        plain = [f.copy() for f in frames]
+        for f in plain:  # pandas compares the attrs of what it joins: they are joined below
+            f.attrs = {}
+        joined = pd.concat(plain, ignore_index=True)
+        if "area" in frames[0].attrs:
+            joined.attrs["area"] = {r: float(np.dot(sizes, [f.attrs["area"][r] for f in frames])
+                                             / sizes.sum()) for r in frames[0].attrs["area"]}  # fmt: skip
+        if "p" in frames[0].attrs:
+            joined.attrs["p"] = np.concatenate([f.attrs["p"] for f in frames])
+        out[key] = joined
+    return out
+
+
+def region_tables(values: Mapping[str, object], class_names: Sequence[str], method: str,
+                  seed: int):  # fmt: skip
+    """:func:`region_analysis`'s tables of the faces' :func:`region_values`: the long table,
+    the claims, and the canonical boxes' claims (None without a mesh)."""
+    import pandas as pd
+
+    mass = f"{method} mass share"
+    predicted, drops, shares = values["predicted"], values["drops"], values["shares"]
     table = pd.concat([
-        by_group(drops, predicted, net.class_names, seed=seed).assign(measure="occlusion drop"),
-        by_group(shares, predicted, net.class_names, seed=seed).assign(measure=mass),
+        by_group(drops, predicted, class_names, seed=seed).assign(measure="occlusion drop"),
+        by_group(shares, predicted, class_names, seed=seed).assign(measure=mass),
     ], ignore_index=True)  # fmt: skip
     table.attrs["area"] = shares.attrs["area"]
-    claims = _claims(drops, shares, predicted, net.class_names, mass, seed)
-    if marks is None:
+    claims = _claims(drops, shares, predicted, class_names, mass, seed)
+    if values["canonical_drops"] is None:
         return table, claims, None
-    drops, shares = _region_values(net, images, predicted, maps, runner, None, CLAIM_REGIONS)
-    return table, claims, _claims(drops, shares, predicted, net.class_names, mass, seed)
+    return table, claims, _claims(values["canonical_drops"], values["canonical_shares"],
+                                  predicted, class_names, mass, seed)  # fmt: skip
 
 
 def _region_values(net: EmotionModel, images: np.ndarray, predicted: np.ndarray,

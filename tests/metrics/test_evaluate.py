@@ -14,8 +14,12 @@ from emonb.metrics.settings import EvaluationSettings
 from emonb.models.preprocessing import ModelSpec
 
 
-class _Net:  # all a reference map needs: the input size
+class _Net:  # all a reference map needs: the input size and the preprocessing
     spec = ModelSpec(input_size=(8, 8))
+
+    @staticmethod
+    def preprocess(images):
+        return np.asarray(images, np.float32)[..., None] / 255
 
 
 def test_reference_maps():
@@ -26,9 +30,14 @@ def test_reference_maps():
     assert centre[0, 0, 0] == centre[0, 7, 7] == 0.0  # corners: the minimum
     np.testing.assert_allclose(centre[0], centre[0].T)  # a round Gaussian
     np.testing.assert_allclose(centre[0], centre[0, ::-1, ::-1])
-    noise = method_factory("random", seed=5)(_Net).explain(images)
-    np.testing.assert_array_equal(noise, method_factory("random", 5)(_Net).explain(images))
-    assert not np.array_equal(noise, method_factory("random", 6)(_Net).explain(images))
+    faces = np.arange(3 * 64, dtype=np.uint8).reshape(3, 8, 8)
+    noise = method_factory("random", seed=5)(_Net).explain(faces, [0, 1, 2])
+    np.testing.assert_array_equal(noise, method_factory("random", 5)(_Net).explain(faces, [0, 1, 2]))
+    assert not np.array_equal(noise, method_factory("random", 6)(_Net).explain(faces, [0, 1, 2]))
+    # a face's map depends on its pixels and class, not on the faces beside it
+    np.testing.assert_array_equal(noise[1:2], method_factory("random", 5)(_Net).explain(faces[1:2], [1]))
+    assert not np.array_equal(noise[1], method_factory("random", 5)(_Net).explain(faces[1:2], [2])[0])
+    assert not np.array_equal(noise[1], method_factory("random", 5)(_Net).explain(faces[1:2] + 1, [1])[0])
     assert set(REFERENCES) == {"random", "centre"}
 
 
