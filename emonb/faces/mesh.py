@@ -81,6 +81,16 @@ class Landmarks:
         return Landmarks(self.points[index], self.presence[index], self.accepted[index],
                          [self.reasons[i] for i in index], self.min_presence)  # fmt: skip
 
+    @staticmethod
+    def join(parts: Sequence[Landmarks]) -> Landmarks:
+        """The landmarks of consecutive batches of faces, in order (one batch: itself)."""
+        if len(parts) == 1:
+            return parts[0]
+        return Landmarks(np.concatenate([p.points for p in parts]),
+                         np.concatenate([p.presence for p in parts]),
+                         np.concatenate([p.accepted for p in parts]),
+                         [r for p in parts for r in p.reasons], parts[0].min_presence)  # fmt: skip
+
     def to_json(self, i: int, decimals: int = 2) -> dict:
         """Face ``i`` as plain JSON: presence, accepted, and the 468 (x, y) points."""
         return {"presence": round(float(self.presence[i]), 4),

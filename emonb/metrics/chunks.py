@@ -47,7 +47,7 @@ if TYPE_CHECKING:
     from emonb.faces.mesh import Landmarks
 
 __all__ = ["Chunk", "ChunkScores", "Job", "RegionChunk", "chunk_bounds", "chunks_of",
-           "pool_chunks", "region_chunk", "score_chunk", "score_methods"]  # fmt: skip
+           "mesh_chunk", "pool_chunks", "region_chunk", "score_chunk", "score_methods"]  # fmt: skip
 
 Factory = Callable[[EmotionModel], object]
 
@@ -167,6 +167,14 @@ def region_chunk(job: Job, chunk: RegionChunk) -> dict[str, object]:
     net, runner = _model(job)
     explainer = job.factory(job.settings.region_method)(net)
     return region_values(net, chunk.images, explainer, runner, chunk.marks)
+
+
+def mesh_chunk(images: np.ndarray) -> Landmarks:
+    """The face mesh of a chunk of face crops (a task; one
+    :class:`~emonb.faces.mesh.FaceMesh` per worker process)."""
+    from emonb.faces.mesh import FaceMesh
+
+    return cached(("face-mesh",), FaceMesh).landmarks(images)
 
 
 def _model(job: Job) -> tuple[EmotionModel, Runner]:

@@ -32,6 +32,7 @@ from emonb.metrics.chunks import (
     RegionChunk,
     chunk_bounds,
     chunks_of,
+    mesh_chunk,
     pool_chunks,
     region_chunk,
     score_chunk,
@@ -278,7 +279,7 @@ def evaluate_maps(
             "no action units")  # fmt: skip
     elif s.regions == "mesh":
         t0 = time.perf_counter()
-        marks, region_marks, meshed = _mesh(pool, rows, region_rows)
+        marks, region_marks, meshed = _mesh(executor, pool, rows, region_rows, chunk)
         seconds["mesh"] = time.perf_counter() - t0
         say(f"  {meshed.summary()} ({seconds['mesh']:.1f} s)")
     say(f"explaining {len(images)} {faces.name} faces ({s.split or 'all rows'}) with "
@@ -481,13 +482,22 @@ def _score_chunks(executor: Executor, job: Job, context: Context, images: np.nda
             "scores": (pooled.maps, pooled.values, pooled.curves)}  # fmt: skip
 
 
-def _mesh(pool, rows: np.ndarray, region_rows: np.ndarray) -> tuple[Landmarks, Landmarks, Landmarks]:
-    """The face mesh of the rows of ``pool`` both samples use, meshed once: the landmarks
-    of ``rows``, of ``region_rows``, and of all the faces meshed."""
-    from emonb.faces.mesh import FaceMesh
+def _mesh(executor: Executor, pool, rows: np.ndarray, region_rows: np.ndarray,
+          chunk: int | None) -> tuple[Landmarks, Landmarks, Landmarks]:  # fmt: skip
+    """The face mesh of the rows of ``pool`` both samples use, meshed once (in chunks on a
+    cluster, :func:`~emonb.metrics.chunks.mesh_chunk`): the landmarks of ``rows``, of
+    ``region_rows``, and of all the faces meshed."""
+    from emonb.faces.mesh import FaceMesh, Landmarks
 
     union = np.union1d(rows, region_rows)
-    meshed = FaceMesh().landmarks(pool.images[union])
+    images = pool.images[union]
+    if isinstance(executor, InProcess) and chunk is None:
+        meshed = FaceMesh().landmarks(images)
+    else:
+        size = chunk or -(-len(union) // (4 * max(1, executor.record()["workers"])))
+        meshed = Landmarks.join(executor.map(mesh_chunk, [images[a:b] for a, b in
+                                                          chunk_bounds(len(union), size)],
+                                             label="mesh"))  # fmt: skip
     return (meshed.subset(np.searchsorted(union, rows)),
             meshed.subset(np.searchsorted(union, region_rows)), meshed)  # fmt: skip
 

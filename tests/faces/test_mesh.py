@@ -156,3 +156,16 @@ def test_previous_points_track_in_one_pass(astronaut):
                           previous=[full.xy[0] + [300, 300], None])  # fmt: skip
     assert lost.accepted.all() and calls == [1, 2, 2]  # tracked pass, then both from boxes
     np.testing.assert_allclose(lost.points[0], full.points[0], atol=1e-4)
+
+
+def test_landmarks_of_batches_join_in_order():
+    def batch(lo, hi):
+        k = np.arange(lo, hi)
+        return Landmarks(np.full((hi - lo, 468, 3), k[:, None, None], np.float32),
+                         k / 10, k % 2 == 0, [None if i % 2 == 0 else "low" for i in k])  # fmt: skip
+
+    joined = Landmarks.join([batch(0, 3), batch(3, 5)])
+    assert joined.points[:, 0, 0].tolist() == [0, 1, 2, 3, 4]
+    assert joined.accepted.tolist() == [True, False, True, False, True]
+    assert joined.reasons == [None, "low", None, "low", None] and joined.rejected == 2
+    assert Landmarks.join([batch(0, 2)]).points.shape == (2, 468, 3)
