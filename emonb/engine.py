@@ -160,13 +160,18 @@ def open_executor(scheduler: str | None = None, client: Any = None) -> Iterator[
     if scheduler is None:
         yield InProcess()
         return
+    import dask
     from distributed import Client, LocalCluster
 
     m = _LOCAL.match(scheduler)
     if m:
         n = int(m.group(1) or os.cpu_count() or 1)
-        with LocalCluster(n_workers=n, threads_per_worker=1, processes=True, host="127.0.0.1",
-                          dashboard_address=":0", env=dict(WORKER_ENV)) as cluster, \
+        # spawned workers (Dask's default, pinned here): nothing of this process's
+        # TensorFlow is forked into them
+        spawn = {"distributed.worker.multiprocessing-method": "spawn"}
+        with dask.config.set(spawn), \
+                LocalCluster(n_workers=n, threads_per_worker=1, processes=True, host="127.0.0.1",
+                             dashboard_address=":0", env=dict(WORKER_ENV)) as cluster, \
                 Client(cluster) as c:  # fmt: skip
             yield DaskExecutor(c)
         return
