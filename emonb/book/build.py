@@ -43,9 +43,9 @@ from emonb.book.pages import link_figure_pages
 from emonb.engine import WORKER_ENV, Executor, check_scheduler, open_executor
 from emonb.errors import EmonbError
 
-__all__ = ["KERNEL_ENV", "MATHJAX_KEEP", "ChapterRun", "ChapterTask", "build_book", "chapters",
-           "engine_line", "execute_chapter", "find_root", "kernel_environment", "run_chapter_task",
-           "trim_mathjax"]  # fmt: skip
+__all__ = ["KERNEL_ENV", "MATHJAX_KEEP", "ChapterRun", "ChapterTask", "book_environment", "build_book",
+           "chapters", "engine_line", "execute_chapter", "find_root", "kernel_environment",
+           "run_chapter_task", "trim_mathjax"]  # fmt: skip
 
 CHAPTER_DIR = "book/chapters"
 OUTPUT_DIR = "book"  # jupyter-book writes book/_build/html
