@@ -87,6 +87,8 @@ def test_jobs_with_a_scheduler_and_a_bad_address_fail_before_any_work(tmp_path, 
     root = _project(tmp_path, {"00_a": ["x = 1"]})
     with pytest.raises(EmonbError, match="--jobs and --scheduler do not go together"):
         build_book(root, html=False, jobs=2, scheduler="local:2")
+    assert main(["book", "--root", str(root), "--jobs", "2", "--scheduler", "local", "--no-html"]) == 1
+    assert "--jobs and --scheduler do not go together" in capsys.readouterr().err
     assert main(["book", "--root", str(root), "--scheduler", "local:0", "--no-html"]) == 1
     assert "a local cluster needs at least 1 worker" in capsys.readouterr().err
     assert main(["book", "--root", str(root), "--scheduler", "no way", "--no-html"]) == 1
