@@ -3,7 +3,12 @@
 One concern per module (import them by name; this package re-exports nothing):
 
 - :mod:`emonb.book.build` runs the chapters (papermill, in TOC order) and builds the HTML
-  (``jupyter-book build -W``): :func:`~emonb.book.build.build_book`, ``emonb book``.
+  (``jupyter-book build -W``): :func:`~emonb.book.build.build_book`, ``emonb book``; with
+  ``--scheduler``, each chapter is a task on a Dask cluster's workers.
+- :mod:`emonb.book.record` lets a chapter record scalars (``record.scalars(accuracy=...)``),
+  hidden in the page, that :mod:`emonb.book.sweep` reads back.
+- :mod:`emonb.book.sweep` executes one chapter once per value of a parameter and tabulates
+  the scalars each execution recorded: ``emonb sweep``.
 - :mod:`emonb.book.figures` saves every figure a chapter shows at 300 dpi, from an IPython
   extension the build loads into each chapter's kernel.
 - :mod:`emonb.book.params` checks a chapter's papermill parameters in its first cell

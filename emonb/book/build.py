@@ -10,17 +10,27 @@ into each chapter's kernel), then runs ``jupyter-book build`` with warnings as e
 stops the build with the chapter's name and the cell's error and leaves the last good
 HTML in place. Two builds of the same commit write the same executed chapters and figures,
 except where a chapter prints a time (:mod:`emonb.book.reproducible`).
+
+With a ``scheduler`` (or an open ``client``), each chapter is one task on the workers of a
+Dask cluster (:mod:`emonb.engine`): :class:`ChapterTask` carries the chapter's paths, its
+parameters and the variables its kernel must see (:func:`kernel_environment`), and
+:func:`run_chapter_task` applies them around papermill in the worker, so a worker's
+executed chapter is the one this process would have written. The workers read and write
+the project at the same path as this process: a cluster on other machines needs the
+checkout (and the data and cache it names) on a shared path. The HTML is built here.
 """
 
 from __future__ import annotations
 
 import os
 import shutil
+import socket
 import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -30,9 +40,12 @@ from emonb import config
 from emonb.book import figures as book_figures
 from emonb.book import reproducible
 from emonb.book.pages import link_figure_pages
+from emonb.engine import WORKER_ENV, Executor, check_scheduler, open_executor
 from emonb.errors import EmonbError
 
-__all__ = ["MATHJAX_KEEP", "build_book", "chapters", "execute_chapter", "find_root", "trim_mathjax"]
+__all__ = ["KERNEL_ENV", "MATHJAX_KEEP", "ChapterRun", "ChapterTask", "book_environment", "build_book",
+           "chapters", "engine_line", "execute_chapter", "find_root", "kernel_environment",
+           "run_chapter_task", "trim_mathjax"]  # fmt: skip
 
 CHAPTER_DIR = "book/chapters"
 OUTPUT_DIR = "book"  # jupyter-book writes book/_build/html
@@ -250,6 +263,8 @@ def build_book(
     only: list[str] | None = None,
     html: bool = True,
     jobs: int | None = None,
+    scheduler: str | None = None,
+    client: Any = None,
     log: Callable[[str], None] = print,
 ) -> Path:
     """Execute the chapters (all, or those named in ``only``) and build the HTML book.
@@ -261,7 +276,19 @@ def build_book(
     in its own process and kernel (default :func:`default_jobs`); a chapter after one of :data:`PREREQUISITES` waits for it. The
     executed chapters are the same whatever ``jobs`` is: each is a pure function of its
     parameters and of the chapters it waits for. Returns ``book/_build/html``.
+
+    With ``scheduler`` (``local``, ``local:N`` or a Dask scheduler's address, see
+    :func:`emonb.engine.open_executor`) or an open ``distributed.Client`` as ``client``, each
+    chapter is one task on the cluster's workers instead (``jobs`` must then be None): the
+    chapters up to a prerequisite first, side by side, then the others, side by side
+    (:func:`run_chapter_task`, which gives the same executed chapter as this process). The
+    workers use the project at ``root``'s path: a remote cluster needs the checkout on a
+    shared path. The log names the engine (:func:`engine_line`).
     """
+    if (scheduler is not None or client is not None) and jobs is not None:
+        raise EmonbError("--jobs and --scheduler do not go together: on a cluster, its workers "
+                         "run the chapters side by side")  # fmt: skip
+    scheduler = check_scheduler(scheduler)
     root = find_root(root)
     todo = chapters(root)
     if only:
@@ -272,13 +299,17 @@ def build_book(
                 f"unknown chapter(s) {', '.join(unknown)}; the TOC has {', '.join(known)}"
             )
         todo = [c for c in todo if c[0] in only]
+    on_cluster = scheduler is not None or client is not None
     jobs = default_jobs() if jobs is None else jobs
     if jobs < 1:
         raise EmonbError(f"jobs must be at least 1, got {jobs}")
     total = time.perf_counter()
-    env = {**reproducible.build_environment(root), **({config.ENV_QUICK: "1"} if quick else {})}
-    with _environ(env):
-        _execute(todo, parameters, root, jobs, log)
+    with _environ(book_environment(root, quick)):
+        if on_cluster:
+            with open_executor(scheduler, client) as executor:
+                _execute_on(executor, todo, parameters, root, log)
+        else:
+            _execute(todo, parameters, root, jobs, log)
         out = _html(root, html, log)
     log(f"book done in {time.perf_counter() - total:.1f} s")
     return out
@@ -354,3 +385,120 @@ def _run_side_by_side(todo: list[tuple[str, Path, Path]], parameters: Mapping[st
         raise
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
+
+
+# ---- chapters as tasks on an executor (emonb.engine) -------------------------------------------
+#: The variables a chapter's kernel reads (emonb's, TensorFlow's, the reproducible build's):
+#: a chapter task carries this process's value of each (None: unset) to its worker, whose own
+#: environment is another machine's or :data:`emonb.engine.WORKER_ENV`'s thread caps.
+KERNEL_ENV = tuple(dict.fromkeys((
+    "PYTHONHASHSEED", "SOURCE_DATE_EPOCH", "KERAS_BACKEND", "TF_ENABLE_ONEDNN_OPTS",
+    *config.TF_ENV_DEFAULTS, *config.BOOK_TF_ENV, *WORKER_ENV,
+    config.ENV_FER2013, config.ENV_QUICK, config.ENV_MAX_STEPS, "EMONB_DETERMINISTIC",
+)))  # fmt: skip
+
+
+def book_environment(root: Path, quick: bool) -> dict[str, str]:
+    """What the build sets for its kernels: :func:`emonb.book.reproducible.build_environment`
+    and, when ``quick``, ``EMONB_QUICK=1``."""
+    return {**reproducible.build_environment(root), **({config.ENV_QUICK: "1"} if quick else {})}
+
+
+def kernel_environment(environ: Mapping[str, str] | None = None) -> dict[str, str | None]:
+    """``{name: value or None}`` of :data:`KERNEL_ENV` and of every other ``EMONB_*`` variable
+    set in ``environ`` (default ``os.environ``; ``$EMONB_CACHE_DIR`` among them, when set):
+    what a worker sets around papermill so that its kernel sees what a kernel started here
+    would (:func:`run_chapter_task`)."""
+    environ = os.environ if environ is None else environ
+    names = dict.fromkeys([*KERNEL_ENV, *sorted(k for k in environ if k.startswith("EMONB_"))])
+    names.pop(book_figures.ENV_FIGURE_DIR, None)  # set per chapter by execute_chapter
+    return {k: environ.get(k) for k in names}
+
+
+@dataclass(frozen=True)
+class ChapterTask:
+    """One execution of a chapter, in plain values that pickle (a task for any worker):
+    papermill runs ``source`` into ``target`` with ``parameters`` (those the chapter
+    declares) from ``root``, with ``environment`` set around it; ``figures``: the folder of
+    its 300-dpi figures (None: none saved); ``failed_dir``: where a failed execution is kept."""
+
+    name: str
+    source: Path
+    target: Path
+    root: Path
+    parameters: dict[str, Any] = field(default_factory=dict)
+    environment: dict[str, str | None] = field(default_factory=dict)
+    figures: Path | None = None
+    failed_dir: Path | None = None
+
+
+@dataclass(frozen=True)
+class ChapterRun:
+    """What a :class:`ChapterTask` did: seconds, figures saved, the worker (``host:pid``) and,
+    when it failed, the one-line error (chapter name and the cell's error)."""
+
+    name: str
+    target: Path
+    seconds: float
+    figures: int
+    worker: str
+    error: str | None = None
+
+
+def run_chapter_task(task: ChapterTask) -> ChapterRun:
+    """Execute ``task`` here (this process may be a Dask worker): its environment is set
+    around papermill and restored after; a failure is returned, not raised, so that the
+    tasks beside it finish and the caller reports failures in its own order."""
+    t0 = time.perf_counter()
+    error = None
+    try:
+        with _environ(task.environment):
+            if task.figures is not None:
+                shutil.rmtree(task.figures, ignore_errors=True)
+            execute_chapter(task.source, task.target, task.parameters, cwd=task.root,
+                            failed_dir=task.failed_dir, figures=task.figures)  # fmt: skip
+    except EmonbError as err:
+        error = str(err)
+    except Exception as err:  # a dead kernel, a papermill or nbformat error: still one line
+        error = f"chapter {task.name} failed: {type(err).__name__}: {' '.join(str(err).split())}"
+    figures = task.figures
+    n_fig = len(list(figures.glob("*.png"))) if figures is not None and figures.is_dir() else 0
+    return ChapterRun(task.name, task.target, time.perf_counter() - t0, n_fig,
+                      f"{socket.gethostname()}:{os.getpid()}", error)  # fmt: skip
+
+
+def engine_line(record: Mapping[str, Any]) -> str:
+    """One log line naming what ran the tasks, from :meth:`emonb.engine.Executor.record`."""
+    where = f" at {record['scheduler']}" if record.get("scheduler") else ""
+    return (f"engine: {record['engine']}{where}, {record['workers']} worker(s), "
+            f"{record['tasks']} task(s)")  # fmt: skip
+
+
+def _waves(tasks: list[ChapterTask]) -> list[list[ChapterTask]]:
+    """``tasks`` in TOC order, cut after each prerequisite (:data:`PREREQUISITES`): a wave's
+    chapters run side by side, each wave once the one before has finished."""
+    waves: list[list[ChapterTask]] = [[]]
+    for task in tasks:
+        if any(t.name in PREREQUISITES for t in waves[-1]):
+            waves.append([])
+        waves[-1].append(task)
+    return [w for w in waves if w]
+
+
+def _execute_on(executor: Executor, todo: list[tuple[str, Path, Path]],
+                parameters: Mapping[str, Any] | None, root: Path,
+                log: Callable[[str], None]) -> None:  # fmt: skip
+    """Execute ``todo`` as tasks of ``executor`` (:func:`_waves`); the first failure in TOC
+    order stops the build once its wave is done."""
+    env = kernel_environment()
+    tasks = [ChapterTask(name, source, target, root, dict(parameters or {}), env,
+                         figures=root / FIGURE_DIR / name, failed_dir=root / OUTPUT_DIR / "_failed")
+             for name, source, target in todo]  # fmt: skip
+    for wave in _waves(tasks):
+        log(f"executing {', '.join(t.name for t in wave)} ...")
+        runs = executor.map(run_chapter_task, wave, label="chapter")
+        for run in runs:
+            if run.error is not None:
+                raise EmonbError(run.error)
+            log(f"executed  {run.name} in {run.seconds:.1f} s ({run.figures} figures) on {run.worker}")
+    log(engine_line(executor.record()))

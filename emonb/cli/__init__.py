@@ -1,5 +1,5 @@
 """The ``emonb`` command: fetch, predict, explain, landmarks, bench, train, evaluate,
-evaluate-maps, video, book; one module per command (``add_parser(subparsers)``,
+evaluate-maps, video, book, sweep; one module per command (``add_parser(subparsers)``,
 ``run(args) -> int``), their shared argument types (:mod:`~emonb.cli.argtypes`) and
 checks (:mod:`~emonb.cli.checks`, which call the library's own rules).
 
@@ -26,6 +26,7 @@ from emonb.cli import (
     fetch,
     landmarks,
     predict,
+    sweep,
     train,
     video,
 )
@@ -36,7 +37,8 @@ from emonb.errors import EmonbError
 __all__ = ["build_parser", "main"]
 
 #: The command modules, in the order ``emonb --help`` lists them.
-COMMANDS = (fetch, predict, explain, landmarks, bench, train, evaluate, evaluate_maps, video, book)
+COMMANDS = (fetch, predict, explain, landmarks, bench, train, evaluate, evaluate_maps, video, book,
+            sweep)  # fmt: skip
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -11,6 +11,7 @@ from emonb.errors import EmonbError
 
 def add_parser(sub) -> argparse.ArgumentParser:
     p = sub.add_parser("book", help="execute every chapter with papermill and build the HTML book")
+    # build_book checks --jobs with --scheduler, and the scheduler's address, before any work
     p.add_argument("--quick", action="store_true",
                    help="cap every iterative step (EMONB_QUICK=1), as CI does")  # fmt: skip
     p.add_argument("-p", "--param", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"),
@@ -22,8 +23,21 @@ def add_parser(sub) -> argparse.ArgumentParser:
     p.add_argument("--root", type=Path, default=None,
                    help="project root (default: found from the cwd)")  # fmt: skip
     p.add_argument("--jobs", type=whole(1), default=None,
-                   help="chapters executed side by side (default: one per CPU core, at most 2)")  # fmt: skip
+                   help="chapters executed side by side (default: one per CPU core, at most 2); "
+                        "not with --scheduler")  # fmt: skip
+    add_scheduler(p, "each chapter is one task on a worker (01_train first, the chapters after "
+                     "it once it is done); the HTML is built here")  # fmt: skip
     return p
+
+
+def add_scheduler(p: argparse.ArgumentParser, what: str) -> None:
+    """``--scheduler ADDRESS|local[:N]`` (:func:`emonb.engine.check_scheduler`), with ``what``
+    the command does with it in its help."""
+    p.add_argument("--scheduler", default=None, metavar="ADDRESS|local[:N]",
+                   help=f"run on a Dask cluster: {what}. local[:N] starts N worker processes on "
+                        "this machine (default: one per CPU core); an address (tcp://HOST:8786, "
+                        "from `dask scheduler`) joins that cluster, whose workers must see this "
+                        "checkout, its data and its cache at the same paths (a shared folder)")  # fmt: skip
 
 
 def parse_value(text: str):
@@ -43,5 +57,5 @@ def run(args: argparse.Namespace) -> int:
         raise EmonbError(f"{args.root}: no such folder (--root)")
     params = {k: parse_value(v) for k, v in args.param}
     build_book(args.root, quick=args.quick, parameters=params, only=args.chapter,
-               html=not args.no_html, jobs=args.jobs)  # fmt: skip
+               html=not args.no_html, jobs=args.jobs, scheduler=args.scheduler)  # fmt: skip
     return 0
