@@ -101,12 +101,14 @@ def add_inputs(p: argparse.ArgumentParser, verb: str, nargs: str = "+", model: b
 
 
 def add_scheduler(p: argparse.ArgumentParser, what: str) -> None:
-    """``--scheduler``: where ``what`` runs (:func:`emonb.engine.check_scheduler`)."""
-    p.add_argument("--scheduler", default=None, type=_scheduler, metavar="ADDRESS",
-                   help=f"run {what} on a Dask cluster: 'local' or 'local:N' (N worker "
-                        "processes on this machine) or a scheduler's address (tcp://HOST:8786, "
-                        "started by `dask scheduler`, joined by `dask worker ADDRESS`); default: "
-                        "in this process")  # fmt: skip
+    """``--scheduler ADDRESS|local[:N]``, checked when parsed
+    (:func:`emonb.engine.check_scheduler`), with ``what`` the command does with it in its
+    help."""
+    p.add_argument("--scheduler", default=None, type=_scheduler, metavar="ADDRESS|local[:N]",
+                   help=f"run on a Dask cluster: {what}. local[:N] starts N worker processes on "
+                        "this machine (default: one per CPU core); an address (tcp://HOST:8786, "
+                        "from `dask scheduler`, joined by `dask worker ADDRESS`) joins that "
+                        "cluster; default: in this process")  # fmt: skip
 
 
 def _scheduler(text: str) -> str:

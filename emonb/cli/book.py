@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from emonb.cli.argtypes import whole
+from emonb.cli.argtypes import add_scheduler, whole
 from emonb.errors import EmonbError
 
 
@@ -26,18 +26,9 @@ def add_parser(sub) -> argparse.ArgumentParser:
                    help="chapters executed side by side (default: one per CPU core, at most 2); "
                         "not with --scheduler")  # fmt: skip
     add_scheduler(p, "each chapter is one task on a worker (01_train first, the chapters after "
-                     "it once it is done); the HTML is built here")  # fmt: skip
+                     "it once it is done); the HTML is built here. Workers on other machines "
+                     "need this checkout, its data and its cache at the same paths")  # fmt: skip
     return p
-
-
-def add_scheduler(p: argparse.ArgumentParser, what: str) -> None:
-    """``--scheduler ADDRESS|local[:N]`` (:func:`emonb.engine.check_scheduler`), with ``what``
-    the command does with it in its help."""
-    p.add_argument("--scheduler", default=None, metavar="ADDRESS|local[:N]",
-                   help=f"run on a Dask cluster: {what}. local[:N] starts N worker processes on "
-                        "this machine (default: one per CPU core); an address (tcp://HOST:8786, "
-                        "from `dask scheduler`) joins that cluster, whose workers must see this "
-                        "checkout, its data and its cache at the same paths (a shared folder)")  # fmt: skip
 
 
 def parse_value(text: str):

@@ -6,7 +6,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from emonb.cli.book import add_scheduler, parse_value
+from emonb.cli.argtypes import add_scheduler
+from emonb.cli.book import parse_value
 from emonb.cli.console import error
 from emonb.errors import EmonbError
 
@@ -29,7 +30,9 @@ def add_parser(sub) -> argparse.ArgumentParser:
     p.add_argument("--strict", action="store_true", help="exit 1 if any run fails")
     p.add_argument("--root", type=Path, default=None,
                    help="project root (default: found from the cwd)")  # fmt: skip
-    add_scheduler(p, "each run is one task on a worker, the runs side by side")
+    add_scheduler(p, "each run is one task on a worker, the runs side by side (workers on "
+                     "other machines need this checkout, its data and its cache at the same "
+                     "paths)")
     return p
 
 
