@@ -139,14 +139,17 @@ def astronaut() -> np.ndarray:
 @pytest.fixture(scope="session")
 def book_project(tmp_path_factory) -> Path:
     """The suite's one execution of the book: every chapter run with papermill and the HTML
-    built (jupyter-book -W), ``emonb book --quick`` in a copy of the project, on the
-    synthetic stand-in the chapters' stored references were made on (NBVAL_ENV in
-    tests/nbval_references.py). Returns the copy; its executed chapters are in
-    book/chapters/, which tests/test_notebooks.py compares with the references."""
+    built (jupyter-book -W), ``emonb book --quick --scheduler local:2`` in a copy of the
+    project (each chapter a task on a Dask worker process), on the synthetic stand-in the
+    chapters' stored references were made on (NBVAL_ENV in tests/nbval_references.py).
+    Returns the copy; its executed chapters are in book/chapters/, which
+    tests/test_notebooks.py compares with the references (made in-process) and
+    tests/book/test_rebuild.py byte for byte with chapters 04 and 08 executed again in
+    this process."""
     from tests.nbval_references import copy_project, execute_book
 
     project = copy_project(tmp_path_factory.mktemp("book"))
-    execute_book(project, log=print)  # per-chapter times, shown with -s or on a failure
+    execute_book(project, log=print, scheduler="local:2")  # per-chapter times: -s or a failure
     return project
 
 

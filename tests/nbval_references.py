@@ -78,13 +78,15 @@ def reference_env() -> Iterator[None]:
 
 
 def execute_book(project: Path, *, only: list[str] | None = None, html: bool = True,
-                 log: Callable[[str], None] = print) -> Path:  # fmt: skip
-    """``emonb book --quick`` in ``project`` (a :func:`copy_project`) in :data:`NBVAL_ENV`;
-    the executed chapters are ``executed_chapter(project, name)``. Returns the HTML folder."""
+                 log: Callable[[str], None] = print, scheduler: str | None = None) -> Path:  # fmt: skip
+    """``emonb book --quick [--scheduler ...]`` in ``project`` (a :func:`copy_project`) in
+    :data:`NBVAL_ENV`; the executed chapters are ``executed_chapter(project, name)``.
+    Returns the HTML folder."""
     from emonb.book.build import build_book
 
     with reference_env():
-        return build_book(project, quick=True, only=only, html=html, log=log)
+        return build_book(project, quick=True, only=only, html=html, log=log,
+                          scheduler=scheduler)  # fmt: skip
 
 
 def executed_chapter(project: Path, name: str) -> Path:

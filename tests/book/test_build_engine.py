@@ -3,14 +3,12 @@ with the environment its kernel would have had here, giving the chapters an in-p
 gives; the HTML stays here. One ``LocalCluster`` of 2 worker processes serves the module."""
 
 import os
-import shutil
 import time
 
 import nbformat
 import pytest
 
 from emonb.book.build import (
-    FIGURE_DIR,
     ChapterTask,
     build_book,
     kernel_environment,
@@ -20,8 +18,6 @@ from emonb.cli import main
 from emonb.engine import WORKER_ENV, open_executor
 from emonb.errors import EmonbError
 from tests.book.test_build import _project
-from tests.book.test_rebuild import figure_differences, output_differences
-from tests.nbval_references import copy_project, executed_chapter, reference_env, sanitize_patterns
 
 #: What a toy chapter's kernel prints of its environment.
 ENV = ("import os\nprint({k: os.environ.get(k) for k in ('PYTHONHASHSEED', 'TF_NUM_INTRAOP_THREADS', "
@@ -114,24 +110,3 @@ def test_a_task_applies_its_environment_and_restores_this_process(tmp_path, monk
     assert bad.error == "chapter 01_bad failed in cell 1: KeyError: 'k'"
 
 
-def test_chapter_00_on_a_worker_equals_its_in_process_execution(tmp_path, client):
-    """The real chapter 00 (quick, on the synthetic stand-in) executed by papermill on a
-    worker: every output (text masked for times, images byte for byte), the notebook's
-    metadata and the 300-dpi figures equal an in-process execution's."""
-    name = "00_data_and_model"
-    project = copy_project(tmp_path / "project")
-    with reference_env():
-        t0 = time.perf_counter()
-        build_book(project, quick=True, only=[name], html=False, jobs=1, log=lambda _m: None)
-        here = time.perf_counter() - t0
-        first = nbformat.read(executed_chapter(project, name), as_version=4)
-        shutil.copytree(project / FIGURE_DIR / name, tmp_path / "figures")
-        t0 = time.perf_counter()
-        build_book(project, quick=True, only=[name], html=False, client=client, log=lambda _m: None)
-        there = time.perf_counter() - t0
-    print(f"chapter {name}: {here:.1f} s in process, {there:.1f} s on a worker")
-    second = nbformat.read(executed_chapter(project, name), as_version=4)
-    found = output_differences(first, second, sanitize_patterns())
-    found += figure_differences(tmp_path / "figures", project / FIGURE_DIR / name)
-    assert sum(len(c.get("outputs", [])) for c in first.cells) > 5
-    assert not found, "\n\n".join(found)

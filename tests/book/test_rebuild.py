@@ -1,8 +1,10 @@
 """Identical rebuilds: two executions of chapters 04 and 08 give the same outputs, times aside.
 
 The first execution is the suite's one execution of the book (``book_project``, quick mode on
-the synthetic stand-in); :func:`second` executes the two chapters once more, the same way,
-in another copy of the project. Every output is compared (text, HTML, Markdown, images byte
+the synthetic stand-in, each chapter a task on a worker of a local Dask cluster);
+:func:`second` executes the two chapters once more, in this process (``emonb book`` without
+``--scheduler``), in another copy of the project: the same notebooks whichever engine ran
+them. Every output is compared (text, HTML, Markdown, images byte
 for byte, their metadata), and so are the 300-dpi figure files and the notebooks' metadata
 (which :mod:`emonb.book.reproducible` rids of times). Text is compared with what cells print
 that is different on every run masked by the regexes of tests/nbval_sanitize.cfg (the ones
@@ -120,7 +122,7 @@ def figure_differences(first: Path, second: Path) -> list[str]:
 # ---- two executions of the real chapters ------------------------------------------------------
 @pytest.fixture(scope="module")
 def second(book_project, tmp_path_factory) -> tuple[Path, float]:
-    """Chapters 04 and 08 executed once more, as ``book_project`` executed them (after it:
+    """Chapters 04 and 08 executed once more, in this process (after ``book_project``:
     chapter 08 reads the stand-in model chapter 01 trained there); returns the project and
     the seconds this took (what the comparison adds to the suite)."""
     project = copy_project(tmp_path_factory.mktemp("rebuild"))
