@@ -14,6 +14,7 @@ the model, and parses targets with :func:`emonb.models.targets.resolve_targets`.
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable, Iterable
 from typing import Literal
 
@@ -26,6 +27,7 @@ from emonb.models.substitutions import (
     batchnorm_folds,
     check_relu_rule,
     folded_copy,
+    folded_weights,
     is_relu,
     linear_copy,
     modified_relu,
@@ -36,7 +38,7 @@ from emonb.models.tracing import Replace, dataflow, output_shapes, run
 from emonb.models.zoo import EmotionModel
 
 __all__ = ["ClassScore", "Runner", "Score", "class_probability", "predict", "predict_proba",
-           "runner_for"]  # fmt: skip
+           "reload_weights", "runner_for"]  # fmt: skip
 
 Score = Literal["logit", "probability"]
 #: ``score(x, targets) -> (N,)``: each preprocessed image's score for its target class (what
@@ -75,6 +77,8 @@ class Runner:
         last_name, last = list(self._layers.items())[-1]
         self._softmax_name = last_name if graph.is_softmax(last) else None
         self._copies: dict[str, keras.layers.Layer] = {}
+        self._copy_weights: dict[str, Callable[[], list]] = {}
+        net.derived.setdefault(_RUNNERS, weakref.WeakSet()).add(self)  # see reload_weights
         self._scores_fn: Callable | None = None
         self._ablated_fns: dict[str, Callable] = {}
 
@@ -211,6 +215,14 @@ class Runner:
         ``"predicted"`` runs the model)."""
         return resolve_targets(targets, len(x), self.class_names, lambda: self.predict(x))
 
+    def reload_weights(self) -> None:
+        """Read the model's weights again into the stand-ins made from them (folded
+        convolutions, linear copies), after new values were assigned to the model's
+        variables: the compiled functions then compute the model with its new weights,
+        exactly as a new runner would, without being traced again."""
+        for key, clone in self._copies.items():
+            clone.set_weights(self._copy_weights[key]())
+
     # ---- substitutions for one run -----------------------------------------------------------
     def _replacement(self, relu_rule: str, keep: set[str]) -> Replace:
         check_relu_rule(relu_rule)
@@ -221,8 +233,10 @@ class Runner:
 
         def replace(name: str, layer: keras.layers.Layer):
             if name in folds:
+                bn = self._layers[folds[name]]
                 return self._copy(name + "+" + folds[name], lambda: folded_copy(
-                    layer, self._layers[folds[name]], self._flow[name]["input_shape"]))  # fmt: skip
+                    layer, bn, self._flow[name]["input_shape"]),
+                    lambda: folded_weights(layer, bn))  # fmt: skip
             if name in bns:
                 return lambda x, **_: x
             if name == softmax:
@@ -262,13 +276,32 @@ class Runner:
         return replace
 
     def _linear(self, name: str, layer: keras.layers.Layer) -> Callable:
-        return self._copy(name, lambda: linear_copy(layer, self._flow[name]["input_shape"]))
+        return self._copy(name, lambda: linear_copy(layer, self._flow[name]["input_shape"]),
+                          layer.get_weights)  # fmt: skip
 
-    def _copy(self, key: str, make: Callable[[], keras.layers.Layer]) -> keras.layers.Layer:
+    def _copy(self, key: str, make: Callable[[], keras.layers.Layer],
+              weights: Callable[[], list]) -> keras.layers.Layer:  # fmt: skip
+        """The stand-in ``key``, made by ``make`` once; ``weights()`` gives its weights from
+        the model's current ones (:meth:`reload_weights`)."""
         if key not in self._copies:
             with tf.init_scope():  # made eagerly, once, even when first needed while tracing
                 self._copies[key] = make()
+            self._copy_weights[key] = weights
         return self._copies[key]
+
+
+#: The key of :attr:`EmotionModel.derived` under which every runner of the model is kept
+#: (weakly): :func:`reload_weights`.
+_RUNNERS = "runners"
+
+
+def reload_weights(net: EmotionModel) -> None:
+    """After new values were assigned to ``net``'s variables (e.g. re-drawn weights,
+    :mod:`emonb.metrics.randomization`), make every live :class:`Runner` of ``net`` (and
+    so every explainer of it) compute with them (:meth:`Runner.reload_weights`): their
+    compiled functions are reused, not traced again."""
+    for runner in list(net.derived.get(_RUNNERS, ())):
+        runner.reload_weights()
 
 
 def runner_for(net: EmotionModel) -> Runner:
