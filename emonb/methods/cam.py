@@ -55,11 +55,6 @@ class BaseCAM(Explainer):
                       else default_cam_layer(self.net).name)  # fmt: skip
         self._use_relu_rule(relu_rule)
         self._fused = None
-        self._pass = self.runner.compile(
-            lambda x, idx: self.runner.layer_gradients(
-                x, idx, self.layer, relu_rule=self.relu_rule, gradients=self.needs_gradients
-            )
-        )
 
     def predict_and_explain(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """:meth:`Explainer.predict_and_explain` in one compiled pass per batch: the
@@ -94,7 +89,8 @@ class BaseCAM(Explainer):
         self, x: np.ndarray, idx: np.ndarray
     ) -> tuple[np.ndarray, np.ndarray]:
         """Target-layer activations and d score / d activations, each (n, h, w, k)."""
-        acts, grads = self._pass(tf.constant(x, tf.float32), tf.constant(idx, tf.int32))
+        fn = self.runner.layer_gradients_fn(self.layer, self.relu_rule, self.needs_gradients)
+        acts, grads = fn(tf.constant(x, tf.float32), tf.constant(idx, tf.int32))
         return acts.numpy(), grads.numpy()
 
     def weights(

@@ -133,6 +133,34 @@ class Runner:
         grads = tape.gradient(target, acts) if gradients else tf.zeros_like(acts)
         return scores, idx, acts, grads
 
+    def input_gradients_fn(self, relu_rule: str = "none") -> Callable:
+        """Compiled :meth:`input_gradients` under ``relu_rule``: ``fn(x, idx)`` on tensors,
+        shared by every runner of the model with this one's score and folding
+        (:meth:`shared`)."""
+        return self.shared(("input_gradients", relu_rule), lambda: self.compile(
+            lambda x, idx: self.input_gradients(x, idx, relu_rule=relu_rule)))  # fmt: skip
+
+    def layer_gradients_fn(self, layer: str, relu_rule: str = "none",
+                           gradients: bool = True) -> Callable:  # fmt: skip
+        """Compiled :meth:`layer_gradients`: ``fn(x, idx) -> (activations, gradients)`` on
+        tensors, shared as :meth:`input_gradients_fn`."""
+        return self.shared(("layer_gradients", layer, relu_rule, bool(gradients)),
+                           lambda: self.compile(lambda x, idx: self.layer_gradients(
+                               x, idx, layer, relu_rule=relu_rule, gradients=gradients)))  # fmt: skip
+
+    def shared(self, key: tuple, make: Callable[[], Callable]) -> Callable:
+        """The compiled function ``key`` of this model, made by ``make`` (a :meth:`compile`
+        of this runner) the first time any runner of the model with the same score and
+        folding asks for it, and kept with the model (:attr:`EmotionModel.derived`): the
+        explainers of one model trace each function once, not once each. (It runs on the
+        runner that made it, which is kept alive with it; :func:`reload_weights` reaches
+        it.)"""
+        cache = self.net.derived.setdefault(_COMPILED, {})
+        full = (self.score, bool(self._folds), *key)
+        if full not in cache:
+            cache[full] = make()
+        return cache[full]
+
     def compile(self, fn: Callable, *, with_targets: bool = True) -> Callable:
         """``tf.function`` of ``fn(x[, idx])``, traced once for any batch size."""
         h, w = self.net.spec.input_size
@@ -147,7 +175,8 @@ class Runner:
         probabilities with ``score="probability"``, through one compiled pass per batch
         (not Keras' ``predict``, whose per-call set-up costs about 0.1 s)."""
         if self._scores_fn is None:
-            self._scores_fn = self.compile(lambda z: self.run(z)[0], with_targets=False)
+            self._scores_fn = self.shared(("scores",), lambda: self.compile(
+                lambda z: self.run(z)[0], with_targets=False))  # fmt: skip
         b = batch_size or self.batch_size
         out = [
             self._scores_fn(tf.constant(x[s : s + b], tf.float32)).numpy()
@@ -293,6 +322,9 @@ class Runner:
 #: The key of :attr:`EmotionModel.derived` under which every runner of the model is kept
 #: (weakly): :func:`reload_weights`.
 _RUNNERS = "runners"
+#: The key of :attr:`EmotionModel.derived` under which compiled functions are shared
+#: (:meth:`Runner.shared`).
+_COMPILED = "compiled"
 
 
 def reload_weights(net: EmotionModel) -> None:
