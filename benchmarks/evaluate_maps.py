@@ -10,11 +10,12 @@ randomization, the pointing game, face regions, action units). With FER-2013 giv
 
 Steps:
 
-1. ``emonb evaluate-maps --data FER2013 --n N`` (every other option at its default: every
-   method of :data:`emonb.metrics.evaluate.DEFAULT_METHODS` with its own settings, the
-   pointing game with chapter 01's seed CNN, trained first if it is not in the cache) runs
-   in this process, writing its JSON to a temporary file; ``--scheduler`` is passed on
-   when given (for an ``evaluate-maps`` that has that option).
+1. ``emonb evaluate-maps --n N`` (FER-2013 from $EMONB_FER2013, the command's default;
+   every other option at its default: every method of
+   :data:`emonb.metrics.evaluate.DEFAULT_METHODS` with its own settings, the pointing game
+   with chapter 01's seed CNN, trained first if it is not in the cache) runs in this
+   process, writing its JSON to a temporary file; ``--scheduler`` is passed on when given
+   (for an ``evaluate-maps`` that has that option).
 2. The file written holds the command's ``provenance``, ``wall_seconds`` (the whole command
    in this process: loading the models and data included), ``evaluation_seconds`` (the
    command's own clock, :func:`~emonb.metrics.evaluate.evaluate_maps` alone), the
@@ -63,7 +64,8 @@ def command(n: int, quick: bool, scheduler: str | None, out: Path) -> list[str]:
     if data is None and not quick:
         raise EmonbError("the timings are of FER-2013 faces: set $EMONB_FER2013 to FER-2013 "
                          "(--quick runs on the synthetic stand-in without it)")  # fmt: skip
-    argv = ["evaluate-maps", "--data", "FER2013" if data else "synthetic", "--n", str(n)]
+    # FER-2013: the command's default data ($EMONB_FER2013), so no local path is recorded
+    argv = ["evaluate-maps", *([] if data else ["--data", "synthetic"]), "--n", str(n)]
     if quick:
         argv.append("--quick")
     if scheduler is not None:

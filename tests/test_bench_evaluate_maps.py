@@ -24,7 +24,9 @@ def test_evaluate_maps_quick(tmp_path):
     assert set(new) == KEYS and provenance_of(new) is not None
     assert new["provenance"]["command"] == "benchmarks/evaluate_maps.py " + " ".join(argv)
     assert new["faces"] == bench.QUICK_N and new["quick"]
-    assert new["emonb"].startswith("emonb evaluate-maps --data ")
+    fer = bench.fer_given() is not None
+    assert new["emonb"].startswith("emonb evaluate-maps " + ("--n" if fer else "--data synthetic"))
+    assert new["data"] == ("FER-2013" if fer else "synthetic stand-in")
     assert new["emonb"].endswith(f"--n {bench.QUICK_N} --quick")
     ran = [m for m in new["methods"] if m not in REFERENCES]
     assert set(ran) <= set(QUICK_METHODS) and set(REFERENCES) <= set(new["methods"])
