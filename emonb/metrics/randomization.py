@@ -198,6 +198,11 @@ def cascading_randomization(
     ending with every layer randomized), or the layer names to stop after (None: every
     layer). ``keep`` maps per stage and method are kept for figures.
 
+    Every stage runs on one copy of the model whose weights are re-assigned in place, and
+    each method's explainer of it is made once: its compiled functions are traced once,
+    not once per stage, and its maps are those of an explainer of the stage's
+    :func:`randomized_copy`.
+
     References: Adebayo, Gilmer, Muelly, Goodfellow, Hardt & Kim (2018), "Sanity checks
     for saliency maps" (cascading randomization; Spearman and SSIM similarity).
     """
