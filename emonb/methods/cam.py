@@ -55,11 +55,6 @@ class BaseCAM(Explainer):
                       else default_cam_layer(self.net).name)  # fmt: skip
         self._use_relu_rule(relu_rule)
         self._fused = None
-        self._pass = self.runner.compile(
-            lambda x, idx: self.runner.layer_gradients(
-                x, idx, self.layer, relu_rule=self.relu_rule, gradients=self.needs_gradients
-            )
-        )
 
     def predict_and_explain(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """:meth:`Explainer.predict_and_explain` in one compiled pass per batch: the
@@ -94,7 +89,8 @@ class BaseCAM(Explainer):
         self, x: np.ndarray, idx: np.ndarray
     ) -> tuple[np.ndarray, np.ndarray]:
         """Target-layer activations and d score / d activations, each (n, h, w, k)."""
-        acts, grads = self._pass(tf.constant(x, tf.float32), tf.constant(idx, tf.int32))
+        fn = self.runner.layer_gradients_fn(self.layer, self.relu_rule, self.needs_gradients)
+        acts, grads = fn(tf.constant(x, tf.float32), tf.constant(idx, tf.int32))
         return acts.numpy(), grads.numpy()
 
     def weights(
@@ -289,11 +285,9 @@ class CAM(Explainer):
         self.layer = layers[i - 1][0]
         n_classes = len(self.class_names)
         if len(after) == 1 and isinstance(after[0], keras.layers.Dense):
-            self.class_weights = np.asarray(
-                after[0].get_weights()[0], dtype=np.float32
-            )  # (k, n_classes)
+            self._head = after[0]
         elif not after:
-            self.class_weights = None  # pooled channels are the class scores
+            self._head = None  # pooled channels are the class scores
         else:
             raise EmonbError(
                 "CAM needs global average pooling followed by one Dense layer (or by the output); "
@@ -307,15 +301,25 @@ class CAM(Explainer):
                 f"CAM: layer {self.layer!r} has {self._forward_shape()[-1]} channels, not one per class"
             )
 
+    @property
+    def class_weights(self) -> np.ndarray | None:
+        """The Dense head's kernel (k, n_classes), read when used (so that weights assigned
+        to the model later count, as :func:`emonb.models.runner.reload_weights` makes the
+        runner's count); None: the pooled channels are the class scores."""
+        if self._head is None:
+            return None
+        return np.asarray(self._head.get_weights()[0], dtype=np.float32)
+
     def _forward_shape(self) -> tuple:
         return self.runner.output_shape(self.layer)
 
     def _attribute(self, x, idx):
         acts = self._forward(tf.constant(x)).numpy()
-        if self.class_weights is None:
+        weights = self.class_weights
+        if weights is None:
             cam = np.take_along_axis(acts, idx[:, None, None, None], axis=-1)[..., 0]
         else:
-            cam = np.einsum("nhwk,kn->nhw", acts, self.class_weights[:, idx])
+            cam = np.einsum("nhwk,kn->nhw", acts, weights[:, idx])
         return np.maximum(cam, 0.0)
 
 

@@ -34,13 +34,12 @@ class GradientExplainer(Explainer):
     def __init__(self, model, *, relu_rule: str | None = None, **kwargs):
         super().__init__(model, **kwargs)
         self._use_relu_rule(relu_rule)
-        self._grad_fn = self.runner.compile(
-            lambda x, idx: self.runner.input_gradients(x, idx, relu_rule=self.relu_rule)
-        )
 
     def gradients(self, x: np.ndarray, idx: np.ndarray) -> np.ndarray:
-        """d score[idx] / d input for a preprocessed batch, (n, H, W, C) float32."""
-        return self._grad_fn(tf.constant(x, tf.float32), tf.constant(idx, tf.int32)).numpy()
+        """d score[idx] / d input for a preprocessed batch, (n, H, W, C) float32 (one
+        compiled function per ReLU rule for all the model's explainers)."""
+        fn = self.runner.input_gradients_fn(self.relu_rule)
+        return fn(tf.constant(x, tf.float32), tf.constant(idx, tf.int32)).numpy()
 
     def _attribute(self, x, idx):
         return np.abs(self.gradients(x, idx)).max(axis=-1)

@@ -33,7 +33,7 @@ from emonb.arrays import face_draws, face_ids
 from emonb.errors import EmonbError
 from emonb.metrics.stats import bootstrap_ci, spearman, ssim
 from emonb.models import graph
-from emonb.models.runner import Runner
+from emonb.models.runner import Runner, reload_weights
 from emonb.models.zoo import EmotionModel
 
 if TYPE_CHECKING:
@@ -91,8 +91,44 @@ def randomized_copy(net: EmotionModel, layers: Sequence[str], seed: int = 0) -> 
         if name not in found:
             raise EmonbError(f"no layer {name!r} in {net.name}")
         _redraw(found[name], np.random.default_rng([seed, k]))
+    return _randomized_net(net, copy)
+
+
+def _randomized_net(net: EmotionModel, copy: keras.Model) -> EmotionModel:
     return EmotionModel(model=copy, spec=net.spec, name=f"{net.name} (randomized)",
                         recorded_cam_layer=net.recorded_cam_layer)  # the same layers, re-drawn
+
+
+class _Cascade:
+    """One copy of ``net`` whose weights are set to those of :func:`randomized_copy` for
+    each stage in turn, in place: explainers made of :attr:`net` once are reused at every
+    stage (their compiled functions are not traced again, :func:`reload_weights`), and
+    compute what explainers of a new :func:`randomized_copy` would. The caller's model is
+    untouched."""
+
+    def __init__(self, net: EmotionModel, order: Sequence[str], seed: int):
+        self.order, self.seed = list(order), seed
+        self._trained = dict(graph.iter_layers(net.model))
+        copy = _clone(net.model)
+        self._layers = dict(graph.iter_layers(copy))
+        self._drawn = 0  # order[:_drawn] hold re-drawn weights, the rest the trained ones
+        self.net = _randomized_net(net, copy)
+
+    def stage(self, stop: str) -> EmotionModel:
+        """:attr:`net` with ``order`` re-drawn up to ``stop`` (included), as
+        ``randomized_copy(net, order[: order.index(stop) + 1], seed)``: the k-th layer of
+        ``order`` is always drawn with ``[seed, k]`` from the trained weights' mean and
+        standard deviation, so each stage re-draws only the layers it adds (and puts back
+        the trained weights of layers it drops)."""
+        upto = self.order.index(stop) + 1
+        for k in range(upto, self._drawn):
+            name = self.order[k]
+            self._layers[name].set_weights(self._trained[name].get_weights())
+        for k in range(self._drawn, upto):
+            _redraw(self._layers[self.order[k]], np.random.default_rng([self.seed, k]))
+        self._drawn = upto
+        reload_weights(self.net)
+        return self.net
 
 
 @dataclass
@@ -163,6 +199,11 @@ def cascading_randomization(
     ending with every layer randomized), or the layer names to stop after (None: every
     layer). ``keep`` maps per stage and method are kept for figures.
 
+    Every stage runs on one copy of the model whose weights are re-assigned in place, and
+    each method's explainer of it is made once: its compiled functions are traced once,
+    not once per stage, and its maps are those of an explainer of the stage's
+    :func:`randomized_copy`.
+
     References: Adebayo, Gilmer, Muelly, Goodfellow, Hardt & Kim (2018), "Sanity checks
     for saliency maps" (cascading randomization; Spearman and SSIM similarity).
     """
@@ -180,11 +221,13 @@ def cascading_randomization(
     kept = {m: [reference[m][:keep]] for m in methods}
     rows_s.append({m: 1.0 for m in methods})
     rows_ssim.append({m: 1.0 for m in methods})
+    cascade = _Cascade(net, order, seed)
+    explainers = {m: f(cascade.net) for m, f in methods.items()}  # made once, for every stage
     for stop in stops:
-        copy = randomized_copy(net, order[: order.index(stop) + 1], seed=seed)
+        cascade.stage(stop)
         s_row, ssim_row = {}, {}
-        for m, f in methods.items():
-            maps = np.asarray(f(copy).explain(images, targets))
+        for m in methods:
+            maps = np.asarray(explainers[m].explain(images, targets))
             s_row[m] = float(spearman(reference[m], maps).mean())
             ssim_row[m] = float(ssim(reference[m], maps).mean())
             kept[m].append(maps[:keep])

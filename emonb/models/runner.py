@@ -14,6 +14,7 @@ the model, and parses targets with :func:`emonb.models.targets.resolve_targets`.
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable, Iterable
 from typing import Literal
 
@@ -26,6 +27,7 @@ from emonb.models.substitutions import (
     batchnorm_folds,
     check_relu_rule,
     folded_copy,
+    folded_weights,
     is_relu,
     linear_copy,
     modified_relu,
@@ -36,7 +38,7 @@ from emonb.models.tracing import Replace, dataflow, output_shapes, run
 from emonb.models.zoo import EmotionModel
 
 __all__ = ["ClassScore", "Runner", "Score", "class_probability", "predict", "predict_proba",
-           "runner_for"]  # fmt: skip
+           "reload_weights", "runner_for"]  # fmt: skip
 
 Score = Literal["logit", "probability"]
 #: ``score(x, targets) -> (N,)``: each preprocessed image's score for its target class (what
@@ -75,6 +77,8 @@ class Runner:
         last_name, last = list(self._layers.items())[-1]
         self._softmax_name = last_name if graph.is_softmax(last) else None
         self._copies: dict[str, keras.layers.Layer] = {}
+        self._copy_weights: dict[str, Callable[[], list]] = {}
+        net.derived.setdefault(_RUNNERS, weakref.WeakSet()).add(self)  # see reload_weights
         self._scores_fn: Callable | None = None
         self._ablated_fns: dict[str, Callable] = {}
 
@@ -129,6 +133,34 @@ class Runner:
         grads = tape.gradient(target, acts) if gradients else tf.zeros_like(acts)
         return scores, idx, acts, grads
 
+    def input_gradients_fn(self, relu_rule: str = "none") -> Callable:
+        """Compiled :meth:`input_gradients` under ``relu_rule``: ``fn(x, idx)`` on tensors,
+        shared by every runner of the model with this one's score and folding
+        (:meth:`shared`)."""
+        return self.shared(("input_gradients", relu_rule), lambda: self.compile(
+            lambda x, idx: self.input_gradients(x, idx, relu_rule=relu_rule)))  # fmt: skip
+
+    def layer_gradients_fn(self, layer: str, relu_rule: str = "none",
+                           gradients: bool = True) -> Callable:  # fmt: skip
+        """Compiled :meth:`layer_gradients`: ``fn(x, idx) -> (activations, gradients)`` on
+        tensors, shared as :meth:`input_gradients_fn`."""
+        return self.shared(("layer_gradients", layer, relu_rule, bool(gradients)),
+                           lambda: self.compile(lambda x, idx: self.layer_gradients(
+                               x, idx, layer, relu_rule=relu_rule, gradients=gradients)))  # fmt: skip
+
+    def shared(self, key: tuple, make: Callable[[], Callable]) -> Callable:
+        """The compiled function ``key`` of this model, made by ``make`` (a :meth:`compile`
+        of this runner) the first time any runner of the model with the same score and
+        folding asks for it, and kept with the model (:attr:`EmotionModel.derived`): the
+        explainers of one model trace each function once, not once each. (It runs on the
+        runner that made it, which is kept alive with it; :func:`reload_weights` reaches
+        it.)"""
+        cache = self.net.derived.setdefault(_COMPILED, {})
+        full = (self.score, bool(self._folds), *key)
+        if full not in cache:
+            cache[full] = make()
+        return cache[full]
+
     def compile(self, fn: Callable, *, with_targets: bool = True) -> Callable:
         """``tf.function`` of ``fn(x[, idx])``, traced once for any batch size."""
         h, w = self.net.spec.input_size
@@ -143,7 +175,8 @@ class Runner:
         probabilities with ``score="probability"``, through one compiled pass per batch
         (not Keras' ``predict``, whose per-call set-up costs about 0.1 s)."""
         if self._scores_fn is None:
-            self._scores_fn = self.compile(lambda z: self.run(z)[0], with_targets=False)
+            self._scores_fn = self.shared(("scores",), lambda: self.compile(
+                lambda z: self.run(z)[0], with_targets=False))  # fmt: skip
         b = batch_size or self.batch_size
         out = [
             self._scores_fn(tf.constant(x[s : s + b], tf.float32)).numpy()
@@ -211,6 +244,14 @@ class Runner:
         ``"predicted"`` runs the model)."""
         return resolve_targets(targets, len(x), self.class_names, lambda: self.predict(x))
 
+    def reload_weights(self) -> None:
+        """Read the model's weights again into the stand-ins made from them (folded
+        convolutions, linear copies), after new values were assigned to the model's
+        variables: the compiled functions then compute the model with its new weights,
+        exactly as a new runner would, without being traced again."""
+        for key, clone in self._copies.items():
+            clone.set_weights(self._copy_weights[key]())
+
     # ---- substitutions for one run -----------------------------------------------------------
     def _replacement(self, relu_rule: str, keep: set[str]) -> Replace:
         check_relu_rule(relu_rule)
@@ -221,8 +262,10 @@ class Runner:
 
         def replace(name: str, layer: keras.layers.Layer):
             if name in folds:
+                bn = self._layers[folds[name]]
                 return self._copy(name + "+" + folds[name], lambda: folded_copy(
-                    layer, self._layers[folds[name]], self._flow[name]["input_shape"]))  # fmt: skip
+                    layer, bn, self._flow[name]["input_shape"]),
+                    lambda: folded_weights(layer, bn))  # fmt: skip
             if name in bns:
                 return lambda x, **_: x
             if name == softmax:
@@ -262,13 +305,35 @@ class Runner:
         return replace
 
     def _linear(self, name: str, layer: keras.layers.Layer) -> Callable:
-        return self._copy(name, lambda: linear_copy(layer, self._flow[name]["input_shape"]))
+        return self._copy(name, lambda: linear_copy(layer, self._flow[name]["input_shape"]),
+                          layer.get_weights)  # fmt: skip
 
-    def _copy(self, key: str, make: Callable[[], keras.layers.Layer]) -> keras.layers.Layer:
+    def _copy(self, key: str, make: Callable[[], keras.layers.Layer],
+              weights: Callable[[], list]) -> keras.layers.Layer:  # fmt: skip
+        """The stand-in ``key``, made by ``make`` once; ``weights()`` gives its weights from
+        the model's current ones (:meth:`reload_weights`)."""
         if key not in self._copies:
             with tf.init_scope():  # made eagerly, once, even when first needed while tracing
                 self._copies[key] = make()
+            self._copy_weights[key] = weights
         return self._copies[key]
+
+
+#: The key of :attr:`EmotionModel.derived` under which every runner of the model is kept
+#: (weakly): :func:`reload_weights`.
+_RUNNERS = "runners"
+#: The key of :attr:`EmotionModel.derived` under which compiled functions are shared
+#: (:meth:`Runner.shared`).
+_COMPILED = "compiled"
+
+
+def reload_weights(net: EmotionModel) -> None:
+    """After new values were assigned to ``net``'s variables (e.g. re-drawn weights,
+    :mod:`emonb.metrics.randomization`), make every live :class:`Runner` of ``net`` (and
+    so every explainer of it) compute with them (:meth:`Runner.reload_weights`): their
+    compiled functions are reused, not traced again."""
+    for runner in list(net.derived.get(_RUNNERS, ())):
+        runner.reload_weights()
 
 
 def runner_for(net: EmotionModel) -> Runner:

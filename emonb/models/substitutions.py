@@ -27,6 +27,7 @@ __all__ = [
     "batchnorm_folds",
     "check_relu_rule",
     "folded_copy",
+    "folded_weights",
     "is_relu",
     "linear_copy",
     "modified_relu",
@@ -73,6 +74,13 @@ def folded_copy(conv: keras.layers.Layer, bn: keras.layers.BatchNormalization,
     """A new convolution computing ``bn(conv(x))`` (inference mode) in one op."""
     clone = _rebuilt(conv, input_shape, activation="linear", use_bias=True,
                      name=conv.name + "_bnfold")  # fmt: skip
+    clone.set_weights(folded_weights(conv, bn))
+    return clone
+
+
+def folded_weights(conv: keras.layers.Layer, bn: keras.layers.BatchNormalization) -> list[np.ndarray]:
+    """The weights of :func:`folded_copy`'s convolution, from ``conv``'s and ``bn``'s
+    current values (kernels, then the folded bias)."""
     w = [np.asarray(v) for v in conv.get_weights()]
     mean, var = np.asarray(bn.moving_mean), np.asarray(bn.moving_variance)
     gamma = np.asarray(bn.gamma) if bn.gamma is not None else np.ones_like(mean)
@@ -81,8 +89,7 @@ def folded_copy(conv: keras.layers.Layer, bn: keras.layers.BatchNormalization,
     bias = w[-1] if conv.use_bias else np.zeros_like(mean)
     kernels = w[:-1] if conv.use_bias else w
     kernels[-1] = kernels[-1] * scale  # Conv2D kernel or SeparableConv2D pointwise kernel
-    clone.set_weights([*kernels, (bias - mean) * scale + beta])
-    return clone
+    return [*kernels, (bias - mean) * scale + beta]
 
 
 def batchnorm_folds(model: keras.Model, flow: dict[str, dict] | None = None) -> dict[str, str]:

@@ -44,6 +44,29 @@ def test_deletion_and_insertion_auc_of_hand_computed_curves():
     np.testing.assert_allclose(worst.auc, 0.90625)
 
 
+def test_curve_ends_are_scored_once_for_every_map_of_the_same_faces():
+    """The intact image and the baseline (fraction 0 and 1 of both curves) are the same
+    images whatever the map: scored once for all maps, with the same curves as scoring
+    them every time (a new ``score`` callable, or other faces, scores them again)."""
+    x, important, score, calls = _quarter_case()
+    t = np.array([0, 1, 2])
+    maps = [important.astype(np.float32)[None].repeat(3, 0),
+            np.random.default_rng(1).random((3, 4, 4)).astype(np.float32)]  # fmt: skip
+    shared = [perturbation_curves(score, x, m, t, mode=mode, steps=4, baseline="mean").scores
+              for m in maps for mode in ("deletion", "insertion")]  # fmt: skip
+    assert len(calls) == 2 + 4 * 3  # the two ends once, then 3 inner steps per curve
+    for m, mode, got in zip([maps[0]] * 2 + [maps[1]] * 2, ["deletion", "insertion"] * 2,
+                            shared, strict=True):  # fmt: skip
+        _, _, fresh, fresh_calls = _quarter_case()  # a new callable: nothing shared
+        ref = perturbation_curves(fresh, x, m, t, mode=mode, steps=4, baseline="mean").scores
+        np.testing.assert_array_equal(got, ref)
+        assert len(fresh_calls) == 5
+    other = x.copy()
+    other[1] = 0.0  # other faces: the ends are scored again
+    d = perturbation_curves(score, other, maps[0], t, steps=4, baseline="mean")
+    assert len(calls) == 14 + 5 and d.scores[1, 0] == 0.0 and d.scores[0, 0] == 1.0
+
+
 def test_flat_maps_remove_pixels_in_random_order_not_top_rows_first():
     x = np.zeros((8, 16, 16, 1), np.float32)
     x[:, :4] = 1.0  # only the top rows carry the score

@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 
 from emonb._tf import keras
-from emonb.methods import Saliency
+from emonb.methods import CAM, GuidedBackprop, Saliency
 from emonb.metrics.randomization import (
     Randomization,
     cascading_randomization,
@@ -96,6 +96,39 @@ def test_randomization_detects_a_method_that_ignores_the_weights(net, images):
         np.testing.assert_array_equal(seen, predicted)
     for w, w0 in zip(net.model.get_weights(), before, strict=True):
         np.testing.assert_array_equal(w, w0)
+
+
+def _bn_net() -> EmotionModel:
+    from tests.models.helpers import bn_model
+
+    return EmotionModel(bn_model(4), ModelSpec(input_size=(12, 12)), "bn toy")
+
+
+#: Methods whose runners fold BatchNorms, bypass the softmax, make linear copies (guided
+#: backprop) or read a layer's weights themselves (CAM).
+_RUNNER_METHODS = {"saliency": Saliency, "guided_backprop": GuidedBackprop, "cam": CAM}
+
+
+def test_cascade_reuses_its_explainers_and_equals_explainers_of_new_copies():
+    """The stages run on one copy whose weights are re-assigned (explainers made once):
+    their maps equal those of explainers of a new :func:`randomized_copy` per stage, the
+    hand-built cascade, also when the stages go back up (weights put back)."""
+    net = _bn_net()
+    before = [w.copy() for w in net.model.get_weights()]
+    faces = (np.random.default_rng(2).random((5, 12, 12)) * 255).astype(np.uint8)
+    targets = np.array([0, 3, 6, 1, 2])
+    stops = ["conv2", "logits", "conv"]  # down, up (weights put back), down to the input
+    r = cascading_randomization(net, faces, _RUNNER_METHODS, targets=targets, stages=stops,
+                                keep=5)  # fmt: skip
+    order = randomization_stages(net.model)
+    assert r.stages == ["none", *stops] and order[-1] == "conv"
+    for k, stop in enumerate(stops, start=1):
+        copy = randomized_copy(net, order[: order.index(stop) + 1], seed=0)
+        for m, make in _RUNNER_METHODS.items():
+            maps = make(copy).explain(faces, targets)
+            np.testing.assert_allclose(r.maps[m][k], maps, rtol=1e-5, atol=1e-6, err_msg=f"{m} {stop}")
+    for w, w0 in zip(net.model.get_weights(), before, strict=True):
+        np.testing.assert_array_equal(w, w0)  # the caller's model is untouched
 
 
 def test_stage_counts_spread_over_the_layers(net, images):

@@ -251,3 +251,33 @@ def test_runner_for_is_kept_with_its_model(toy_models):
     assert net == other  # equal models ...
     assert runner_for(net) is not runner_for(other)  # ... each with its own default runner
     assert runner_for(net).net is net and "derived" not in repr(net)
+
+
+def test_explainers_of_one_model_share_its_compiled_functions(toy_models):
+    """Runners of one model with the same score and folding trace each compiled function
+    once for all of them (Saliency and SmoothGrad: the plain input gradients; Grad-CAM and
+    Layer-CAM: the layer gradients), with the maps of runners of their own."""
+    from emonb.methods import GradCAM, LayerCAM, Saliency, SmoothGrad
+
+    net = as_emotion_model(toy_models["nested"]())
+    x = sample(3, (20, 20, 1), seed=2)
+    idx = np.array([0, 2, 5])
+    made = [Saliency(net), SmoothGrad(net, samples=2), GradCAM(net), LayerCAM(net)]
+    maps = [e.explain_inputs(x, idx) for e in made]
+    grads = made[0].runner.input_gradients_fn("none")
+    assert made[1].runner is not made[0].runner
+    assert made[1].runner.input_gradients_fn("none") is grads
+    assert grads.experimental_get_tracing_count() == 1
+    assert made[0].runner.input_gradients_fn("guided") is not grads  # another rule, another
+    layer = made[3].runner.layer_gradients_fn(made[3].layer)
+    assert made[2].runner.layer_gradients_fn(made[2].layer) is layer
+    assert layer.experimental_get_tracing_count() == 1
+    # another model (an equal one) has its own; its maps are the same
+    again = as_emotion_model(toy_models["nested"]())
+    again.model.set_weights(net.model.get_weights())
+    alone = [type(e)(again, **({"samples": 2} if isinstance(e, SmoothGrad) else {}))
+             for e in made]  # fmt: skip
+    assert alone[0].runner.input_gradients_fn("none") is not grads
+    for ours, theirs, e in zip(maps, alone, made, strict=True):
+        np.testing.assert_allclose(ours, theirs.explain_inputs(x, idx), rtol=1e-5, atol=1e-6,
+                                   err_msg=e.name)  # fmt: skip
