@@ -47,7 +47,8 @@ if TYPE_CHECKING:
     from emonb.faces.mesh import Landmarks
 
 __all__ = ["Chunk", "ChunkScores", "Job", "RegionChunk", "chunk_bounds", "chunks_of",
-           "mesh_chunk", "pool_chunks", "region_chunk", "score_chunk", "score_methods"]  # fmt: skip
+           "SideTask", "mesh_chunk", "pool_chunks", "region_chunk", "score_chunk",
+           "score_methods", "side_task"]  # fmt: skip
 
 Factory = Callable[[EmotionModel], object]
 
@@ -175,6 +176,40 @@ def mesh_chunk(images: np.ndarray) -> Landmarks:
     from emonb.faces.mesh import FaceMesh
 
     return cached(("face-mesh",), FaceMesh).landmarks(images)
+
+
+@dataclass(frozen=True)
+class SideTask:
+    """A task beside the chunks of faces: one stage of cascading randomization (``stop``:
+    the last layer re-drawn; the maps of ``images`` for ``targets``) or, with ``pointing``
+    (the pointing model, the stand-in faces, method -> settings, faces, seed), the
+    pointing game."""
+
+    stop: str | None = None
+    images: np.ndarray | None = None
+    targets: np.ndarray | None = None
+    pointing: tuple | None = None
+
+
+def side_task(job: Job, task: SideTask):
+    """Run a :class:`SideTask` (on a worker: one :class:`~emonb.metrics.randomization.Cascade`
+    of the model and one explainer per method of its copy per worker process)."""
+    from emonb.metrics.randomization import Cascade, randomization_stages
+    from emonb.metrics.suite import pointing_table
+
+    s = job.settings
+    if task.pointing is not None:
+        ref, faces, kwargs, n, seed = task.pointing
+        made = {m: job.make(m, seed, kw) for m, kw in kwargs.items()}
+        return pointing_table(worker_model(ref), faces, made, n, seed)
+    net = worker_model(job.model)
+    key = ("cascade", id(net), s.seed)
+    cascade = cached(key, lambda: Cascade(net, randomization_stages(net.model), s.seed))
+    explainers = {m: cached((*key, m, repr(sorted(kw.items()))),
+                            lambda m=m, kw=kw: job.make(m, s.seed, kw)(cascade.net))
+                  for m, kw in job.methods.items()}  # fmt: skip
+    cascade.stage(task.stop)
+    return {m: np.asarray(e.explain(task.images, task.targets)) for m, e in explainers.items()}
 
 
 def _model(job: Job) -> tuple[EmotionModel, Runner]:

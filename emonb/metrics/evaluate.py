@@ -30,15 +30,17 @@ from emonb.metrics.action_units import OCCLUSION, anatomy_masks, au_evidence
 from emonb.metrics.chunks import (
     Job,
     RegionChunk,
+    SideTask,
     chunk_bounds,
     chunks_of,
     mesh_chunk,
     pool_chunks,
     region_chunk,
     score_chunk,
+    side_task,
 )
 from emonb.metrics.layouts import join_region_values, region_tables, verdict_changes
-from emonb.metrics.randomization import cascading_randomization, check_faces
+from emonb.metrics.randomization import StageMaps, cascading_randomization, check_faces
 from emonb.metrics.ranking import metric_agreement
 from emonb.metrics.regions import focus_table
 from emonb.metrics.result import MapEvaluation, ranked_table
@@ -302,20 +304,27 @@ def evaluate_maps(
     else:
         chosen = check_faces(random_faces, s.n_random)
         n_random, shown, targets, random_name = len(chosen), chosen.images, None, chosen.name
+    point = None  # the pointing game's (model, faces, method -> settings, faces, seed)
+    if pointing_net is not None and pointing_faces is not None:
+        point = (ModelRef(pointing_net), pointing_faces,
+                 {m: dict(settings_of.get(m) or {}) for m in names if m not in ANATOMY_METHODS},
+                 min(s.n, s.n_pointing or s.n), s.seed)  # fmt: skip
+    side: dict = {}
+    # on a cluster, every stage and the pointing game are tasks side by side
+    hook = None if isinstance(executor, InProcess) else _side_tasks(executor, job, point, side)
     rand = cascading_randomization(net, shown, factories, targets=targets, stages=s.stages,
-                                   seed=s.seed)  # fmt: skip
+                                   seed=s.seed, stage_maps=hook)  # fmt: skip
     rand.faces = f"{n_random} faces of {random_name}"
     seconds["randomization"] = time.perf_counter() - t0
-    say(f"  randomization: {len(rand.stages) - 1} stages on {rand.faces}, "
-        f"{seconds['randomization']:.1f} s")  # fmt: skip
+    say(f"  randomization{'' if hook is None else ' and pointing game (tasks side by side)'}: "
+        f"{len(rand.stages) - 1} stages on {rand.faces}, {seconds['randomization']:.1f} s")  # fmt: skip
 
-    pointing = None
-    if pointing_net is not None and pointing_faces is not None:
+    pointing = side.get("pointing")
+    if point is not None and hook is None:
         t0 = time.perf_counter()
-        shown = [m for m in names if m not in ANATOMY_METHODS]
-        made = {m: method_factory(m, s.seed, settings_of.get(m)) for m in shown}
-        pointing = pointing_table(pointing_net, pointing_faces, made, min(s.n, s.n_pointing or s.n),
-                                  s.seed)  # fmt: skip
+        ref, p_faces, kwargs, n_point, seed = point
+        made = {m: method_factory(m, seed, kw) for m, kw in kwargs.items()}
+        pointing = pointing_table(pointing_net, p_faces, made, n_point, seed)
         seconds["pointing"] = time.perf_counter() - t0
         say(f"  pointing game: {seconds['pointing']:.1f} s")
 
@@ -452,6 +461,21 @@ def explained_sample(net: EmotionModel, faces, settings: EvaluationSettings):
     predicted = runner.probabilities(x).argmax(axis=1)
     context = Context(net, x, data.labels, predicted, class_probability(runner), s.seed, rows)
     return pool, rows, runner, context
+
+
+def _side_tasks(executor: Executor, job: Job, point: tuple | None, out: dict) -> StageMaps:
+    """The :data:`~emonb.metrics.randomization.StageMaps` of a cluster: each stage one
+    :class:`~emonb.metrics.chunks.SideTask`, and the pointing game (``point``) one more
+    beside them; its table goes into ``out["pointing"]``."""
+
+    def stage_maps(stops, images, targets):
+        tasks = [SideTask(stop, images, targets) for stop in stops]
+        done = executor.map(side_task, tasks + ([SideTask(pointing=point)] if point else []),
+                            shared=job, label="randomization")  # fmt: skip
+        out["pointing"] = done[len(stops)] if point else None
+        return done[: len(stops)]
+
+    return stage_maps
 
 
 def _score_chunks(executor: Executor, job: Job, context: Context, images: np.ndarray,

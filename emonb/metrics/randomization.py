@@ -22,7 +22,7 @@ from (for a cluster bootstrap: :func:`emonb.metrics.stats.bootstrap_ci`).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -39,7 +39,12 @@ from emonb.models.zoo import EmotionModel
 if TYPE_CHECKING:
     import pandas as pd
 
+#: ``(stops, images, targets) -> [method -> maps, one per stop]``: how
+#: :func:`cascading_randomization` gets the stages' maps when not in this process.
+StageMaps = Callable[[Sequence[str], np.ndarray, np.ndarray], Sequence[Mapping[str, np.ndarray]]]
+
 __all__ = [
+    "Cascade",
     "CheckFaces",
     "DataRandomization",
     "Randomization",
@@ -50,6 +55,7 @@ __all__ = [
     "random_logit",
     "randomization_stages",
     "randomized_copy",
+    "StageMaps",
 ]
 
 _WEIGHTED = (keras.layers.Conv2D, keras.layers.SeparableConv2D, keras.layers.DepthwiseConv2D,
@@ -99,7 +105,7 @@ def _randomized_net(net: EmotionModel, copy: keras.Model) -> EmotionModel:
                         recorded_cam_layer=net.recorded_cam_layer)  # the same layers, re-drawn
 
 
-class _Cascade:
+class Cascade:
     """One copy of ``net`` whose weights are set to those of :func:`randomized_copy` for
     each stage in turn, in place: explainers made of :attr:`net` once are reused at every
     stage (their compiled functions are not traced again, :func:`reload_weights`), and
@@ -189,6 +195,7 @@ def cascading_randomization(
     stages: int | Sequence[str] | None = 6,
     seed: int = 0,
     keep: int = 4,
+    stage_maps: StageMaps | None = None,
 ) -> Randomization:
     """Re-draw the weights from the top layer down and compare each method's maps.
 
@@ -199,7 +206,9 @@ def cascading_randomization(
     ending with every layer randomized), or the layer names to stop after (None: every
     layer). ``keep`` maps per stage and method are kept for figures.
 
-    Every stage runs on one copy of the model whose weights are re-assigned in place, and
+    ``stage_maps`` computes the stages' maps elsewhere (:data:`StageMaps`, e.g. one task
+    per stage on a cluster's workers, each with a :class:`Cascade` of its own). By
+    default every stage runs here, on one copy of the model whose weights are re-assigned in place, and
     each method's explainer of it is made once: its compiled functions are traced once,
     not once per stage, and its maps are those of an explainer of the stage's
     :func:`randomized_copy`.
@@ -221,13 +230,14 @@ def cascading_randomization(
     kept = {m: [reference[m][:keep]] for m in methods}
     rows_s.append({m: 1.0 for m in methods})
     rows_ssim.append({m: 1.0 for m in methods})
-    cascade = _Cascade(net, order, seed)
-    explainers = {m: f(cascade.net) for m, f in methods.items()}  # made once, for every stage
-    for stop in stops:
-        cascade.stage(stop)
+    if stage_maps is None:
+        staged = _stage_maps(Cascade(net, order, seed), methods, images, targets, stops)
+    else:  # e.g. one task per stage on a cluster's workers
+        staged = stage_maps(stops, images, targets)
+    for _, by_method in zip(stops, staged, strict=True):
         s_row, ssim_row = {}, {}
         for m in methods:
-            maps = np.asarray(explainers[m].explain(images, targets))
+            maps = np.asarray(by_method[m])
             s_row[m] = float(spearman(reference[m], maps).mean())
             ssim_row[m] = float(ssim(reference[m], maps).mean())
             kept[m].append(maps[:keep])
@@ -241,6 +251,16 @@ def cascading_randomization(
         maps=kept,
         images=np.asarray(images)[:keep],
     )
+
+
+def _stage_maps(cascade: Cascade, methods: Mapping[str, Callable[[EmotionModel], object]],
+                images, targets: np.ndarray, stops: Sequence[str]) -> Iterator[dict[str, np.ndarray]]:  # fmt: skip
+    """Each stage's maps (method -> maps), from one explainer per method of the cascade's
+    copy, made once for every stage."""
+    explainers = {m: f(cascade.net) for m, f in methods.items()}
+    for stop in stops:
+        cascade.stage(stop)
+        yield {m: np.asarray(e.explain(images, targets)) for m, e in explainers.items()}
 
 
 @dataclass

@@ -119,8 +119,9 @@ def tiny_evaluation(net, **where):
     faces = load_faces("synthetic", n_synthetic=140, seed=0)
     settings = EvaluationSettings(n=16, steps=4, stages=1, n_random=2, n_regions=8, n_road=6,
                                   n_robust=4, sensitivity_samples=2, correlation_runs=4)
-    return evaluate_maps(net, faces, methods=["saliency", "gradcam"],
-                         settings=settings, log=None, **where).to_json()  # fmt: skip
+    return evaluate_maps(net, faces, methods=["saliency", "gradcam"], settings=settings,
+                         pointing_net=net, pointing_faces=faces, log=None,
+                         **where).to_json()  # fmt: skip
 
 
 @pytest.fixture(scope="module")
