@@ -1,24 +1,28 @@
 """benchmarks/evaluate_maps.py in its quick mode (on FER-2013 where $EMONB_FER2013 gives it,
 the synthetic stand-in otherwise): the file holds the timings of every stage the command
-reports, the faces and methods it ran, and a complete provenance."""
+reports, each run's engine, the faces and methods it ran, and a complete provenance; and
+its comparison of two runs' numbers and its estimate for more workers, on hand-made
+records."""
+
+import math
 
 import pytest
 
 from emonb.book.recorded import provenance_of
-from emonb.errors import EmonbError
 from emonb.records import load_json
 from tests.test_benchmarks import _script
 
 KEYS = {"provenance", "emonb", "data", "split", "quick", "faces", "methods", "wall_seconds",
-        "evaluation_seconds", "seconds"}  # fmt: skip
+        "evaluation_seconds", "seconds", "runs", "equality", "estimate"}  # fmt: skip
 
 
 def test_evaluate_maps_quick(tmp_path):
     from emonb.metrics.evaluate import QUICK_METHODS, REFERENCES
 
     bench = _script("evaluate_maps")
-    out = tmp_path / "evaluate_maps.json"
-    argv = ["--quick", "--n", "100", "--json", str(out)]
+    out, kept = tmp_path / "evaluate_maps.json", tmp_path / "result.json"
+    argv = ["--quick", "--n", "100", "--engines", "in-process", "--result", str(kept),
+            "--json", str(out)]  # fmt: skip
     assert bench.main(argv) == 0
     new = load_json(out)
     assert set(new) == KEYS and provenance_of(new) is not None
@@ -36,13 +40,42 @@ def test_evaluate_maps_quick(tmp_path):
         assert {"maps", "curves", "road", "robustness"} <= set(s[m]) and s[m]["maps"] >= 0
     stages = sum(v if not isinstance(v, dict) else sum(v.values()) for v in s.values())
     assert 0 < stages <= new["evaluation_seconds"] + 1 <= new["wall_seconds"] + 1
+    (run,) = new["runs"]
+    assert run["engine"]["engine"] == "in-process" and run["engine"]["workers"] == 1
+    assert new["equality"] == [] and new["estimate"] is None  # one run: nothing to compare
+    result = load_json(kept)  # the command's own JSON, whole
+    assert result["settings"]["n"] == bench.QUICK_N and "table" in result
 
 
-def test_evaluate_maps_scheduler_needs_the_option(monkeypatch, tmp_path):
+def test_equality_finds_the_largest_difference_and_skips_timings():
     bench = _script("evaluate_maps")
-    monkeypatch.setattr(bench, "has_option", lambda option: False)
-    with pytest.raises(EmonbError, match="no --scheduler"):
-        bench.command(8, True, "threads", tmp_path / "x.json")
-    monkeypatch.setattr(bench, "has_option", lambda option: True)
-    argv = bench.command(8, True, "threads", tmp_path / "x.json")
-    assert argv[argv.index("--scheduler") + 1] == "threads"
+    a = {"table": [{"x": 1.0, "y": float("nan")}], "seconds": {"m": 3.0},
+         "settings": {"engine": {"tasks": 1}, "n": 5}}  # fmt: skip
+    b = {"table": [{"x": 1.25, "y": float("nan")}], "seconds": {"m": 9.0},
+         "settings": {"engine": {"tasks": 8}, "n": 5}}  # fmt: skip
+    eq = bench.equality(a, b)
+    assert eq == {"numbers": 3, "same_paths": True, "largest_difference": 0.25,
+                  "at": "/table[0]/x"}  # fmt: skip
+    assert bench.equality(a, a)["largest_difference"] == 0.0
+
+
+def test_estimate_is_serial_plus_work_over_workers_bounded_by_the_longest_task():
+    bench = _script("evaluate_maps")
+    first = {"evaluation_seconds": 100.0,
+             "seconds": {"saliency": {"maps": 20.0, "curves": 10.0}, "randomization": 30.0,
+                         "action_units": 15.0, "mesh": 10.0}}  # fmt: skip
+    cluster = {"engine": {"task_seconds": {"faces": [20.0, 20.0, 10.0], "mesh": [10.0]}}}
+    est = bench.estimate(first, cluster)
+    assert est["serial_seconds"] == 30.0  # 100 - (30 + 30 + 10): action units and the rest
+    assert est["task_seconds"] == 60.0 and est["longest_task_seconds"] == 20.0
+    assert est["seconds"]["1"] == 90.0 and est["seconds"]["2"] == 60.0
+    assert est["seconds"]["4"] == est["seconds"]["32"] == 50.0  # the longest task bounds it
+    assert not math.isnan(est["seconds"]["8"])
+
+
+@pytest.mark.parametrize("engine", ["local:2", "tcp://10.0.0.5:8786"])
+def test_a_cluster_engine_is_passed_as_the_scheduler(engine, tmp_path):
+    bench = _script("evaluate_maps")
+    argv = bench.command(8, True, engine, tmp_path / "x.json")
+    assert argv[argv.index("--scheduler") + 1] == engine
+    assert "--scheduler" not in bench.command(8, True, None, tmp_path / "x.json")
