@@ -255,8 +255,8 @@ class ShapleyValues:
     of the players ``players`` (the map's action units, then :data:`REST`) for the target
     class's probability; ``v_full`` (N,) that probability on the face, ``v_empty`` (N,) on its
     baseline (so ``phi.sum(1) == v_full - v_empty``); ``accepted`` (N,) whether the mesh
-    accepted the face (a rejected face's regions come from the mean mesh of the accepted
-    faces of the call); ``targets`` (N,) the class index explained; ``au_map`` the map of
+    accepted the face (in :meth:`AUShapley.values`, a rejected face's regions come from the
+    mean mesh of the accepted faces of the call); ``targets`` (N,) the class index explained; ``au_map`` the map of
     the action-unit regions (:mod:`emonb.anatomy.au_maps`)."""
 
     phi: np.ndarray
@@ -314,11 +314,13 @@ class AUShapley(Explainer):
 
     The faces are meshed here: the preprocessed input is turned back into 8-bit grey with
     the model's ``spec.value_range`` and meshed by one :class:`~emonb.faces.mesh.FaceMesh`
-    per explainer (``mesh``, or made on first use). A face the mesh rejects gets the mean
-    mesh of the faces it accepted in the same call (``explain``: the same batch of
-    ``batch_size`` faces; ``values``: the whole call); ``last_rejected`` counts them over
-    the last call; if it accepts none, that is an :class:`~emonb.errors.EmonbError`.
-    :meth:`values` also takes the faces' ``landmarks`` when they are already known.
+    per explainer (``mesh``, or made on first use). ``explain`` leaves a face the mesh
+    rejects unexplained: its map is all zeros (no anatomy to place the regions on; so a
+    face's map never depends on the faces beside it in a batch, a chunk or a worker).
+    :meth:`values` gives such a face the mean mesh of the faces it accepted in the same
+    call, and if it accepts none, that is an :class:`~emonb.errors.EmonbError`;
+    ``last_rejected`` counts the rejected faces over the last call. :meth:`values` also
+    takes the faces' ``landmarks`` when they are already known.
 
     Budget, measured on 8 FER-2013 PublicTest faces the mesh accepts (a seeded sample; the
     mini-Xception, predicted class, blur baseline, the muscle map's 20 players): against a
@@ -431,9 +433,13 @@ class AUShapley(Explainer):
     def _attribute(self, x, idx):
         xy, accepted = self._landmarks(x)
         self.last_rejected += int((~accepted).sum())
-        phi, _, _, masks = self._shapley(x, idx, self._fill_rejected(xy, accepted), x.shape[1:3])
-        au = np.maximum(phi[:, :-1], 0.0).astype(np.float32)
-        return np.einsum("nr,nrhw->nhw", au, masks[:, :-1])
+        out = np.zeros(x.shape[:3], np.float32)  # a rejected face: no regions, no map
+        if accepted.any():
+            phi, _, _, masks = self._shapley(x[accepted], np.asarray(idx)[accepted],
+                                             xy[accepted], x.shape[1:3])  # fmt: skip
+            au = np.maximum(phi[:, :-1], 0.0).astype(np.float32)
+            out[accepted] = np.einsum("nr,nrhw->nhw", au, masks[:, :-1])
+        return out
 
     # ---- machinery -------------------------------------------------------------------------
     def _grey(self, x: np.ndarray) -> np.ndarray:

@@ -337,8 +337,17 @@ def test_rejected_faces_take_the_mean_mesh_of_the_accepted(mini_xception, crops)
     ref = AUShapley(mini_xception, coalitions=40).values(images, landmarks=filled)
     np.testing.assert_allclose(sv.phi, ref.phi, atol=1e-9)
     assert not np.allclose(sv.phi[2], sv.phi[1], atol=1e-3)
-    ex.explain(images)
-    assert ex.last_rejected == 1
+
+
+def test_explain_leaves_a_rejected_face_unexplained_whatever_its_batch(mini_xception, crops):
+    grey = np.full((1, 48, 48), 128, np.uint8)
+    ex = AUShapley(mini_xception, coalitions=40)
+    images = ex._grey(mini_xception.preprocess(np.concatenate([crops[:2], grey])))
+    maps = ex.explain(images)
+    assert ex.last_rejected == 1 and not maps[2].any() and maps[:2].max() > 0
+    alone = ex.explain(images[2:])  # no accepted face in the call: no error, a zero map
+    assert ex.last_rejected == 1 and not alone.any()
+    np.testing.assert_allclose(ex.explain(images[1:2]), maps[1:2], atol=1e-6)  # own batch
 
 
 def test_no_accepted_face_is_one_clear_error(mini_xception):
