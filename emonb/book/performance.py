@@ -180,3 +180,62 @@ def widgets_table(result: dict):
                     "moves": f["moves"], "median (ms)": f["median_ms"], "p95 (ms)": f["p95_ms"],
                     "max (ms)": f["max_ms"], "set-up (s)": None}  # fmt: skip
     return pd.DataFrame.from_dict(rows, orient="index")
+
+
+#: The stages of an evaluate-maps run, as the performance page groups them: per method,
+#: every method's clock summed (``maps``, ``curves`` = deletion/insertion, ``road``,
+#: ``robustness``), then the stages of the whole run.
+MAP_STAGES = ("maps", "curves", "road", "robustness", "faithfulness correlation", "mesh",
+              "randomization", "pointing", "regions", "action_units")  # fmt: skip
+
+
+def _stage_seconds(seconds: dict) -> dict[str, float]:
+    """An evaluate-maps run's ``seconds`` in :data:`MAP_STAGES` (the methods' clocks summed)."""
+    out = dict.fromkeys(MAP_STAGES, 0.0)
+    for key, value in seconds.items():
+        if isinstance(value, dict):
+            for clock, t in value.items():
+                out[clock] = out.get(clock, 0.0) + t
+        else:
+            out[key] = out.get(key, 0.0) + value
+    return out
+
+
+def evaluation_runs(result: dict):
+    """``benchmarks/evaluate_maps.py``'s runs, one row each: the engine, its workers and
+    tasks, the command's wall and evaluation seconds, and the numbers compared with the
+    first run (how many, largest absolute difference)."""
+    import pandas as pd
+
+    equal = {e["engine"]: e for e in result.get("equality", [])}
+    rows = {}
+    for r in result["runs"]:
+        e, q = r["engine"], equal.get(r["engine_given"])
+        rows[r["engine_given"]] = {
+            "workers": e["workers"], "tasks": e["tasks"], "wall (s)": r["wall_seconds"],
+            "evaluation (s)": r["evaluation_seconds"],
+            "numbers compared": q["numbers"] if q else None,
+            "largest difference": q["largest_difference"] if q else None}  # fmt: skip
+    return pd.DataFrame(rows).T
+
+
+def evaluation_stages(result: dict):
+    """Seconds per stage (:data:`MAP_STAGES`) of each run of ``benchmarks/evaluate_maps.py``
+    (on a cluster, a stage's seconds are summed over its tasks: work, not wall time)."""
+    import pandas as pd
+
+    return pd.DataFrame({r["engine_given"]: _stage_seconds(r["seconds"])
+                         for r in result["runs"]}).round(1)  # fmt: skip
+
+
+def evaluation_estimate(result: dict):
+    """The evaluation's estimated seconds on N workers (``estimate`` of
+    ``benchmarks/evaluate_maps.py``: serial + max(task work / N, longest task)); None
+    without a cluster run."""
+    import pandas as pd
+
+    est = result.get("estimate")
+    if est is None:
+        return None
+    return pd.DataFrame({"workers": [int(w) for w in est["seconds"]],
+                         "estimated evaluation (s)": list(est["seconds"].values())}).set_index("workers")

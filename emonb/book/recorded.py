@@ -60,9 +60,17 @@ RECORDED: tuple[Recorded, ...] = (
              "--json benchmarks/mini_xception.publictest.json",
              ("02_evaluate",), "the mini-Xception's PublicTest accuracy, macro-F1 and per-class report"),
     Recorded("benchmarks/faithfulness_mini_xception.json",
-             "emonb evaluate-maps --data FER2013 --n 500 --json "
-             "benchmarks/faithfulness_mini_xception.json",
-             ("08_faithfulness",), "chapter 08's evaluation on 500 FER-2013 PublicTest faces"),
+             "python benchmarks/evaluate_maps.py --n 500 --engines in-process,local:2 "
+             "--result benchmarks/faithfulness_mini_xception.json "
+             "--json benchmarks/evaluate_maps_cpu.json",
+             ("08_faithfulness",), "chapter 08's evaluation on 500 FER-2013 PublicTest faces "
+             "(emonb evaluate-maps --n 500, in one process)"),
+    Recorded("benchmarks/evaluate_maps_cpu.json",
+             "python benchmarks/evaluate_maps.py --n 500 --engines in-process,local:2 "
+             "--result benchmarks/faithfulness_mini_xception.json "
+             "--json benchmarks/evaluate_maps_cpu.json",
+             ("90_performance",), "how long evaluate-maps takes on 500 faces, stage by stage, "
+             "in one process and on 2 local Dask workers, the two runs' numbers compared"),
     Recorded("benchmarks/mini_xception_cpu.json",
              "emonb bench --data FER2013 --json benchmarks/mini_xception_cpu.json",
              ("90_performance",), "speed of every explanation method, next to tf-keras-vis"),

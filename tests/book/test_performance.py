@@ -96,3 +96,37 @@ def test_video_settings_name_the_resolutions_in_either_format():
     new = video_settings(_new_video())["setting"]
     assert new["resolutions"] == "640x360, 1920x1080" and new["label"] == "after: threaded"
     assert new["target_fps"] == 30
+
+
+def _maps_result():
+    engine = {"engine": "in-process", "workers": 1, "tasks": 2}
+    return {
+        "runs": [
+            {"engine_given": "in-process", "engine": engine, "wall_seconds": 100.0,
+             "evaluation_seconds": 90.0,
+             "seconds": {"saliency": {"maps": 2.0, "curves": 5.0}, "rise": {"maps": 8.0},
+                         "randomization": 20.0, "action_units": 3.0}},
+            {"engine_given": "local:2", "engine": {**engine, "engine": "dask", "workers": 2, "tasks": 9},
+             "wall_seconds": 70.0, "evaluation_seconds": 55.0,
+             "seconds": {"saliency": {"maps": 3.0, "curves": 6.0}, "randomization": 24.0}},
+        ],
+        "equality": [{"engine": "local:2", "numbers": 1234, "largest_difference": 2e-7}],
+        "estimate": {"seconds": {"1": 90.0, "2": 55.5, "4": 40.0}},
+    }  # fmt: skip
+
+
+def test_evaluation_tables_of_the_map_benchmark():
+    from emonb.book.performance import evaluation_estimate, evaluation_runs, evaluation_stages
+
+    result = _maps_result()
+    runs = evaluation_runs(result)
+    assert list(runs.index) == ["in-process", "local:2"]
+    assert runs.loc["local:2", "workers"] == 2 and runs.loc["local:2", "largest difference"] == 2e-7
+    assert runs.loc["in-process", "numbers compared"] != runs.loc["in-process", "numbers compared"]  # NaN: the reference
+    stages = evaluation_stages(result)
+    assert stages.loc["maps", "in-process"] == 10.0  # saliency's and rise's maps summed
+    assert stages.loc["curves", "local:2"] == 6.0 and stages.loc["pointing", "local:2"] == 0.0
+    assert stages.loc["action_units", "in-process"] == 3.0
+    est = evaluation_estimate(result)
+    assert est.loc[4, "estimated evaluation (s)"] == 40.0
+    assert evaluation_estimate({**result, "estimate": None}) is None
