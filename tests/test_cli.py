@@ -137,7 +137,9 @@ def test_train_quick_then_evaluate_it_and_its_maps(tmp_path, capsys, monkeypatch
     assert sorted(methods) == ["centre", "gradcam", "random", "saliency"]
     assert len(doc["settings"]["randomization_stages"]) == 2 and doc["wall_seconds"] > 0
     assert {row["claim"] for row in doc["claims"]} >= {"happy: mouth > eyes", "fear: eyes > mouth"}
-    assert_same_keys(maps_json, "faithfulness_mini_xception.json")
+    # the AU activity and use are measured on meshed faces: the stand-in has none
+    assert_same_keys(maps_json, "faithfulness_mini_xception.json",
+                     real_only=frozenset({"au_activity", "au_use"}))
 
 
 def test_evaluate_maps_au_map_both_writes_each_map(tmp_path, capsys, monkeypatch):

@@ -1,6 +1,8 @@
 """emonb.book.performance: the video pipeline's tables and notes in the file format before the
 resolutions and after."""
 
+import numpy as np
+
 
 def _video_mode(fps, **ms):
     return {"fps_median": fps, "fps_min": fps - 1, "fps_max": fps + 1,
@@ -121,11 +123,14 @@ def test_evaluation_tables_of_the_map_benchmark():
     result = _maps_result()
     runs = evaluation_runs(result)
     assert list(runs.index) == ["in-process", "local:2"]
+    assert runs["workers"].tolist() == [1, 2] and runs["tasks"].dtype.kind == "i"
     assert runs.loc["local:2", "workers"] == 2 and runs.loc["local:2", "largest difference"] == 2e-7
     assert runs.loc["in-process", "numbers compared"] != runs.loc["in-process", "numbers compared"]  # NaN: the reference
     stages = evaluation_stages(result)
     assert stages.loc["maps", "in-process"] == 10.0  # saliency's and rise's maps summed
-    assert stages.loc["curves", "local:2"] == 6.0 and stages.loc["pointing", "local:2"] == 0.0
+    assert stages.loc["curves", "local:2"] == 6.0
+    assert stages.loc["pointing", "in-process"] == 0.0 and np.isnan(stages.loc["pointing", "local:2"])
+    assert stages.loc["randomization (on a cluster: + pointing)", "local:2"] == 24.0
     assert stages.loc["action_units", "in-process"] == 3.0
     est = evaluation_estimate(result)
     assert est.loc[4, "estimated evaluation (s)"] == 40.0
