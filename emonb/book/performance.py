@@ -4,8 +4,9 @@ notes (``emonb bench``, ``benchmarks/video_pipeline.py``, ``video_codecs.py``,
 
 from __future__ import annotations
 
-__all__ = ["codecs_table", "results_table", "scorecam_bound", "video_notes", "video_settings",
-           "video_table", "video_threaded", "widgets_table"]
+__all__ = ["MAP_STAGES", "codecs_table", "evaluation_estimate", "evaluation_runs",
+           "evaluation_stages", "results_table", "scorecam_bound", "video_notes",
+           "video_settings", "video_table", "video_threaded", "widgets_table"]
 
 
 def results_table(result: dict):
