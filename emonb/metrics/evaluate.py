@@ -333,10 +333,7 @@ def evaluate_maps(
     if region_marks is not None:
         region_faces = region_faces.subset(region_marks.accepted)
         region_marks = region_marks.subset(region_marks.accepted)
-    # as many faces per task as the methods' chunks, or about four tasks per worker
-    size = None if isinstance(executor, InProcess) and chunk is None else \
-        (chunk or -(-len(region_faces) // (4 * engine["workers"])))  # fmt: skip
-    bounds = chunk_bounds(len(region_faces), size)
+    bounds = chunk_bounds(len(region_faces), _task_faces(executor, chunk, len(region_faces)))
     parts = [RegionChunk(region_faces.images[a:b],
                          None if region_marks is None else region_marks.subset(np.arange(a, b)))
              for a, b in bounds]  # fmt: skip
@@ -478,6 +475,14 @@ def _side_tasks(executor: Executor, job: Job, point: tuple | None, out: dict) ->
     return stage_maps
 
 
+def _task_faces(executor: Executor, chunk: int | None, n: int) -> int | None:
+    """Faces per task for ``n`` faces: ``chunk`` when given; in this process, None (one
+    task); on a cluster, about four tasks per worker."""
+    if chunk is not None or isinstance(executor, InProcess):
+        return chunk
+    return max(1, -(-n // (4 * max(1, executor.record()["workers"]))))
+
+
 def _score_chunks(executor: Executor, job: Job, context: Context, images: np.ndarray,
                   chunk: int | None, seconds: dict, say: Callable[[str], None]) -> dict:  # fmt: skip
     """The per-face work on ``executor``, in chunks (:func:`~emonb.metrics.chunks.score_chunk`),
@@ -486,10 +491,8 @@ def _score_chunks(executor: Executor, job: Job, context: Context, images: np.nda
     curves) under that key."""
     s = job.settings
     local = isinstance(executor, InProcess)
-    if chunk is None and not local:
-        workers = max(1, executor.record()["workers"])
-        chunk = max(1, -(-len(images) // (4 * workers)))
-    parts = chunks_of(context, images, (s.n_road, s.n_robust), None if local and chunk is None else chunk)
+    parts = chunks_of(context, images, (s.n_road, s.n_robust),
+                      _task_faces(executor, chunk, len(images)))  # fmt: skip
     t0 = time.perf_counter()
     pooled = pool_chunks(executor.map(score_chunk, parts, shared=job, label="faces"))
     record = executor.record()
@@ -515,10 +518,10 @@ def _mesh(executor: Executor, pool, rows: np.ndarray, region_rows: np.ndarray,
 
     union = np.union1d(rows, region_rows)
     images = pool.images[union]
-    if isinstance(executor, InProcess) and chunk is None:
+    size = _task_faces(executor, chunk, len(union))
+    if size is None:
         meshed = FaceMesh().landmarks(images)
     else:
-        size = chunk or -(-len(union) // (4 * max(1, executor.record()["workers"])))
         meshed = Landmarks.join(executor.map(mesh_chunk, [images[a:b] for a, b in
                                                           chunk_bounds(len(union), size)],
                                              label="mesh"))  # fmt: skip
