@@ -13,6 +13,7 @@ import numpy as np
 from emonb._tf import tf
 from emonb.errors import check_count
 from emonb.methods.base import Explainer, _level
+from emonb.models.runner import array_digest
 
 __all__ = [
     "Deconvnet",
@@ -137,7 +138,14 @@ class NoiseTunnel(GradientExplainer):
 
     def noisy_sums(self, x: np.ndarray, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """``(sum g, sum g**2)`` over the noisy samples, each (n, H, W, C): float32 and
-        float64 (the squares' sum is kept in double so a variance does not cancel)."""
+        float64 (the squares' sum is kept in double so a variance does not cancel).
+        Computed once for the method family: SmoothGrad, SquareGrad and VarGrad of the
+        same inputs, targets, noise and seed share them (:meth:`Runner.remember`)."""
+        key = ("noisy_sums", self.relu_rule, self.samples, self.noise, self.seed,
+               array_digest(x), array_digest(np.asarray(idx, np.int64)))  # fmt: skip
+        return self.runner.remember(key, lambda: self._noisy_sums(x, idx))
+
+    def _noisy_sums(self, x: np.ndarray, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         lo, hi = self.net.spec.value_range
         rng = np.random.default_rng(self.seed)
         total = np.zeros_like(x)
@@ -149,6 +157,8 @@ class NoiseTunnel(GradientExplainer):
             g = self.gradients(x + noise, idx)
             total += g
             squares += np.square(g, dtype=np.float64)
+        total.setflags(write=False)  # shared by the family (remembered): read, never written
+        squares.setflags(write=False)
         return total, squares
 
     def aggregate(self, total: np.ndarray, squares: np.ndarray) -> np.ndarray:

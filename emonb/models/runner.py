@@ -14,9 +14,11 @@ the model, and parses targets with :func:`emonb.models.targets.resolve_targets`.
 
 from __future__ import annotations
 
+import hashlib
 import weakref
+from collections import OrderedDict
 from collections.abc import Callable, Iterable
-from typing import Literal
+from typing import Literal, TypeVar
 
 import numpy as np
 
@@ -37,8 +39,10 @@ from emonb.models.targets import Targets, resolve_targets, select
 from emonb.models.tracing import Replace, dataflow, output_shapes, run
 from emonb.models.zoo import EmotionModel
 
-__all__ = ["ClassScore", "Runner", "Score", "class_probability", "predict", "predict_proba",
-           "reload_weights", "runner_for"]  # fmt: skip
+__all__ = ["REMEMBER_BYTES", "ClassScore", "Runner", "Score", "array_digest", "class_probability",
+           "predict", "predict_proba", "reload_weights", "runner_for"]  # fmt: skip
+
+T = TypeVar("T")
 
 Score = Literal["logit", "probability"]
 #: ``score(x, targets) -> (N,)``: each preprocessed image's score for its target class (what
@@ -160,6 +164,29 @@ class Runner:
         if full not in cache:
             cache[full] = make()
         return cache[full]
+
+    def remember(self, key: tuple, make: Callable[[], T]) -> T:
+        """``make()`` (an array, or a tuple of arrays), computed once for ``key`` and the
+        model's weights as they are now, with this runner's score and folding, and kept
+        with the model (:attr:`EmotionModel.derived`) for every runner of it: SmoothGrad,
+        SquareGrad and VarGrad of the same images, noise and seed share one set of noisy
+        gradients (:meth:`~emonb.methods.gradients.NoiseTunnel.noisy_sums`). ``key`` names
+        the computation and its inputs (:func:`array_digest` for arrays). The weights'
+        digest is part of the key, so weights assigned since (re-drawn, trained further)
+        are never answered from the store. The store keeps the most recent results up to
+        :data:`REMEMBER_BYTES`."""
+        store = self.net.derived.setdefault(_REMEMBERED, OrderedDict())
+        full = (self.score, bool(self._folds), array_digest(*self.net.model.get_weights()), *key)
+        if full in store:
+            store.move_to_end(full)
+            return store[full][0]
+        value = make()
+        size = sum(np.asarray(v).nbytes for v in (value if isinstance(value, tuple) else (value,)))
+        store[full] = (value, size)
+        total = sum(s for _, s in store.values())
+        while total > REMEMBER_BYTES and len(store) > 1:
+            total -= store.popitem(last=False)[1][1]
+        return value
 
     def compile(self, fn: Callable, *, with_targets: bool = True) -> Callable:
         """``tf.function`` of ``fn(x[, idx])``, traced once for any batch size."""
@@ -325,6 +352,21 @@ _RUNNERS = "runners"
 #: The key of :attr:`EmotionModel.derived` under which compiled functions are shared
 #: (:meth:`Runner.shared`).
 _COMPILED = "compiled"
+#: The key of :attr:`EmotionModel.derived` of the results :meth:`Runner.remember` keeps.
+_REMEMBERED = "remembered"
+#: Bytes of results :meth:`Runner.remember` keeps per model (the oldest go first): the noisy
+#: gradient sums of 500 mini-Xception inputs take about 24 MB.
+REMEMBER_BYTES = 256 * 2**20
+
+
+def array_digest(*arrays) -> str:
+    """A digest of arrays' shapes, dtypes and bytes (a key for :meth:`Runner.remember`)."""
+    h = hashlib.blake2b(digest_size=16)
+    for a in arrays:
+        a = np.ascontiguousarray(a)
+        h.update(f"{a.shape}{a.dtype.str}".encode())
+        h.update(a.data)
+    return h.hexdigest()
 
 
 def reload_weights(net: EmotionModel) -> None:

@@ -5,7 +5,7 @@ import pytest
 
 from emonb._tf import keras, tf
 from emonb.methods import Deconvnet, GuidedBackprop, IntegratedGradients, Saliency, SmoothGrad
-from emonb.methods.gradients import GradientInput, SquareGrad, VarGrad
+from emonb.methods.gradients import GradientInput, NoiseTunnel, SquareGrad, VarGrad
 from emonb.models.preprocessing import ModelSpec
 from emonb.models.zoo import EmotionModel
 
@@ -229,3 +229,38 @@ def test_vargrad_of_one_sample_is_zero():
     assert (vg._attribute(x, np.array([1, 2])) == 0.0).all()
     assert (vg.explain_inputs(x, 1) == 0.0).all()
     assert (SquareGrad(net, samples=1)._attribute(x, np.array([1, 2])) > 0).any()
+
+
+def test_noise_family_shares_one_set_of_noisy_gradients(monkeypatch):
+    """SmoothGrad, SquareGrad and VarGrad of the same inputs, noise and seed draw their
+    noisy gradients once (Runner.remember); each map equals that of a method alone, and
+    other inputs, targets, seeds or weights are computed afresh."""
+    net = _smooth_net()
+    x = np.random.default_rng(12).random((3, 6, 6, 1)).astype(np.float32)
+    idx = np.array([1, 2, 5])
+    settings = {"samples": 5, "noise": 0.25, "seed": 7}
+    alone = {cls: cls(_smooth_net_like(net), **settings)._attribute(x, idx)
+             for cls in (SmoothGrad, SquareGrad, VarGrad)}  # fmt: skip
+    calls = []
+    original = NoiseTunnel._noisy_sums
+    monkeypatch.setattr(NoiseTunnel, "_noisy_sums", lambda self, *a: calls.append(1) or original(self, *a))
+    for cls in (SmoothGrad, SquareGrad, VarGrad):
+        np.testing.assert_array_equal(cls(net, **settings)._attribute(x, idx), alone[cls])
+    assert len(calls) == 1
+    SmoothGrad(net, **settings)._attribute(x, idx[::-1].copy())
+    SmoothGrad(net, **{**settings, "seed": 8})._attribute(x, idx)
+    SmoothGrad(net, **settings)._attribute(x + 0.01, idx)
+    assert len(calls) == 4
+    net.model.set_weights([w * 0.5 for w in net.model.get_weights()])
+    halved = SmoothGrad(net, **settings)._attribute(x, idx)
+    assert len(calls) == 5 and np.abs(halved - alone[SmoothGrad]).max() > 1e-6
+    total, _ = SquareGrad(net, **settings).noisy_sums(x, idx)
+    with pytest.raises(ValueError):
+        total[0, 0, 0, 0] = 1.0  # what the family shares cannot be written
+
+
+def _smooth_net_like(net):
+    """Another model with ``net``'s weights (its own store of remembered results)."""
+    other = _smooth_net()
+    other.model.set_weights(net.model.get_weights())
+    return other

@@ -281,3 +281,44 @@ def test_explainers_of_one_model_share_its_compiled_functions(toy_models):
     for ours, theirs, e in zip(maps, alone, made, strict=True):
         np.testing.assert_allclose(ours, theirs.explain_inputs(x, idx), rtol=1e-5, atol=1e-6,
                                    err_msg=e.name)  # fmt: skip
+
+
+def test_remember_computes_once_per_key_and_weights(toy_models, monkeypatch):
+    """Runner.remember: one computation per key for every runner of the model (with the
+    same score and folding); new weights are a new key; the oldest results go first past
+    REMEMBER_BYTES."""
+    import emonb.models.runner as runner_module
+
+    net = as_emotion_model(toy_models["nested"]())
+    a, b = Runner(net), Runner(net)
+    calls = []
+
+    def make(value):
+        calls.append(value)
+        return np.full(4, value, np.float64)  # 32 bytes
+
+    assert a.remember(("k", 1), lambda: make(1.0))[0] == 1.0
+    assert b.remember(("k", 1), lambda: make(2.0))[0] == 1.0  # answered from the store
+    assert Runner(net, score="probability").remember(("k", 1), lambda: make(3.0))[0] == 3.0
+    assert calls == [1.0, 3.0]
+    net.model.set_weights([w + 1.0 for w in net.model.get_weights()])
+    assert a.remember(("k", 1), lambda: make(4.0))[0] == 4.0  # the weights changed
+    monkeypatch.setattr(runner_module, "REMEMBER_BYTES", 64)
+    a.remember(("k", 2), lambda: make(5.0))
+    a.remember(("k", 3), lambda: make(6.0))  # three results of 32 bytes: the oldest goes
+    assert a.remember(("k", 1), lambda: make(7.0))[0] == 7.0
+    assert a.remember(("k", 3), lambda: make(8.0))[0] == 6.0
+    assert calls == [1.0, 3.0, 4.0, 5.0, 6.0, 7.0]
+
+
+def test_array_digest_reads_shape_dtype_and_values():
+    from emonb.models.runner import array_digest
+
+    x = np.arange(6, dtype=np.float32)
+    assert array_digest(x) == array_digest(x.copy())
+    assert array_digest(x) != array_digest(x.reshape(2, 3))
+    assert array_digest(x) != array_digest(x.astype(np.float64))
+    y = x.copy()
+    y[3] += 1e-6
+    assert array_digest(x) != array_digest(y)
+    assert array_digest(x[::2]) == array_digest(np.ascontiguousarray(x[::2]))
