@@ -23,15 +23,17 @@ from __future__ import annotations
 
 import os
 import re
+import threading
 import time
 from collections.abc import Callable, Hashable, Iterator, Sequence
+from concurrent.futures import Future
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
 
 from emonb.errors import EmonbError
 
-__all__ = ["CONNECT_TIMEOUT", "WORKER_ENV", "DaskExecutor", "Executor", "InProcess",
+__all__ = ["CONNECT_TIMEOUT", "WORKER_ENV", "DaskExecutor", "Executor", "InProcess", "Pending",
            "cached", "check_scheduler", "open_executor"]  # fmt: skip
 
 T = TypeVar("T")
@@ -50,12 +52,26 @@ _LOCAL = re.compile(r"^local(?::(\d+))?$")
 _CACHE: dict[Hashable, Any] = {}
 
 
+#: A thread's own cache instead of the process's (:class:`InProcess`'s background thread).
+_SCOPE = threading.local()
+
+
 def cached(key: Hashable, make: Callable[[], T]) -> T:
     """``make()``, made once per process and ``key`` (a model, a face mesh, an
-    explainer): a worker loads what its tasks share once, not once per task."""
-    if key not in _CACHE:
-        _CACHE[key] = make()
-    return _CACHE[key]
+    explainer): a worker loads what its tasks share once, not once per task. (In
+    :class:`InProcess`'s background thread, once per executor: what it made goes with
+    the executor.)"""
+    cache = getattr(_SCOPE, "cache", None)
+    cache = _CACHE if cache is None else cache
+    if key not in cache:
+        cache[key] = make()
+    return cache[key]
+
+
+class Pending(Protocol[R]):
+    """A task submitted with :meth:`Executor.submit`: its result, waited for."""
+
+    def result(self) -> R: ...
 
 
 class Executor(Protocol):
@@ -66,6 +82,12 @@ class Executor(Protocol):
     def map(self, fn: Callable[..., R], items: Sequence[T], *, shared: Any = None,
             label: str = "task") -> list[R]: ...
 
+    def submit(self, fn: Callable[..., R], item: T, *, shared: Any = None,
+               label: str = "task") -> Pending[R]:  # fmt: skip
+        """``fn(item)`` (``fn(shared, item)``) started now, beside the caller's work: its
+        result when asked for (``.result()``, which raises what the task raised)."""
+        ...
+
     def record(self) -> dict[str, Any]:
         """What ran the work, for a result's JSON: ``engine``, ``scheduler``, ``workers``,
         ``tasks`` (so far) and ``task_seconds`` (label -> seconds of each task)."""
@@ -74,10 +96,51 @@ class Executor(Protocol):
 
 @dataclass
 class InProcess:
-    """The embedded default: every item in turn, in this process."""
+    """The embedded default: every item of :meth:`map` in turn, in this process; what is
+    :meth:`submit`-ted runs in one background thread of this process, one task after
+    another, beside the caller's work. TensorFlow and NumPy release the interpreter lock
+    while they compute, so a background task's model passes fill the core that the
+    caller's single-threaded steps (the face mesh, sorting, the regions) leave idle. The
+    background thread keeps its own :func:`cached` objects, dropped with the executor,
+    and is a daemon: an interrupted run does not wait for it."""
 
     tasks: int = 0
     task_seconds: dict[str, list[float]] = field(default_factory=dict)
+    _queue: list = field(default_factory=list, repr=False)
+    _lock: Any = field(default_factory=threading.Lock, repr=False)
+    _thread: threading.Thread | None = field(default=None, repr=False)
+    _scope: dict = field(default_factory=dict, repr=False)
+
+    def submit(self, fn: Callable[..., R], item: T, *, shared: Any = None,
+               label: str = "task") -> Future:  # fmt: skip
+        future: Future = Future()
+        with self._lock:
+            self._queue.append((fn, item, shared, label, future))
+            self.tasks += 1
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._drain, name="emonb-background",
+                                                daemon=True)  # fmt: skip
+                self._thread.start()
+        return future
+
+    def _drain(self) -> None:
+        """The background thread: the submitted tasks in order, until none is left."""
+        _SCOPE.cache = self._scope
+        while True:
+            with self._lock:
+                if not self._queue:
+                    self._thread = None
+                    return
+                fn, item, shared, label, future = self._queue.pop(0)
+            if not future.set_running_or_notify_cancel():
+                continue
+            try:
+                result, seconds = _timed(fn, item, shared)
+            except BaseException as err:  # handed to whoever asks for the result
+                future.set_exception(err)
+                continue
+            self.task_seconds.setdefault(label, []).append(seconds)
+            future.set_result(result)
 
     def map(self, fn: Callable[..., R], items: Sequence[T], *, shared: Any = None,
             label: str = "task") -> list[R]:
@@ -107,6 +170,14 @@ class DaskExecutor:
     client: Any
     tasks: int = 0
     task_seconds: dict[str, list[float]] = field(default_factory=dict)
+    _scattered: dict[int, tuple[Any, Any]] = field(default_factory=dict, repr=False)
+
+    def _scatter(self, shared: Any) -> Any:
+        """``shared`` sent once to every worker, once per executor (later tasks reuse it)."""
+        if id(shared) not in self._scattered:  # the object is kept, so its id stays its own
+            self._scattered[id(shared)] = (shared, self.client.scatter(shared, broadcast=True,
+                                                                       hash=False))  # fmt: skip
+        return self._scattered[id(shared)][1]
 
     def map(self, fn: Callable[..., R], items: Sequence[T], *, shared: Any = None,
             label: str = "task") -> list[R]:
@@ -114,7 +185,7 @@ class DaskExecutor:
             return []
         n = len(items)
         if shared is not None:  # sent once to every worker, not once per task
-            shared = self.client.scatter(shared, broadcast=True, hash=False)
+            shared = self._scatter(shared)
         # pure=False: every call is a task of its own (two equal chunks are still two tasks)
         token = os.urandom(4).hex()
         futures = self.client.map(_timed, [fn] * n, list(items), [shared] * n, pure=False,
@@ -124,11 +195,33 @@ class DaskExecutor:
         self.task_seconds.setdefault(label, []).extend(t for _, t in done)
         return [r for r, _ in done]
 
+    def submit(self, fn: Callable[..., R], item: T, *, shared: Any = None,
+               label: str = "task") -> Pending[R]:  # fmt: skip
+        if shared is not None:
+            shared = self._scatter(shared)
+        future = self.client.submit(_timed, fn, item, shared, pure=False,
+                                    key=f"{label}-{os.urandom(4).hex()}")  # fmt: skip
+        self.tasks += 1
+        return _Gathered(future, self.task_seconds.setdefault(label, []))
+
     def record(self) -> dict[str, Any]:
         info = self.client.scheduler_info()
         return {"engine": "dask", "scheduler": info.get("address"),
                 "workers": len(info.get("workers", {})), "tasks": self.tasks,
                 "task_seconds": self.task_seconds}  # fmt: skip
+
+
+@dataclass
+class _Gathered:
+    """A submitted Dask task: its result, and its seconds noted when it is gathered."""
+
+    future: Any
+    seconds: list[float]
+
+    def result(self):
+        result, seconds = self.future.result()
+        self.seconds.append(seconds)
+        return result
 
 
 def check_scheduler(text: str | None) -> str | None:

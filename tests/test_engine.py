@@ -27,6 +27,39 @@ def test_in_process_keeps_order_passes_the_shared_object_and_counts_tasks():
     assert len(record["task_seconds"]["add"]) == 2
 
 
+def test_in_process_submit_runs_beside_the_caller_in_order_with_its_own_cache():
+    """Submitted tasks run in one background thread, in order, while the caller goes on;
+    each result (or the error it raised) comes with .result(); the thread's cached()
+    objects are the executor's, not the process's."""
+    ex = InProcess()
+    gate, order = threading.Event(), []
+
+    def task(shared, k):
+        gate.wait(10)  # the caller goes on while the task waits
+        order.append(k)
+        return shared + k, threading.current_thread().name, engine.cached(("thing",), object)
+
+    first = ex.submit(task, 1, shared=10, label="side")
+    second = ex.submit(task, 2, shared=10, label="side")
+    assert ex.map(lambda k: k + 1, [5]) == [6] and order == []  # map runs here, at once
+    gate.set()
+    (a, name, thing), (b, _, again) = first.result(), second.result()
+    assert (a, b, order) == (11, 12, [1, 2]) and name == "emonb-background"
+    assert thing is again and thing is not engine.cached(("thing",), object)
+    assert ex.record()["tasks"] == 3 and len(ex.record()["task_seconds"]["side"]) == 2
+    failing = ex.submit(lambda k: 1 / k, 0)
+    with pytest.raises(ZeroDivisionError):
+        failing.result()
+    assert ex.submit(lambda k: k * 2, 4).result() == 8  # a later task starts a new thread
+
+
+def test_a_cluster_submit_gathers_a_result_and_its_seconds(dask_client):
+    ex = DaskExecutor(dask_client)
+    pending = ex.submit(lambda shared, k: shared * k, 7, shared=6, label="side")
+    assert pending.result() == 42
+    assert ex.record()["tasks"] == 1 and len(ex.record()["task_seconds"]["side"]) == 1
+
+
 def test_scheduler_values():
     assert check_scheduler(None) is None
     for ok in ("local", "local:3", "tcp://10.0.0.5:8786", "127.0.0.1:8786"):
