@@ -30,7 +30,10 @@ Steps:
 4. ``estimate``: the evaluation's seconds on N workers from the cluster run's task times,
    ``serial + max(work / N, longest task)``: ``work`` the seconds of all its tasks (each
    worker's model loading and compiling included), ``serial`` what the first (in-process)
-   run spent outside the stages that become tasks (action units, pooling, tables).
+   run spent outside the work that becomes tasks (the chunks of faces, the face mesh and
+   regions, and its wait for the randomization stages and the pointing game, which run in
+   a background thread beside the chunks): the action units, the randomization's
+   reference maps, pooling, tables.
 
 ``--quick`` (the test's): the command's own ``--quick`` (one method per family, two
 stages, capped sizes) on ``--n`` at most :data:`QUICK_N` faces, on the synthetic stand-in
@@ -52,8 +55,10 @@ from emonb.records import json_safe, load_json, provenance, write_json
 
 #: Faces at most in quick mode.
 QUICK_N = 8
-#: The stages of an in-process run that become tasks on a cluster (with every method's clocks).
-TASK_STAGES = ("mesh", "faithfulness correlation", "randomization", "pointing", "regions")
+#: The stages of an in-process run, besides the chunks of faces (``faces_seconds``) and the
+#: wait for the randomization stages and the pointing game (``side_wait_seconds``), that
+#: become tasks on a cluster.
+TASK_STAGES = ("mesh", "regions")
 #: Workers the estimate is given for.
 ESTIMATE_WORKERS = (1, 2, 4, 8, 16, 32)
 
@@ -135,9 +140,9 @@ def equality(first: dict, other: dict) -> dict:
 def estimate(first: dict, cluster: dict) -> dict:
     """:func:`main`'s ``estimate`` (see the module's docstring): the first run's serial
     seconds, the cluster run's work and longest task, and the seconds per worker count."""
-    s = first["seconds"]
-    parallel = sum(sum(v.values()) if isinstance(v, dict) else (v if k in TASK_STAGES else 0.0)
-                   for k, v in s.items())  # fmt: skip
+    s, e = first["seconds"], first["engine"]
+    parallel = (sum(s.get(k, 0.0) for k in TASK_STAGES) + e["faces_seconds"]
+                + e.get("side_wait_seconds", 0.0))  # fmt: skip
     serial = max(0.0, first["evaluation_seconds"] - parallel)
     tasks = [t for times in cluster["engine"]["task_seconds"].values() for t in times]
     work, longest = sum(tasks), max(tasks)

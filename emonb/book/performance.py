@@ -215,6 +215,7 @@ def evaluation_runs(result: dict):
         rows[r["engine_given"]] = {
             "workers": e["workers"], "tasks": e["tasks"], "wall (s)": r["wall_seconds"],
             "evaluation (s)": r["evaluation_seconds"],
+            "waited for the side tasks (s)": e.get("side_wait_seconds"),
             "numbers compared": q["numbers"] if q else None,
             "largest difference": q["largest_difference"] if q else None}  # fmt: skip
     return pd.DataFrame(rows).T.astype({"workers": int, "tasks": int})
@@ -223,15 +224,12 @@ def evaluation_runs(result: dict):
 def evaluation_stages(result: dict):
     """Seconds per stage (:data:`MAP_STAGES`) of each run of ``benchmarks/evaluate_maps.py``
     (on a cluster, a stage's seconds are summed over its tasks: work, not wall time; the
-    pointing game's task runs beside the randomization stages and is counted with them)."""
+    randomization stages and the pointing game run beside the per-face work, so their
+    seconds overlap the others')."""
     import pandas as pd
 
-    table = pd.DataFrame({r["engine_given"]: _stage_seconds(r["seconds"])
-                          for r in result["runs"]}).round(1)  # fmt: skip
-    for r in result["runs"]:  # on a cluster the pointing game is a task beside the stages
-        if "pointing" not in r["seconds"] and r["engine"]["engine"] != "in-process":
-            table.loc["pointing", r["engine_given"]] = float("nan")
-    return table.rename(index={"randomization": "randomization (on a cluster: + pointing)"})
+    return pd.DataFrame({r["engine_given"]: _stage_seconds(r["seconds"])
+                         for r in result["runs"]}).round(1)  # fmt: skip
 
 
 def evaluation_estimate(result: dict):

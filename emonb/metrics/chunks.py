@@ -191,9 +191,16 @@ class SideTask:
     pointing: tuple | None = None
 
 
-def side_task(job: Job, task: SideTask):
+def side_task(job: Job, task: SideTask) -> tuple[object, float]:
     """Run a :class:`SideTask` (on a worker: one :class:`~emonb.metrics.randomization.Cascade`
-    of the model and one explainer per method of its copy per worker process)."""
+    of the model and one explainer per method of its copy per worker process; in the
+    driver's background thread, per executor): its result (the stage's maps, method ->
+    maps, or the pointing table) and its seconds."""
+    t0 = time.perf_counter()
+    return _side_result(job, task), time.perf_counter() - t0
+
+
+def _side_result(job: Job, task: SideTask):
     from emonb.metrics.randomization import Cascade, randomization_stages
     from emonb.metrics.suite import pointing_table
 

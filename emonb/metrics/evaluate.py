@@ -17,6 +17,7 @@ from __future__ import annotations
 import time
 import zlib
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -40,14 +41,18 @@ from emonb.metrics.chunks import (
     side_task,
 )
 from emonb.metrics.layouts import join_region_values, region_tables, verdict_changes
-from emonb.metrics.randomization import StageMaps, cascading_randomization, check_faces
+from emonb.metrics.randomization import (
+    StageMaps,
+    cascading_randomization,
+    check_faces,
+    randomization_stops,
+)
 from emonb.metrics.ranking import metric_agreement
 from emonb.metrics.regions import focus_table
 from emonb.metrics.result import MapEvaluation, ranked_table
 from emonb.metrics.settings import REGION_KINDS, EvaluationSettings
 from emonb.metrics.suite import (
     Context,
-    pointing_table,
     stratified_rows,
 )
 from emonb.models.cam_layer import default_cam_layer
@@ -275,6 +280,29 @@ def evaluate_maps(
     images = data.images
     predicted = context.targets
     seconds: dict[str, float] = {}
+    kwargs = {m: _at_layer(m, settings_of.get(m), cam_layer.name) for m in names}
+    region_kwargs = {s.region_method: _at_layer(s.region_method, settings_of.get(s.region_method),
+                                                cam_layer.name)}  # fmt: skip
+    local = dict(factories)
+    if s.region_method not in local:
+        local[s.region_method] = method_factory(s.region_method, s.seed, region_kwargs[s.region_method])
+    job = Job(ModelRef(net), kwargs, s, method_factory, local, region_kwargs, runner)
+    if random_faces is None:
+        n_random = min(s.n_random, len(images))
+        shown, targets = images[:n_random], predicted[:n_random]
+        random_name = f"{faces.name} {s.split or 'all rows'} (the first of the sample)"
+    else:
+        chosen = check_faces(random_faces, s.n_random)
+        n_random, shown, random_name = len(chosen), chosen.images, chosen.name
+        targets = runner.probabilities(net.preprocess(shown)).argmax(axis=1)
+    point = None  # the pointing game's (model, faces, method -> settings, faces, seed)
+    if pointing_net is not None and pointing_faces is not None:
+        point = (ModelRef(pointing_net), pointing_faces,
+                 {m: dict(settings_of.get(m) or {}) for m in names if m not in ANATOMY_METHODS},
+                 min(s.n, s.n_pointing or s.n), s.seed)  # fmt: skip
+    # the pointing game and every randomization stage start first and run beside the rest
+    # (in this process, in a background thread; on a cluster, as tasks)
+    side = _start_side_tasks(executor, job, net, shown, targets, point)
     marks = region_marks = meshed = None
     if s.regions == "mesh" and faces.synthetic:
         say("  regions: the synthetic stand-in has no anatomy to mesh; canonical boxes, "
@@ -286,47 +314,23 @@ def evaluate_maps(
         say(f"  {meshed.summary()} ({seconds['mesh']:.1f} s)")
     say(f"explaining {len(images)} {faces.name} faces ({s.split or 'all rows'}) with "
         f"{len(names)} methods; {s.steps} deletion/insertion steps, baseline {s.baseline}")  # fmt: skip
-    kwargs = {m: _at_layer(m, settings_of.get(m), cam_layer.name) for m in names}
-    region_kwargs = {s.region_method: _at_layer(s.region_method, settings_of.get(s.region_method),
-                                                cam_layer.name)}  # fmt: skip
-    local = dict(factories)
-    if s.region_method not in local:
-        local[s.region_method] = method_factory(s.region_method, s.seed, region_kwargs[s.region_method])
-    job = Job(ModelRef(net), kwargs, s, method_factory, local, region_kwargs, runner)
     engine = _score_chunks(executor, job, context, images, chunk, seconds, say)
     maps, values, curves = engine.pop("scores")
 
     t0 = time.perf_counter()
-    if random_faces is None:
-        n_random = min(s.n_random, len(images))
-        shown, targets = images[:n_random], predicted[:n_random]
-        random_name = f"{faces.name} {s.split or 'all rows'} (the first of the sample)"
-    else:
-        chosen = check_faces(random_faces, s.n_random)
-        n_random, shown, targets, random_name = len(chosen), chosen.images, None, chosen.name
-    point = None  # the pointing game's (model, faces, method -> settings, faces, seed)
-    if pointing_net is not None and pointing_faces is not None:
-        point = (ModelRef(pointing_net), pointing_faces,
-                 {m: dict(settings_of.get(m) or {}) for m in names if m not in ANATOMY_METHODS},
-                 min(s.n, s.n_pointing or s.n), s.seed)  # fmt: skip
-    side: dict = {}
-    # on a cluster, every stage and the pointing game are tasks side by side
-    hook = None if isinstance(executor, InProcess) else _side_tasks(executor, job, point, side)
+    staged, stage_seconds, pointing, pointing_seconds = side.results()
+    engine["side_wait_seconds"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
     rand = cascading_randomization(net, shown, factories, targets=targets, stages=s.stages,
-                                   seed=s.seed, stage_maps=hook)  # fmt: skip
+                                   seed=s.seed, stage_maps=side.stage_maps(staged))  # fmt: skip
     rand.faces = f"{n_random} faces of {random_name}"
-    seconds["randomization"] = time.perf_counter() - t0
-    say(f"  randomization{'' if hook is None else ' and pointing game (tasks side by side)'}: "
-        f"{len(rand.stages) - 1} stages on {rand.faces}, {seconds['randomization']:.1f} s")  # fmt: skip
-
-    pointing = side.get("pointing")
-    if point is not None and hook is None:
-        t0 = time.perf_counter()
-        ref, p_faces, kwargs, n_point, seed = point
-        made = {m: method_factory(m, seed, kw) for m, kw in kwargs.items()}
-        pointing = pointing_table(pointing_net, p_faces, made, n_point, seed)
-        seconds["pointing"] = time.perf_counter() - t0
-        say(f"  pointing game: {seconds['pointing']:.1f} s")
+    seconds["randomization"] = stage_seconds + time.perf_counter() - t0
+    say(f"  randomization: {len(rand.stages) - 1} stages on {rand.faces}, "
+        f"{seconds['randomization']:.1f} s (beside the per-face work; waited "
+        f"{engine['side_wait_seconds']:.1f} s for it)")  # fmt: skip
+    if pointing is not None:
+        seconds["pointing"] = pointing_seconds
+        say(f"  pointing game: {seconds['pointing']:.1f} s (beside the per-face work)")
 
     t0 = time.perf_counter()
     region_faces = pool.subset(region_rows)
@@ -460,19 +464,44 @@ def explained_sample(net: EmotionModel, faces, settings: EvaluationSettings):
     return pool, rows, runner, context
 
 
-def _side_tasks(executor: Executor, job: Job, point: tuple | None, out: dict) -> StageMaps:
-    """The :data:`~emonb.metrics.randomization.StageMaps` of a cluster: each stage one
-    :class:`~emonb.metrics.chunks.SideTask`, and the pointing game (``point``) one more
-    beside them; its table goes into ``out["pointing"]``."""
+@dataclass
+class _SideTasks:
+    """The pointing game and the randomization stages, submitted to run beside the
+    per-face work (:func:`_start_side_tasks`)."""
 
-    def stage_maps(stops, images, targets):
-        tasks = [SideTask(stop, images, targets) for stop in stops]
-        done = executor.map(side_task, tasks + ([SideTask(pointing=point)] if point else []),
-                            shared=job, label="randomization")  # fmt: skip
-        out["pointing"] = done[len(stops)] if point else None
-        return done[: len(stops)]
+    stops: list[str]
+    stages: list
+    pointing: object | None
 
-    return stage_maps
+    def results(self) -> tuple[list, float, object | None, float]:
+        """Waited for: each stage's maps, the stages' seconds (summed), the pointing
+        table (None without) and its seconds."""
+        done = [f.result() for f in self.stages]
+        point = self.pointing.result() if self.pointing is not None else (None, 0.0)
+        return [m for m, _ in done], float(sum(t for _, t in done)), point[0], point[1]
+
+    def stage_maps(self, staged: list) -> StageMaps:
+        """The :data:`~emonb.metrics.randomization.StageMaps` that answers with ``staged``."""
+
+        def maps(stops, images, targets):
+            if list(stops) != self.stops:  # the stages asked for are the stages computed
+                raise EmonbError(f"randomization stages {list(stops)} != {self.stops}")
+            return staged
+
+        return maps
+
+
+def _start_side_tasks(executor: Executor, job: Job, net: EmotionModel, images: np.ndarray,
+                      targets: np.ndarray, point: tuple | None) -> _SideTasks:  # fmt: skip
+    """Submit the pointing game (``point``) and one :class:`~emonb.metrics.chunks.SideTask`
+    per randomization stage of ``job``'s model (each with a
+    :class:`~emonb.metrics.randomization.Cascade` of its process or background thread)."""
+    stops = randomization_stops(net, job.settings.stages)
+    pointing = (executor.submit(side_task, SideTask(pointing=point), shared=job, label="pointing")
+                if point is not None else None)  # fmt: skip
+    stages = [executor.submit(side_task, SideTask(stop, images, targets), shared=job,
+                              label="randomization") for stop in stops]  # fmt: skip
+    return _SideTasks(stops, stages, pointing)
 
 
 def _task_faces(executor: Executor, chunk: int | None, n: int) -> int | None:

@@ -44,6 +44,7 @@ if TYPE_CHECKING:
 StageMaps = Callable[[Sequence[str], np.ndarray, np.ndarray], Sequence[Mapping[str, np.ndarray]]]
 
 __all__ = [
+    "randomization_stops",
     "Cascade",
     "CheckFaces",
     "DataRandomization",
@@ -186,6 +187,16 @@ def _stops(order: list[str], stages: int | Sequence[str] | None) -> list[str]:
     return stops
 
 
+def randomization_stops(net: EmotionModel, stages: int | Sequence[str] | None = 6) -> list[str]:
+    """The layers after which :func:`cascading_randomization` measures ``net``'s maps for
+    ``stages`` (a number of stages spread over :func:`randomization_stages`, the layer
+    names, or None for every layer)."""
+    order = randomization_stages(net.model)
+    if not order:
+        raise EmonbError(f"{net.name} has no convolutional or dense layer to randomize")
+    return _stops(order, stages)
+
+
 def cascading_randomization(
     net: EmotionModel,
     images,
@@ -219,9 +230,7 @@ def cascading_randomization(
     import pandas as pd
 
     order = randomization_stages(net.model)
-    if not order:
-        raise EmonbError(f"{net.name} has no convolutional or dense layer to randomize")
-    stops = _stops(order, stages)
+    stops = randomization_stops(net, stages)
     if targets is None:
         targets = Runner(net, batch_size=256).probabilities(net.preprocess(images)).argmax(axis=1)
     targets = np.asarray(targets)

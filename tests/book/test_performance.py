@@ -1,7 +1,6 @@
 """emonb.book.performance: the video pipeline's tables and notes in the file format before the
 resolutions and after."""
 
-import numpy as np
 
 
 def _video_mode(fps, **ms):
@@ -101,13 +100,13 @@ def test_video_settings_name_the_resolutions_in_either_format():
 
 
 def _maps_result():
-    engine = {"engine": "in-process", "workers": 1, "tasks": 2}
+    engine = {"engine": "in-process", "workers": 1, "tasks": 2, "side_wait_seconds": 4.0}
     return {
         "runs": [
             {"engine_given": "in-process", "engine": engine, "wall_seconds": 100.0,
              "evaluation_seconds": 90.0,
              "seconds": {"saliency": {"maps": 2.0, "curves": 5.0}, "rise": {"maps": 8.0},
-                         "randomization": 20.0, "action_units": 3.0}},
+                         "randomization": 20.0, "pointing": 12.0, "action_units": 3.0}},
             {"engine_given": "local:2", "engine": {**engine, "engine": "dask", "workers": 2, "tasks": 9},
              "wall_seconds": 70.0, "evaluation_seconds": 55.0,
              "seconds": {"saliency": {"maps": 3.0, "curves": 6.0}, "randomization": 24.0}},
@@ -129,8 +128,9 @@ def test_evaluation_tables_of_the_map_benchmark():
     stages = evaluation_stages(result)
     assert stages.loc["maps", "in-process"] == 10.0  # saliency's and rise's maps summed
     assert stages.loc["curves", "local:2"] == 6.0
-    assert stages.loc["pointing", "in-process"] == 0.0 and np.isnan(stages.loc["pointing", "local:2"])
-    assert stages.loc["randomization (on a cluster: + pointing)", "local:2"] == 24.0
+    assert stages.loc["pointing", "in-process"] == 12.0 and stages.loc["pointing", "local:2"] == 0.0
+    assert stages.loc["randomization", "local:2"] == 24.0
+    assert runs.loc["in-process", "waited for the side tasks (s)"] == 4.0
     assert stages.loc["action_units", "in-process"] == 3.0
     est = evaluation_estimate(result)
     assert est.loc[4, "estimated evaluation (s)"] == 40.0
