@@ -244,6 +244,9 @@ def evaluate_maps(
     one chunk in-process; on a cluster about four chunks per worker)
     (:mod:`~emonb.metrics.chunks`), pooled here in face order: every random draw is seeded
     by the face's id, so the numbers equal the in-process run's to float tolerance. The
+    pointing game and each randomization stage are submitted first
+    (:meth:`~emonb.engine.Executor.submit`) and run beside the rest: tasks on a cluster, a
+    background thread in this process. The
     result's ``engine`` records what ran it (``engine``, ``scheduler``, ``workers``,
     ``tasks``, ``chunk_faces``).
 
