@@ -73,6 +73,10 @@ class Pending(Protocol[R]):
 
     def result(self) -> R: ...
 
+    def cancel(self) -> bool:
+        """Drop the task if it has not started (True if dropped)."""
+        ...
+
 
 class Executor(Protocol):
     """Runs ``fn(item)`` on each item, anywhere (``fn(shared, item)`` given ``shared``:
@@ -222,6 +226,10 @@ class _Gathered:
         result, seconds = self.future.result()
         self.seconds.append(seconds)
         return result
+
+    def cancel(self) -> bool:
+        self.future.cancel()
+        return True
 
 
 def check_scheduler(text: str | None) -> str | None:

@@ -152,3 +152,13 @@ def test_dask_scheduler_and_worker_commands_on_loopback(tmp_path):
         for p in procs[::-1]:
             p.terminate()
             p.wait(timeout=30)
+
+
+def test_in_process_cancel_drops_a_task_not_yet_started():
+    ex = InProcess()
+    gate = threading.Event()
+    running = ex.submit(lambda k: gate.wait(10) and k, 1)
+    queued = ex.submit(lambda k: k, 2)
+    assert queued.cancel() and queued.cancelled()
+    gate.set()
+    assert running.result() == 1

@@ -24,7 +24,7 @@ import numpy as np
 
 from emonb.anatomy.layout import LAYOUT_SIZE
 from emonb.arrays import minmax
-from emonb.engine import Executor, InProcess, open_executor
+from emonb.engine import Executor, InProcess, Pending, open_executor
 from emonb.errors import EmonbError
 from emonb.methods import get_method
 from emonb.metrics.action_units import OCCLUSION, anatomy_masks, au_evidence
@@ -317,7 +317,11 @@ def evaluate_maps(
         say(f"  {meshed.summary()} ({seconds['mesh']:.1f} s)")
     say(f"explaining {len(images)} {faces.name} faces ({s.split or 'all rows'}) with "
         f"{len(names)} methods; {s.steps} deletion/insertion steps, baseline {s.baseline}")  # fmt: skip
-    engine = _score_chunks(executor, job, context, images, chunk, seconds, say)
+    try:
+        engine = _score_chunks(executor, job, context, images, chunk, seconds, say)
+    except BaseException:  # e.g. Ctrl-C: the side tasks not yet started are dropped
+        side.cancel()
+        raise
     maps, values, curves = engine.pop("scores")
 
     t0 = time.perf_counter()
@@ -473,8 +477,8 @@ class _SideTasks:
     per-face work (:func:`_start_side_tasks`)."""
 
     stops: list[str]
-    stages: list
-    pointing: object | None
+    stages: list[Pending]
+    pointing: Pending | None
 
     def results(self) -> tuple[list, float, object | None, float]:
         """Waited for: each stage's maps, the stages' seconds (summed), the pointing
@@ -482,6 +486,11 @@ class _SideTasks:
         done = [f.result() for f in self.stages]
         point = self.pointing.result() if self.pointing is not None else (None, 0.0)
         return [m for m, _ in done], float(sum(t for _, t in done)), point[0], point[1]
+
+    def cancel(self) -> None:
+        """Drop the tasks that have not started."""
+        for f in [*self.stages, *([self.pointing] if self.pointing is not None else [])]:
+            f.cancel()
 
     def stage_maps(self, staged: list) -> StageMaps:
         """The :data:`~emonb.metrics.randomization.StageMaps` that answers with ``staged``."""
