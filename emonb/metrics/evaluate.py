@@ -509,6 +509,8 @@ def _start_side_tasks(executor: Executor, job: Job, net: EmotionModel, images: n
     per randomization stage of ``job``'s model (each with a
     :class:`~emonb.metrics.randomization.Cascade` of its process or background thread)."""
     stops = randomization_stops(net, job.settings.stages)
+    if point is not None:  # its CAM layer's notice (once per model) is said here, not in a task
+        default_cam_layer(point[0].load())
     pointing = (executor.submit(side_task, SideTask(pointing=point), shared=job, label="pointing")
                 if point is not None else None)  # fmt: skip
     stages = [executor.submit(side_task, SideTask(stop, images, targets), shared=job,
