@@ -215,10 +215,11 @@ def evaluation_runs(result: dict):
         rows[r["engine_given"]] = {
             "workers": e["workers"], "tasks": e["tasks"], "wall (s)": r["wall_seconds"],
             "evaluation (s)": r["evaluation_seconds"],
-            "waited for the side tasks (s)": e.get("side_wait_seconds"),
+            "waited for the side tasks (s)": (None if e.get("side_wait_seconds") is None
+                                              else round(e["side_wait_seconds"], 1)),
             "numbers compared": q["numbers"] if q else None,
             "largest difference": q["largest_difference"] if q else None}  # fmt: skip
-    return pd.DataFrame(rows).T.astype({"workers": int, "tasks": int})
+    return pd.DataFrame(rows).T.astype({"workers": int, "tasks": int, "numbers compared": "Int64"})
 
 
 def evaluation_stages(result: dict):
