@@ -191,10 +191,15 @@ def randomization_stops(net: EmotionModel, stages: int | Sequence[str] | None = 
     """The layers after which :func:`cascading_randomization` measures ``net``'s maps for
     ``stages`` (a number of stages spread over :func:`randomization_stages`, the layer
     names, or None for every layer)."""
+    return _stops(_order(net), stages)
+
+
+def _order(net: EmotionModel) -> list[str]:
+    """:func:`randomization_stages` of ``net``, none being an error."""
     order = randomization_stages(net.model)
     if not order:
         raise EmonbError(f"{net.name} has no convolutional or dense layer to randomize")
-    return _stops(order, stages)
+    return order
 
 
 def cascading_randomization(
@@ -229,8 +234,8 @@ def cascading_randomization(
     """
     import pandas as pd
 
-    order = randomization_stages(net.model)
-    stops = randomization_stops(net, stages)
+    order = _order(net)
+    stops = _stops(order, stages)
     if targets is None:
         targets = Runner(net, batch_size=256).probabilities(net.preprocess(images)).argmax(axis=1)
     targets = np.asarray(targets)
