@@ -73,8 +73,8 @@ class Pending(Protocol[R]):
 
     def result(self) -> R: ...
 
-    def cancel(self) -> bool:
-        """Drop the task if it has not started (True if dropped)."""
+    def cancel(self) -> object:
+        """Drop the task if it has not started (a running task finishes)."""
         ...
 
 
@@ -227,9 +227,8 @@ class _Gathered:
         self.seconds.append(seconds)
         return result
 
-    def cancel(self) -> bool:
+    def cancel(self) -> None:
         self.future.cancel()
-        return True
 
 
 def check_scheduler(text: str | None) -> str | None:
