@@ -51,7 +51,7 @@ import time
 from pathlib import Path
 
 from emonb.errors import EmonbError
-from emonb.records import json_safe, load_json, provenance, write_json
+from emonb.records import json_leaves, json_safe, load_json, provenance, write_json
 
 #: Faces at most in quick mode.
 QUICK_N = 8
@@ -108,17 +108,14 @@ def run(n: int, quick: bool, engine: str) -> tuple[dict, dict]:
     return record, doc
 
 
-def numbers(doc, path: str = "") -> dict[str, float]:
+#: Keys of a command's JSON that are not its results (timings, the engine, provenance).
+NOT_RESULTS = ("seconds", "engine", "wall_seconds", "provenance", "robustness_seconds")
+
+
+def numbers(doc) -> dict[str, float]:
     """Every number of a command's JSON by its path, timings, engine and provenance aside."""
-    if isinstance(doc, dict):
-        skip = ("seconds", "engine", "wall_seconds", "provenance", "robustness_seconds")
-        return {k: v for key, val in doc.items() if key not in skip
-                for k, v in numbers(val, f"{path}/{key}").items()}  # fmt: skip
-    if isinstance(doc, list):
-        return {k: v for i, val in enumerate(doc) for k, v in numbers(val, f"{path}[{i}]").items()}
-    if isinstance(doc, bool) or not isinstance(doc, (int, float)):
-        return {}
-    return {path: float(doc)}
+    return {k: float(v) for k, v in json_leaves(doc, NOT_RESULTS).items()
+            if isinstance(v, (int, float)) and not isinstance(v, bool)}  # fmt: skip
 
 
 def equality(first: dict, other: dict) -> dict:

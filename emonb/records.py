@@ -33,8 +33,8 @@ import numpy as np
 
 from emonb.errors import EmonbError
 
-__all__ = ["code_changes", "intra_op_threads", "json_safe", "json_writer", "load_json",
-           "machine_info", "numerics", "provenance", "write_json"]  # fmt: skip
+__all__ = ["code_changes", "intra_op_threads", "json_leaves", "json_safe", "json_writer",
+           "load_json", "machine_info", "numerics", "provenance", "write_json"]  # fmt: skip
 
 #: The repository root (for git), when emonb runs from a checkout.
 _ROOT = Path(__file__).resolve().parent.parent
@@ -132,6 +132,19 @@ def json_safe(obj):
     if isinstance(obj, np.bool_):
         return bool(obj)
     return obj
+
+
+def json_leaves(doc, skip: Sequence[str] = (), path: str = "") -> dict[str, object]:
+    """Every leaf of a JSON document (numbers, strings, booleans, None) by its path
+    (``/key`` for a key, ``[i]`` for a list item), leaving out every key named in ``skip``
+    at any depth: what two results of one command are compared by."""
+    if isinstance(doc, dict):
+        return {k: v for key, val in doc.items() if key not in skip
+                for k, v in json_leaves(val, skip, f"{path}/{key}").items()}  # fmt: skip
+    if isinstance(doc, list):
+        return {k: v for i, val in enumerate(doc)
+                for k, v in json_leaves(val, skip, f"{path}[{i}]").items()}  # fmt: skip
+    return {path: doc}
 
 
 def _cannot(path: Path, err: OSError) -> EmonbError:

@@ -11,6 +11,7 @@ import pytest
 from emonb.errors import EmonbError
 from emonb.records import (
     code_changes,
+    json_leaves,
     json_safe,
     json_writer,
     load_json,
@@ -102,3 +103,13 @@ def test_numerics_names_what_the_bits_depend_on(monkeypatch):
                           "onednn_max_cpu_isa": os.environ.get("ONEDNN_MAX_CPU_ISA", "")}  # fmt: skip
     monkeypatch.delenv("TF_NUM_INTRAOP_THREADS")
     assert intra_op_threads() == len(os.sched_getaffinity(0))  # TensorFlow's default
+
+
+def test_json_leaves_by_path_leaving_out_the_named_keys_at_any_depth():
+    doc = {"a": 1, "b": [2.5, {"c": "x", "seconds": 9}], "seconds": {"d": 3},
+           "e": {"f": None, "g": True, "h": []}}  # fmt: skip
+    assert json_leaves(doc) == {"/a": 1, "/b[0]": 2.5, "/b[1]/c": "x", "/b[1]/seconds": 9,
+                                "/seconds/d": 3, "/e/f": None, "/e/g": True}  # fmt: skip
+    assert json_leaves(doc, skip=("seconds",)) == {"/a": 1, "/b[0]": 2.5, "/b[1]/c": "x",
+                                                   "/e/f": None, "/e/g": True}  # fmt: skip
+    assert json_leaves(7) == {"": 7}

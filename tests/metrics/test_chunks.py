@@ -11,6 +11,7 @@ from emonb.metrics.randomization import random_logit
 from emonb.metrics.road import noisy_linear_imputation, road_curves
 from emonb.metrics.robustness import max_sensitivity
 from emonb.metrics.suite import chunk_samples
+from emonb.records import json_leaves
 
 RNG = np.random.default_rng(3)
 N, H = 10, 12
@@ -129,18 +130,8 @@ def in_process(mini_xception):
     return tiny_evaluation(mini_xception)
 
 
-def numbers(doc, path=""):
-    """Every number of a result's JSON by its path, but the timings and the engine."""
-    if isinstance(doc, dict):
-        return {k: v for key, val in doc.items() if key not in ("seconds", "engine")
-                for k, v in numbers(val, f"{path}/{key}").items()}  # fmt: skip
-    if isinstance(doc, list):
-        return {k: v for i, val in enumerate(doc) for k, v in numbers(val, f"{path}[{i}]").items()}
-    return {path: doc}
-
-
 def assert_same_numbers(a, b):
-    na, nb = numbers(a), numbers(b)
+    na, nb = (json_leaves(doc, skip=("seconds", "engine")) for doc in (a, b))  # not timings
     assert na.keys() == nb.keys()
     floats = [k for k, v in na.items() if isinstance(v, float)]
     assert len(floats) > 150  # the table, the curves, the randomization, the regions
