@@ -59,8 +59,10 @@ __all__ = [
     "GROUPINGS",
     "OCCLUSION",
     "AUEvidence",
+    "AUFaceValues",
     "anatomy_masks",
     "au_evidence",
+    "au_face_values",
     "au_shapley_table",
     "au_shapley_wide",
 ]
@@ -217,6 +219,95 @@ def _check(maps: Mapping[str, np.ndarray], labels, n: int) -> dict[str, np.ndarr
     return out
 
 
+@dataclass
+class AUFaceValues:
+    """The per-face part of :func:`au_evidence`, what a chunk of faces measures
+    (:func:`au_face_values`; chunks joined in face order by :meth:`join`).
+
+    ``accepted``: bool (N,) the faces the mesh accepted; ``predicted``: (N,) the model's
+    class per face (-1 where rejected); ``values``: evidence -> (accepted faces, action
+    units) per-face values; ``areas``: (accepted faces, action units) each region's share
+    of its crop; ``seconds``: clock -> seconds."""
+
+    accepted: np.ndarray
+    predicted: np.ndarray
+    values: dict[str, np.ndarray]
+    areas: np.ndarray
+    seconds: dict[str, float] = field(default_factory=dict)
+
+    def frames(self, names: Sequence[str]) -> dict[str, pd.DataFrame]:
+        """The values as DataFrames, one column per action unit of ``names``."""
+        import pandas as pd
+
+        return {k: pd.DataFrame(v, columns=list(names)) for k, v in self.values.items()}
+
+    @classmethod
+    def join(cls, parts: Sequence[AUFaceValues]) -> AUFaceValues:
+        """Chunks of faces joined in face order (seconds summed)."""
+        if len(parts) == 1:
+            return parts[0]
+        seconds: dict[str, float] = {}
+        for p in parts:
+            for k, t in p.seconds.items():
+                seconds[k] = seconds.get(k, 0.0) + t
+        return cls(np.concatenate([p.accepted for p in parts]),
+                   np.concatenate([p.predicted for p in parts]),
+                   {k: np.concatenate([p.values[k] for p in parts]) for k in parts[0].values},
+                   np.concatenate([p.areas for p in parts]), seconds)  # fmt: skip
+
+
+def au_face_values(net: EmotionModel, images, landmarks: Landmarks, *,
+                   maps: Mapping[str, np.ndarray] | None = None, occlusion: bool = True,
+                   baseline: str = "blur", runner: Runner | None = None, supersample: int = 4,
+                   au_map: str = DEFAULT_AU_MAP) -> AUFaceValues:  # fmt: skip
+    """The per-face evidence of :func:`au_evidence` on face crops ``images`` with their mesh
+    ``landmarks`` (the arguments as there; ``maps`` of every face, rejected ones included):
+    the model's class per face, each map's enrichment and the occlusion drops per action
+    unit, for the faces the mesh accepted. Each face's values depend on that face alone
+    (a chunk of faces gives the rows of a whole run). No face accepted: empty values."""
+    from emonb.metrics import facs
+    from emonb.metrics.occlusion import occlusion as region_occlusion
+
+    images = _crops(images)
+    names = au_names(check_au_map(au_map))
+    acc = np.asarray(landmarks.accepted, dtype=bool)
+    predicted = np.full(len(images), -1, np.int64)
+    if not acc.any():
+        empty = np.zeros((0, len(names)))
+        kinds = [*(maps or {}), *([OCCLUSION] if occlusion else [])]
+        return AUFaceValues(acc, predicted, {k: empty for k in kinds}, empty)
+    seconds: dict[str, float] = {}
+    runner = runner or Runner(net, batch_size=256)
+    x = net.preprocess(images[acc])
+    predicted[acc] = runner.probabilities(x).argmax(axis=1)
+    t1 = time.perf_counter()
+    xy, crop = landmarks.xy[acc], images.shape[1:3]
+    cache: dict[tuple[int, int], np.ndarray] = {}
+    member = None
+    if au_map == "appearance":  # the same triangles at every size
+        from emonb.anatomy.appearance import membership
+
+        member = membership(xy)
+
+    def masks_at(size) -> np.ndarray:
+        size = _hw(size)
+        if size not in cache:
+            cache[size] = au_masks_for(xy, crop, size, au_map, supersample=supersample,
+                                       membership=member)  # fmt: skip
+        return cache[size]
+
+    areas = masks_at(crop).mean(axis=(2, 3), dtype=np.float64)
+    values = {name: np.asarray(facs.enrichment(mp[acc], masks_at(mp.shape[1:])))
+              for name, mp in (maps or {}).items()}  # fmt: skip
+    seconds["enrichment"] = time.perf_counter() - t1
+    if occlusion:
+        t2 = time.perf_counter()
+        drops = region_occlusion(runner, x, predicted[acc], masks_at(x.shape[1:3]), baseline=baseline)
+        values[OCCLUSION] = np.asarray(drops)
+        seconds["occlusion"] = time.perf_counter() - t2
+    return AUFaceValues(acc, predicted, values, areas, seconds)
+
+
 def au_evidence(
     net: EmotionModel,
     images,
@@ -233,6 +324,7 @@ def au_evidence(
     supersample: int = 4,
     au_map: str = DEFAULT_AU_MAP,
     clusters: np.ndarray | None = None,
+    face_values: AUFaceValues | None = None,
 ) -> AUEvidence:
     """Evidence per FACS action unit (see the module's docstring) of ``net`` on face crops.
 
@@ -248,15 +340,14 @@ def au_evidence(
     ``"muscle"`` (py-feat's 19) (:mod:`emonb.anatomy.au_maps`); the FACS agreement uses
     that map's EMFACS prototypes (:func:`emonb.metrics.facs.emfacs`). ``clusters``: one
     id per face (the clip or photo it comes from, :attr:`emonb.video.real_faces.RealFaces.clusters`):
-    the intervals resample whole clusters, not frames (None: faces).
+    the intervals resample whole clusters, not frames (None: faces). ``face_values``: the
+    per-face part, measured already with these settings (:func:`au_face_values`, e.g. in
+    chunks of faces on workers); only the tables are made here.
 
     Rejected faces are left out of every value and counted (``.rejected``, ``.summary()``);
     if the mesh rejects every face, that is an :class:`~emonb.errors.EmonbError`.
     """
-    import pandas as pd
-
     from emonb.metrics import facs
-    from emonb.metrics.occlusion import occlusion as region_occlusion
 
     images = _crops(images)
     n = len(images)
@@ -277,43 +368,20 @@ def au_evidence(
     if not acc.any():
         raise EmonbError(f"the mesh rejected all {n} faces ({landmarks.summary()}); "
                          "no action-unit evidence")  # fmt: skip
-    runner = runner or Runner(net, batch_size=256)
-    x = net.preprocess(images[acc])
-    predicted = np.full(n, -1, np.int64)
-    predicted[acc] = runner.probabilities(x).argmax(axis=1)
+    face = face_values
+    if face is None:
+        face = au_face_values(net, images, landmarks, maps=maps, occlusion=occlusion,
+                              baseline=baseline, runner=runner, supersample=supersample,
+                              au_map=au_map)  # fmt: skip
+    if len(face.accepted) != n or not np.array_equal(face.accepted, acc):
+        raise EmonbError(f"face values of {len(face.accepted)} faces do not match the mesh of {n}")
+    seconds.update(face.seconds)
+    crop = images.shape[1:3]
+    predicted, values = face.predicted, face.frames(names)
     groupings = {"predicted": predicted[acc]}
     if labels is not None:
         groupings["true"] = np.asarray(labels)[acc]
-
-    t1 = time.perf_counter()
-    xy, crop = landmarks.xy[acc], images.shape[1:3]
-    cache: dict[tuple[int, int], np.ndarray] = {}
-    member = None
-    if au_map == "appearance":  # the same triangles at every size
-        from emonb.anatomy.appearance import membership
-
-        member = membership(xy)
-
-    def masks_at(size) -> np.ndarray:
-        size = _hw(size)
-        if size not in cache:
-            cache[size] = au_masks_for(xy, crop, size, au_map, supersample=supersample,
-                                       membership=member)  # fmt: skip
-        return cache[size]
-
-    areas = dict(zip(names, masks_at(crop).mean(axis=(0, 2, 3), dtype=np.float64).round(5).tolist(),
-                     strict=True))  # fmt: skip
-
-    values: dict[str, pd.DataFrame] = {}
-    for name, mp in maps.items():
-        values[name] = pd.DataFrame(facs.enrichment(mp[acc], masks_at(mp.shape[1:])),
-                                    columns=list(names))  # fmt: skip
-    seconds["enrichment"] = time.perf_counter() - t1
-    if occlusion:
-        t2 = time.perf_counter()
-        drops = region_occlusion(runner, x, predicted[acc], masks_at(x.shape[1:3]), baseline=baseline)
-        values[OCCLUSION] = pd.DataFrame(np.asarray(drops), columns=list(names))
-        seconds["occlusion"] = time.perf_counter() - t2
+    areas = dict(zip(names, face.areas.mean(axis=0).round(5).tolist(), strict=True))
 
     t3 = time.perf_counter()
     if clusters is not None and len(clusters) != n:

@@ -14,7 +14,14 @@ from emonb.anatomy.au_maps import AU_MAPS, au_names
 from emonb.anatomy.regions import ANATOMY_NAMES, AU_NAMES
 from emonb.errors import EmonbError
 from emonb.faces.mesh import EYE_POINTS, MOUTH_POINTS
-from emonb.metrics.action_units import GROUPINGS, OCCLUSION, anatomy_masks, au_evidence
+from emonb.metrics.action_units import (
+    GROUPINGS,
+    OCCLUSION,
+    AUFaceValues,
+    anatomy_masks,
+    au_evidence,
+    au_face_values,
+)
 from emonb.models.preprocessing import ModelSpec
 from emonb.models.zoo import EmotionModel
 
@@ -158,6 +165,32 @@ def test_deterministic(mouth_net, crops, flat):
                         maps={"flat": np.ones((len(crops), 40, 40), np.float32)},
                         baseline="mean", n_boot=50, au_map=flat.au_map)  # fmt: skip
     assert again.table.equals(flat.table) and again.agreement.equals(flat.agreement)
+
+
+def test_face_values_of_chunks_joined_give_the_whole_runs_evidence(mouth_net, crops, flat):
+    """The per-face part measured in chunks (one of them only the rejected grey square) and
+    joined in face order gives the tables of the run that measured every face at once (the
+    occlusion drops to float tolerance: batches of other sizes round differently)."""
+    import pandas as pd
+
+    maps = {"flat": np.ones((len(crops), 40, 40), np.float32)}
+    marks = flat.landmarks
+    cut = [(0, 5), (5, len(crops) - 1), (len(crops) - 1, len(crops))]
+    parts = [au_face_values(mouth_net, crops[a:b], marks.subset(np.arange(a, b)),
+                            maps={k: v[a:b] for k, v in maps.items()}, baseline="mean",
+                            au_map=flat.au_map) for a, b in cut]  # fmt: skip
+    assert not parts[-1].accepted.any() and parts[-1].values[OCCLUSION].shape[0] == 0
+    joined = AUFaceValues.join(parts)
+    np.testing.assert_array_equal(joined.values["flat"], flat.values["flat"].to_numpy())
+    np.testing.assert_allclose(joined.values[OCCLUSION], flat.values[OCCLUSION].to_numpy(),
+                               rtol=1e-5, atol=1e-6)  # fmt: skip
+    again = au_evidence(mouth_net, crops, labels=np.arange(len(crops)) % 7, landmarks=marks,
+                        baseline="mean", n_boot=50, au_map=flat.au_map, face_values=joined)  # fmt: skip
+    for ours, theirs in ((again.table, flat.table), (again.agreement, flat.agreement)):
+        pd.testing.assert_frame_equal(ours, theirs, check_exact=False, rtol=1e-5, atol=1e-6)
+    assert again.areas == flat.areas and np.array_equal(again.predicted, flat.predicted)
+    with pytest.raises(EmonbError, match="do not match"):
+        au_evidence(mouth_net, crops, landmarks=marks, face_values=parts[0], au_map=flat.au_map)
 
 
 def test_anatomy_masks_are_disjoint_and_hold_the_eyes(crops):
