@@ -161,6 +161,11 @@ class InProcess:
                 "task_seconds": self.task_seconds}  # fmt: skip
 
 
+def _given(value: T) -> T:
+    """The task whose result is a shared object (:meth:`DaskExecutor._scatter`)."""
+    return value
+
+
 def _timed(fn: Callable[..., R], item: T, shared: Any = None) -> tuple[R, float]:
     t0 = time.perf_counter()
     result = fn(item) if shared is None else fn(shared, item)
@@ -177,10 +182,14 @@ class DaskExecutor:
     _scattered: dict[int, tuple[Any, Any]] = field(default_factory=dict, repr=False)
 
     def _scatter(self, shared: Any) -> Any:
-        """``shared`` sent once to every worker, once per executor (later tasks reuse it)."""
+        """``shared`` on the cluster once per executor, as the result of a task of its own
+        that later tasks depend on (each worker fetches it once). Not ``client.scatter``: a
+        worker lost with the only copy of scattered data fails every task that needs it,
+        while a task's result is made again from the task."""
         if id(shared) not in self._scattered:  # the object is kept, so its id stays its own
-            self._scattered[id(shared)] = (shared, self.client.scatter(shared, broadcast=True,
-                                                                       hash=False))  # fmt: skip
+            key = f"shared-{type(shared).__name__}-{os.urandom(4).hex()}"
+            self._scattered[id(shared)] = (shared, self.client.submit(_given, shared, pure=False,
+                                                                      key=key))  # fmt: skip
         return self._scattered[id(shared)][1]
 
     def map(self, fn: Callable[..., R], items: Sequence[T], *, shared: Any = None,

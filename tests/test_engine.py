@@ -10,6 +10,7 @@ import sys
 import threading
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -110,6 +111,7 @@ def kill_a_busy_worker(client, done: threading.Event) -> list[int]:
 
 
 def test_a_worker_killed_mid_run_has_its_tasks_run_again(dask_client):
+    dask_client.wait_for_workers(2, timeout=60)
     ex = DaskExecutor(dask_client)
     done, killed = threading.Event(), []
     killer = threading.Thread(target=lambda: killed.extend(kill_a_busy_worker(dask_client, done)))
@@ -122,6 +124,23 @@ def test_a_worker_killed_mid_run_has_its_tasks_run_again(dask_client):
     assert killed, "no worker was killed while the tasks ran"
     assert out == [k * k for k in range(8)]
     dask_client.wait_for_workers(2, timeout=60)  # the nanny restarted it
+
+
+def test_a_shared_object_lost_with_every_worker_holding_it_is_made_again(dask_client):
+    """The shared object is a task's result, not scattered data: when every worker holding
+    it dies, the next tasks that need it still run (scattered data would be lost)."""
+    dask_client.wait_for_workers(2, timeout=60)
+    ex = DaskExecutor(dask_client)
+    shared = SimpleNamespace(offset=100)
+    assert ex.map(lambda s, k: s.offset + k, [1, 2], shared=shared) == [101, 102]
+    ref = ex._scatter(shared)
+    holders = dask_client.who_has([ref])[ref.key]
+    assert holders
+    pids = dask_client.run(os.getpid)
+    for worker in holders:
+        os.kill(pids[worker], signal.SIGKILL)
+    assert ex.map(lambda s, k: s.offset + k, [3, 4], shared=shared) == [103, 104]
+    dask_client.wait_for_workers(2, timeout=60)  # the nannies restarted them
 
 
 def test_dask_scheduler_and_worker_commands_on_loopback(tmp_path):
