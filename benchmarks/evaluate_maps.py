@@ -30,10 +30,10 @@ Steps:
 4. ``estimate``: the evaluation's seconds on N workers from the cluster run's task times,
    ``serial + max(work / N, longest task)``: ``work`` the seconds of all its tasks (each
    worker's model loading and compiling included), ``serial`` what the first (in-process)
-   run spent outside the work that becomes tasks (the chunks of faces, the face mesh and
-   regions, and its wait for the randomization stages and the pointing game, which run in
-   a background thread beside the chunks): the action units, the randomization's
-   reference maps, pooling, tables.
+   run spent outside the work that becomes tasks (the chunks of faces, each face's
+   action-unit evidence with them, the face mesh, and its wait for the randomization
+   stages, the pointing game and the face regions, which run in a background thread
+   beside the chunks): the randomization's reference maps, pooling, the bootstrap tables.
 
 ``--quick`` (the test's): the command's own ``--quick`` (one method per family, two
 stages, capped sizes) on ``--n`` at most :data:`QUICK_N` faces, on the synthetic stand-in
@@ -56,9 +56,9 @@ from emonb.records import json_leaves, json_safe, load_json, provenance, write_j
 #: Faces at most in quick mode.
 QUICK_N = 8
 #: The stages of an in-process run, besides the chunks of faces (``faces_seconds``) and the
-#: wait for the randomization stages and the pointing game (``side_wait_seconds``), that
-#: become tasks on a cluster.
-TASK_STAGES = ("mesh", "regions")
+#: wait for the side tasks (the randomization stages, the pointing game and the face
+#: regions: ``side_wait_seconds``), that become tasks on a cluster.
+TASK_STAGES = ("mesh",)
 #: Workers the estimate is given for.
 ESTIMATE_WORKERS = (1, 2, 4, 8, 16, 32)
 

@@ -186,8 +186,9 @@ def widgets_table(result: dict):
 #: The stages of an evaluate-maps run, as the performance page groups them: per method,
 #: every method's clock summed (``maps``, ``curves`` = deletion/insertion, ``road``,
 #: ``robustness``), then the stages of the whole run.
-MAP_STAGES = ("maps", "curves", "road", "robustness", "faithfulness correlation", "mesh",
-              "randomization", "pointing", "regions", "action_units")  # fmt: skip
+MAP_STAGES = ("maps", "curves", "road", "robustness", "faithfulness correlation",
+              "action units per face", "mesh", "randomization", "pointing", "regions",
+              "region tables", "action_units")  # fmt: skip
 
 
 def _stage_seconds(seconds: dict) -> dict[str, float]:

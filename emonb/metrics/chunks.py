@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from emonb.engine import cached
+from emonb.metrics.action_units import OCCLUSION, AUFaceValues, au_face_values
 from emonb.metrics.layouts import region_values
 from emonb.metrics.perturbation import Curves
 from emonb.metrics.settings import EvaluationSettings
@@ -46,11 +47,13 @@ from emonb.models.zoo import EmotionModel
 if TYPE_CHECKING:
     from emonb.faces.mesh import Landmarks
 
-__all__ = ["Chunk", "ChunkScores", "Job", "RegionChunk", "chunk_bounds", "chunks_of",
+__all__ = ["AU_CLOCK", "Chunk", "ChunkScores", "Job", "RegionChunk", "chunk_bounds", "chunks_of",
            "SideTask", "mesh_chunk", "pool_chunks", "region_chunk", "score_chunk",
            "score_methods", "side_task"]  # fmt: skip
 
 Factory = Callable[[EmotionModel], object]
+#: The clock of each face's action-unit evidence in a chunk's ``seconds``.
+AU_CLOCK = "action units per face"
 
 
 @dataclass(frozen=True)
@@ -77,6 +80,11 @@ class Job:
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
 
+    def detached(self) -> Job:
+        """This job without the driver's own explainers and runner: what a worker gets
+        (in this process, what the background thread's tasks get: they make their own)."""
+        return Job(self.model, self.methods, self.settings, self.make, None, self.extra, None)
+
     def factory(self, name: str) -> Factory:
         """``net -> explainer`` of method ``name``: the driver's own, or (on a worker) one
         explainer per process, model and settings."""
@@ -92,8 +100,9 @@ class Job:
 @dataclass(frozen=True)
 class Chunk:
     """Faces ``start:stop`` of an evaluation: their images, preprocessed inputs ``x``,
-    labels, targets (the classes explained), ids (which seed their draws) and their rows
-    of the evaluation's samples (size -> rows counted from ``start``)."""
+    labels, targets (the classes explained), ids (which seed their draws), their rows
+    of the evaluation's samples (size -> rows counted from ``start``) and their mesh
+    (``marks``; None: no action-unit evidence)."""
 
     start: int
     stop: int
@@ -103,18 +112,22 @@ class Chunk:
     targets: np.ndarray
     ids: np.ndarray
     samples: dict[int, np.ndarray]
+    marks: Landmarks | None = None
 
 
 @dataclass
 class ChunkScores:
     """One chunk's maps (method -> (n, H, W)), per-face values (method -> column ->
-    values), curves (method -> kind -> :class:`~emonb.metrics.perturbation.Curves`) and
-    seconds (method -> clock -> seconds; shared metrics by name)."""
+    values), curves (method -> kind -> :class:`~emonb.metrics.perturbation.Curves`),
+    seconds (method -> clock -> seconds; shared metrics by name) and, with the faces' mesh,
+    each face's action-unit evidence per map of action units (``au``,
+    :class:`~emonb.metrics.action_units.AUFaceValues`)."""
 
     maps: dict[str, np.ndarray]
     values: dict[str, dict[str, np.ndarray]]
     curves: dict[str, dict[str, Curves]]
     seconds: dict[str, Any]
+    au: dict[str, AUFaceValues] = field(default_factory=dict)
 
 
 def chunk_bounds(n: int, size: int | None) -> list[tuple[int, int]]:
@@ -125,19 +138,23 @@ def chunk_bounds(n: int, size: int | None) -> list[tuple[int, int]]:
 
 
 def chunks_of(context: Context, images: np.ndarray, sizes: Sequence[int],
-              chunk: int | None) -> list[Chunk]:  # fmt: skip
+              chunk: int | None, marks: Landmarks | None = None) -> list[Chunk]:  # fmt: skip
     """``context``'s faces cut into chunks of ``chunk`` faces (None: one), each with its
-    rows of the context's samples of ``sizes`` (drawn here, once, over all the faces)."""
+    rows of the context's samples of ``sizes`` (drawn here, once, over all the faces) and
+    its faces' part of ``marks`` (the mesh of every face, or None)."""
     samples = {n: context.sample(n) for n in sizes}
     ids = context.face_ids
     return [Chunk(a, b, images[a:b], context.x[a:b], context.labels[a:b], context.targets[a:b],
-                  ids[a:b], chunk_samples(samples, a, b))
+                  ids[a:b], chunk_samples(samples, a, b),
+                  None if marks is None else marks.subset(np.arange(a, b)))
             for a, b in chunk_bounds(len(context.x), chunk)]  # fmt: skip
 
 
 def score_chunk(job: Job, chunk: Chunk) -> ChunkScores:
     """Every method's maps of the chunk's faces, scored by every per-face metric and the
-    shared ones (a task: runs in the driver or on a worker)."""
+    shared ones, and, with the chunk's mesh, each face's action-unit evidence on each map
+    of ``settings.au_maps`` (:func:`~emonb.metrics.action_units.au_face_values`: the maps'
+    enrichment and the occlusion drops) (a task: runs in the driver or on a worker)."""
     net, runner = _model(job)
     s = job.settings
     context = Context(net, chunk.x, chunk.labels, chunk.targets, class_probability(runner),
@@ -151,7 +168,16 @@ def score_chunk(job: Job, chunk: Chunk) -> ChunkScores:
         for m, v in shared(context, maps).items():
             values[m][shared.name] = v
         seconds[shared.name] = time.perf_counter() - t0
-    return ChunkScores(maps, values, curves, seconds)
+    au: dict[str, AUFaceValues] = {}
+    if chunk.marks is not None:
+        t0 = time.perf_counter()
+        # the occlusion *method*'s maps are not the per-region occlusion evidence of the
+        # action units: they enter its tables as "occlusion map"
+        au_maps = {("occlusion map" if m == OCCLUSION else m): mp for m, mp in maps.items()}
+        au = {m: au_face_values(net, chunk.images, chunk.marks, maps=au_maps, runner=runner,
+                                au_map=m) for m in s.au_maps}  # fmt: skip
+        seconds[AU_CLOCK] = time.perf_counter() - t0
+    return ChunkScores(maps, values, curves, seconds, au)
 
 
 @dataclass(frozen=True)
@@ -181,21 +207,22 @@ def mesh_chunk(images: np.ndarray) -> Landmarks:
 @dataclass(frozen=True)
 class SideTask:
     """A task beside the chunks of faces: one stage of cascading randomization (``stop``:
-    the last layer re-drawn; the maps of ``images`` for ``targets``) or, with ``pointing``
-    (the pointing model, the stand-in faces, method -> settings, faces, seed), the
-    pointing game."""
+    the last layer re-drawn; the maps of ``images`` for ``targets``), with ``pointing``
+    (the pointing model, the stand-in faces, method -> settings, faces, seed) the
+    pointing game, or with ``region`` a chunk of the face-region analysis."""
 
     stop: str | None = None
     images: np.ndarray | None = None
     targets: np.ndarray | None = None
     pointing: tuple | None = None
+    region: RegionChunk | None = None
 
 
 def side_task(job: Job, task: SideTask) -> tuple[object, float]:
     """Run a :class:`SideTask` (on a worker: one :class:`~emonb.metrics.randomization.Cascade`
     of the model and one explainer per method of its copy per worker process; in the
     driver's background thread, per executor): its result (the stage's maps, method ->
-    maps, or the pointing table) and its seconds."""
+    maps, the pointing table, or the region values) and its seconds."""
     t0 = time.perf_counter()
     return _side_result(job, task), time.perf_counter() - t0
 
@@ -205,6 +232,8 @@ def _side_result(job: Job, task: SideTask):
     from emonb.metrics.suite import pointing_table
 
     s = job.settings
+    if task.region is not None:
+        return region_chunk(job, task.region)
     if task.pointing is not None:
         ref, faces, kwargs, n, seed = task.pointing
         made = {m: job.make(m, seed, kw) for m, kw in kwargs.items()}
@@ -279,4 +308,5 @@ def pool_chunks(parts: Sequence[ChunkScores]) -> ChunkScores:
                     into[clock] = into.get(clock, 0.0) + v
             else:
                 seconds[key] = seconds.get(key, 0.0) + t
-    return ChunkScores(maps, values, curves, seconds)
+    au = {m: AUFaceValues.join([p.au[m] for p in parts]) for m in first.au}
+    return ChunkScores(maps, values, curves, seconds, au)

@@ -17,36 +17,20 @@ from __future__ import annotations
 import time
 import zlib
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from emonb.anatomy.layout import LAYOUT_SIZE
 from emonb.arrays import minmax
-from emonb.engine import Executor, InProcess, Pending, open_executor
+from emonb.engine import Executor, open_executor
 from emonb.errors import EmonbError
 from emonb.methods import get_method
 from emonb.metrics.action_units import OCCLUSION, anatomy_masks, au_evidence
-from emonb.metrics.chunks import (
-    Job,
-    RegionChunk,
-    SideTask,
-    chunk_bounds,
-    chunks_of,
-    mesh_chunk,
-    pool_chunks,
-    region_chunk,
-    score_chunk,
-    side_task,
-)
-from emonb.metrics.layouts import join_region_values, region_tables, verdict_changes
-from emonb.metrics.randomization import (
-    StageMaps,
-    cascading_randomization,
-    check_faces,
-    randomization_stops,
-)
+from emonb.metrics.chunks import Job, RegionChunk, chunk_bounds
+from emonb.metrics.dispatch import mesh_faces, score_chunks, start_side_tasks, task_faces
+from emonb.metrics.layouts import region_tables, verdict_changes
+from emonb.metrics.randomization import cascading_randomization, check_faces
 from emonb.metrics.ranking import metric_agreement
 from emonb.metrics.regions import focus_table
 from emonb.metrics.result import MapEvaluation, ranked_table
@@ -240,13 +224,15 @@ def evaluate_maps(
     Where it runs (:mod:`emonb.engine`): in this process (the default), or, given a
     ``scheduler`` (``"local"``, ``"local:N"`` or a Dask scheduler's address) or an open
     ``distributed.Client``, the per-face work (every method's maps and every per-face and
-    shared metric) goes to the cluster's workers in chunks of ``chunk`` faces (default:
-    one chunk in-process; on a cluster about four chunks per worker)
-    (:mod:`~emonb.metrics.chunks`), pooled here in face order: every random draw is seeded
-    by the face's id, so the numbers equal the in-process run's to float tolerance. The
-    pointing game and each randomization stage are submitted first
-    (:meth:`~emonb.engine.Executor.submit`) and run beside the rest: tasks on a cluster, a
-    background thread in this process. The
+    shared metric, and each face's action-unit evidence) goes to the cluster's workers in
+    chunks of ``chunk`` faces (default: one chunk in-process; on a cluster about four
+    chunks per worker) (:mod:`~emonb.metrics.chunks`), pooled here in face order: every
+    random draw is seeded by the face's id, so the numbers equal the in-process run's to
+    float tolerance. The pointing game and each randomization stage are submitted first,
+    and the face regions as soon as their faces are meshed
+    (:mod:`~emonb.metrics.dispatch`); they run beside the rest: tasks on a cluster, a
+    background thread in this process. The bootstrap intervals, rankings, claims and
+    tables are made here from the pooled values. The
     result's ``engine`` records what ran it (``engine``, ``scheduler``, ``workers``,
     ``tasks``, ``chunk_faces``).
 
@@ -305,27 +291,38 @@ def evaluate_maps(
                  min(s.n, s.n_pointing or s.n), s.seed)  # fmt: skip
     # the pointing game and every randomization stage start first and run beside the rest
     # (in this process, in a background thread; on a cluster, as tasks)
-    side = _start_side_tasks(executor, job, net, shown, targets, point)
-    marks = region_marks = meshed = None
-    if s.regions == "mesh" and faces.synthetic:
-        say("  regions: the synthetic stand-in has no anatomy to mesh; canonical boxes, "
-            "no action units")  # fmt: skip
-    elif s.regions == "mesh":
-        t0 = time.perf_counter()
-        marks, region_marks, meshed = _mesh(executor, pool, rows, region_rows, chunk)
-        seconds["mesh"] = time.perf_counter() - t0
-        say(f"  {meshed.summary()} ({seconds['mesh']:.1f} s)")
-    say(f"explaining {len(images)} {faces.name} faces ({s.split or 'all rows'}) with "
-        f"{len(names)} methods; {s.steps} deletion/insertion steps, baseline {s.baseline}")  # fmt: skip
+    side = start_side_tasks(executor, job, net, shown, targets, point)
     try:
-        engine = _score_chunks(executor, job, context, images, chunk, seconds, say)
+        marks = region_marks = meshed = None
+        if s.regions == "mesh" and faces.synthetic:
+            say("  regions: the synthetic stand-in has no anatomy to mesh; canonical boxes, "
+                "no action units")  # fmt: skip
+        elif s.regions == "mesh":
+            t0 = time.perf_counter()
+            marks, region_marks, meshed = mesh_faces(executor, pool, rows, region_rows, chunk)
+            seconds["mesh"] = time.perf_counter() - t0
+            say(f"  {meshed.summary()} ({seconds['mesh']:.1f} s)")
+        # the face regions start as soon as their faces are meshed, beside the rest
+        region_faces = pool.subset(region_rows)
+        if region_marks is not None:
+            region_faces = region_faces.subset(region_marks.accepted)
+            region_marks = region_marks.subset(region_marks.accepted)
+        bounds = chunk_bounds(len(region_faces), task_faces(executor, chunk, len(region_faces)))
+        side.start_regions([RegionChunk(region_faces.images[a:b], None if region_marks is None
+                                        else region_marks.subset(np.arange(a, b)))
+                            for a, b in bounds])  # fmt: skip
+        say(f"explaining {len(images)} {faces.name} faces ({s.split or 'all rows'}) with "
+            f"{len(names)} methods; {s.steps} deletion/insertion steps, baseline {s.baseline}")  # fmt: skip
+        engine = score_chunks(executor, job, context, images, chunk, seconds, say, marks)
     except BaseException:  # e.g. Ctrl-C: the side tasks not yet started are dropped
         side.cancel()
         raise
-    maps, values, curves = engine.pop("scores")
+    scores = engine.pop("scores")
+    maps, values, curves = scores.maps, scores.values, scores.curves
 
     t0 = time.perf_counter()
     staged, stage_seconds, pointing, pointing_seconds = side.results()
+    region_values, seconds["regions"] = side.region_values()
     engine["side_wait_seconds"] = time.perf_counter() - t0
     t0 = time.perf_counter()
     rand = cascading_randomization(net, shown, factories, targets=targets, stages=s.stages,
@@ -334,23 +331,14 @@ def evaluate_maps(
     seconds["randomization"] = stage_seconds + time.perf_counter() - t0
     say(f"  randomization: {len(rand.stages) - 1} stages on {rand.faces}, "
         f"{seconds['randomization']:.1f} s (beside the per-face work; waited "
-        f"{engine['side_wait_seconds']:.1f} s for it)")  # fmt: skip
+        f"{engine['side_wait_seconds']:.1f} s for the side tasks)")  # fmt: skip
     if pointing is not None:
         seconds["pointing"] = pointing_seconds
         say(f"  pointing game: {seconds['pointing']:.1f} s (beside the per-face work)")
 
     t0 = time.perf_counter()
-    region_faces = pool.subset(region_rows)
-    if region_marks is not None:
-        region_faces = region_faces.subset(region_marks.accepted)
-        region_marks = region_marks.subset(region_marks.accepted)
-    bounds = chunk_bounds(len(region_faces), _task_faces(executor, chunk, len(region_faces)))
-    parts = [RegionChunk(region_faces.images[a:b],
-                         None if region_marks is None else region_marks.subset(np.arange(a, b)))
-             for a, b in bounds]  # fmt: skip
-    region_table, claims, claims_canonical = region_tables(
-        join_region_values(executor.map(region_chunk, parts, shared=job, label="regions")),
-        net.class_names, s.region_method, s.seed)  # fmt: skip
+    region_table, claims, claims_canonical = region_tables(region_values, net.class_names,
+                                                           s.region_method, s.seed)  # fmt: skip
     engine.update(executor.record(), region_chunks=len(bounds))
     changes = au = activity = None
     au_by_map: dict = {}
@@ -362,17 +350,15 @@ def evaluate_maps(
         ok = marks.accepted
         own = anatomy_masks(marks.xy[ok], images.shape[1:3], LAYOUT_SIZE)
         focus = focus_table({m: mp[ok] for m, mp in maps.items()}, masks=own, seed=s.seed)
-    seconds["regions"] = time.perf_counter() - t0
-    say(f"  regions: {len(region_faces)} faces, {seconds['regions']:.1f} s")
+    seconds["region tables"] = time.perf_counter() - t0
+    say(f"  regions: {len(region_faces)} faces, {seconds['regions']:.1f} s (beside the per-face "
+        f"work), tables {seconds['region tables']:.1f} s")  # fmt: skip
     if marks is not None:
         t0 = time.perf_counter()
-        # the occlusion *method*'s maps are not the per-region occlusion evidence of the
-        # action units: they enter its tables as "occlusion map"
-        au_maps = {("occlusion map" if m == OCCLUSION else m): mp for m, mp in maps.items()}
-        for au_map in s.au_maps:
-            au_by_map[au_map] = au_evidence(net, images, labels=data.labels, maps=au_maps,
-                                            landmarks=marks, runner=runner, seed=s.seed,
-                                            au_map=au_map)  # fmt: skip
+        for au_map in s.au_maps:  # each face's evidence was measured with its chunk
+            au_by_map[au_map] = au_evidence(net, images, labels=data.labels, landmarks=marks,
+                                            seed=s.seed, au_map=au_map,
+                                            face_values=scores.au[au_map])  # fmt: skip
             say(f"  {au_by_map[au_map].summary()}")
         au = au_by_map[s.au_maps[0]]
         activity, au_use_by_map = _activity(marks, data.labels, au_by_map, net.class_names, s.seed)
@@ -469,107 +455,6 @@ def explained_sample(net: EmotionModel, faces, settings: EvaluationSettings):
     predicted = runner.probabilities(x).argmax(axis=1)
     context = Context(net, x, data.labels, predicted, class_probability(runner), s.seed, rows)
     return pool, rows, runner, context
-
-
-@dataclass
-class _SideTasks:
-    """The pointing game and the randomization stages, submitted to run beside the
-    per-face work (:func:`_start_side_tasks`)."""
-
-    stops: list[str]
-    stages: list[Pending]
-    pointing: Pending | None
-
-    def results(self) -> tuple[list, float, object | None, float]:
-        """Waited for: each stage's maps, the stages' seconds (summed), the pointing
-        table (None without) and its seconds."""
-        done = [f.result() for f in self.stages]
-        point = self.pointing.result() if self.pointing is not None else (None, 0.0)
-        return [m for m, _ in done], float(sum(t for _, t in done)), point[0], point[1]
-
-    def cancel(self) -> None:
-        """Drop the tasks that have not started."""
-        for f in [*self.stages, *([self.pointing] if self.pointing is not None else [])]:
-            f.cancel()
-
-    def stage_maps(self, staged: list) -> StageMaps:
-        """The :data:`~emonb.metrics.randomization.StageMaps` that answers with ``staged``."""
-
-        def maps(stops, images, targets):
-            if list(stops) != self.stops:  # the stages asked for are the stages computed
-                raise EmonbError(f"randomization stages {list(stops)} != {self.stops}")
-            return staged
-
-        return maps
-
-
-def _start_side_tasks(executor: Executor, job: Job, net: EmotionModel, images: np.ndarray,
-                      targets: np.ndarray, point: tuple | None) -> _SideTasks:  # fmt: skip
-    """Submit the pointing game (``point``) and one :class:`~emonb.metrics.chunks.SideTask`
-    per randomization stage of ``job``'s model (each with a
-    :class:`~emonb.metrics.randomization.Cascade` of its process or background thread)."""
-    stops = randomization_stops(net, job.settings.stages)
-    if point is not None:  # its CAM layer's notice (once per model) is said here, not in a task
-        default_cam_layer(point[0].load())
-    pointing = (executor.submit(side_task, SideTask(pointing=point), shared=job, label="pointing")
-                if point is not None else None)  # fmt: skip
-    stages = [executor.submit(side_task, SideTask(stop, images, targets), shared=job,
-                              label="randomization") for stop in stops]  # fmt: skip
-    return _SideTasks(stops, stages, pointing)
-
-
-def _task_faces(executor: Executor, chunk: int | None, n: int) -> int | None:
-    """Faces per task for ``n`` faces: ``chunk`` when given; in this process, None (one
-    task); on a cluster, about four tasks per worker."""
-    if chunk is not None or isinstance(executor, InProcess):
-        return chunk
-    return max(1, -(-n // (4 * max(1, executor.record()["workers"]))))
-
-
-def _score_chunks(executor: Executor, job: Job, context: Context, images: np.ndarray,
-                  chunk: int | None, seconds: dict, say: Callable[[str], None]) -> dict:  # fmt: skip
-    """The per-face work on ``executor``, in chunks (:func:`~emonb.metrics.chunks.score_chunk`),
-    pooled; each method's and shared metric's seconds (summed over the chunks) go into
-    ``seconds``. Returns the engine's record with the pooled ``scores`` (maps, values,
-    curves) under that key."""
-    s = job.settings
-    local = isinstance(executor, InProcess)
-    parts = chunks_of(context, images, (s.n_road, s.n_robust),
-                      _task_faces(executor, chunk, len(images)))  # fmt: skip
-    t0 = time.perf_counter()
-    pooled = pool_chunks(executor.map(score_chunk, parts, shared=job, label="faces"))
-    record = executor.record()
-    seconds.update(pooled.seconds)
-    for m in job.methods:
-        say(f"  {m}: " + ", ".join(f"{c} {t:.1f} s" for c, t in pooled.seconds[m].items()))
-    for name in (k for k, v in pooled.seconds.items() if not isinstance(v, dict)):
-        say(f"  {name}: {pooled.seconds[name]:.1f} s")
-    where = "in this process" if local else f"on {record['workers']} workers of {record['scheduler']}"
-    say(f"  {len(parts)} chunk(s) of up to {parts[0].stop - parts[0].start} faces {where}: "
-        f"{time.perf_counter() - t0:.1f} s")  # fmt: skip
-    return {**record, "chunks": len(parts), "chunk_faces": parts[0].stop - parts[0].start,
-            "faces_seconds": time.perf_counter() - t0,
-            "scores": (pooled.maps, pooled.values, pooled.curves)}  # fmt: skip
-
-
-def _mesh(executor: Executor, pool, rows: np.ndarray, region_rows: np.ndarray,
-          chunk: int | None) -> tuple[Landmarks, Landmarks, Landmarks]:  # fmt: skip
-    """The face mesh of the rows of ``pool`` both samples use, meshed once (in chunks on a
-    cluster, :func:`~emonb.metrics.chunks.mesh_chunk`): the landmarks of ``rows``, of
-    ``region_rows``, and of all the faces meshed."""
-    from emonb.faces.mesh import FaceMesh, Landmarks
-
-    union = np.union1d(rows, region_rows)
-    images = pool.images[union]
-    size = _task_faces(executor, chunk, len(union))
-    if size is None:
-        meshed = FaceMesh().landmarks(images)
-    else:
-        meshed = Landmarks.join(executor.map(mesh_chunk, [images[a:b] for a, b in
-                                                          chunk_bounds(len(union), size)],
-                                             label="mesh"))  # fmt: skip
-    return (meshed.subset(np.searchsorted(union, rows)),
-            meshed.subset(np.searchsorted(union, region_rows)), meshed)  # fmt: skip
 
 
 def _at_layer(name: str, kwargs: Mapping[str, object] | None, layer: str) -> dict:

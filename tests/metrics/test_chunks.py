@@ -151,11 +151,38 @@ def test_a_cluster_of_two_workers_gives_the_in_process_numbers(mini_xception, da
     assert_same_numbers(in_process, there)
 
 
+def test_real_faces_action_units_and_regions_on_two_workers_equal_in_process(mini_xception,
+                                                                             dask_client):  # fmt: skip
+    """Real faces with their mesh (the manifest's photos and clip, and a grey square the
+    mesh rejects), in chunks of 5 on two workers: each face's action-unit evidence (measured
+    with its chunk) and the face regions (side tasks) give the in-process run's numbers."""
+    from emonb.data.fer2013 import FaceDataset
+    from emonb.metrics.evaluate import evaluate_maps
+    from emonb.metrics.settings import EvaluationSettings
+    from tests.metrics.test_action_units import real_face_crops
+
+    images = np.concatenate([real_face_crops(), np.full((1, 48, 48), 128, np.uint8)])
+    n = len(images)
+    faces = FaceDataset(images, np.arange(n) % 7, np.full(n, "PublicTest"), source="test")
+    settings = EvaluationSettings(n=n, steps=2, stages=1, n_random=2, n_robust=2, n_road=3,
+                                  au_maps=("appearance", "muscle"))  # fmt: skip
+    kw = {"methods": ["gradcam", "occlusion"], "settings": settings, "log": None}
+    here = evaluate_maps(mini_xception, faces, **kw).to_json()
+    there = evaluate_maps(mini_xception, faces, client=dask_client, chunk=5, **kw).to_json()
+    engine = there["settings"]["engine"]
+    assert engine["chunks"] == -(-n // 5) and engine["region_chunks"] == -(-(n - 1) // 5)
+    assert len(engine["task_seconds"]["regions"]) == engine["region_chunks"]
+    assert there["action_units"]["faces_analysed"] == n - 1  # the grey square left out
+    assert there["action_units"]["enrichment"]["occlusion map"]  # the method's maps, renamed
+    assert_same_numbers(here, there)
+
+
 def test_a_worker_killed_mid_evaluation_changes_no_number(mini_xception, dask_client, in_process):
     import threading
 
     from tests.test_engine import kill_a_busy_worker
 
+    dask_client.wait_for_workers(2, timeout=60)  # a worker an earlier test lost is back
     done, killed = threading.Event(), []
     killer = threading.Thread(target=lambda: killed.extend(kill_a_busy_worker(dask_client, done)))
     killer.start()
