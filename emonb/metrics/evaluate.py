@@ -39,6 +39,7 @@ from emonb.metrics.chunks import (
     region_chunk,
     score_chunk,
     side_task,
+    task_faces,
 )
 from emonb.metrics.layouts import join_region_values, region_tables, verdict_changes
 from emonb.metrics.randomization import (
@@ -344,7 +345,7 @@ def evaluate_maps(
     if region_marks is not None:
         region_faces = region_faces.subset(region_marks.accepted)
         region_marks = region_marks.subset(region_marks.accepted)
-    bounds = chunk_bounds(len(region_faces), _task_faces(executor, chunk, len(region_faces)))
+    bounds = chunk_bounds(len(region_faces), task_faces(executor, chunk, len(region_faces)))
     parts = [RegionChunk(region_faces.images[a:b],
                          None if region_marks is None else region_marks.subset(np.arange(a, b)))
              for a, b in bounds]  # fmt: skip
@@ -518,14 +519,6 @@ def _start_side_tasks(executor: Executor, job: Job, net: EmotionModel, images: n
     return _SideTasks(stops, stages, pointing)
 
 
-def _task_faces(executor: Executor, chunk: int | None, n: int) -> int | None:
-    """Faces per task for ``n`` faces: ``chunk`` when given; in this process, None (one
-    task); on a cluster, about four tasks per worker."""
-    if chunk is not None or isinstance(executor, InProcess):
-        return chunk
-    return max(1, -(-n // (4 * max(1, executor.record()["workers"]))))
-
-
 def _score_chunks(executor: Executor, job: Job, context: Context, images: np.ndarray,
                   chunk: int | None, seconds: dict, say: Callable[[str], None]) -> dict:  # fmt: skip
     """The per-face work on ``executor``, in chunks (:func:`~emonb.metrics.chunks.score_chunk`),
@@ -535,7 +528,7 @@ def _score_chunks(executor: Executor, job: Job, context: Context, images: np.nda
     s = job.settings
     local = isinstance(executor, InProcess)
     parts = chunks_of(context, images, (s.n_road, s.n_robust),
-                      _task_faces(executor, chunk, len(images)))  # fmt: skip
+                      task_faces(executor, chunk, len(images)))  # fmt: skip
     t0 = time.perf_counter()
     pooled = pool_chunks(executor.map(score_chunk, parts, shared=job, label="faces"))
     record = executor.record()
@@ -561,7 +554,7 @@ def _mesh(executor: Executor, pool, rows: np.ndarray, region_rows: np.ndarray,
 
     union = np.union1d(rows, region_rows)
     images = pool.images[union]
-    size = _task_faces(executor, chunk, len(union))
+    size = task_faces(executor, chunk, len(union))
     if size is None:
         meshed = FaceMesh().landmarks(images)
     else:
