@@ -67,18 +67,18 @@ def test_equality_finds_the_largest_difference_and_skips_timings():
 
 def test_estimate_is_serial_plus_work_over_workers_bounded_by_the_longest_task():
     bench = _script("evaluate_maps")
-    # the randomization ran beside the faces (its 30 s overlap them): only the 5 s the run
-    # waited for it after the faces count
+    # the randomization and the regions ran beside the faces (their 30 s and 25 s overlap
+    # them): only the 5 s the run waited for them after the faces count
     first = {"evaluation_seconds": 100.0,
              "engine": {"faces_seconds": 30.0, "side_wait_seconds": 5.0},
              "seconds": {"saliency": {"maps": 20.0, "curves": 10.0}, "randomization": 30.0,
                          "action_units": 15.0, "mesh": 10.0, "regions": 25.0}}  # fmt: skip
     cluster = {"engine": {"task_seconds": {"faces": [20.0, 20.0, 10.0], "mesh": [10.0]}}}
     est = bench.estimate(first, cluster)
-    assert est["serial_seconds"] == 30.0  # 100 - (30 + 5 + 10 + 25): action units and the rest
+    assert est["serial_seconds"] == 55.0  # 100 - (30 + 5 + 10): the action-unit tables, the rest
     assert est["task_seconds"] == 60.0 and est["longest_task_seconds"] == 20.0
-    assert est["seconds"]["1"] == 90.0 and est["seconds"]["2"] == 60.0
-    assert est["seconds"]["4"] == est["seconds"]["32"] == 50.0  # the longest task bounds it
+    assert est["seconds"]["1"] == 115.0 and est["seconds"]["2"] == 85.0
+    assert est["seconds"]["4"] == est["seconds"]["32"] == 75.0  # the longest task bounds it
     assert not math.isnan(est["seconds"]["8"])
 
 

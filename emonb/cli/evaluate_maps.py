@@ -68,8 +68,9 @@ def add_parser(sub) -> argparse.ArgumentParser:
     p.add_argument("--robustness", action="store_true",
                    help="also judge the book's claims under every analysis on the explained "
                         "faces (emonb.metrics.claims, the AU maps of --au-map; needs --regions "
-                        "mesh and real faces; slow: minutes per hundred faces); adds "
-                        "robustness to --json")  # fmt: skip
+                        "mesh and real faces; slow: minutes per hundred faces; with --scheduler "
+                        "its per-face work runs on the workers in chunks of --chunk faces, the "
+                        "verdicts' bootstrap here); adds robustness to --json")  # fmt: skip
     p.add_argument("--seed", type=whole(0), default=0, help="seed of the sample and the references")
     p.add_argument("--quick", action="store_true",
                    help="one method per family unless --methods names them (QUICK_METHODS), at "
@@ -77,7 +78,8 @@ def add_parser(sub) -> argparse.ArgumentParser:
                         "robustness), 2 stages and the methods' quick iterations; with "
                         "--robustness one CAM layer, one baseline each and 100 resamples (a "
                         "pipeline check, as CI runs it)")  # fmt: skip
-    add_scheduler(p, "the per-face work (every method's maps and metrics, in chunks of faces)")
+    add_scheduler(p, "the per-face work (every method's maps and metrics, and with --robustness "
+                     "the claims' drops, shares and curves, in chunks of faces)")
     p.add_argument("--chunk", type=whole(1), default=None,
                    help="faces per task with --scheduler (default: about four tasks per worker); "
                         "the numbers do not depend on it")  # fmt: skip
@@ -169,7 +171,7 @@ def _evaluate(args: argparse.Namespace, executor) -> int:
 
         t1 = time.perf_counter()
         claims = evaluation_claims(net, faces, result, settings, ClaimSettings().capped(quick),
-                                   log=print)  # fmt: skip
+                                   log=print, executor=executor, chunk=args.chunk)  # fmt: skip
         robust = {"robustness": claims, "robustness_seconds": time.perf_counter() - t1}
     report(result, net, faces, pointing_net, seconds)
     if sweep is not None:

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from emonb.engine import cached
+from emonb.engine import Executor, InProcess, cached
 from emonb.metrics.action_units import OCCLUSION, AUFaceValues, au_face_values
 from emonb.metrics.layouts import region_values
 from emonb.metrics.perturbation import Curves
@@ -49,7 +49,7 @@ if TYPE_CHECKING:
 
 __all__ = ["AU_CLOCK", "Chunk", "ChunkScores", "Job", "RegionChunk", "chunk_bounds", "chunks_of",
            "SideTask", "mesh_chunk", "pool_chunks", "region_chunk", "score_chunk",
-           "score_methods", "side_task"]  # fmt: skip
+           "score_methods", "side_task", "task_faces"]  # fmt: skip
 
 Factory = Callable[[EmotionModel], object]
 #: The clock of each face's action-unit evidence in a chunk's ``seconds``.
@@ -135,6 +135,14 @@ def chunk_bounds(n: int, size: int | None) -> list[tuple[int, int]]:
     one chunk)."""
     size = n if not size else max(1, int(size))
     return [(a, min(a + size, n)) for a in range(0, n, size)] or [(0, 0)]
+
+
+def task_faces(executor: Executor, chunk: int | None, n: int) -> int | None:
+    """Faces per task for ``n`` faces: ``chunk`` when given; in this process, None (one
+    task); on a cluster, about four tasks per worker."""
+    if chunk is not None or isinstance(executor, InProcess):
+        return chunk
+    return max(1, -(-n // (4 * max(1, executor.record()["workers"]))))
 
 
 def chunks_of(context: Context, images: np.ndarray, sizes: Sequence[int],

@@ -21,6 +21,11 @@ curves), the grouping of faces (predicted / true label) and the model. An axis t
 apply to an evidence is left empty. :func:`claim_table` returns the
 :func:`emonb.metrics.verdicts.verdict_table`; :func:`emonb.metrics.verdicts.summarize` gives
 each claim's summary.
+
+The per-face values (drops, shares, enrichments, curve gaps:
+:mod:`~emonb.metrics.claim_values`) are computed in chunks of faces on any executor
+(:mod:`emonb.engine`: in this process by default, or on Dask workers) and joined in face
+order; the rows and their bootstrap intervals are computed by the caller's process.
 """
 
 from __future__ import annotations
@@ -31,20 +36,29 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from emonb.anatomy.au_maps import AU_MAPS, au_masks_for, au_names
-from emonb.anatomy.layout import region_masks
+from emonb.anatomy.au_maps import AU_MAPS
+from emonb.engine import Executor, InProcess
 from emonb.errors import EmonbError
-from emonb.methods import get_method
-from emonb.metrics.action_units import anatomy_masks
 from emonb.metrics.au_use import au_use
-from emonb.metrics.evaluate import method_factory
-from emonb.metrics.facs import agreement, emfacs, enrichment, mass_share
-from emonb.metrics.occlusion import occlusion
-from emonb.metrics.perturbation import perturbation_curves
+from emonb.metrics.chunks import task_faces
+from emonb.metrics.claim_values import (
+    LAYOUTS,
+    REFERENCE_MAPS,
+    ClaimJob,
+    ClaimTools,
+    claim_values,
+    face_chunks,
+    join_values,
+    region_names,
+    value_key,
+)
+from emonb.metrics.facs import agreement, emfacs
 from emonb.metrics.regions import CLAIMS, MIN_FACES
 from emonb.metrics.stats import bootstrap_ci
 from emonb.metrics.verdicts import verdict_table
-from emonb.models.runner import class_probability, predict_proba, runner_for
+from emonb.models.cam_layer import default_cam_layer
+from emonb.models.runner import predict_proba
+from emonb.models.shipping import ModelRef
 from emonb.models.zoo import EmotionModel
 
 if TYPE_CHECKING:
@@ -181,6 +195,8 @@ def claim_table(
     activity=None,
     settings: ClaimSettings = ClaimSettings(),
     log: Callable[[str], None] | None = None,
+    executor: Executor | None = None,
+    chunk: int | None = None,
 ) -> pd.DataFrame:
     """Every claim under every analysis of ``settings`` for each of ``models`` on the faces
     ``images`` (N, H, W[, C] uint8 crops, all accepted by the mesh) with mesh points
@@ -192,19 +208,27 @@ def claim_table(
     :class:`emonb.anatomy.activity.AUActivity`) for the AU-use claims (left out when None).
     Returns :func:`emonb.metrics.verdicts.verdict_table`'s table: one row per claim and
     analysis, the axes that do not apply to its evidence left empty.
+
+    The per-face work (:func:`~emonb.metrics.claim_values.claim_values`: drops, shares,
+    enrichments, curve gaps) runs on ``executor`` (None: in this process) in chunks of
+    ``chunk`` faces (None: one chunk in this process, about four per worker on a cluster),
+    each face's draws seeded by its position in ``images``; the predictions, the rows and
+    their bootstrap intervals are computed here. The numbers do not depend on the chunks
+    (up to float rounding of other batch sizes).
     """
     images = np.asarray(images)
     n = len(images)
     if len(landmarks_xy) != n or (labels is not None and len(labels) != n) or (
             clusters is not None and len(clusters) != n) or (activity is not None and len(activity) != n):
         raise EmonbError("images, landmarks, labels, clusters and activity must hold the same faces")
-    s = settings
     say = log or (lambda _m: None)
-    crop = images.shape[1:3]
+    executor = InProcess() if executor is None else executor
+    local = isinstance(executor, InProcess)
+    xy = np.asarray(landmarks_xy)
+    ids = np.arange(n)
     all_rows: list[dict] = []
     for model_name, net in models.items():
-        x = net.preprocess(images)
-        size = x.shape[1:3]
+        s = settings.for_model(net)  # a named CAM layer the model lacks is left out
         pred = predict_proba(net, images).argmax(axis=1)
         groups = {"predicted": pred}
         if labels is not None:
@@ -212,63 +236,70 @@ def claim_table(
         groups = {g: v for g, v in groups.items() if g in s.groupings}
         rows = _Rows({"model": model_name}, groups, list(net.class_names),
                      None if clusters is None else np.asarray(clusters), s)  # fmt: skip
-        score = class_probability(runner_for(net))
-        reference = score(x, pred)
-        anat = anatomy_masks(landmarks_xy, crop, size)
-        boxes = region_masks(size[0])
-        layouts = {"mesh": (list(anat), np.stack(list(anat.values()), axis=1)),
-                   "boxes": (list(boxes), np.stack(list(boxes.values())))}  # fmt: skip
-        layouts = {k: v for k, v in layouts.items() if k in s.layouts}
-        au = {m: (au_names(m), au_masks_for(landmarks_xy, crop, size, m)) for m in s.au_maps}
-
-        for b in s.occlusion_baselines:
-            say(f"{model_name}: occlusion with the {b} baseline")
-            for lay, (rnames, m) in layouts.items():
-                drops = occlusion(score, x, pred, m, baseline=b, reference=reference, seed=s.seed)
-                rows.regions({r: drops[:, i] for i, r in enumerate(rnames)},
-                             {"evidence": "occlusion", "baseline": b, "regions": lay})  # fmt: skip
-            for au_map, (rnames, m) in au.items():
-                drops = occlusion(score, x, pred, m, baseline=b, reference=reference, seed=s.seed)
-                axes = {"evidence": "occlusion", "baseline": b, "au_map": au_map}
-                rows.agreement(drops, rnames, axes)
-                if activity is not None:
-                    rows.use(drops, rnames, activity, au_map, axes)
-
-        refs = {"a centred Gaussian": method_factory("centre", s.seed)(net).explain_inputs(x, pred),
-                "saliency": get_method("saliency")(net).explain_inputs(x, pred)}
-        ref_gaps: dict[tuple[str, str], np.ndarray] = {}
-        for layer in s.for_model(net).cam_layers:  # a named layer the model lacks is left out
-            cam = get_method("gradcam")(net, layer=layer)
-            label = f"{cam.layer} (default)" if layer is None else layer
-            say(f"{model_name}: Grad-CAM at {cam.layer}")
-            maps = cam.explain_inputs(x, pred)
-            for lay, (rnames, m) in layouts.items():
-                shares = mass_share(maps, np.broadcast_to(m, (n, *m.shape[-3:])).astype(np.float32))
-                rows.regions({r: shares[:, i] for i, r in enumerate(rnames)},
-                             {"evidence": "Grad-CAM share", "cam_layer": label, "regions": lay})  # fmt: skip
-            for au_map, (rnames, m) in au.items():
-                rows.agreement(enrichment(maps, m), rnames,
-                               {"evidence": "Grad-CAM enrichment", "cam_layer": label, "au_map": au_map})  # fmt: skip
-            for b in s.curve_baselines:
-                gap = _gap(score, x, maps, pred, s.steps, b, s.seed)
-                for other, omap in refs.items():
-                    if (other, b) not in ref_gaps:  # the same at every layer
-                        ref_gaps[other, b] = _gap(score, x, omap, pred, s.steps, b, s.seed)
-                    rows.ranking(other, gap - ref_gaps[other, b], {"cam_layer": label, "baseline": b})
+        job = ClaimJob(ModelRef(net), s, ClaimTools(net, s.seed) if local else None)
+        parts = face_chunks(images, xy, pred, ids, task_faces(executor, chunk, n))
+        layers = [_layer_label(net, layer) for layer in s.cam_layers]
+        say(f"{model_name}: occlusion with the {', '.join(s.occlusion_baselines)} baseline(s)"
+            + (f", Grad-CAM at {', '.join(layers)}" if layers else "")
+            + f" ({n} faces in {len(parts)} chunk(s)"
+            + ("" if local else f" on {executor.record()['workers']} workers") + ")")  # fmt: skip
+        values = join_values(executor.map(claim_values, parts, shared=job, label="claims"))
+        _model_rows(rows, values, s, activity, layers)
         all_rows += rows.rows
     return verdict_table(all_rows, min_faces=MIN_FACES)
 
 
+def _layer_label(net: EmotionModel, layer: str | None) -> str:
+    """A CAM layer as the table names it: the default's resolved name, "(default)"."""
+    return f"{default_cam_layer(net).name} (default)" if layer is None else layer
+
+
+def _model_rows(rows: _Rows, values: Mapping[tuple, np.ndarray], s: ClaimSettings, activity,
+                cam_labels: Sequence[str]) -> None:  # fmt: skip
+    """One model's rows from its per-face ``values``
+    (:func:`~emonb.metrics.claim_values.join_values`), in the order of the analyses;
+    ``cam_labels``: the table's name of each CAM layer of ``s``."""
+    layouts = [lay for lay in LAYOUTS if lay in s.layouts]
+    for b in s.occlusion_baselines:
+        for lay in layouts:
+            drops = values[value_key("occlusion", b, lay)]
+            rows.regions({r: drops[:, i] for i, r in enumerate(region_names(lay))},
+                         {"evidence": "occlusion", "baseline": b, "regions": lay})  # fmt: skip
+        for au_map in s.au_maps:
+            drops = values[value_key("occlusion", b, au_map)]
+            axes = {"evidence": "occlusion", "baseline": b, "au_map": au_map}
+            rows.agreement(drops, region_names(au_map), axes)
+            if activity is not None:
+                rows.use(drops, region_names(au_map), activity, au_map, axes)
+    for layer, label in zip(s.cam_layers, cam_labels, strict=True):
+        for lay in layouts:
+            shares = values[value_key("Grad-CAM share", layer, lay)]
+            rows.regions({r: shares[:, i] for i, r in enumerate(region_names(lay))},
+                         {"evidence": "Grad-CAM share", "cam_layer": label, "regions": lay})  # fmt: skip
+        for au_map in s.au_maps:
+            rows.agreement(values[value_key("Grad-CAM enrichment", layer, au_map)],
+                           region_names(au_map),
+                           {"evidence": "Grad-CAM enrichment", "cam_layer": label, "au_map": au_map})  # fmt: skip
+        for b in s.curve_baselines:
+            gap = values[value_key("gap", layer, b)]
+            for other in REFERENCE_MAPS:
+                rows.ranking(other, gap - values[value_key("reference gap", other, b)],
+                             {"cam_layer": label, "baseline": b})  # fmt: skip
+
+
 def evaluation_claims(net: EmotionModel, faces, evaluation: MapEvaluation,
                       settings: EvaluationSettings, claims: ClaimSettings = ClaimSettings(),
-                      log: Callable[[str], None] | None = None) -> pd.DataFrame:  # fmt: skip
+                      log: Callable[[str], None] | None = None, *,
+                      executor: Executor | None = None, chunk: int | None = None,
+                      ) -> pd.DataFrame:  # fmt: skip
     """:func:`claim_table` of ``net`` alone on the faces an :func:`~emonb.metrics.evaluate.evaluate_maps`
     run explained (``evaluation``, made from ``faces`` with ``settings``) that the mesh
     accepted, with their true labels and AU activity
     (:func:`emonb.anatomy.activity.face_activity`), under ``claims`` (its AU maps those
     of ``settings``, its seed ``settings.seed``, its CAM layers those ``net`` has:
     :meth:`ClaimSettings.for_model`). The evaluation must have meshed the faces
-    (``regions="mesh"``, real faces)."""
+    (``regions="mesh"``, real faces). The per-face work runs on ``executor`` in chunks of
+    ``chunk`` faces, as :func:`claim_table`'s."""
     from emonb.anatomy.activity import face_activity
     from emonb.metrics.evaluate import explained_faces
 
@@ -284,11 +315,4 @@ def evaluation_claims(net: EmotionModel, faces, evaluation: MapEvaluation,
                        activity=face_activity(xy),
                        settings=replace(claims.for_model(net), au_maps=tuple(settings.au_maps),
                                         seed=settings.seed),
-                       log=log)  # fmt: skip
-
-
-def _gap(score, x, maps, targets, steps: int, baseline: str, seed: int) -> np.ndarray:
-    curves = {mode: perturbation_curves(score, x, maps, targets, mode=mode, steps=steps,
-                                        baseline=baseline, seed=seed).auc
-              for mode in ("insertion", "deletion")}  # fmt: skip
-    return curves["insertion"] - curves["deletion"]
+                       log=log, executor=executor, chunk=chunk)  # fmt: skip

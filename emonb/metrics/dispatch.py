@@ -33,6 +33,7 @@ from emonb.metrics.chunks import (
     pool_chunks,
     score_chunk,
     side_task,
+    task_faces,
 )
 from emonb.metrics.layouts import join_region_values
 from emonb.metrics.randomization import StageMaps, randomization_stops
@@ -43,7 +44,7 @@ if TYPE_CHECKING:
     from emonb.faces.mesh import Landmarks
     from emonb.metrics.suite import Context
 
-__all__ = ["SideTasks", "mesh_faces", "score_chunks", "start_side_tasks", "task_faces"]
+__all__ = ["SideTasks", "mesh_faces", "score_chunks", "start_side_tasks"]
 
 
 @dataclass
@@ -110,14 +111,6 @@ def start_side_tasks(executor: Executor, job: Job, net: EmotionModel, images: np
     stages = [executor.submit(side_task, SideTask(stop, images, targets), shared=side,
                               label="randomization") for stop in stops]  # fmt: skip
     return SideTasks(executor, side, stops, stages, pointing)
-
-
-def task_faces(executor: Executor, chunk: int | None, n: int) -> int | None:
-    """Faces per task for ``n`` faces: ``chunk`` when given; in this process, None (one
-    task); on a cluster, about four tasks per worker."""
-    if chunk is not None or isinstance(executor, InProcess):
-        return chunk
-    return max(1, -(-n // (4 * max(1, executor.record()["workers"]))))
 
 
 def score_chunks(executor: Executor, job: Job, context: Context, images: np.ndarray,

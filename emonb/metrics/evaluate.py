@@ -27,8 +27,8 @@ from emonb.engine import Executor, open_executor
 from emonb.errors import EmonbError
 from emonb.methods import get_method
 from emonb.metrics.action_units import OCCLUSION, anatomy_masks, au_evidence
-from emonb.metrics.chunks import Job, RegionChunk, chunk_bounds
-from emonb.metrics.dispatch import mesh_faces, score_chunks, start_side_tasks, task_faces
+from emonb.metrics.chunks import Job, RegionChunk, chunk_bounds, task_faces
+from emonb.metrics.dispatch import mesh_faces, score_chunks, start_side_tasks
 from emonb.metrics.layouts import region_tables, verdict_changes
 from emonb.metrics.randomization import cascading_randomization, check_faces
 from emonb.metrics.ranking import metric_agreement

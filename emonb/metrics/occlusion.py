@@ -14,7 +14,7 @@ from collections.abc import Callable
 import cv2
 import numpy as np
 
-from emonb.arrays import resize_fractions, resize_maps
+from emonb.arrays import face_ids, resize_fractions, resize_maps
 from emonb.errors import EmonbError
 from emonb.methods.baselines import BASELINES, baseline_images
 from emonb.metrics.road import noisy_linear_imputation
@@ -58,7 +58,7 @@ OCCLUSION_BASELINES = (*BASELINES, "nli")
 
 def occlusion(runner_or_score, x: np.ndarray, targets: np.ndarray, masks: np.ndarray, *,
               baseline: str = "blur", reference: np.ndarray | None = None,
-              seed: int = 0) -> np.ndarray:  # fmt: skip
+              seed: int = 0, ids=None) -> np.ndarray:  # fmt: skip
     """Drop of the target probability when one region alone is replaced by the baseline:
     (N, R) float32, ``p(original) - p(occluded)``.
 
@@ -70,9 +70,11 @@ def occlusion(runner_or_score, x: np.ndarray, targets: np.ndarray, masks: np.nda
     :func:`~emonb.methods.baselines.baseline_images` (``"blur"`` or ``"mean"``), or, for
     ``"nli"``, the region's noisy linear imputation from the pixels around it
     (:func:`~emonb.metrics.road.noisy_linear_imputation`, every pixel the region touches
-    imputed, seeded by ``seed``, the batch and the region; Rong et al. 2022). The
-    N x R occluded images are scored in batches of bounded memory. ``reference``: the
-    unoccluded scores, when the caller has them (they are computed otherwise).
+    imputed; Rong et al. 2022), its noise seeded by ``seed``, the region and the face's id
+    (``ids``, default 0..N-1: :func:`_imputed`), so that a face's drops do not depend on
+    the faces beside it. The N x R occluded images are scored in batches of bounded
+    memory. ``reference``: the unoccluded scores, when the caller has them (they are
+    computed otherwise).
 
     References: Zeiler & Fergus (2014), "Visualizing and understanding convolutional
     networks" (occlusion sensitivity).
@@ -87,6 +89,7 @@ def occlusion(runner_or_score, x: np.ndarray, targets: np.ndarray, masks: np.nda
                          f"{x.shape}, {targets.shape} and {masks.shape}")  # fmt: skip
     score = _score_fn(runner_or_score)
     n, r = masks.shape[:2]
+    ids = face_ids(ids, n)
     if baseline not in OCCLUSION_BASELINES:
         raise EmonbError(f"unknown baseline {baseline!r}; choose one of {', '.join(OCCLUSION_BASELINES)}")
     base = None if baseline == "nli" else baseline_images(x, baseline)
@@ -99,6 +102,23 @@ def occlusion(runner_or_score, x: np.ndarray, targets: np.ndarray, masks: np.nda
         for k in range(r):
             m = ms[:, k, :, :, None]
             bs = (base[s : s + step] if base is not None
-                  else noisy_linear_imputation(xs, ms[:, k] > 0, seed=[seed, s, k]))  # fmt: skip
+                  else _imputed(xs, ms[:, k] > 0, seed, k, ids[s : s + step], step))  # fmt: skip
             drops[s : s + step, k] = p0[s : s + step] - score(xs * (1 - m) + bs * m, ts)
     return drops
+
+
+def _imputed(x: np.ndarray, removed: np.ndarray, seed: int, region: int, ids: np.ndarray,
+             step: int) -> np.ndarray:  # fmt: skip
+    """:func:`~emonb.metrics.road.noisy_linear_imputation` of ``x`` for one region, each
+    face's noise seeded by ``[seed, block, region]`` and its place in the block, where the
+    block is its id's run of ``step`` ids (``step``: faces per scoring batch, fixed by the
+    image and region counts, not by the faces given). With the default ids 0..N-1 a block is
+    a scoring batch, so these are the draws of earlier releases, which seeded "by the batch
+    and the region"; with explicit ids a face draws the same noise in any chunk."""
+    out = np.empty_like(x)
+    block = ids // step * step
+    for b in np.unique(block):
+        sel = block == b
+        out[sel] = noisy_linear_imputation(x[sel], removed[sel], seed=[seed, int(b), region],
+                                           ids=ids[sel] - b)  # fmt: skip
+    return out

@@ -93,3 +93,91 @@ def test_for_model_keeps_the_cam_layers_the_model_has(mouth_net, mini_xception):
     s = ClaimSettings(cam_layers=(None, "conv2d_7", "nope"))
     assert s.for_model(mini_xception).cam_layers == (None, "conv2d_7")
     assert s.for_model(mouth_net).cam_layers == (None,)  # no convolution at all
+
+
+# -- the per-face work in chunks, in this process and on a cluster of two workers -----
+
+
+@pytest.fixture(scope="module")
+def few_faces(accepted):
+    """Ten real faces with their mesh, labels and AU activity (the claims' inputs)."""
+    import pandas as pd
+
+    crops, xy = (a[:10] for a in accepted)
+    activity = pd.DataFrame(reference_activity().transform(xy), columns=AU_MEASURES)
+    return crops, xy, {"labels": np.arange(len(crops)) % 7, "activity": activity}
+
+
+#: Quick settings that keep the draws: the noisy-linear-imputation occlusion and the
+#: curves' tie-breaks (Grad-CAM's zero plateaus, the centred Gaussian's rings).
+CHUNKED = ClaimSettings(occlusion_baselines=("nli",)).capped(True)
+
+
+@pytest.fixture(scope="module")
+def one_chunk(mini_xception, few_faces):
+    crops, xy, kw = few_faces
+    return claim_table({"mx": mini_xception}, crops, xy, settings=CHUNKED, **kw)
+
+
+def assert_same_table(a, b):
+    """Equal claims, analyses and verdicts, and every number to rtol = atol = 1e-5."""
+    assert list(a.columns) == list(b.columns) and len(a) == len(b) > 100
+    nums = [c for c in a.columns if a[c].dtype.kind == "f"]
+    assert {"estimate", "lo", "hi"} <= set(nums)
+    rest = [c for c in a.columns if c not in nums]
+    assert a[rest].astype(str).values.tolist() == b[rest].astype(str).values.tolist()
+    np.testing.assert_allclose(a[nums].to_numpy(float), b[nums].to_numpy(float), rtol=1e-5,
+                               atol=1e-5)  # fmt: skip
+
+
+def test_chunks_in_this_process_give_the_one_chunk_numbers(mini_xception, few_faces, one_chunk):
+    from emonb.engine import InProcess
+
+    crops, xy, kw = few_faces
+    executor = InProcess()
+    chunked = claim_table({"mx": mini_xception}, crops, xy, settings=CHUNKED, executor=executor,
+                          chunk=3, **kw)  # fmt: skip
+    assert len(executor.task_seconds["claims"]) == 4  # 10 faces in chunks of 3
+    assert set(one_chunk["family"]) == {"regions", "FACS agreement", "AU use", "ranking"}
+    assert_same_table(one_chunk, chunked)
+
+
+def test_the_chunks_per_face_values_join_in_face_order(mini_xception, few_faces):
+    from emonb.metrics.claim_values import (
+        ClaimJob,
+        ClaimTools,
+        claim_values,
+        face_chunks,
+        join_values,
+    )
+    from emonb.models.runner import predict_proba
+    from emonb.models.shipping import ModelRef
+
+    crops, xy, _ = few_faces
+    s = CHUNKED.for_model(mini_xception)
+    job = ClaimJob(ModelRef(mini_xception), s, ClaimTools(mini_xception, s.seed))
+    pred = predict_proba(mini_xception, crops).argmax(axis=1)
+    ids = np.arange(len(crops))
+    whole = claim_values(job, face_chunks(crops, xy, pred, ids, None)[0])
+    # the chunks in reverse order, joined in face order again
+    parts = [claim_values(job, c) for c in face_chunks(crops, xy, pred, ids, 4)[::-1]]
+    joined = join_values(parts[::-1])
+    # drops of 2 layouts and 2 AU maps, shares and enrichments at 1 layer, 3 curve gaps
+    assert list(joined) == list(whole) and len(whole) == 11
+    assert ("occlusion", "nli", "appearance") in whole and ("gap", None, "blur") in whole
+    assert ("reference gap", "saliency", "blur") in whole
+    for key, v in whole.items():
+        assert len(v) == len(crops), key
+        np.testing.assert_allclose(joined[key], v, rtol=1e-5, atol=1e-5, err_msg=str(key))
+
+
+def test_a_cluster_of_two_workers_gives_the_in_process_claims(mini_xception, few_faces,
+                                                              one_chunk, dask_client):  # fmt: skip
+    from emonb.engine import DaskExecutor
+
+    crops, xy, kw = few_faces
+    executor = DaskExecutor(dask_client)
+    there = claim_table({"mx": mini_xception}, crops, xy, settings=CHUNKED, executor=executor,
+                        chunk=4, **kw)  # fmt: skip
+    assert executor.record()["workers"] == 2 and len(executor.task_seconds["claims"]) == 3
+    assert_same_table(one_chunk, there)

@@ -51,3 +51,35 @@ def test_unknown_baseline_is_one_line():
     assert "nli" in OCCLUSION_BASELINES
     with pytest.raises(EmonbError, match="choose one of blur, mean, nli"):
         occlusion(lambda z, t: z[:, 0, 0, 0], _ramp(), np.zeros(3, int), _region(), baseline="zero")
+
+
+def test_nli_noise_is_the_faces_own_whichever_faces_share_its_chunk(monkeypatch):
+    from emonb.metrics import occlusion as module
+    from emonb.metrics.road import noisy_linear_imputation
+
+    rng = np.random.default_rng(0)
+    x = rng.random((7, 24, 24, 1)).astype(np.float32)
+    masks = np.concatenate([_region(), np.roll(_region(), 9, axis=2)])  # two regions
+
+    def score(z, t):  # pixels inside each region: the imputation's noise shows
+        return z[:, 10, 8, 0] + z[:, 10, 17, 0]
+
+    t = np.zeros(len(x), int)
+    monkeypatch.setattr(module, "_BATCH_VALUES", 2 * 24 * 24 * 2)  # batches of 2 faces
+    whole = occlusion(score, x, t, masks, baseline="nli", seed=1)
+    # the draws of earlier releases, seeded by the seed, the batch and the region
+    by_hand = np.empty_like(whole)
+    for s in range(0, len(x), 2):
+        for k in range(2):
+            m = np.broadcast_to(masks[k], x[s : s + 2].shape[:3])
+            base = noisy_linear_imputation(x[s : s + 2], m, seed=[1, s, k])
+            occluded = np.where(m[..., None], base, x[s : s + 2])
+            by_hand[s : s + 2, k] = score(x[s : s + 2], t) - score(occluded, t)
+    np.testing.assert_array_equal(whole, by_hand)
+    # a chunk of the faces, given their ids, draws each face's own noise
+    ids = np.arange(len(x))
+    parts = np.concatenate([occlusion(score, x[a:b], t[a:b], masks, baseline="nli", seed=1,
+                                      ids=ids[a:b]) for a, b in [(0, 3), (3, 4), (4, 7)]])  # fmt: skip
+    np.testing.assert_array_equal(whole, parts)
+    other = occlusion(score, x, t, masks, baseline="nli", seed=1, ids=ids + 100)
+    assert not np.array_equal(whole, other)  # other ids, other noise
