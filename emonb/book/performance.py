@@ -6,7 +6,8 @@ from __future__ import annotations
 
 __all__ = ["MAP_STAGES", "codecs_table", "evaluation_estimate", "evaluation_runs",
            "evaluation_stages", "results_table", "scorecam_bound", "video_notes",
-           "video_settings", "video_table", "video_threaded", "widgets_table"]
+           "video_settings", "video_table", "video_threaded", "whole_split_gain",
+           "whole_split_ranking", "widgets_table"]
 
 
 def results_table(result: dict):
@@ -245,3 +246,79 @@ def evaluation_estimate(result: dict):
         return None
     return pd.DataFrame({"workers": [int(w) for w in est["seconds"]],
                          "estimated evaluation (s)": list(est["seconds"].values())}).set_index("workers")
+
+
+#: The per-face metrics of an evaluate-maps table whose intervals the whole-split run is
+#: compared on: name -> (mean column, lo column, hi column).
+INTERVAL_METRICS = {
+    "insertion - deletion": ("insertion - deletion", "lo", "hi"),
+    **{m: (m, f"{m} lo", f"{m} hi") for m in ("faithfulness correlation", "sparseness",
+                                              "complexity", "ROAD (LeRF - MoRF)",
+                                              "max-sensitivity", "random-logit SSIM")},
+}
+
+
+def _widths(result: dict) -> dict[str, dict[str, float]]:
+    """Metric -> row -> interval width (hi - lo) of an evaluate-maps result: each method's
+    row of the table, and each emotion and action unit of the first AU map's occlusion."""
+    out: dict[str, dict[str, float]] = {}
+    for name, (_, lo, hi) in INTERVAL_METRICS.items():
+        out[name] = {r["method"]: r[hi] - r[lo] for r in result["table"]
+                     if r.get(lo) is not None and r.get(hi) is not None}  # fmt: skip
+    au = result.get("action_units") or {}
+    occ = (au.get(au.get("au_map")) or {}).get("occlusion") or {}
+    out["AU occlusion drop"] = {f"{e} {u}": v["hi"] - v["lo"] for e, aus in occ.items()
+                                for u, v in aus.items()
+                                if v.get("lo") is not None and v.get("hi") is not None}  # fmt: skip
+    return out
+
+
+def whole_split_gain(sample: dict, whole: dict):
+    """What an evaluation of a whole split adds over a sample of it (two evaluate-maps
+    results of the same model and settings but ``n``): per metric, the faces each scored
+    (the explained faces, or the fixed ROAD / robustness samples), and the median over the
+    methods (or emotions x action units) of the interval width on the sample and on the
+    whole split, and their ratio (about sqrt(faces ratio) where the faces grow)."""
+    import numpy as np
+    import pandas as pd
+
+    a, b = _widths(sample), _widths(whole)
+    faces = {"ROAD (LeRF - MoRF)": "road_faces", "max-sensitivity": "robustness_faces",
+             "random-logit SSIM": "robustness_faces", "AU occlusion drop": "au_faces"}  # fmt: skip
+    rows = {}
+    for metric in a:
+        keys = sorted(a[metric].keys() & b[metric].keys())
+        if not keys:
+            continue
+        wa = float(np.median([a[metric][k] for k in keys]))
+        wb = float(np.median([b[metric][k] for k in keys]))
+        key = faces.get(metric, "n")
+        rows[metric] = {"faces (sample)": sample["settings"].get(key),
+                        "faces (whole)": whole["settings"].get(key),
+                        "median width (sample)": round(wa, 4), "median width (whole)": round(wb, 4),
+                        "width ratio": round(wa / wb, 2) if wb > 0 else None}  # fmt: skip
+    return pd.DataFrame(rows).T.astype({"faces (sample)": "Int64", "faces (whole)": "Int64"})
+
+
+def whole_split_ranking(sample: dict, whole: dict):
+    """Each method's insertion - deletion with its interval and rank on the sample and on
+    the whole split (two evaluate-maps results, see :func:`whole_split_gain`), in the whole
+    split's order; ``separated``: whether its interval lies apart from the next method's."""
+    import pandas as pd
+
+    def table(result):
+        t = pd.DataFrame(result["table"]).set_index("method")[["insertion - deletion", "lo", "hi"]]
+        t = t.sort_values("insertion - deletion", ascending=False)
+        t["rank"] = range(1, len(t) + 1)
+        t["separated"] = (t["lo"] > t["hi"].shift(-1)).where(t["hi"].shift(-1).notna())
+        return t
+
+    a, b = table(sample), table(whole)
+    n_a, n_b = sample["settings"]["n"], whole["settings"]["n"]
+    out = pd.DataFrame(index=b.index)
+    for label, t in ((f"{n_a} faces", a), (f"{n_b} faces", b)):
+        out[f"{label}: mean"] = t["insertion - deletion"].round(3)
+        out[f"{label}: width"] = (t["hi"] - t["lo"]).round(3)
+        out[f"{label}: rank"] = t["rank"]
+        out[f"{label}: apart from the next"] = t["separated"]
+    return out

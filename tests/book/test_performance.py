@@ -139,3 +139,51 @@ def test_evaluation_tables_of_the_map_benchmark():
     est = evaluation_estimate(result)
     assert est.loc[4, "estimated evaluation (s)"] == 40.0
     assert evaluation_estimate({**result, "estimate": None}) is None
+
+
+def _evaluation(n: int, half_widths: dict[str, float], au_half: float) -> dict:
+    """An evaluate-maps result of ``n`` faces: two methods, each metric's interval
+    ``mean +- half width`` (the second method's twice the first's), one AU interval."""
+    rows = []
+    for k, (method, mean) in enumerate((("occlusion", 0.4), ("gradcam", 0.2))):
+        row = {"method": method}
+        for metric, half in half_widths.items():
+            lo, hi = ("lo", "hi") if metric == "insertion - deletion" else (f"{metric} lo", f"{metric} hi")
+            row.update({metric: mean, lo: mean - half * (k + 1), hi: mean + half * (k + 1)})
+        rows.append(row)
+    return {"table": rows,
+            "settings": {"n": n, "road_faces": 100, "robustness_faces": 16, "au_faces": n - 10},
+            "action_units": {"au_map": "appearance", "appearance": {"occlusion": {
+                "happy": {"AU12": {"mean": 0.2, "lo": 0.2 - au_half, "hi": 0.2 + au_half}}}}}}  # fmt: skip
+
+
+def test_whole_split_gain_is_the_median_width_ratio_per_metric():
+    from emonb.book.performance import whole_split_gain, whole_split_ranking
+
+    sample = _evaluation(500, {"insertion - deletion": 0.03, "ROAD (LeRF - MoRF)": 0.05}, 0.04)
+    whole = _evaluation(3589, {"insertion - deletion": 0.01, "ROAD (LeRF - MoRF)": 0.05}, 0.01)
+    gain = whole_split_gain(sample, whole)
+    assert list(gain.index) == ["insertion - deletion", "ROAD (LeRF - MoRF)", "AU occlusion drop"]
+    # widths 0.06 and 0.12 (median 0.09) against 0.02 and 0.04 (median 0.03)
+    row = gain.loc["insertion - deletion"]
+    assert (row["faces (sample)"], row["faces (whole)"]) == (500, 3589)
+    assert row["median width (sample)"] == 0.09 and row["median width (whole)"] == 0.03
+    assert row["width ratio"] == 3.0
+    assert gain.loc["ROAD (LeRF - MoRF)", "width ratio"] == 1.0  # the same 100 faces in both
+    assert gain.loc["ROAD (LeRF - MoRF)", "faces (whole)"] == 100
+    assert gain.loc["AU occlusion drop", "width ratio"] == 4.0
+    assert gain.loc["AU occlusion drop", "faces (whole)"] == 3579
+
+    ranking = whole_split_ranking(sample, whole)
+    assert list(ranking.index) == ["occlusion", "gradcam"]
+    assert ranking["3589 faces: width"].tolist() == [0.02, 0.04]
+    assert ranking["500 faces: rank"].tolist() == [1, 2]
+    # 0.4 - 0.03 = 0.37 > 0.2 + 0.06 on 500 faces; the last method has no next one
+    assert ranking.loc["occlusion", "500 faces: apart from the next"] == True  # noqa: E712
+    assert pd_isna(ranking.loc["gradcam", "3589 faces: apart from the next"])
+
+
+def pd_isna(v) -> bool:
+    import pandas as pd
+
+    return bool(pd.isna(v))
