@@ -216,8 +216,9 @@ def mesh_chunk(images: np.ndarray) -> Landmarks:
 class SideTask:
     """A task beside the chunks of faces: one stage of cascading randomization (``stop``:
     the last layer re-drawn; the maps of ``images`` for ``targets``), with ``pointing``
-    (the pointing model, the stand-in faces, method -> settings, faces, seed) the
-    pointing game, or with ``region`` a chunk of the face-region analysis."""
+    (the stand-in faces, a method's name and its place among the game's methods) one
+    method's pointing game, its job the pointing model's, or with ``region`` a chunk of
+    the face-region analysis."""
 
     stop: str | None = None
     images: np.ndarray | None = None
@@ -243,9 +244,9 @@ def _side_result(job: Job, task: SideTask):
     if task.region is not None:
         return region_chunk(job, task.region)
     if task.pointing is not None:
-        ref, faces, kwargs, n, seed = task.pointing
-        made = {m: job.make(m, seed, kw) for m, kw in kwargs.items()}
-        return pointing_table(worker_model(ref), faces, made, n, seed)
+        faces, m, first = task.pointing
+        made = {m: job.make(m, s.seed, job.methods[m])}
+        return pointing_table(worker_model(job.model), faces, made, s.seed, first=first)
     net = worker_model(job.model)
     key = ("cascade", id(net), s.seed)
     cascade = cached(key, lambda: Cascade(net, randomization_stages(net.model), s.seed))

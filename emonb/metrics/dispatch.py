@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -37,6 +37,7 @@ from emonb.metrics.chunks import (
 )
 from emonb.metrics.layouts import join_region_values
 from emonb.metrics.randomization import StageMaps, randomization_stops
+from emonb.metrics.suite import pointing_sample
 from emonb.models.cam_layer import default_cam_layer
 from emonb.models.zoo import EmotionModel
 
@@ -58,7 +59,8 @@ class SideTasks:
     job: Job
     stops: list[str]
     stages: list[Pending]
-    pointing: Pending | None
+    #: One task per method of the pointing game (empty without it).
+    pointing: list[Pending] = field(default_factory=list)
     regions: list[Pending] = field(default_factory=list)
 
     def start_regions(self, parts: list[RegionChunk]) -> None:
@@ -68,10 +70,17 @@ class SideTasks:
 
     def results(self) -> tuple[list, float, object | None, float]:
         """Waited for: each stage's maps, the stages' seconds (summed), the pointing
-        table (None without) and its seconds."""
+        table (its methods' rows in order; None without) and its seconds (summed)."""
+        import pandas as pd
+
         done = [f.result() for f in self.stages]
-        point = self.pointing.result() if self.pointing is not None else (None, 0.0)
-        return [m for m, _ in done], float(sum(t for _, t in done)), point[0], point[1]
+        point = [f.result() for f in self.pointing]
+        table = None
+        if point:
+            table = pd.concat([t for t, _ in point])
+            table.attrs = dict(point[0][0].attrs)
+        return ([m for m, _ in done], float(sum(t for _, t in done)), table,
+                float(sum(t for _, t in point)))  # fmt: skip
 
     def region_values(self) -> tuple[dict[str, object], float]:
         """Waited for: the region values of every chunk joined in face order
@@ -81,8 +90,7 @@ class SideTasks:
 
     def cancel(self) -> None:
         """Drop the tasks that have not started."""
-        pointing = [self.pointing] if self.pointing is not None else []
-        for f in [*self.stages, *pointing, *self.regions]:
+        for f in [*self.stages, *self.pointing, *self.regions]:
             f.cancel()
 
     def stage_maps(self, staged: list) -> StageMaps:
@@ -98,16 +106,22 @@ class SideTasks:
 
 def start_side_tasks(executor: Executor, job: Job, net: EmotionModel, images: np.ndarray,
                      targets: np.ndarray, point: tuple | None) -> SideTasks:  # fmt: skip
-    """Submit the pointing game (``point``) and one :class:`~emonb.metrics.chunks.SideTask`
-    per randomization stage of ``job``'s model (each with a
-    :class:`~emonb.metrics.randomization.Cascade` of its process or background thread)."""
+    """Submit the pointing game (``point``: the pointing model, the stand-in faces, method
+    -> settings, faces, seed), one :class:`~emonb.metrics.chunks.SideTask` per method (its
+    job the pointing model's, sent once), and one per randomization stage of ``job``'s
+    model (each with a :class:`~emonb.metrics.randomization.Cascade` of its process or
+    background thread)."""
     stops = randomization_stops(net, job.settings.stages)
-    if point is not None:  # its CAM layer's notice (once per model) is said here, not in a task
-        default_cam_layer(point[0].load())
     # on a cluster the job is sent without the driver's own objects anyway (Job.__getstate__)
     side = job.detached() if isinstance(executor, InProcess) else job
-    pointing = (executor.submit(side_task, SideTask(pointing=point), shared=side, label="pointing")
-                if point is not None else None)  # fmt: skip
+    pointing = []
+    if point is not None:
+        ref, faces, methods, n, seed = point
+        default_cam_layer(ref.load())  # its notice (once per model) is said here, not in a task
+        game = Job(ref, methods, replace(job.settings, seed=seed), job.make)
+        data = pointing_sample(faces, n, seed)
+        pointing = [executor.submit(side_task, SideTask(pointing=(data, m, k)), shared=game,
+                                    label="pointing") for k, m in enumerate(methods)]  # fmt: skip
     stages = [executor.submit(side_task, SideTask(stop, images, targets), shared=side,
                               label="randomization") for stop in stops]  # fmt: skip
     return SideTasks(executor, side, stops, stages, pointing)

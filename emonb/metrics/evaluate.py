@@ -228,13 +228,12 @@ def evaluate_maps(
     chunks of ``chunk`` faces (default: one chunk in-process; on a cluster about four
     chunks per worker) (:mod:`~emonb.metrics.chunks`), pooled here in face order: every
     random draw is seeded by the face's id, so the numbers equal the in-process run's to
-    float tolerance. The pointing game and each randomization stage are submitted first,
-    and the face regions as soon as their faces are meshed
+    float tolerance. The pointing game (one task per method) and each randomization stage
+    are submitted first, and the face regions as soon as their faces are meshed
     (:mod:`~emonb.metrics.dispatch`); they run beside the rest: tasks on a cluster, a
     background thread in this process. The bootstrap intervals, rankings, claims and
-    tables are made here from the pooled values. The
-    result's ``engine`` records what ran it (``engine``, ``scheduler``, ``workers``,
-    ``tasks``, ``chunk_faces``).
+    tables are made here from the pooled values. The result's ``engine`` records what ran
+    it (``engine``, ``scheduler``, ``workers``, ``tasks``, ``chunk_faces``).
 
     References: Petsiuk et al. (2018) (deletion, insertion); Rong et al. (2022) (ROAD);
     Bhatt et al. (2020) (faithfulness correlation, complexity); Yeh et al. (2019)

@@ -39,7 +39,8 @@ if TYPE_CHECKING:
 
 __all__ = ["Context", "DeletionInsertion", "Explained", "FaithfulnessCorrelation",
            "MaxSensitivity", "PerFaceMetric", "RandomLogit", "Road", "Scores", "SharedMetric",
-           "MapStatistic", "chunk_samples", "per_face_metrics", "pointing_table", "shared_metrics",
+           "MapStatistic", "chunk_samples", "per_face_metrics", "pointing_sample", "pointing_table",
+           "shared_metrics",
            "stratified_rows"]  # fmt: skip
 
 
@@ -265,23 +266,32 @@ def shared_metrics(settings: EvaluationSettings) -> tuple[SharedMetric, ...]:
     return (FaithfulnessCorrelation(s.correlation_subset, s.correlation_runs, s.baseline, s.seed),)
 
 
-def pointing_table(net: EmotionModel, faces, factories: Mapping[str, Callable[[EmotionModel], object]],
-                   n: int, seed: int) -> pd.DataFrame:  # fmt: skip
-    """Pointing game and energy share (Zhang et al. 2016; Wang et al. 2020) of the methods
-    of ``factories`` (name -> ``net -> explainer``) on ``n`` synthetic faces (their
-    PublicTest rows, stratified) with ``cue_masks``, explaining each face's label, for
-    ``net`` trained on them. Attributes: the net's ``accuracy``, the ``faces``, the ``cue
-    area`` (the cues' mean share of a face)."""
-    import pandas as pd
-
+def pointing_sample(faces, n: int, seed: int):
+    """The faces of the pointing game: ``n`` synthetic faces with ``cue_masks`` (their
+    PublicTest rows, stratified by label and seeded; all rows when there is no PublicTest)."""
     if getattr(faces, "cue_masks", None) is None:
         raise EmonbError("the pointing game needs faces with cue_masks (the synthetic stand-in)")
     data = faces.split("PublicTest") if "PublicTest" in set(faces.usage.tolist()) else faces
-    data = data.subset(stratified_rows(data.labels, n, seed))
+    return data.subset(stratified_rows(data.labels, n, seed))
+
+
+def pointing_table(net: EmotionModel, data, factories: Mapping[str, Callable[[EmotionModel], object]],
+                   seed: int, *, first: int = 0) -> pd.DataFrame:  # fmt: skip
+    """Pointing game and energy share (Zhang et al. 2016; Wang et al. 2020) of the methods
+    of ``factories`` (name -> ``net -> explainer``) on the synthetic faces ``data`` (with
+    ``cue_masks``: :func:`pointing_sample`), explaining each face's label, for ``net``
+    trained on them. The bootstrap of the ``k``-th method is seeded ``seed + first + k``:
+    tables of one method each, ``first`` its place among all, give the whole table's rows.
+    Attributes: the net's ``accuracy``, the ``faces``, the ``cue area`` (the cues' mean
+    share of a face)."""
+    import pandas as pd
+
+    if getattr(data, "cue_masks", None) is None:
+        raise EmonbError("the pointing game needs faces with cue_masks (the synthetic stand-in)")
     runner = Runner(net, batch_size=256)
     predicted = runner.probabilities(net.preprocess(data.images)).argmax(axis=1)
     out = {}
-    for k, (m, factory) in enumerate(factories.items()):
+    for k, (m, factory) in enumerate(factories.items(), start=first):
         mp = factory(net).explain(data.images, data.labels)
         hits = pointing_game(mp, data.cue_masks).astype(np.float64)
         share = energy_share(mp, data.cue_masks)

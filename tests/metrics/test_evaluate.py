@@ -4,6 +4,7 @@ import json
 from dataclasses import replace
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from emonb.config import CLASS_NAMES
@@ -80,6 +81,14 @@ def test_evaluate_maps_end_to_end(mini_xception):
     # random maps put the cue's area share of their mass on the cue
     p = ev.pointing
     assert p.loc["random", "energy share"] == pytest.approx(p.attrs["cue area"], abs=0.03)
+    # one task per method of the pointing game; their rows are the table of one call
+    from emonb.metrics.suite import pointing_sample, pointing_table
+
+    assert len(s["engine"]["task_seconds"]["pointing"]) == len(p) == 4
+    data = pointing_sample(faces, 14, 0)
+    whole = pointing_table(mini_xception, data, {m: method_factory(m, 0) for m in p.index}, 0)
+    pd.testing.assert_frame_equal(p, whole)
+    assert p.attrs == whole.attrs and p.attrs["faces"] == 14
     doc = json.loads(json.dumps(ev.to_json(), allow_nan=False))
     assert len(doc["table"]) == 4 and doc["curves"]["saliency"]["deletion"]["fractions"][-1] == 1.0
     # the stand-in has no anatomy: the default mesh regions fall back to the canonical boxes
