@@ -71,6 +71,18 @@ RECORDED: tuple[Recorded, ...] = (
              "--json benchmarks/evaluate_maps_cpu.json",
              ("90_performance",), "how long evaluate-maps takes on 500 faces, stage by stage, "
              "in one process and on 2 local Dask workers, the two runs' numbers compared"),
+    Recorded("benchmarks/faithfulness_mini_xception_publictest.json",
+             "python benchmarks/evaluate_maps.py --n 3589 --engines in-process "
+             "--result benchmarks/faithfulness_mini_xception_publictest.json "
+             "--json benchmarks/evaluate_maps_publictest_cpu.json",
+             ("90_performance",), "the map evaluation on all 3,589 FER-2013 PublicTest faces "
+             "(emonb evaluate-maps --n 3589, in one process)"),
+    Recorded("benchmarks/evaluate_maps_publictest_cpu.json",
+             "python benchmarks/evaluate_maps.py --n 3589 --engines in-process "
+             "--result benchmarks/faithfulness_mini_xception_publictest.json "
+             "--json benchmarks/evaluate_maps_publictest_cpu.json",
+             ("90_performance",), "how long evaluate-maps takes on all 3,589 PublicTest faces, "
+             "stage by stage, in one process"),
     Recorded("benchmarks/mini_xception_cpu.json",
              "emonb bench --data FER2013 --json benchmarks/mini_xception_cpu.json",
              ("90_performance",), "speed of every explanation method, next to tf-keras-vis"),
