@@ -63,7 +63,7 @@ RECORDED: tuple[Recorded, ...] = (
              "python benchmarks/evaluate_maps.py --n 500 --engines in-process,local:2 "
              "--result benchmarks/faithfulness_mini_xception.json "
              "--json benchmarks/evaluate_maps_cpu.json",
-             ("08_faithfulness",), "chapter 08's evaluation on 500 FER-2013 PublicTest faces "
+             ("08_faithfulness", "90_performance"), "chapter 08's evaluation on 500 FER-2013 PublicTest faces "
              "(emonb evaluate-maps --n 500, in one process)"),
     Recorded("benchmarks/evaluate_maps_cpu.json",
              "python benchmarks/evaluate_maps.py --n 500 --engines in-process,local:2 "
