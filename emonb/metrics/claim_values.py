@@ -27,7 +27,7 @@ from __future__ import annotations
 
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
@@ -46,9 +46,6 @@ from emonb.models.runner import class_probability, runner_for
 from emonb.models.shipping import ModelRef, worker_model
 from emonb.models.zoo import EmotionModel
 
-if TYPE_CHECKING:
-    from emonb.metrics.claims import ClaimSettings
-
 __all__ = ["LAYOUTS", "REFERENCE_MAPS", "ClaimJob", "ClaimTools", "FaceChunk", "claim_values",
            "face_chunks", "join_values", "region_names", "value_key"]  # fmt: skip
 
@@ -64,7 +61,7 @@ def value_key(evidence: str, axis: str | None, where: str | None) -> tuple:
     layer, layout)`` (N, R); ``("Grad-CAM enrichment", layer, AU map)`` (N, R);
     ``("gap", layer, curve baseline)`` (N,) Grad-CAM's insertion - deletion and
     ``("reference gap", reference map, curve baseline)`` the reference map's (a key of
-    :data:`REFERENCE_MAPS`); ``layer`` as in :attr:`ClaimSettings.cam_layers` (None: the
+    :data:`REFERENCE_MAPS`); ``layer`` as in :attr:`~emonb.metrics.claims.ClaimSettings.cam_layers` (None: the
     model's default)."""
     return (evidence, axis, where)
 
@@ -107,11 +104,12 @@ class ClaimTools:
 @dataclass(frozen=True)
 class ClaimJob:
     """What every chunk of one model's claims shares: the model and the settings (its CAM
-    layers those the model has: :meth:`ClaimSettings.for_model`). ``local`` holds the
+    layers those the model has: :meth:`~emonb.metrics.claims.ClaimSettings.for_model`). ``local`` holds the
     driver's own :class:`ClaimTools`; it stays behind when the job is sent to a worker."""
 
     model: ModelRef
-    settings: ClaimSettings
+    #: A :class:`~emonb.metrics.claims.ClaimSettings` (not imported: claims imports this module).
+    settings: Any
     local: ClaimTools | None = field(default=None, compare=False)
 
     def __getstate__(self) -> dict[str, Any]:
